@@ -1,0 +1,41 @@
+# gridmap: two commands on a fresh Debian machine with Python 3.11 — `make run`, `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PORT   ?= 5000
+export PORT
+
+.PHONY: setup sysdeps venv vendor demo run test bench clean
+
+setup: sysdeps venv vendor
+
+sysdeps:
+	@bash scripts/install_sysdeps.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "gridmap 需要 Python 3.11 或更高版本")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e . || $(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+vendor: venv
+	$(BIN)/python scripts/vendor_assets.py
+
+demo: setup
+	$(BIN)/gridmap load geodata/demo --if-empty
+
+run: demo
+	$(BIN)/gridmap serve --port $(PORT)
+
+test: setup
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+bench: setup
+	$(BIN)/python scripts/bench.py --json bench-results.json
+
+clean:
+	rm -rf $(VENV) node_modules web/static/vendor

@@ -1,0 +1,1 @@
+"""Reading and writing geodata files: layers, tables, encodings and coordinate systems."""

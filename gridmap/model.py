@@ -1,0 +1,193 @@
+"""The domain schema: reference layers and responsibility tables, and their columns."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Column:
+    """One attribute column: canonical English name, Chinese label, and whether required."""
+
+    name: str
+    label: str
+    required: bool = True
+    kind: str = "str"  # "str" | "int" | "float"
+    aliases: tuple[str, ...] = ()
+
+    def names(self) -> tuple[str, ...]:
+        """Every header under which this column is accepted (canonical first)."""
+        return (self.name, self.label, *self.aliases)
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A reference layer in the GeoPackage: geometry types allowed and its columns."""
+
+    name: str
+    label: str
+    geom_types: tuple[str, ...]
+    columns: tuple[Column, ...]
+    required: bool = True
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """A responsibility table: one sheet of the XLSX workbook."""
+
+    name: str
+    label: str  # the sheet name in the workbook
+    columns: tuple[Column, ...]
+    key: str | None = None  # the column that must be unique
+    required: bool = True
+
+
+POLYGON = ("Polygon", "MultiPolygon")
+LINE = ("LineString", "MultiLineString")
+POINT = ("Point",)
+
+# GeoPackage layers. Geometry in EPSG:4326 (or EPSG:4490, treated as equal to the metre).
+LAYERS: tuple[LayerSpec, ...] = (
+    LayerSpec(
+        "towns",
+        "镇/街道",
+        POLYGON,
+        (Column("code", "镇代码"), Column("name", "镇名称")),
+    ),
+    LayerSpec(
+        "grids",
+        "网格",
+        POLYGON,
+        (
+            Column("code", "网格编码"),
+            Column("name", "网格名称"),
+            Column("town_code", "所属镇代码"),
+        ),
+    ),
+    LayerSpec(
+        "segments",
+        "责任路段",
+        LINE,
+        (
+            Column("code", "路段编号"),
+            Column("road_name", "道路名称"),
+            Column("from_name", "起点", required=False),
+            Column("to_name", "终点", required=False),
+            Column("unit_code", "责任单位代码"),
+        ),
+    ),
+    LayerSpec(
+        "points",
+        "实地考察点位",
+        POINT + POLYGON,
+        (
+            Column("code", "点位编号"),
+            Column("name", "点位名称"),
+            Column("category", "点位类别"),
+            Column("address", "地址", required=False),
+            Column("unit_code", "责任单位代码"),
+        ),
+    ),
+    LayerSpec(
+        "communities",
+        "小区",
+        POLYGON + POINT,
+        (
+            Column("code", "小区编号"),
+            Column("name", "小区名称"),
+            Column("property_company", "物业公司", required=False),
+            Column("households", "户数", required=False, kind="int"),
+            Column("unit_code", "包抓单位代码", required=False),
+        ),
+    ),
+    LayerSpec(
+        "rivers",
+        "河流",
+        POLYGON + LINE,
+        (Column("name", "河流名称"),),
+        required=False,
+    ),
+)
+
+# Responsibility tables: sheets of the XLSX workbook (Chinese sheet names and headers).
+TABLES: tuple[TableSpec, ...] = (
+    TableSpec(
+        "leaders",
+        "县级领导",
+        (
+            Column("code", "编号"),
+            Column("name", "姓名"),
+            Column("title", "职务"),
+            Column("phone", "联系电话", required=False),
+        ),
+        key="code",
+    ),
+    TableSpec(
+        "units",
+        "责任单位",
+        (
+            Column("code", "单位代码"),
+            Column("name", "单位名称"),
+            Column("kind", "单位类型", required=False),
+            Column("contact", "联系人", required=False),
+            Column("phone", "联系电话", required=False),
+        ),
+        key="code",
+    ),
+    TableSpec(
+        "grid_roles",
+        "网格责任",
+        (
+            Column("grid_code", "网格编码"),
+            Column("grid_head", "网格长"),
+            Column("grid_head_phone", "网格长电话", required=False),
+            Column("lead_unit_code", "牵头部门代码"),
+        ),
+        key="grid_code",
+    ),
+    TableSpec(
+        "grid_leaders",
+        "包片领导",
+        (Column("grid_code", "网格编码"), Column("leader_code", "领导编号")),
+    ),
+    TableSpec(
+        "town_leaders",
+        "联系镇领导",
+        (Column("town_code", "镇代码"), Column("leader_code", "领导编号")),
+    ),
+    TableSpec(
+        "household_heads",
+        "中心户长",
+        (
+            Column("code", "编号"),
+            Column("name", "姓名"),
+            Column("phone", "联系电话", required=False),
+            Column("community_code", "小区编号"),
+            Column("building", "楼栋", required=False),
+        ),
+        key="code",
+        required=False,
+    ),
+    TableSpec(
+        "inspectors",
+        "巡查员",
+        (
+            Column("code", "编号"),
+            Column("name", "姓名"),
+            Column("phone", "联系电话", required=False),
+            Column("grid_codes", "负责网格", required=False),  # codes joined by 、 or ,
+        ),
+        key="code",
+        required=False,
+    ),
+)
+
+LAYER_BY_NAME = {spec.name: spec for spec in LAYERS}
+TABLE_BY_NAME = {spec.name: spec for spec in TABLES}
+
+# File names of a dataset directory (the demo's layout).
+LAYERS_FILE = "layers.gpkg"
+TABLES_FILE = "responsibility.xlsx"

@@ -1,0 +1,134 @@
+"""Public representations of the model: GeoJSON layers and JSON lists for pages and APIs."""
+
+from __future__ import annotations
+
+import json
+
+import geopandas as gpd
+import pandas as pd
+import shapely
+
+from gridmap.responsibility import LAYER_NAMES, ResponsibilityModel
+
+# The public columns of each layer; nothing else (no private data) leaves through the API.
+PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
+    "towns": ("code", "name", "liaison_leaders"),
+    "grids": ("code", "name", "town_code", "town_name", "grid_head", "grid_head_phone",
+              "lead_unit_code", "lead_department", "leaders", "area_m2"),
+    "segments": ("code", "road_name", "from_name", "to_name", "unit_code", "unit_name",
+                 "grid_code", "length_m"),
+    "points": ("code", "name", "category", "address", "unit_code", "unit_name", "grid_code"),
+    "communities": ("code", "name", "property_company", "households", "unit_code", "unit_name",
+                    "grid_code"),
+    "rivers": ("name",),
+}
+COORDINATE_PRECISION = 1e-7  # degrees; about 1 cm
+
+
+def _leader_text(model: ResponsibilityModel, codes: list[str]) -> str:
+    return "、".join(f"{r['name']}（{r['title']}）" for r in model.leader_records(codes))
+
+
+def public_layer(model: ResponsibilityModel, name: str) -> gpd.GeoDataFrame:
+    """A layer with only its public columns, coordinates rounded to 1e-7 degrees."""
+    gdf = model.layer(name).copy()
+    if name == "grids":
+        gdf["leaders"] = [_leader_text(model, codes) for codes in gdf["leader_codes"]]
+        gdf["area_m2"] = gdf["area_m2"].round(1)
+    if name == "towns":
+        gdf["liaison_leaders"] = [_leader_text(model, codes) for codes in gdf["liaison_codes"]]
+    if name == "segments":
+        gdf["length_m"] = gdf["length_m"].round(1)
+    columns = [c for c in PUBLIC_COLUMNS[name] if c in gdf.columns]
+    out = gpd.GeoDataFrame(gdf[columns], geometry=gdf.geometry.values, crs=gdf.crs)
+    out.index = gdf.index
+    out.geometry = shapely.set_precision(out.geometry.values, COORDINATE_PRECISION, mode="pointwise")
+    return out
+
+
+def layer_geojson(model: ResponsibilityModel, name: str, *, version: int = 0) -> str:
+    """The layer as RFC 7946 GeoJSON text (lon/lat), cached per model."""
+    model.layer(name)  # raises NotFound for unknown names
+    cache = model.__dict__.setdefault("_geojson_cache", {})
+    if name not in cache:
+        gdf = public_layer(model, name)
+        gdf = gdf.astype({c: object for c in gdf.columns if c != "geometry"})
+        gdf = gdf.where(gdf.notna(), None)
+        cache[name] = gdf.to_json(ensure_ascii=False, drop_id=False)
+    return cache[name]
+
+
+def grid_list(model: ResponsibilityModel) -> list[dict]:
+    segs = model.segments["grid_code"].value_counts()
+    pts = model.points["grid_code"].value_counts()
+    comms = model.communities["grid_code"].value_counts()
+    return [
+        {
+            "code": code,
+            "name": r["name"],
+            "town": r["town_name"],
+            "grid_head": r["grid_head"],
+            "lead_department": r["lead_department"],
+            "leaders": [x["name"] for x in model.leader_records(r["leader_codes"])],
+            "segments": int(segs.get(code, 0)),
+            "points": int(pts.get(code, 0)),
+            "communities": int(comms.get(code, 0)),
+        }
+        for code, r in model.grids.iterrows()
+    ]
+
+
+def unit_list(model: ResponsibilityModel) -> list[dict]:
+    return [
+        {
+            "code": code,
+            "name": r["name"],
+            "kind": r["kind"],
+            "contact": r["contact"],
+            "phone": r["phone"],
+            "grids": r["grid_codes"],
+            "segments": int(r["segment_count"]),
+        }
+        for code, r in model.units.iterrows()
+    ]
+
+
+def leader_list(model: ResponsibilityModel) -> list[dict]:
+    return [
+        {
+            "code": code,
+            "name": r["name"],
+            "title": r["title"],
+            "phone": r["phone"],
+            "grids": r["grid_codes"],
+            "towns": r["town_codes"],
+        }
+        for code, r in model.leaders.iterrows()
+    ]
+
+
+def status(model: ResponsibilityModel, *, version: int) -> dict:
+    return {
+        "data_version": version,
+        "counts": {
+            **{name: int(len(model.layer(name))) for name in LAYER_NAMES},
+            "categories": int(model.points["category"].nunique()),
+            "leaders": int(len(model.leaders)),
+            "units": int(len(model.units)),
+            "household_heads": int(len(model.household_heads)),
+            "inspectors": int(len(model.inspectors)),
+        },
+    }
+
+
+def shift_hits(hits: list[dict], *, crs: str | None) -> list[dict]:
+    """Give search hits' positions in the display datum (GCJ-02 on Amap tiles)."""
+    if crs != "gcj02":
+        return hits
+    from gridmap.crs import gcj02_from_wgs84
+
+    for hit in hits:
+        if "lon" in hit:
+            lon, lat = gcj02_from_wgs84(hit["lon"], hit["lat"])
+            hit["lon"], hit["lat"] = round(float(lon), 7), round(float(lat), 7)
+    return hits

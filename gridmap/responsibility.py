@@ -1,0 +1,314 @@
+"""Join reference layers with responsibility tables into one responsibility model."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from gridmap.crs import local_crs_for
+from gridmap.errors import NotFound
+from gridmap.io.read import Dataset
+
+_SPLIT = re.compile(r"[、,，;；\s]+")
+
+
+def split_codes(value: object) -> list[str]:
+    """Split a cell such as '610330100001、610330100002' into codes."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return [c for c in _SPLIT.split(str(value)) if c]
+
+
+@dataclass
+class ResponsibilityModel:
+    """Everything about who answers for what, joined, in EPSG:4326 with metres precomputed."""
+
+    towns: gpd.GeoDataFrame
+    grids: gpd.GeoDataFrame
+    segments: gpd.GeoDataFrame
+    points: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    rivers: gpd.GeoDataFrame
+    leaders: pd.DataFrame
+    units: pd.DataFrame
+    household_heads: pd.DataFrame
+    inspectors: pd.DataFrame
+    grid_leaders: pd.DataFrame
+    town_leaders: pd.DataFrame
+    local_crs: str
+
+    def layer(self, name: str) -> gpd.GeoDataFrame:
+        if name not in LAYER_NAMES:
+            msg = f"没有名为“{name}”的图层；可用图层：{'、'.join(LAYER_NAMES)}"
+            raise NotFound(msg)
+        return getattr(self, name)
+
+    # --- records for pages and APIs -------------------------------------------------
+    def leader_records(self, codes: list[str]) -> list[dict]:
+        rows = self.leaders.loc[[c for c in codes if c in self.leaders.index]]
+        return [
+            {"code": code, "name": r["name"], "title": r["title"], "phone": r["phone"]}
+            for code, r in rows.iterrows()
+        ]
+
+    def unit_record(self, code: str | None) -> dict | None:
+        if code is None or code not in self.units.index:
+            return None
+        r = self.units.loc[code]
+        return {
+            "code": code,
+            "name": r["name"],
+            "kind": r["kind"],
+            "contact": r["contact"],
+            "phone": r["phone"],
+        }
+
+    def grid_detail(self, code: str) -> dict:
+        """A grid with its leaders, head, lead department, units, segments and points."""
+        if code not in self.grids.index:
+            msg = f"网格编码“{code}”不存在"
+            raise NotFound(msg)
+        g = self.grids.loc[code]
+        segs = self.segments[self.segments["grid_code"] == code]
+        pts = self.points[self.points["grid_code"] == code]
+        comms = self.communities[self.communities["grid_code"] == code]
+        unit_codes = list(dict.fromkeys([*segs["unit_code"], *pts["unit_code"]]))
+        units = []
+        for uc in unit_codes:
+            rec = self.unit_record(uc)
+            if rec is None:
+                continue
+            rec["segments"] = [
+                _segment_record(c, r) for c, r in segs[segs["unit_code"] == uc].iterrows()
+            ]
+            rec["points"] = [
+                {"code": c, "name": r["name"], "category": r["category"]}
+                for c, r in pts[pts["unit_code"] == uc].iterrows()
+            ]
+            units.append(rec)
+        return {
+            "code": code,
+            "name": g["name"],
+            "town": {"code": g["town_code"], "name": g["town_name"]},
+            "area_m2": round(float(g["area_m2"]), 1),
+            "leaders": self.leader_records(g["leader_codes"]),
+            "grid_head": {"name": g["grid_head"], "phone": g["grid_head_phone"]},
+            "lead_department": self.unit_record(g["lead_unit_code"]),
+            "units": units,
+            "communities": [
+                {"code": c, "name": r["name"], "property_company": r["property_company"],
+                 "households": None if pd.isna(r["households"]) else int(r["households"])}
+                for c, r in comms.iterrows()
+            ],
+            "counts": {
+                "segments": int(len(segs)),
+                "points": int(len(pts)),
+                "communities": int(len(comms)),
+                "units": len(units),
+            },
+        }
+
+    def unit_detail(self, code: str) -> dict:
+        rec = self.unit_record(code)
+        if rec is None:
+            msg = f"单位代码“{code}”不存在"
+            raise NotFound(msg)
+        segs = self.segments[self.segments["unit_code"] == code]
+        pts = self.points[self.points["unit_code"] == code]
+        rec["segments"] = [_segment_record(c, r) for c, r in segs.iterrows()]
+        rec["points"] = [
+            {"code": c, "name": r["name"], "category": r["category"], "grid_code": r["grid_code"]}
+            for c, r in pts.iterrows()
+        ]
+        rec["grids"] = self._grid_refs(self.units.loc[code, "grid_codes"])
+        rec["lead_of"] = self._grid_refs(
+            list(self.grids.index[self.grids["lead_unit_code"] == code])
+        )
+        return rec
+
+    def leader_detail(self, code: str) -> dict:
+        if code not in self.leaders.index:
+            msg = f"领导编号“{code}”不存在"
+            raise NotFound(msg)
+        r = self.leaders.loc[code]
+        towns = self.towns.loc[[t for t in r["town_codes"] if t in self.towns.index]]
+        return {
+            "code": code,
+            "name": r["name"],
+            "title": r["title"],
+            "phone": r["phone"],
+            "grids": self._grid_refs(r["grid_codes"]),
+            "towns": [{"code": c, "name": t["name"]} for c, t in towns.iterrows()],
+        }
+
+    def _grid_refs(self, codes: list[str]) -> list[dict]:
+        return [
+            {"code": c, "name": self.grids.loc[c, "name"]} for c in codes if c in self.grids.index
+        ]
+
+    def search(self, query: str, *, limit: int = 20) -> list[dict]:
+        """Find grids, units, leaders, points, communities and roads whose name contains query."""
+        query = query.strip()
+        if not query:
+            return []
+        hits: list[dict] = []
+        sources = (
+            ("grid", "网格", self.grids, "name"),
+            ("unit", "单位", self.units, "name"),
+            ("leader", "领导", self.leaders, "name"),
+            ("point", "点位", self.points, "name"),
+            ("community", "小区", self.communities, "name"),
+            ("segment", "路段", self.segments, "road_name"),
+        )
+        for kind, label, frame, column in sources:
+            names = frame[column].fillna("")
+            matched = frame[names.str.contains(query, regex=False)]
+            for code, row in matched.iterrows():
+                hit = {"kind": kind, "kind_label": label, "code": code, "name": row[column]}
+                if isinstance(frame, gpd.GeoDataFrame):
+                    c = row.geometry.representative_point()
+                    hit["lon"], hit["lat"] = round(c.x, 6), round(c.y, 6)
+                    hit["grid_code"] = row.get("grid_code") if kind != "grid" else code
+                hits.append(hit)
+        if len(hits) > limit:
+            hits = hits[:limit]
+        return hits
+
+
+LAYER_NAMES = ("towns", "grids", "segments", "points", "communities", "rivers")
+
+
+def _segment_record(code: str, r: pd.Series) -> dict:
+    return {
+        "code": code,
+        "road_name": r["road_name"],
+        "from_name": r["from_name"],
+        "to_name": r["to_name"],
+        "length_m": round(float(r["length_m"]), 1),
+    }
+
+
+def _assign_by_overlap(
+    items: gpd.GeoSeries, grids: gpd.GeoSeries, grid_codes: np.ndarray, *, measure: str
+) -> np.ndarray:
+    """For each item (in a metric CRS), the code of the grid it overlaps most, or None."""
+    result = np.full(len(items), None, dtype=object)
+    if len(items) == 0 or len(grids) == 0:
+        return result
+    tree = shapely.STRtree(grids.values)
+    item_idx, grid_idx = tree.query(items.values, predicate="intersects")
+    if len(item_idx) == 0:
+        return result
+    inter = shapely.intersection(items.values[item_idx], grids.values[grid_idx])
+    if measure == "length":
+        size = shapely.length(inter)
+    elif measure == "area":
+        size = shapely.area(inter)
+    else:  # points: any intersecting grid counts the same
+        size = np.ones(len(item_idx))
+    order = np.lexsort((grid_idx, -size, item_idx))
+    item_idx, grid_idx, size = item_idx[order], grid_idx[order], size[order]
+    first = np.unique(item_idx, return_index=True)[1]
+    chosen = first[size[first] > 0]
+    result[item_idx[chosen]] = grid_codes[grid_idx[chosen]]
+    return result
+
+
+def build_model(dataset: Dataset) -> ResponsibilityModel:
+    """Join layers and tables; derive each item's grid, lengths and areas in metres."""
+    layers = {name: gdf.copy() for name, gdf in dataset.layers.items()}
+    tables = {name: frame.copy() for name, frame in dataset.tables.items()}
+    for name in LAYER_NAMES:
+        if name not in layers:
+            layers[name] = gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+    for name, gdf in layers.items():
+        if "code" in gdf.columns:
+            gdf.index = pd.Index(gdf["code"].astype(str), name="code")
+        else:
+            gdf.index = pd.RangeIndex(len(gdf))
+    bounds = layers["grids"].total_bounds if len(layers["grids"]) else layers["towns"].total_bounds
+    local = local_crs_for(tuple(bounds)) if np.isfinite(bounds).all() else "EPSG:4545"
+    metric = {name: gdf.geometry.to_crs(local) for name, gdf in layers.items()}
+
+    leaders = tables["leaders"].set_index("code", drop=False)
+    units = tables["units"].set_index("code", drop=False)
+    grid_leaders = tables["grid_leaders"].reset_index(drop=True)
+    town_leaders = tables["town_leaders"].reset_index(drop=True)
+    roles = tables["grid_roles"].set_index("grid_code")
+
+    towns = layers["towns"]
+    towns["liaison_codes"] = [
+        list(town_leaders.loc[town_leaders["town_code"] == c, "leader_code"]) for c in towns.index
+    ]
+    grids = layers["grids"]
+    grids["town_name"] = grids["town_code"].map(towns["name"])
+    for column in ("grid_head", "grid_head_phone", "lead_unit_code"):
+        grids[column] = grids.index.map(roles[column]) if len(roles) else None
+    grids["lead_department"] = grids["lead_unit_code"].map(units["name"])
+    grids["leader_codes"] = [
+        list(grid_leaders.loc[grid_leaders["grid_code"] == c, "leader_code"]) for c in grids.index
+    ]
+    grids["area_m2"] = metric["grids"].area.to_numpy()
+    grid_codes = grids.index.to_numpy(dtype=object)
+
+    segments = layers["segments"]
+    segments["grid_code"] = _assign_by_overlap(
+        metric["segments"], metric["grids"], grid_codes, measure="length"
+    )
+    segments["length_m"] = metric["segments"].length.to_numpy()
+    points = layers["points"]
+    points["grid_code"] = _assign_by_overlap(
+        metric["points"], metric["grids"], grid_codes, measure="area"
+        if points.geom_type.isin(["Polygon", "MultiPolygon"]).all() and len(points) else "any"
+    )
+    communities = layers["communities"]
+    communities["grid_code"] = _assign_by_overlap(
+        metric["communities"], metric["grids"], grid_codes,
+        measure="area" if communities.geom_type.isin(["Polygon", "MultiPolygon"]).all() else "any",
+    )
+    for frame in (segments, points, communities):
+        frame["unit_name"] = frame["unit_code"].map(units["name"])
+
+    leaders["grid_codes"] = [
+        list(grid_leaders.loc[grid_leaders["leader_code"] == c, "grid_code"]) for c in leaders.index
+    ]
+    leaders["town_codes"] = [
+        list(town_leaders.loc[town_leaders["leader_code"] == c, "town_code"]) for c in leaders.index
+    ]
+    unit_grids = pd.concat(
+        [
+            segments[["unit_code", "grid_code"]],
+            points[["unit_code", "grid_code"]],
+            pd.DataFrame(
+                {"unit_code": grids["lead_unit_code"].to_numpy(), "grid_code": grids.index}
+            ),
+        ]
+    ).dropna()
+    unit_grids = unit_grids.drop_duplicates().sort_values(["unit_code", "grid_code"])
+    grouped = unit_grids.groupby("unit_code")["grid_code"].apply(list)
+    units["grid_codes"] = [grouped.get(c, []) for c in units.index]
+    units["segment_count"] = units.index.map(segments["unit_code"].value_counts()).fillna(0)
+    units["segment_count"] = units["segment_count"].astype(int)
+
+    inspectors = tables["inspectors"].set_index("code", drop=False)
+    inspectors["grid_list"] = [split_codes(v) for v in inspectors["grid_codes"]]
+    return ResponsibilityModel(
+        towns=towns,
+        grids=grids,
+        segments=segments,
+        points=points,
+        communities=communities,
+        rivers=layers["rivers"],
+        leaders=leaders,
+        units=units,
+        household_heads=tables["household_heads"].set_index("code", drop=False),
+        inspectors=inspectors,
+        grid_leaders=grid_leaders,
+        town_leaders=town_leaders,
+        local_crs=local,
+    )
