@@ -219,6 +219,13 @@ def _assign_by_overlap(
     return result
 
 
+def _lists(frame: pd.DataFrame, key: str, value: str) -> dict[str, list[str]]:
+    """Group a link table: key -> list of values, in table order."""
+    if frame.empty:
+        return {}
+    return frame.groupby(key, sort=False)[value].apply(list).to_dict()
+
+
 def build_model(dataset: Dataset) -> ResponsibilityModel:
     """Join layers and tables; derive each item's grid, lengths and areas in metres."""
     layers = {name: gdf.copy() for name, gdf in dataset.layers.items()}
@@ -243,7 +250,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
 
     towns = layers["towns"]
     towns["liaison_codes"] = [
-        list(town_leaders.loc[town_leaders["town_code"] == c, "leader_code"]) for c in towns.index
+        _lists(town_leaders, "town_code", "leader_code").get(c, []) for c in towns.index
     ]
     grids = layers["grids"]
     grids["town_name"] = grids["town_code"].map(towns["name"])
@@ -251,7 +258,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
         grids[column] = grids.index.map(roles[column]) if len(roles) else None
     grids["lead_department"] = grids["lead_unit_code"].map(units["name"])
     grids["leader_codes"] = [
-        list(grid_leaders.loc[grid_leaders["grid_code"] == c, "leader_code"]) for c in grids.index
+        _lists(grid_leaders, "grid_code", "leader_code").get(c, []) for c in grids.index
     ]
     grids["area_m2"] = metric["grids"].area.to_numpy()
     grid_codes = grids.index.to_numpy(dtype=object)
@@ -275,10 +282,10 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
         frame["unit_name"] = frame["unit_code"].map(units["name"])
 
     leaders["grid_codes"] = [
-        list(grid_leaders.loc[grid_leaders["leader_code"] == c, "grid_code"]) for c in leaders.index
+        _lists(grid_leaders, "leader_code", "grid_code").get(c, []) for c in leaders.index
     ]
     leaders["town_codes"] = [
-        list(town_leaders.loc[town_leaders["leader_code"] == c, "town_code"]) for c in leaders.index
+        _lists(town_leaders, "leader_code", "town_code").get(c, []) for c in leaders.index
     ]
     unit_grids = pd.concat(
         [

@@ -122,16 +122,29 @@ class WhoisIndex:
                 msg = f"参数 crs 应为 wgs84、gcj02 或 bd09，实际为“{crs}”"
                 raise InvalidInput(msg)
             lon_f, lat_f = (float(v) for v in convert_lonlat(lon_f, lat_f, source=crs, target="wgs84"))
-        hit = self.locate(np.array([lon_f]), np.array([lat_f]))
+        # One spot: scalar calls skip the array bookkeeping of locate() (same trees, same rules).
+        spot = shapely.Point(*self._to_local.transform(lon_f, lat_f))
+
+        def first(tree) -> int:
+            hits = tree.query(spot, predicate="intersects")
+            return int(hits.min()) if len(hits) else -1
+
+        segment, distance = -1, float("nan")
+        if len(self._segments):
+            idx, dist = self._segments.query_nearest(
+                spot, max_distance=self.tolerance_m, return_distance=True, all_matches=False
+            )
+            if len(idx):
+                segment, distance = int(idx[0]), float(dist[0])
         return self._records.answer(
             lon_f,
             lat_f,
-            town=int(hit.town[0]),
-            grid=int(hit.grid[0]),
-            segment=int(hit.segment[0]),
-            distance=float(hit.segment_distance[0]),
-            point=int(hit.point[0]),
-            community=int(hit.community[0]),
+            town=first(self._towns),
+            grid=first(self._grids),
+            segment=segment,
+            distance=distance,
+            point=first(self._points),
+            community=first(self._communities),
         )
 
 
@@ -172,16 +185,17 @@ class _Records:
             for c, r in model.points.iterrows()
         ]
         heads = model.household_heads
+        by_community = {
+            c: [{"name": h["name"], "building": h["building"]} for _, h in group.iterrows()]
+            for c, group in heads.groupby("community_code", sort=False)
+        } if len(heads) else {}
         self.communities = [
             {
                 "code": c,
                 "name": r["name"],
                 "property_company": r["property_company"],
                 "unit": unit(r["unit_code"]),
-                "household_heads": [
-                    {"name": h["name"], "building": h["building"]}
-                    for _, h in heads[heads["community_code"] == c].iterrows()
-                ],
+                "household_heads": by_community.get(c, []),
             }
             for c, r in model.communities.iterrows()
         ]

@@ -99,3 +99,16 @@ def test_bad_coordinates(lon, lat, text):
 def test_unknown_crs_parameter(index):
     with pytest.raises(InvalidInput, match="crs"):
         index.lookup(106.5, 33.9, crs="mars")
+
+
+def test_single_lookup_agrees_with_vectorised_locate(index):
+    rng = np.random.default_rng(3)
+    lon = rng.uniform(106.505, 106.535, 300)
+    lat = rng.uniform(33.900, 33.920, 300)
+    hit = index.locate(lon, lat)
+    grid_codes = list(index.model.grids.index)
+    seg_codes = list(index.model.segments.index)
+    for i in range(len(lon)):
+        d = index.lookup(lon[i], lat[i])
+        assert (d["grid"] or {}).get("code") == (grid_codes[hit.grid[i]] if hit.grid[i] >= 0 else None)
+        assert (d["segment"] or {}).get("code") == (seg_codes[hit.segment[i]] if hit.segment[i] >= 0 else None)

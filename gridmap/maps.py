@@ -1,0 +1,493 @@
+"""Interactive Folium maps of the responsibility model: county, grid, unit and leader views."""
+
+from __future__ import annotations
+
+import colorsys
+import hashlib
+import json
+from dataclasses import dataclass
+from html import escape
+
+import folium
+import geopandas as gpd
+import numpy as np
+import shapely
+from branca.element import Element, MacroElement
+from jinja2 import Template
+
+from gridmap.crs import convert_geoseries
+from gridmap.publish import public_layer
+from gridmap.responsibility import ResponsibilityModel
+
+GRID_COLORS = (
+    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
+    "#f032e6", "#9a6324", "#469990", "#808000", "#000075", "#e6a800",
+)
+# Category -> (Font Awesome icon, awesome-markers colour). Unknown categories get a pin.
+CATEGORY_ICONS: dict[str, tuple[str, str]] = {
+    "农贸市场": ("store", "orange"), "学校": ("school", "blue"), "医院": ("hospital", "red"),
+    "公交站点": ("bus", "green"), "公共厕所": ("restroom", "cadetblue"),
+    "背街小巷": ("road", "gray"), "主次干道": ("road", "darkblue"),
+    "商业大街": ("shopping-bag", "purple"), "居民小区": ("home", "darkgreen"),
+    "窗口单位": ("building", "darkpurple"), "车站": ("bus", "darkred"),
+    "广场": ("square", "lightblue"), "公园": ("tree", "green"), "景区": ("mountain", "darkgreen"),
+    "图书馆": ("book", "blue"), "文化馆": ("theater-masks", "purple"),
+    "新时代文明实践所": ("flag", "red"), "社区服务中心": ("hands-helping", "cadetblue"),
+    "建筑工地": ("hard-hat", "orange"), "餐饮街区": ("utensils", "darkred"),
+    "宾馆酒店": ("bed", "lightred"), "银行网点": ("university", "darkblue"),
+    "政务服务中心": ("landmark", "darkpurple"), "加油站": ("gas-pump", "black"),
+    "停车场": ("parking", "blue"), "城乡结合部": ("map", "gray"), "网吧": ("desktop", "black"),
+    "未成年人活动场所": ("child", "pink"),
+}
+_DEFAULT_ICON = ("map-marker", "gray")
+
+BASEMAPS = {
+    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
+    "amap": (
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
+        "&x={x}&y={y}&z={z}",
+        "© 高德地图",
+        "1234",
+    ),
+    "tianditu": (
+        "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+        "&TILECOL={x}&tk={token}",
+        "© 天地图",
+        "01234567",
+    ),
+}
+TIANDITU_LABELS = (
+    "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
+    "&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
+    "&TILECOL={x}&tk={token}"
+)
+
+
+@dataclass(frozen=True)
+class MapOptions:
+    """How a map is drawn: basemap, its token, and the URLs the page's scripts call."""
+
+    basemap: str = "none"
+    tianditu_token: str = ""
+    api_base: str = "/api"
+    page_base: str = ""
+
+    @property
+    def display_crs(self) -> str:
+        """Overlays are drawn in GCJ-02 on Amap tiles, in WGS84 everywhere else."""
+        return "gcj02" if self.basemap == "amap" else "wgs84"
+
+
+def unit_color(code: str) -> str:
+    """A stable, distinct-enough colour for a unit code."""
+    h = int(hashlib.sha1(code.encode("utf-8")).hexdigest()[:8], 16)
+    r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, 0.42, 0.75)
+    return "#{:02x}{:02x}{:02x}".format(int(r * 255), int(g * 255), int(b * 255))
+
+
+def _e(value) -> str:
+    """Escape any value for HTML; missing values show as a dash."""
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return "—"
+    return escape(str(value), quote=True)
+
+
+def _phone(value) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip():
+        return ""
+    return f' <a href="tel:{_e(value)}">{_e(value)}</a>'
+
+
+def _leaders_html(model: ResponsibilityModel, codes: list[str]) -> str:
+    items = [
+        f"<li>{_e(r['name'])}（{_e(r['title'])}）{_phone(r['phone'])}</li>"
+        for r in model.leader_records(codes)
+    ]
+    return f"<ul class='gm-list'>{''.join(items)}</ul>" if items else "—"
+
+
+def _unit_html(model: ResponsibilityModel, code, opts: MapOptions) -> str:
+    rec = model.unit_record(code)
+    if rec is None:
+        return "—"
+    link = f"{opts.page_base}/units/{escape(str(code))}"
+    contact = f"，联系人 {_e(rec['contact'])}" if rec["contact"] else ""
+    return f"<a href='{link}'>{_e(rec['name'])}</a>{contact}{_phone(rec['phone'])}"
+
+
+def grid_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
+    g = model.grids.loc[code]
+    return (
+        f"<div class='gm-popup'><h4>{_e(g['name'])}</h4>"
+        f"<div class='gm-sub'>网格编码 {_e(code)} · {_e(g['town_name'])}</div>"
+        f"<b>包片县级领导</b>{_leaders_html(model, g['leader_codes'])}"
+        f"<b>网格长</b>：{_e(g['grid_head'])}{_phone(g['grid_head_phone'])}<br>"
+        f"<b>牵头部门</b>：{_unit_html(model, g['lead_unit_code'], opts)}<br>"
+        f"<a class='gm-more' href='{opts.page_base}/grids/{escape(code)}'>查看网格详情 »</a></div>"
+    )
+
+
+def segment_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
+    s = model.segments.loc[code]
+    return (
+        f"<div class='gm-popup'><h4>{_e(s['road_name'])}</h4>"
+        f"<div class='gm-sub'>路段 {_e(code)}：{_e(s['from_name'])} 至 {_e(s['to_name'])}，"
+        f"长 {s['length_m']:.0f} 米</div>"
+        f"<b>包段单位</b>：{_unit_html(model, s['unit_code'], opts)}<br>"
+        f"<b>所在网格</b>：{_e(_grid_name(model, s['grid_code']))}</div>"
+    )
+
+
+def point_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
+    p = model.points.loc[code]
+    return (
+        f"<div class='gm-popup'><h4>{_e(p['name'])}</h4>"
+        f"<div class='gm-sub'>{_e(p['category'])} · {_e(p['address'])}</div>"
+        f"<b>责任单位</b>：{_unit_html(model, p['unit_code'], opts)}<br>"
+        f"<b>所在网格</b>：{_e(_grid_name(model, p['grid_code']))}</div>"
+    )
+
+
+def community_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
+    c = model.communities.loc[code]
+    heads = model.household_heads
+    names = "、".join(_e(n) for n in heads.loc[heads["community_code"] == code, "name"]) or "—"
+    households = "—" if c["households"] is None or c["households"] != c["households"] else int(c["households"])
+    return (
+        f"<div class='gm-popup'><h4>{_e(c['name'])}</h4>"
+        f"<div class='gm-sub'>物业：{_e(c['property_company'])} · {households} 户</div>"
+        f"<b>包抓单位</b>：{_unit_html(model, c['unit_code'], opts)}<br>"
+        f"<b>中心户长</b>：{names}<br>"
+        f"<b>所在网格</b>：{_e(_grid_name(model, c['grid_code']))}</div>"
+    )
+
+
+def _grid_name(model: ResponsibilityModel, code) -> str | None:
+    if code is None or code not in model.grids.index:
+        return None
+    return model.grids.loc[code, "name"]
+
+
+def _display(gdf: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoDataFrame:
+    if opts.display_crs == "gcj02":
+        gdf = gdf.copy()
+        gdf.geometry = convert_geoseries(gdf.geometry, source="wgs84", target="gcj02")
+    return gdf
+
+
+def _geojson_layer(
+    gdf: gpd.GeoDataFrame, popups: list[str], *, name: str, style: list[dict], show: bool = True,
+    highlight: dict | None = None, tooltip_field: str | None = None,
+) -> folium.FeatureGroup:
+    """One FeatureGroup with a GeoJSON layer whose popups are pre-escaped HTML strings."""
+    group = folium.FeatureGroup(name=name, show=show)
+    features = []
+    geoms = shapely.set_precision(gdf.geometry.values, 1e-7, mode="pointwise")
+    labels = gdf[tooltip_field].tolist() if tooltip_field else [None] * len(gdf)
+    for geom, popup, st, label, code in zip(geoms, popups, style, labels, gdf.index):
+        features.append(
+            {
+                "type": "Feature",
+                "id": str(code),
+                "geometry": shapely.geometry.mapping(geom),
+                "properties": {"popup": popup, "style": st, "label": label, "code": str(code)},
+            }
+        )
+    data = {"type": "FeatureCollection", "features": features}
+    if not features:
+        return group
+    layer = folium.GeoJson(
+        data,
+        name=name,
+        style_function=lambda f: f["properties"]["style"],
+        highlight_function=(lambda f: highlight) if highlight else None,
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=360),
+        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False) if tooltip_field else None,
+        zoom_on_click=False,
+    )
+    layer.add_to(group)
+    return group
+
+
+def _add_basemap(m: folium.Map, opts: MapOptions) -> None:
+    if opts.basemap == "none":
+        return
+    if opts.basemap in BASEMAPS:
+        url, attribution, subdomains = BASEMAPS[opts.basemap]
+        url = url.replace("{token}", opts.tianditu_token)
+        kwargs = {"subdomains": subdomains} if subdomains else {}
+        folium.TileLayer(url, attr=attribution, name="底图", max_zoom=19, **kwargs).add_to(m)
+        if opts.basemap == "tianditu":
+            folium.TileLayer(
+                TIANDITU_LABELS.replace("{token}", opts.tianditu_token), attr=attribution,
+                name="注记", overlay=True, subdomains="01234567", max_zoom=19,
+            ).add_to(m)
+        return
+    folium.TileLayer("/tiles/{z}/{x}/{y}.png", attr="本地瓦片", name="底图", max_zoom=19).add_to(m)
+
+
+def build_map(
+    model: ResponsibilityModel,
+    opts: MapOptions,
+    *,
+    grid_codes: list[str] | None = None,
+    unit_code: str | None = None,
+    title: str = "网格责任地图",
+) -> folium.Map:
+    """A map of the county, or of some grids, or of one unit's sections and points."""
+    grids = model.grids
+    segments, points, communities = model.segments, model.points, model.communities
+    focus = None
+    if grid_codes is not None:
+        segments = segments[segments["grid_code"].isin(grid_codes)]
+        points = points[points["grid_code"].isin(grid_codes)]
+        communities = communities[communities["grid_code"].isin(grid_codes)]
+        focus = grids.loc[grids.index.isin(grid_codes)]
+    if unit_code is not None:
+        segments = segments[segments["unit_code"] == unit_code]
+        points = points[points["unit_code"] == unit_code]
+        communities = communities[communities["unit_code"] == unit_code]
+        parts = [g for g in (segments, points) if len(g)]
+        focus = gpd.GeoDataFrame(geometry=np.concatenate([p.geometry.values for p in parts]),
+                                 crs="EPSG:4326") if parts else None
+
+    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=14,
+                   location=[33.91, 106.52], max_zoom=19, maxZoom=19)
+    _add_basemap(m, opts)
+
+    towns = _display(model.towns, opts)
+    town_styles = [{"color": "#555", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02,
+                    "fillColor": "#999"}] * len(towns)
+    town_popups = [
+        f"<div class='gm-popup'><h4>{_e(r['name'])}</h4><b>联系镇县级领导</b>"
+        f"{_leaders_html(model, r['liaison_codes'])}</div>"
+        for _, r in model.towns.iterrows()
+    ]
+    _geojson_layer(towns, town_popups, name="镇（街道）", style=town_styles,
+                   tooltip_field="name").add_to(m)
+
+    if len(model.rivers):
+        rivers = _display(model.rivers, opts)
+        river_styles = [{"color": "#6fa8dc", "weight": 6, "fillColor": "#9fc5e8",
+                         "fillOpacity": 0.8}] * len(rivers)
+        _geojson_layer(rivers, [f"<b>{_e(n)}</b>" for n in rivers["name"]], name="河流",
+                       style=river_styles, tooltip_field="name").add_to(m)
+
+    grid_disp = _display(grids, opts)
+    grid_styles = []
+    for i, code in enumerate(grids.index):
+        color = GRID_COLORS[i % len(GRID_COLORS)]
+        faded = grid_codes is not None and code not in grid_codes
+        grid_styles.append({"color": color, "weight": 1 if faded else 3, "fillColor": color,
+                            "fillOpacity": 0.03 if faded else 0.15, "opacity": 0.4 if faded else 1})
+    _geojson_layer(
+        grid_disp, [grid_popup(model, c, opts) for c in grids.index], name="网格",
+        style=grid_styles, highlight={"weight": 5, "fillOpacity": 0.3}, tooltip_field="name",
+    ).add_to(m)
+
+    labels = folium.FeatureGroup(name="网格名称")
+    centres = _display(gpd.GeoDataFrame(geometry=grids.geometry.representative_point(),
+                                        crs="EPSG:4326"), opts)
+    for code, pt in zip(grids.index, centres.geometry):
+        folium.Marker(
+            [pt.y, pt.x],
+            icon=folium.DivIcon(html=f"<div class='gm-grid-label'>{_e(grids.loc[code, 'name'])}</div>",
+                                icon_size=(120, 20), icon_anchor=(60, 10)),
+        ).add_to(labels)
+    labels.add_to(m)
+
+    seg_disp = _display(segments, opts)
+    seg_styles = [{"color": unit_color(u), "weight": 5, "opacity": 0.9} for u in segments["unit_code"]]
+    _geojson_layer(
+        seg_disp, [segment_popup(model, c, opts) for c in segments.index], name="责任路段（按单位着色）",
+        style=seg_styles, highlight={"weight": 9}, tooltip_field="road_name",
+    ).add_to(m)
+
+    comm_disp = _display(communities, opts)
+    comm_styles = [{"color": "#2e7d32", "weight": 1, "fillColor": "#81c784", "fillOpacity": 0.45}] * len(
+        communities
+    )
+    _geojson_layer(
+        comm_disp, [community_popup(model, c, opts) for c in communities.index], name="小区",
+        style=comm_styles, tooltip_field="name",
+    ).add_to(m)
+
+    from folium.plugins import MarkerCluster
+
+    point_group = folium.FeatureGroup(name="实地考察点位")
+    cluster = MarkerCluster(name="实地考察点位", options={"maxClusterRadius": 40})
+    pts_disp = _display(points, opts)
+    for code, geom in zip(points.index, pts_disp.geometry):
+        category = points.loc[code, "category"]
+        icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
+        pt = geom if geom.geom_type == "Point" else geom.representative_point()
+        folium.Marker(
+            [pt.y, pt.x],
+            icon=folium.Icon(icon=icon, prefix="fa", color=color),
+            popup=folium.Popup(point_popup(model, code, opts), max_width=360),
+            tooltip=_e(points.loc[code, "name"]),
+        ).add_to(cluster)
+    cluster.add_to(point_group)
+    point_group.add_to(m)
+
+    folium.LayerControl(collapsed=False).add_to(m)
+    bounds_frame = focus if focus is not None and len(focus) else (grids if len(grids) else model.towns)
+    if len(bounds_frame):
+        minx, miny, maxx, maxy = _display(
+            gpd.GeoDataFrame(geometry=bounds_frame.geometry.values, crs="EPSG:4326"), opts
+        ).total_bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    m.add_child(_Legend(model, points))
+    m.add_child(_Interactions(opts))
+    return m
+
+
+class _Legend(MacroElement):
+    """A legend control: grid colours, road colouring, point categories."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var legend = L.control({position: 'bottomright'});
+          legend.onAdd = function() {
+            var div = L.DomUtil.create('div', 'gm-legend');
+            div.innerHTML = {{ this.html|tojson }};
+            L.DomEvent.disableScrollPropagation(div);
+            L.DomEvent.disableClickPropagation(div);
+            return div;
+          };
+          legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, model: ResponsibilityModel, points: gpd.GeoDataFrame) -> None:
+        super().__init__()
+        self._name = "Legend"
+        rows = ["<div class='gm-legend-title'>图例</div>"]
+        rows.append("<div><span class='gm-sw' style='border:2px dashed #555'></span>镇（街道）界</div>")
+        rows.append("<div><span class='gm-sw' style='background:#e6194b33;border:2px solid #e6194b'>"
+                    "</span>网格（各网格不同颜色）</div>")
+        rows.append("<div><span class='gm-line' style='background:linear-gradient(90deg,#c0392b,#27ae60,"
+                    "#2980b9)'></span>责任路段（颜色区分包段单位）</div>")
+        rows.append("<div><span class='gm-sw' style='background:#81c784;border:1px solid #2e7d32'>"
+                    "</span>小区</div>")
+        rows.append("<div><span class='gm-line' style='background:#6fa8dc'></span>河流</div>")
+        categories = sorted(points["category"].dropna().unique())
+        if categories:
+            rows.append("<div class='gm-legend-title'>考察点位类别</div><div class='gm-cats'>")
+            for category in categories:
+                icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
+                rows.append(f"<div><i class='fa fa-{icon} gm-ic-{color}'></i> {_e(category)}</div>")
+            rows.append("</div>")
+        self.html = "".join(rows)
+
+
+class _Interactions(MacroElement):
+    """Search box and click-anywhere whois; every server text is escaped before display."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var map = {{ this._parent.get_name() }};
+          var API = {{ this.api_base|tojson }}, CRS = {{ this.crs|tojson }}, PAGES = {{ this.page_base|tojson }};
+          window.gridmapMap = map;
+          function esc(v) {
+            if (v === null || v === undefined || v === '') return '—';
+            return String(v).replace(/[&<>"']/g, function(c) {
+              return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];
+            });
+          }
+          function people(list) {
+            if (!list || !list.length) return '—';
+            return list.map(function(p) {
+              return esc(p.name) + (p.title ? '（' + esc(p.title) + '）' : '') + (p.phone ? ' ' + esc(p.phone) : '');
+            }).join('<br>');
+          }
+          function unit(u) { return u ? esc(u.name) + (u.phone ? ' ' + esc(u.phone) : '') : '—'; }
+          function whoisHtml(d) {
+            var h = '<div class="gm-popup gm-whois"><h4>此处由谁负责</h4>';
+            if (!d.in_county) return h + '不在本县范围内</div>';
+            h += '<b>镇（街道）</b>：' + esc(d.town && d.town.name) + '<br>';
+            if (d.grid) {
+              h += '<b>网格</b>：<a href="' + PAGES + '/grids/' + encodeURIComponent(d.grid.code) + '">' + esc(d.grid.name) + '</a><br>';
+            } else {
+              h += '<b>网格</b>：不在任何网格内，由所在镇（街道）兜底负责<span class="gm-flag">属地兜底</span><br>';
+            }
+            h += '<b>' + (d.grid ? '包片县级领导' : '联系镇县级领导') + '</b>：<br>' + people(d.leaders) + '<br>';
+            if (d.grid_head) h += '<b>网格长</b>：' + people([d.grid_head]) + '<br>';
+            if (d.lead_department) h += '<b>牵头部门</b>：' + unit(d.lead_department) + '<br>';
+            if (d.segment) h += '<b>路段</b>：' + esc(d.segment.road_name) + '（' + esc(d.segment.distance_m) + ' 米）· 包段单位 ' + unit(d.segment.unit) + '<br>';
+            if (d.point) h += '<b>考察点位</b>：' + esc(d.point.name) + '（' + esc(d.point.category) + '）· ' + unit(d.point.unit) + '<br>';
+            if (d.community) h += '<b>小区</b>：' + esc(d.community.name) + ' · ' + unit(d.community.unit) + '<br>';
+            if (d.responsible_unit) h += '<b>责任单位</b>：' + unit(d.responsible_unit);
+            return h + '</div>';
+          }
+          map.on('click', function(e) {
+            var url = API + '/whois?lon=' + e.latlng.lng.toFixed(7) + '&lat=' + e.latlng.lat.toFixed(7) + '&crs=' + CRS;
+            fetch(url).then(function(r) { return r.json(); }).then(function(d) {
+              var html = d.message && !d.lon ? esc(d.message) : whoisHtml(d);
+              L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(html).openOn(map);
+            });
+          });
+          var box = L.control({position: 'topleft'});
+          box.onAdd = function() {
+            var div = L.DomUtil.create('div', 'gm-search');
+            div.innerHTML = '<input type="search" id="gm-search-input" placeholder="搜索网格、单位、领导、点位…" aria-label="搜索">' +
+                            '<div id="gm-search-results"></div>';
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
+            return div;
+          };
+          box.addTo(map);
+          var input = document.getElementById('gm-search-input');
+          var results = document.getElementById('gm-search-results');
+          var timer = null;
+          input.addEventListener('input', function() {
+            clearTimeout(timer);
+            timer = setTimeout(function() {
+              var q = input.value.trim();
+              if (!q) { results.innerHTML = ''; return; }
+              fetch(API + '/search?crs=' + CRS + '&q=' + encodeURIComponent(q)).then(function(r) { return r.json(); })
+                .then(function(d) {
+                  if (!d.results.length) { results.innerHTML = '<div class="gm-none">没有找到</div>'; return; }
+                  results.innerHTML = d.results.map(function(h, i) {
+                    return '<div class="gm-hit" data-i="' + i + '"><span class="gm-kind">' + esc(h.kind_label) + '</span>' + esc(h.name) + '</div>';
+                  }).join('');
+                  Array.prototype.forEach.call(results.querySelectorAll('.gm-hit'), function(el) {
+                    el.addEventListener('click', function() {
+                      var h = d.results[+el.getAttribute('data-i')];
+                      if (h.lat !== undefined) { map.setView([h.lat, h.lng !== undefined ? h.lng : h.lon], 17); }
+                      else if (h.kind === 'unit') { window.location = PAGES + '/units/' + encodeURIComponent(h.code); }
+                      else if (h.kind === 'leader') { window.location = PAGES + '/leaders/' + encodeURIComponent(h.code); }
+                    });
+                  });
+                });
+            }, 250);
+          });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, opts: MapOptions) -> None:
+        super().__init__()
+        self._name = "Interactions"
+        self.api_base = opts.api_base
+        self.page_base = opts.page_base
+        self.crs = opts.display_crs
+
+
+def map_parts(m: folium.Map) -> dict[str, str]:
+    """Render a map into the three pieces a page template embeds: head, body and script."""
+    root = m.get_root()
+    root.render()
+    return {
+        "head": root.header.render(),
+        "body": root.html.render(),
+        "script": root.script.render(),
+    }

@@ -1,0 +1,1 @@
+"""Real-browser tests (headless chromium against a live gunicorn)."""

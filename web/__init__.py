@@ -1,0 +1,35 @@
+"""The gridmap web app: a thin Flask face over the gridmap library."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from flask import Flask
+
+from gridmap.reference import ReferenceCache
+from gridmap.settings import load_settings, secret_key
+from gridmap.store import Store
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the app: settings from the registry (test_config overrides), the store, blueprints."""
+    settings = load_settings(test_config)
+    app = Flask(__name__, instance_path=settings["GRIDMAP_INSTANCE_DIR"])
+    app.config.update(settings)
+    app.config["SECRET_KEY"] = secret_key(settings)
+    app.config["JSON_AS_ASCII"] = False
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    store = Store(settings["GRIDMAP_DATABASE_URL"])
+    app.extensions["gridmap.store"] = store
+    app.extensions["gridmap.reference"] = ReferenceCache(
+        store, tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"]
+    )
+
+    from web import api, errors, pages, vendor
+
+    errors.register(app)
+    app.register_blueprint(vendor.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,71 @@
+"""JSON API: whois, layers as GeoJSON, grids, units, leaders, search."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, request
+
+from gridmap import publish
+from web.context import reference
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+
+
+@bp.get("/whois")
+def whois():
+    args = request.args
+    return reference().whois().lookup(args.get("lon"), args.get("lat"), crs=args.get("crs"))
+
+
+@bp.get("/layers/<name>.geojson")
+def layer(name: str):
+    cache = reference()
+    text = publish.layer_geojson(cache.model(), name, version=cache.version)
+    return Response(text, mimetype="application/geo+json")
+
+
+@bp.get("/grids")
+def grids():
+    return {"grids": publish.grid_list(reference().model())}
+
+
+@bp.get("/grids/<code>")
+def grid(code: str):
+    return reference().model().grid_detail(code)
+
+
+@bp.get("/units")
+def units():
+    return {"units": publish.unit_list(reference().model())}
+
+
+@bp.get("/units/<code>")
+def unit(code: str):
+    return reference().model().unit_detail(code)
+
+
+@bp.get("/leaders")
+def leaders():
+    return {"leaders": publish.leader_list(reference().model())}
+
+
+@bp.get("/leaders/<code>")
+def leader(code: str):
+    return reference().model().leader_detail(code)
+
+
+@bp.get("/search")
+def search():
+    results = reference().model().search(request.args.get("q", ""))
+    return {"results": publish.shift_hits(results, crs=request.args.get("crs"))}
+
+
+@bp.get("/status")
+def status():
+    cache = reference()
+    return publish.status(cache.model(), version=cache.version)
+
+
+@bp.get("/ping")
+def ping():
+    """Liveness check for monitoring (and the HTTP baseline of `make bench`)."""
+    return {"ok": True}

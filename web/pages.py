@@ -1,0 +1,79 @@
+"""HTML pages: the county map, grid, unit and leader pages, and their lists."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template, url_for
+
+from gridmap import maps, publish
+from gridmap.assets import localize
+from web.context import reference
+
+bp = Blueprint("pages", __name__)
+
+
+def _map_parts(key: tuple, build) -> dict[str, str]:
+    """Render a map once per data version; later requests reuse the HTML."""
+    model = reference().model()
+    cache = model.__dict__.setdefault("_page_cache", {})
+    if key not in cache:
+        m = build(model, _options())
+        localize(m, base_url=url_for("static", filename="vendor").rstrip("/"))
+        cache[key] = maps.map_parts(m)
+    return cache[key]
+
+
+def _options() -> maps.MapOptions:
+    cfg = current_app.config
+    return maps.MapOptions(
+        basemap=cfg["GRIDMAP_BASEMAP"],
+        tianditu_token=cfg["GRIDMAP_TIANDITU_TOKEN"],
+        api_base=url_for("api.whois").rsplit("/", 1)[0],
+        page_base=url_for("pages.index").rstrip("/"),
+    )
+
+
+@bp.get("/")
+def index():
+    model = reference().model()
+    parts = _map_parts(("county",), lambda mo, op: maps.build_map(mo, op))
+    return render_template(
+        "index.html", map=parts, grids=publish.grid_list(model),
+        status=publish.status(model, version=reference().version),
+    )
+
+
+@bp.get("/grids")
+def grid_list():
+    return render_template("grids.html", grids=publish.grid_list(reference().model()))
+
+
+@bp.get("/grids/<code>")
+def grid(code: str):
+    detail = reference().model().grid_detail(code)  # NotFound for unknown codes
+    parts = _map_parts(("grid", code), lambda mo, op: maps.build_map(mo, op, grid_codes=[code]))
+    return render_template("grid.html", grid=detail, map=parts)
+
+
+@bp.get("/units")
+def unit_list():
+    return render_template("units.html", units=publish.unit_list(reference().model()))
+
+
+@bp.get("/units/<code>")
+def unit(code: str):
+    detail = reference().model().unit_detail(code)
+    parts = _map_parts(("unit", code), lambda mo, op: maps.build_map(mo, op, unit_code=code))
+    return render_template("unit.html", unit=detail, map=parts)
+
+
+@bp.get("/leaders")
+def leader_list():
+    return render_template("leaders.html", leaders=publish.leader_list(reference().model()))
+
+
+@bp.get("/leaders/<code>")
+def leader(code: str):
+    detail = reference().model().leader_detail(code)
+    codes = [g["code"] for g in detail["grids"]]
+    parts = _map_parts(("leader", code), lambda mo, op: maps.build_map(mo, op, grid_codes=codes))
+    return render_template("leader.html", leader=detail, map=parts)
