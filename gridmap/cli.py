@@ -135,19 +135,19 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
     os.execve(sys.executable, argv, env)
 
 
-def _register_optional_commands() -> None:
-    """Commands that live beside their module; absent modules simply add nothing."""
+# Modules that add commands: each has `commands`, a list of click commands. Add yours here.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _register_commands() -> None:
     import importlib
 
-    for module, name in (("gridmap.routing.cli", "route"),):
-        try:
-            command = getattr(importlib.import_module(module), name)
-        except ImportError:
-            continue
-        main.add_command(command)
+    for module in COMMAND_MODULES:
+        for command in importlib.import_module(module).commands:
+            main.add_command(command)
 
 
-_register_optional_commands()
+_register_commands()
 
 if __name__ == "__main__":
     main()

@@ -64,6 +64,11 @@ for _spec in TABLES:
         *[Column(c.name, _column_type(c.kind)) for c in _spec.columns],
     )
 
+# Modules that define more tables on `metadata` (problems, patrols, …), imported before the
+# schema is created. Add yours here; new tables are created by `migrate`, changes to existing
+# ones need a numbered migration below.
+SCHEMA_MODULES: tuple[str, ...] = ()
+
 # Migrations: version -> function(connection). Version 1 is the initial schema.
 MIGRATIONS: dict[int, object] = {}
 
@@ -96,6 +101,10 @@ class Store:
 
     def migrate(self) -> int:
         """Create the schema or bring it up to SCHEMA_VERSION; return the version."""
+        import importlib
+
+        for module in SCHEMA_MODULES:
+            importlib.import_module(module)
         with self.engine.begin() as conn:
             metadata.create_all(conn)
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version"))

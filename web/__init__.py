@@ -11,6 +11,10 @@ from gridmap.settings import load_settings, secret_key
 from gridmap.store import Store
 
 
+# Modules with a blueprint `bp`, registered in this order. Add yours here.
+BLUEPRINT_MODULES: tuple[str, ...] = ("web.vendor", "web.api", "web.pages")
+
+
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     """Build the app: settings from the registry (test_config overrides), the store, blueprints."""
     settings = load_settings(test_config)
@@ -26,10 +30,11 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         store, tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"]
     )
 
-    from web import api, errors, pages, vendor
+    import importlib
+
+    from web import errors
 
     errors.register(app)
-    app.register_blueprint(vendor.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(pages.bp)
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module).bp)
     return app
