@@ -99,14 +99,6 @@ def _phone(value) -> str:
     return f' <a href="tel:{_e(value)}">{_e(value)}</a>'
 
 
-def _leaders_html(model: ResponsibilityModel, codes: list[str]) -> str:
-    items = [
-        f"<li>{_e(r['name'])}（{_e(r['title'])}）{_phone(r['phone'])}</li>"
-        for r in model.leader_records(codes)
-    ]
-    return f"<ul class='gm-list'>{''.join(items)}</ul>" if items else "—"
-
-
 def _unit_html(model: ResponsibilityModel, code, opts: MapOptions) -> str:
     rec = model.unit_record(code)
     if rec is None:
@@ -114,18 +106,6 @@ def _unit_html(model: ResponsibilityModel, code, opts: MapOptions) -> str:
     link = f"{opts.page_base}/units/{escape(str(code))}"
     contact = f"，联系人 {_e(rec['contact'])}" if rec["contact"] else ""
     return f"<a href='{link}'>{_e(rec['name'])}</a>{contact}{_phone(rec['phone'])}"
-
-
-def grid_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
-    g = model.grids.loc[code]
-    return (
-        f"<div class='gm-popup'><h4>{_e(g['name'])}</h4>"
-        f"<div class='gm-sub'>网格编码 {_e(code)} · {_e(g['town_name'])}</div>"
-        f"<b>包片县级领导</b>{_leaders_html(model, g['leader_codes'])}"
-        f"<b>网格长</b>：{_e(g['grid_head'])}{_phone(g['grid_head_phone'])}<br>"
-        f"<b>牵头部门</b>：{_unit_html(model, g['lead_unit_code'], opts)}<br>"
-        f"<a class='gm-more' href='{opts.page_base}/grids/{escape(code)}'>查看网格详情 »</a></div>"
-    )
 
 
 def segment_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
@@ -149,20 +129,6 @@ def point_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
     )
 
 
-def community_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
-    c = model.communities.loc[code]
-    heads = model.household_heads
-    names = "、".join(_e(n) for n in heads.loc[heads["community_code"] == code, "name"]) or "—"
-    households = "—" if c["households"] is None or c["households"] != c["households"] else int(c["households"])
-    return (
-        f"<div class='gm-popup'><h4>{_e(c['name'])}</h4>"
-        f"<div class='gm-sub'>物业：{_e(c['property_company'])} · {households} 户</div>"
-        f"<b>包抓单位</b>：{_unit_html(model, c['unit_code'], opts)}<br>"
-        f"<b>中心户长</b>：{names}<br>"
-        f"<b>所在网格</b>：{_e(_grid_name(model, c['grid_code']))}</div>"
-    )
-
-
 def _grid_name(model: ResponsibilityModel, code) -> str | None:
     if code is None or code not in model.grids.index:
         return None
@@ -177,15 +143,22 @@ def _display(gdf: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoDataFrame:
 
 
 def _geojson_layer(
-    gdf: gpd.GeoDataFrame, popups: list[str], *, name: str, style: list[dict], show: bool = True,
-    highlight: dict | None = None, tooltip_field: str | None = None,
+    gdf: gpd.GeoDataFrame, popups: list[str] | None, *, name: str, style: list[dict],
+    show: bool = True, highlight: dict | None = None, tooltip_field: str | None = None,
 ) -> folium.FeatureGroup:
-    """One FeatureGroup with a GeoJSON layer whose popups are pre-escaped HTML strings."""
+    """One FeatureGroup with a GeoJSON layer.
+
+    With ``popups`` (pre-escaped HTML strings) a click opens the feature's own popup and stops
+    there; without, the click falls through to the map, which answers with whois for the spot.
+    """
     group = folium.FeatureGroup(name=name, show=show)
     features = []
     geoms = shapely.set_precision(gdf.geometry.values, 1e-7, mode="pointwise")
     labels = gdf[tooltip_field].tolist() if tooltip_field else [None] * len(gdf)
-    for geom, popup, st, label, code in zip(geoms, popups, style, labels, gdf.index):
+    if popups is not None:
+        style = [dict(st, bubblingMouseEvents=False) for st in style]
+    for geom, popup, st, label, code in zip(geoms, popups or [None] * len(gdf), style, labels,
+                                              gdf.index):
         features.append(
             {
                 "type": "Feature",
@@ -202,7 +175,9 @@ def _geojson_layer(
         name=name,
         style_function=lambda f: f["properties"]["style"],
         highlight_function=(lambda f: highlight) if highlight else None,
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=360),
+        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=360)
+        if popups is not None
+        else None,
         tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False) if tooltip_field else None,
         zoom_on_click=False,
     )
@@ -252,26 +227,21 @@ def build_map(
         focus = gpd.GeoDataFrame(geometry=np.concatenate([p.geometry.values for p in parts]),
                                  crs="EPSG:4326") if parts else None
 
-    m = folium.Map(tiles=None, control_scale=True, prefer_canvas=False, zoom_start=14,
+    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_start=14,
                    location=[33.91, 106.52], max_zoom=19, maxZoom=19)
     _add_basemap(m, opts)
 
     towns = _display(model.towns, opts)
     town_styles = [{"color": "#555", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02,
                     "fillColor": "#999"}] * len(towns)
-    town_popups = [
-        f"<div class='gm-popup'><h4>{_e(r['name'])}</h4><b>联系镇县级领导</b>"
-        f"{_leaders_html(model, r['liaison_codes'])}</div>"
-        for _, r in model.towns.iterrows()
-    ]
-    _geojson_layer(towns, town_popups, name="镇（街道）", style=town_styles,
+    _geojson_layer(towns, None, name="镇（街道）", style=town_styles,
                    tooltip_field="name").add_to(m)
 
     if len(model.rivers):
         rivers = _display(model.rivers, opts)
         river_styles = [{"color": "#6fa8dc", "weight": 6, "fillColor": "#9fc5e8",
                          "fillOpacity": 0.8}] * len(rivers)
-        _geojson_layer(rivers, [f"<b>{_e(n)}</b>" for n in rivers["name"]], name="河流",
+        _geojson_layer(rivers, None, name="河流",
                        style=river_styles, tooltip_field="name").add_to(m)
 
     grid_disp = _display(grids, opts)
@@ -282,7 +252,7 @@ def build_map(
         grid_styles.append({"color": color, "weight": 1 if faded else 3, "fillColor": color,
                             "fillOpacity": 0.03 if faded else 0.15, "opacity": 0.4 if faded else 1})
     _geojson_layer(
-        grid_disp, [grid_popup(model, c, opts) for c in grids.index], name="网格",
+        grid_disp, None, name="网格",
         style=grid_styles, highlight={"weight": 5, "fillOpacity": 0.3}, tooltip_field="name",
     ).add_to(m)
 
@@ -294,6 +264,7 @@ def build_map(
             [pt.y, pt.x],
             icon=folium.DivIcon(html=f"<div class='gm-grid-label'>{_e(grids.loc[code, 'name'])}</div>",
                                 icon_size=(120, 20), icon_anchor=(60, 10)),
+            interactive=False,
         ).add_to(labels)
     labels.add_to(m)
 
@@ -309,7 +280,7 @@ def build_map(
         communities
     )
     _geojson_layer(
-        comm_disp, [community_popup(model, c, opts) for c in communities.index], name="小区",
+        comm_disp, None, name="小区",
         style=comm_styles, tooltip_field="name",
     ).add_to(m)
 
@@ -331,14 +302,15 @@ def build_map(
     cluster.add_to(point_group)
     point_group.add_to(m)
 
-    folium.LayerControl(collapsed=False).add_to(m)
+    county_view = grid_codes is None and unit_code is None
+    folium.LayerControl(collapsed=not county_view).add_to(m)
     bounds_frame = focus if focus is not None and len(focus) else (grids if len(grids) else model.towns)
     if len(bounds_frame):
         minx, miny, maxx, maxy = _display(
             gpd.GeoDataFrame(geometry=bounds_frame.geometry.values, crs="EPSG:4326"), opts
         ).total_bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
-    m.add_child(_Legend(model, points))
+    m.add_child(_Legend(model, points, expanded=county_view))
     m.add_child(_Interactions(opts))
     return m
 
@@ -359,15 +331,18 @@ class _Legend(MacroElement):
             return div;
           };
           legend.addTo({{ this._parent.get_name() }});
+          L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
         })();
         {% endmacro %}
         """
     )
 
-    def __init__(self, model: ResponsibilityModel, points: gpd.GeoDataFrame) -> None:
+    def __init__(
+        self, model: ResponsibilityModel, points: gpd.GeoDataFrame, *, expanded: bool = True
+    ) -> None:
         super().__init__()
         self._name = "Legend"
-        rows = ["<div class='gm-legend-title'>图例</div>"]
+        rows = [f"<details{' open' if expanded else ''}><summary class='gm-legend-title'>图例</summary>"]
         rows.append("<div><span class='gm-sw' style='border:2px dashed #555'></span>镇（街道）界</div>")
         rows.append("<div><span class='gm-sw' style='background:#e6194b33;border:2px solid #e6194b'>"
                     "</span>网格（各网格不同颜色）</div>")
@@ -383,6 +358,7 @@ class _Legend(MacroElement):
                 icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
                 rows.append(f"<div><i class='fa fa-{icon} gm-ic-{color}'></i> {_e(category)}</div>")
             rows.append("</div>")
+        rows.append("</details>")
         self.html = "".join(rows)
 
 

@@ -1,0 +1,119 @@
+"""The county map in headless chromium, served by gunicorn over the demo county."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import shapely
+
+from tests.browser.conftest import assert_clean, assert_not_blank, external_requests
+
+DEMO = Path(__file__).resolve().parents[2] / "geodata" / "demo"
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def demo_env(tmp_path_factory):
+    from gridmap.reference import load_directory
+    from gridmap.store import Store
+
+    folder = tmp_path_factory.mktemp("demo-instance")
+    env = {
+        "GRIDMAP_INSTANCE_DIR": str(folder),
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+        "GRIDMAP_BASEMAP": "none",
+    }
+    load_directory(Store(env["GRIDMAP_DATABASE_URL"]), DEMO)
+    return env
+
+
+@pytest.fixture
+def server(live_server_factory, demo_env, vendored_assets):
+    return live_server_factory(env=demo_env)
+
+
+def _quiet_spot(server, grid: dict) -> tuple[float, float]:
+    """A spot inside the grid where whois names no road, point or community (a clean click)."""
+    status, body = server.get(f"/api/layers/grids.geojson")
+    feature = next(f for f in json.loads(body)["features"] if f["id"] == grid["code"])
+    polygon = shapely.geometry.shape(feature["geometry"])
+    minx, miny, maxx, maxy = polygon.bounds
+    rng = np.random.default_rng(11)
+    for lon, lat in zip(rng.uniform(minx, maxx, 400), rng.uniform(miny, maxy, 400)):
+        if not polygon.buffer(-0.0004).contains(shapely.Point(lon, lat)):
+            continue
+        status, body = server.get(f"/api/whois?lon={lon}&lat={lat}")
+        d = json.loads(body)
+        if d["grid"]["code"] == grid["code"] and not (d["segment"] or d["point"] or d["community"]):
+            return float(lon), float(lat)
+    pytest.fail(f"no quiet spot in {grid['name']}")
+
+
+def test_county_map_renders_offline_without_errors(server, page):
+    page.goto(server.url + "/")
+    page.wait_for_selector(".leaflet-container")
+    page.wait_for_selector("path.leaflet-interactive")
+    page.wait_for_load_state("networkidle")
+    assert page.locator("path.leaflet-interactive").count() > 12 + 200  # grids, roads, communities…
+    assert page.locator(".gm-legend").is_visible()
+    assert page.locator(".leaflet-control-layers").is_visible()
+    assert external_requests(page) == []
+    assert all(u.startswith(server.url) for u in page.gridmap_requests)
+    assert_clean(page)
+    stats = assert_not_blank(page.screenshot())
+    assert stats
+
+
+def test_click_in_a_grid_shows_its_leaders(server, page):
+    status, body = server.get("/api/grids/610330100007")
+    grid = json.loads(body)
+    lon, lat = _quiet_spot(server, grid)
+    page.goto(server.url + "/")
+    page.wait_for_selector("path.leaflet-interactive")
+    page.evaluate("([lat, lon]) => window.gridmapMap.setView([lat, lon], 17, {animate: false})", [lat, lon])
+    point = page.evaluate(
+        "([lat, lon]) => { const p = window.gridmapMap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [lat, lon],
+    )
+    box = page.locator(".gm-map .leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + point[0], box["y"] + point[1])
+    popup = page.locator(".gm-whois")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert grid["name"] in text
+    for leader in grid["leaders"]:
+        assert leader["name"] in text and leader["phone"] in text
+    assert grid["grid_head"]["name"] in text
+    assert_clean(page)
+
+
+def test_search_box_finds_a_unit(server, page):
+    page.goto(server.url + "/")
+    page.wait_for_selector("#gm-search-input")
+    status, body = server.get("/api/units")
+    unit = json.loads(body)["units"][5]
+    page.fill("#gm-search-input", unit["name"])
+    hit = page.locator(".gm-hit", has_text=unit["name"]).first
+    hit.wait_for()
+    hit.click()
+    page.wait_for_url(f"**/units/{unit['code']}")
+    assert unit["name"] in page.locator("h1").inner_text()
+    page.wait_for_selector("path.leaflet-interactive")
+    assert_clean(page)
+
+
+def test_grid_page_lists_leaders_and_units(server, page):
+    page.goto(server.url + "/grids/610330100001")
+    page.wait_for_selector("path.leaflet-interactive")
+    status, body = server.get("/api/grids/610330100001")
+    grid = json.loads(body)
+    text = page.inner_text("body")
+    for leader in grid["leaders"]:
+        assert leader["name"] in text
+    for unit in grid["units"]:
+        assert unit["name"] in text
+    assert_clean(page)
+    assert_not_blank(page.screenshot(full_page=True))
