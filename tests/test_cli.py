@@ -42,19 +42,47 @@ def test_load_then_whois_and_audit(env, dataset_dir):
     assert json.loads(audit.stdout)["counts"]["gaps"] == 0
 
 
-def test_bad_load_names_the_problem_and_changes_nothing(env, dataset_dir, tmp_path):
-    assert run(env, "load", dataset_dir).returncode == 0
-    layers = factory.layers()
+def _missing_column(layers):
+    layers["grids"] = layers["grids"].drop(columns=["name"])
+    return ("grids", None, "网格名称")
+
+
+def _not_a_polygon(layers):
+    from shapely.geometry import LineString
+
+    layers["grids"] = layers["grids"].set_geometry(
+        [layers["grids"].geometry[0], LineString([(106.52, 33.905), (106.53, 33.915)])]
+    )
+    return ("grids", "FID 2", "LineString")
+
+
+def _self_intersecting(layers):
     bowtie = Polygon([(106.52, 33.905), (106.53, 33.915), (106.53, 33.905), (106.52, 33.915)])
     layers["grids"] = layers["grids"].set_geometry([layers["grids"].geometry[0], bowtie])
-    layers["grids"]["name"] = ["改名网格", "另一个"]
+    return ("grids", "FID 2", "Self-intersection")
+
+
+def _no_crs(layers):
+    layers["grids"] = layers["grids"].set_crs(None, allow_override=True)
+    return ("grids", None, "坐标系")
+
+
+@pytest.mark.filterwarnings("ignore:.crs. was not provided")
+@pytest.mark.parametrize("spoil", [_missing_column, _not_a_polygon, _self_intersecting, _no_crs])
+def test_bad_load_names_the_problem_and_changes_nothing(env, dataset_dir, tmp_path, spoil):
+    assert run(env, "load", dataset_dir).returncode == 0
+    layers = factory.layers()
+    layer, feature, problem = spoil(layers)
+    layers["towns"]["name"] = ["改名镇", "另一个镇"]  # would show if anything were written
     bad = factory.write_dataset(tmp_path / "bad", layers_=layers)
     done = run(env, "load", bad)
     assert done.returncode != 0
-    assert "layers.gpkg" in done.stderr and "grids" in done.stderr and "FID 2" in done.stderr
+    assert "layers.gpkg" in done.stderr and f"图层 {layer}" in done.stderr and problem in done.stderr
+    if feature:
+        assert f"要素/行 {feature}" in done.stderr
     assert "Traceback" not in done.stderr
     who = json.loads(run(env, "whois", "106.5151", "33.9101").stdout)
-    assert who["grid"]["name"] == "滨江网格"  # the old data is still there
+    assert who["grid"]["name"] == "滨江网格" and who["town"]["name"] == "双石铺镇"
 
 
 def test_audit_exits_non_zero_on_overlap(env, tmp_path):

@@ -32,7 +32,16 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     import importlib
 
+    from flask_compress import Compress
+
     from web import errors
+
+    app.config.setdefault("COMPRESS_MIMETYPES", [
+        "text/html", "text/css", "text/javascript", "application/javascript",
+        "application/json", "application/geo+json", "image/svg+xml",
+    ])
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    Compress(app)
 
     errors.register(app)
     for module in BLUEPRINT_MODULES:
