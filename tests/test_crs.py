@@ -17,7 +17,7 @@ from gridmap.errors import InvalidInput
 
 GEOD = Geod(ellps="WGS84")
 FENG_BOUNDS = (106.41, 33.57, 107.13, 34.31)
-REALDATA = Path("/work/shared/realdata")
+from tests.realdata import REALDATA
 
 
 def _feng_grid(n: int = 200) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,9 @@ from gridmap.errors import DataError, InvalidInput
 from gridmap.io.encoding import detect_dbf_encoding
 
 NAMES = ["凤县", "宝鸡市", "双石铺镇", "凤州镇"]
-REALDATA = Path("/work/shared/realdata/chinese_pitfalls")
+from tests.realdata import REALDATA as _SHARED
+
+REALDATA = _SHARED / "chinese_pitfalls"
 
 
 def _write_shapefile(

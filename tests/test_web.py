@@ -175,3 +175,31 @@ def test_amap_basemap_shifts_overlays_to_gcj02(settings, loaded_store):
     lon, lat = gcj02_from_wgs84(106.510, 33.905)
     assert f"[{round(lon, 7)}, {round(lat, 7)}]" in html
     assert "[106.51, 33.905]" not in html
+
+
+def test_local_tile_folder_basemap(settings, loaded_store, tmp_path):
+    from web import create_app
+
+    tiles = tmp_path / "tiles"
+    (tiles / "14" / "13038").mkdir(parents=True)
+    png = b"\x89PNG\r\n\x1a\n" + b"\0" * 20
+    (tiles / "14" / "13038" / "6520.png").write_bytes(png)
+    app = create_app({**settings, "GRIDMAP_BASEMAP": str(tiles)})
+    client = app.test_client()
+    assert "/tiles/{z}/{x}/{y}.png" in client.get("/").get_data(as_text=True)
+    r = client.get("/tiles/14/13038/6520.png")
+    assert r.status_code == 200 and r.data == png
+    assert client.get("/tiles/14/13038/9999.png").status_code == 404
+    assert client.get("/tiles/14/13038/..%2F..%2Fsecret.png").status_code == 404
+
+
+def test_tiles_are_not_served_without_a_tile_folder(client):
+    assert client.get("/tiles/1/0/0.png").status_code == 404
+
+
+def test_tianditu_basemap_carries_the_token(settings, loaded_store):
+    from web import create_app
+
+    app = create_app({**settings, "GRIDMAP_BASEMAP": "tianditu", "GRIDMAP_TIANDITU_TOKEN": "abc123"})
+    html = app.test_client().get("/").get_data(as_text=True)
+    assert "tianditu.gov.cn/vec_w" in html and "tk=abc123" in html and "cva_w" in html
