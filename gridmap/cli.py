@@ -128,6 +128,8 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
         "--bind", f"{host}:{port}",
         "--workers", str(workers),
         "--timeout", "120",
+        "--no-control-socket",  # else every server on the machine shares ~/.gunicorn/gunicorn.ctl
+        "--access-logfile", "-",
         "--preload",
         "web:create_app()",
     ]
@@ -136,7 +138,7 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
 
 
 # Modules that add commands: each has `commands`, a list of click commands. Add yours here.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = ("gridmap.io.cli", "gridmap.problems.cli")
 
 
 def _register_commands() -> None:
