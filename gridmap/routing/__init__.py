@@ -1,0 +1,41 @@
+"""Patrol routing: near-optimal daily patrols for inspectors, single tours and many budgeted routes."""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gridmap.routing.matrix import MatrixProvider, planar_matrix, provider_for, street_matrix
+    from gridmap.routing.plan import PatrolPlan, PatrolRoute, plan_patrols
+    from gridmap.routing.stops import Stop, read_stops, validate_stops
+    from gridmap.routing.tsp import DEFAULT_TIME_LIMIT, path_length, solve_tour
+    from gridmap.routing.vrp import Plan, Route, plan
+
+# Loaded on first use, so that `gridmap --help` and other commands do not pay for the solvers.
+_HOME = {
+    "MatrixProvider": "matrix",
+    "planar_matrix": "matrix",
+    "provider_for": "matrix",
+    "street_matrix": "matrix",
+    "PatrolPlan": "plan",
+    "PatrolRoute": "plan",
+    "plan_patrols": "plan",
+    "Stop": "stops",
+    "read_stops": "stops",
+    "validate_stops": "stops",
+    "DEFAULT_TIME_LIMIT": "tsp",
+    "path_length": "tsp",
+    "solve_tour": "tsp",
+    "Plan": "vrp",
+    "Route": "vrp",
+    "plan": "vrp",
+}
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        msg = f"module 'gridmap.routing' has no attribute {name!r}"
+        raise AttributeError(msg)
+    return getattr(importlib.import_module(f"gridmap.routing.{_HOME[name]}"), name)
