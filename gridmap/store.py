@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Engine
 
-from gridmap.errors import ConfigError, NotFound
+from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
@@ -138,6 +138,37 @@ class Store:
         if not updated:
             conn.execute(insert(meta_table).values(key=key, value=value))
 
+    def _bump_version(self, conn, *, expected: int | None = None) -> int:
+        """Increment data_version inside the caller's transaction (compare-and-set).
+
+        The update takes the write lock first, so concurrent writers serialise; with
+        ``expected``, a version changed since the caller validated gives Conflict.
+        """
+        current = conn.execute(
+            select(meta_table.c.value).where(meta_table.c.key == "data_version")
+        ).scalar()
+        current_version = int(current or 0)
+        if expected is not None and current_version != expected:
+            msg = (
+                f"数据在检查之后已被修改（版本 {expected} → {current_version}），"
+                "本次导入未写入；请重新导入"
+            )
+            raise Conflict(msg)
+        version = current_version + 1
+        if current is None:
+            conn.execute(insert(meta_table).values(key="data_version", value=str(version)))
+            return version
+        bumped = conn.execute(
+            meta_table.update()
+            .where(meta_table.c.key == "data_version")
+            .where(meta_table.c.value == current)
+            .values(value=str(version))
+        ).rowcount
+        if bumped != 1:
+            msg = "数据正在被另一个写入修改，本次未写入；请稍后重试"
+            raise Conflict(msg)
+        return version
+
     # --- reference data -----------------------------------------------------------------
     def replace_reference(self, dataset: Dataset, derived: dict[str, pd.DataFrame]) -> int:
         """Replace all reference data in one transaction; return the new data version."""
@@ -161,11 +192,7 @@ class Store:
             for name, records in rows.items():
                 if records:
                     conn.execute(insert(reference_tables[name]), records)
-            version = int(
-                conn.execute(select(meta_table.c.value).where(meta_table.c.key == "data_version")).scalar()
-                or 0
-            ) + 1
-            self._set_meta(conn, "data_version", str(version))
+            version = self._bump_version(conn)
             self._set_meta(conn, "data_source", dataset.source)
             self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.timezone.utc).isoformat())
         return version
@@ -175,10 +202,14 @@ class Store:
             return conn.execute(select(reference_tables["grids"].c.id).limit(1)).first() is not None
 
     def read_dataset(self) -> Dataset:
-        """Read the reference data back as a Dataset (layers in EPSG:4326)."""
+        """Read the reference data back as a Dataset (layers in EPSG:4326); NotFound when empty."""
         if not self.has_reference():
             msg = "数据库中还没有网格数据。请先运行 `gridmap load geodata/demo` 或导入本县数据"
             raise NotFound(msg)
+        return self.read_current()
+
+    def read_current(self) -> Dataset:
+        """Every layer and table as stored now (empty frames where nothing is stored)."""
         layers: dict[str, gpd.GeoDataFrame] = {}
         tables: dict[str, pd.DataFrame] = {}
         with self.engine.connect() as conn:
@@ -191,10 +222,7 @@ class Store:
                 geoms = shapely.from_wkb(frame.pop("geom").to_numpy())
                 frame = frame.drop(columns=["id", *_DERIVED.get(spec.name, ())])
                 for c in spec.columns:
-                    if c.kind == "int":
-                        frame[c.name] = frame[c.name].astype("Int64")
-                    else:
-                        frame[c.name] = frame[c.name].astype(object)
+                    frame[c.name] = frame[c.name].astype("Int64" if c.kind == "int" else object)
                 layers[spec.name] = gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
             for spec in TABLES:
                 table = reference_tables[spec.name]
@@ -205,7 +233,109 @@ class Store:
                 tables[spec.name] = frame.drop(columns=["id"]).astype(object)
         return Dataset(layers=layers, tables=tables, source=self.get_meta("data_source") or "")
 
+    def import_reference(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        *,
+        mode: str,
+        expected_version: int | None = None,
+        derived: dict[str, pd.DataFrame] | None = None,
+        source: str = "",
+        progress=None,
+    ) -> int:
+        """Replace or merge one layer/table in ONE transaction; bump data_version; return it.
+
+        Parameters
+        ----------
+        name : str
+            A layer ("grids", …) or table ("units", …) name.
+        frame : DataFrame or GeoDataFrame
+            The rows, with the spec's columns (layers: geometry in EPSG:4326, and for
+            segments/points/communities a "grid_code" column).
+        mode : {"replace", "merge"}
+            replace: the layer/table holds exactly these rows afterwards. merge: stored rows whose
+            key (code; grid_code or town_code for link tables) appears in `frame` are replaced,
+            the others kept.
+        expected_version : int, optional
+            data_version the caller validated against; another write since gives Conflict and
+            nothing is written.
+        derived : dict, optional
+            For other layers: DataFrame(code, grid_code) to update their derived grid codes.
+        progress : callable, optional
+            ``progress(rows_written, rows_total)``.
+        """
+        from gridmap.errors import Conflict, InvalidInput
+        from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
+
+        if mode not in ("replace", "merge"):
+            msg = f"导入方式应为 replace 或 merge，收到：{mode!r}"
+            raise InvalidInput(msg)
+        if name in LAYER_BY_NAME:
+            spec_columns = [c.name for c in LAYER_BY_NAME[name].columns]
+            out = pd.DataFrame({c: frame[c].to_numpy(dtype=object) for c in spec_columns})
+            for column in _DERIVED.get(name, ()):
+                values = frame[column] if column in frame else pd.Series([None] * len(frame))
+                out[column] = values.to_numpy(dtype=object)
+            out["geom"] = shapely.to_wkb(frame.geometry.to_numpy(), output_dimension=2)
+        elif name in TABLE_BY_NAME:
+            spec_columns = [c.name for c in TABLE_BY_NAME[name].columns]
+            out = pd.DataFrame({c: frame[c].to_numpy(dtype=object) for c in spec_columns})
+        else:
+            msg = f"未知的图层或表：{name}"
+            raise InvalidInput(msg)
+        records = _records(out)
+        table = reference_tables[name]
+        key = _merge_key(name)
+        with self.engine.begin() as conn:
+            version = self._bump_version(conn, expected=expected_version)
+            if mode == "replace" or key is None:
+                if mode == "replace":
+                    conn.execute(delete(table))
+            else:
+                keys = list(dict.fromkeys(v for v in out[key].tolist() if v is not None))
+                for start in range(0, len(keys), 500):
+                    conn.execute(delete(table).where(table.c[key].in_(keys[start : start + 500])))
+            for start in range(0, len(records), _IMPORT_CHUNK):
+                conn.execute(insert(table), records[start : start + _IMPORT_CHUNK])
+                if progress is not None:
+                    progress(min(start + _IMPORT_CHUNK, len(records)), len(records))
+            from sqlalchemy import bindparam
+
+            for layer, codes in (derived or {}).items():
+                if layer == name or codes is None or not len(codes):
+                    continue
+                target = reference_tables[layer]
+                rows = [{"k": k, "g": g} for k, g in zip(codes["code"], codes["grid_code"])]
+                conn.execute(
+                    target.update().where(target.c.code == bindparam("k")).values(grid_code=bindparam("g")),
+                    rows,
+                )
+            self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.timezone.utc).isoformat())
+            self._set_meta(conn, "last_import", source)
+        return version
+
 
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = frame.astype(object).where(frame.notna(), None)
     return out.to_dict("records")
+
+
+# === Per-layer import (issue 6: gridmap import) ==========================================
+# Store methods used by gridmap/importer.py: read what is there (even without grids), and
+# replace or merge ONE layer or table in one transaction that also bumps data_version.
+
+# Merge keys of tables without a unique code: their rows are replaced group by group.
+_MERGE_KEYS = {"grid_leaders": "grid_code", "town_leaders": "town_code", "rivers": "name",
+               "grid_roles": "grid_code"}
+_IMPORT_CHUNK = 5000
+
+
+def _merge_key(name: str) -> str | None:
+    from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
+
+    if name in _MERGE_KEYS:
+        return _MERGE_KEYS[name]
+    if name in TABLE_BY_NAME:
+        return TABLE_BY_NAME[name].key
+    return "code" if any(c.name == "code" for c in LAYER_BY_NAME[name].columns) else None

@@ -71,7 +71,7 @@ def _text(series: pd.Series) -> pd.Series:
     return series.map(one).astype(object)
 
 
-def _check_values(
+def check_values(
     frame: pd.DataFrame,
     columns: tuple[Column, ...],
     *,
@@ -79,7 +79,7 @@ def _check_values(
     labels: pd.Index,
     where: dict,
 ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Normalise cell types; report empty required cells and duplicate keys."""
+    """Normalise cell types; report empty required cells and duplicate keys (tables and layers)."""
     findings: list[Finding] = []
     for column in columns:
         if column.kind == "int":
@@ -141,7 +141,7 @@ def validate_layer(
     frame, found = _canonical_columns(gdf, spec.columns, where=where)
     findings += found
     labels = pd.Index([f"FID {fid}" for fid in gdf.index])
-    frame, found = _check_values(
+    frame, found = check_values(
         frame, spec.columns, key="code" if "code" in frame else None,
         labels=labels, where=where,
     )
@@ -248,7 +248,7 @@ def _read_sheet(book, spec: TableSpec, *, file: str) -> tuple[pd.DataFrame | Non
     frame = pd.DataFrame(rows[1:], columns=header, dtype=object)
     frame, findings = _canonical_columns(frame, spec.columns, where=where)
     labels = pd.Index([f"第 {i + 2} 行" for i in range(len(frame))])
-    frame, found = _check_values(
+    frame, found = check_values(
         frame, spec.columns, key=spec.key, labels=labels, where=where
     )
     frame = frame[[c.name for c in spec.columns]].reset_index(drop=True)
