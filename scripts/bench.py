@@ -207,6 +207,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="bench-results.json")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each HTTP run")
     parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--only", nargs="*", default=None,
+                        help="run only these module benches (routing, import, printmap, problems)")
     args = parser.parse_args(argv)
     results: dict = {}
     results["whois"] = w = bench_whois()
@@ -227,16 +229,27 @@ def main(argv: list[str] | None = None) -> int:
             ("county map page", f"{p['ours_page_bytes']} bytes ({p['ratio_to_naive']}x naive folium), "
              f"{p['ours_page_gzip_bytes']} gzip", "report"),
         ]
-    extra = ROOT / "scripts" / "bench_routing.py"
-    if extra.exists():
-        out = Path(tempfile.mkdtemp()) / "routing.json"
-        done = subprocess.run([sys.executable, str(extra), "--json", str(out)], cwd=ROOT)
-        if done.returncode == 0 and out.exists():
-            results["routing"] = json.loads(out.read_text())
+    # Each module's own bench (scripts/bench_<area>.py --json PATH) prints its table; collect JSON.
+    failed = []
+    for script in sorted((ROOT / "scripts").glob("bench_*.py")):
+        area = script.stem.removeprefix("bench_")
+        if args.only and area not in args.only:
+            continue
+        out = Path(tempfile.mkdtemp()) / f"{area}.json"
+        print(f"\n=== {script.name} ===", flush=True)
+        done = subprocess.run([sys.executable, str(script), "--json", str(out)], cwd=ROOT)
+        if out.exists():
+            results[area] = json.loads(out.read_text(encoding="utf-8"))
+        if done.returncode != 0:
+            failed.append(area)
+    results["failed"] = failed
+    print("\n=== whois, HTTP, page size ===")
     print(table(rows))
+    if failed:
+        print(f"\n未达标或出错的基准：{', '.join(failed)}")
     Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\n结果已写入 {args.json}")
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
