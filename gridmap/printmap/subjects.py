@@ -1,0 +1,363 @@
+"""What a printed page shows for a grid, a town, a unit, a leader or the county: title, focus,
+features and the responsibility table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from gridmap.errors import InvalidInput, NotFound
+from gridmap.responsibility import ResponsibilityModel
+
+KINDS: dict[str, str] = {
+    "grid": "网格",
+    "town": "镇（街道）",
+    "unit": "责任单位",
+    "leader": "包片县级领导",
+    "county": "全县",
+}
+# Colour segments by unit while the legend stays readable; by grid beyond that.
+MAX_UNIT_COLOURS = 24
+
+
+@dataclass
+class Table:
+    """A responsibility table: headers with relative widths, rows of text, a swatch per row."""
+
+    title: str
+    columns: list[tuple[str, float]]
+    rows: list[list[str]]
+    swatches: list[str | None] = field(default_factory=list)  # unit or grid code per row
+    swatch_kind: str = "unit"  # what the swatch codes are: "unit" or "grid"
+
+
+@dataclass
+class PageContent:
+    """Everything a page says, independent of how it is drawn."""
+
+    kind: str
+    code: str | None
+    title: str
+    subtitle: str
+    stem: str  # file name stem, Chinese allowed
+    focus_grids: list[str]  # grids drawn as the subject (others are faded)
+    extent_geoms: gpd.GeoSeries  # what the map frame must show (EPSG:4326)
+    segments: gpd.GeoDataFrame  # drawn in colour
+    points: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    colour_by: str  # "unit" | "grid"
+    facts: list[tuple[str, str]]
+    table: Table
+    focus_town: str | None = None
+
+
+def _text(value: object) -> str:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    return str(value).strip()
+
+
+def _person(name: object, title: object = None, phone: object = None) -> str:
+    out = _text(name) or "—"
+    if _text(title):
+        out += f"（{_text(title)}）"
+    if _text(phone):
+        out += f" {_text(phone)}"
+    return out
+
+
+def _leaders(model: ResponsibilityModel, codes: list[str]) -> str:
+    records = model.leader_records(codes)
+    return "；".join(_person(r["name"], r["title"], r["phone"]) for r in records) or "—"
+
+
+def _unit_line(model: ResponsibilityModel, code: object) -> str:
+    rec = model.unit_record(_text(code) or None)
+    if rec is None:
+        return "—"
+    out = rec["name"]
+    contact = " ".join(v for v in (_text(rec["contact"]), _text(rec["phone"])) if v)
+    return f"{out}（{contact}）" if contact else out
+
+
+def _grid_title(name: str) -> str:
+    return f"{name}责任图" if name.endswith("网格") else f"{name}网格责任图"
+
+
+def _sections(segs: pd.DataFrame) -> str:
+    """Road sections of one unit, grouped by road: 滨江路（东桥—西桥、西桥—北街）."""
+    parts = []
+    for road, group in segs.groupby("road_name", sort=False):
+        spans = [
+            "—".join(v for v in (_text(a), _text(b)) if v) for a, b in zip(group["from_name"], group["to_name"])
+        ]
+        spans = [s for s in spans if s]
+        parts.append(f"{road}（{'、'.join(spans)}）" if spans else str(road))
+    return "；".join(parts) or "—"
+
+
+def _select(frame: gpd.GeoDataFrame, mask) -> gpd.GeoDataFrame:
+    return frame[np.asarray(mask, dtype=bool)]
+
+
+def _grid_table(model: ResponsibilityModel, codes: list[str], *, town: bool = True) -> Table:
+    grids = model.grids.loc[[c for c in codes if c in model.grids.index]]
+    rows, swatches = [], []
+    for code, g in grids.iterrows():
+        row = [_text(g["name"])]
+        if town:
+            row.append(_text(g["town_name"]) or "—")
+        row += [
+            "；".join(_person(r["name"], r["title"]) for r in model.leader_records(g["leader_codes"])) or "—",
+            _person(g["grid_head"], None, g["grid_head_phone"]),
+            _text(g["lead_department"]) or "—",
+        ]
+        rows.append(row)
+        swatches.append(code)
+    columns = [("网格", 0.14)]
+    if town:
+        columns.append(("所属镇", 0.10))
+    columns += [("包片县级领导", 0.40), ("网格长", 0.17), ("牵头部门", 0.19)]
+    return Table("网格责任一览", columns, rows, swatches, swatch_kind="grid")
+
+
+def _grid_page(model: ResponsibilityModel, code: str) -> PageContent:
+    if code not in model.grids.index:
+        msg = f"网格编码“{code}”不存在；可在“网格”列表页查看全部网格编码"
+        raise NotFound(msg)
+    g = model.grids.loc[code]
+    segs = model.segments[model.segments["grid_code"] == code]
+    pts = model.points[model.points["grid_code"] == code]
+    comms = model.communities[model.communities["grid_code"] == code]
+    unit_codes = list(dict.fromkeys([*segs["unit_code"], *pts["unit_code"]]))
+    rows, swatches = [], []
+    for uc in unit_codes:
+        rec = model.unit_record(uc)
+        if rec is None:
+            continue
+        contact = " ".join(v for v in (_text(rec["contact"]), _text(rec["phone"])) if v) or "—"
+        unit_pts = pts[pts["unit_code"] == uc]
+        rows.append([
+            rec["name"],
+            contact,
+            _sections(segs[segs["unit_code"] == uc]) if (segs["unit_code"] == uc).any() else "—",
+            "、".join(unit_pts["name"].astype(str)) or "—",
+        ])
+        swatches.append(uc if (segs["unit_code"] == uc).any() else None)
+    table = Table(
+        "责任单位及包抓路段、考察点位",
+        [("责任单位", 0.20), ("联系人 / 电话", 0.20), ("包抓路段（起止）", 0.38), ("考察点位", 0.22)],
+        rows,
+        swatches,
+    )
+    area_km2 = float(g["area_m2"]) / 1e6
+    facts = [
+        ("包片县级领导", _leaders(model, g["leader_codes"])),
+        ("网格长", _person(g["grid_head"], None, g["grid_head_phone"])),
+        ("牵头部门", _unit_line(model, g["lead_unit_code"])),
+    ]
+    if len(comms):
+        facts.append((f"小区（{len(comms)} 个）", "、".join(comms["name"].astype(str))))
+    return PageContent(
+        kind="grid",
+        code=code,
+        title=_grid_title(_text(g["name"])),
+        subtitle=(
+            f"网格编码 {code} · {_text(g['town_name'])} · 面积 {area_km2:.2f} 平方公里 · "
+            f"路段 {len(segs)} 条 · 考察点位 {len(pts)} 个 · 小区 {len(comms)} 个"
+        ),
+        stem=f"{_text(g['name'])}责任图",
+        focus_grids=[code],
+        extent_geoms=model.grids.geometry.loc[[code]],
+        segments=segs,
+        points=pts,
+        communities=comms,
+        colour_by="unit",
+        facts=facts,
+        table=table,
+    )
+
+
+def _town_page(model: ResponsibilityModel, code: str) -> PageContent:
+    if code not in model.towns.index:
+        msg = f"镇（街道）代码“{code}”不存在"
+        raise NotFound(msg)
+    t = model.towns.loc[code]
+    grid_codes = list(model.grids.index[model.grids["town_code"] == code])
+    segs = _select(model.segments, model.segments["grid_code"].isin(grid_codes))
+    pts = _select(model.points, model.points["grid_code"].isin(grid_codes))
+    comms = _select(model.communities, model.communities["grid_code"].isin(grid_codes))
+    facts = [("联系镇县级领导", _leaders(model, t["liaison_codes"]))]
+    if not grid_codes:
+        facts.append(("网格", "本镇（街道）尚未划分网格，由镇（街道）属地兜底负责"))
+    extent = (
+        model.grids.geometry.loc[grid_codes] if grid_codes else model.towns.geometry.loc[[code]]
+    )
+    return PageContent(
+        kind="town",
+        code=code,
+        title=f"{_text(t['name'])}网格责任图",
+        subtitle=f"镇（街道）代码 {code} · 网格 {len(grid_codes)} 个 · 路段 {len(segs)} 条 · "
+        f"考察点位 {len(pts)} 个 · 小区 {len(comms)} 个",
+        stem=f"{_text(t['name'])}网格责任图",
+        focus_grids=grid_codes,
+        extent_geoms=extent,
+        segments=segs,
+        points=pts,
+        communities=comms,
+        colour_by="unit" if segs["unit_code"].nunique() <= MAX_UNIT_COLOURS else "grid",
+        facts=facts,
+        table=_grid_table(model, grid_codes, town=False),
+        focus_town=code,
+    )
+
+
+def _unit_page(model: ResponsibilityModel, code: str) -> PageContent:
+    detail = model.unit_detail(code)  # NotFound for unknown codes
+    segs = model.segments[model.segments["unit_code"] == code]
+    pts = model.points[model.points["unit_code"] == code]
+    comms = model.communities[model.communities["unit_code"] == code]
+    grid_names = {c: n for c, n in model.grids["name"].items()}
+    rows, swatches = [], []
+    for _, s in segs.iterrows():
+        span = "—".join(v for v in (_text(s["from_name"]), _text(s["to_name"])) if v) or "—"
+        rows.append([f"路段：{s['road_name']}", span, f"{float(s['length_m']):.0f} 米",
+                     grid_names.get(s["grid_code"], "—")])
+        swatches.append(code)
+    for _, p in pts.iterrows():
+        rows.append([f"点位：{p['name']}", f"{_text(p['category'])} · {_text(p['address']) or '—'}", "",
+                     grid_names.get(p["grid_code"], "—")])
+        swatches.append(None)
+    for _, c in comms.iterrows():
+        rows.append([f"小区：{c['name']}", _text(c["property_company"]) or "—", "",
+                     grid_names.get(c["grid_code"], "—")])
+        swatches.append(None)
+    parts = [g for g in (segs.geometry, pts.geometry, comms.geometry) if len(g)]
+    grid_codes = [g["code"] for g in detail["grids"]]
+    if parts:
+        extent = gpd.GeoSeries(pd.concat(parts).values, crs="EPSG:4326")
+    elif grid_codes:
+        extent = model.grids.geometry.loc[grid_codes]
+    else:
+        extent = model.grids.geometry if len(model.grids) else model.towns.geometry
+    facts = [
+        ("联系人", " ".join(v for v in (_text(detail["contact"]), _text(detail["phone"])) if v) or "—"),
+        ("所在网格", "、".join(g["name"] for g in detail["grids"]) or "—"),
+    ]
+    if detail["lead_of"]:
+        facts.append(("牵头网格", "、".join(g["name"] for g in detail["lead_of"])))
+    total = float(segs["length_m"].sum())
+    return PageContent(
+        kind="unit",
+        code=code,
+        title=f"{detail['name']}责任区图",
+        subtitle=f"单位代码 {code}" + (f" · {_text(detail['kind'])}" if _text(detail["kind"]) else "")
+        + f" · 包抓路段 {len(segs)} 条（共 {total:.0f} 米） · 考察点位 {len(pts)} 个 · 小区 {len(comms)} 个",
+        stem=f"{detail['name']}责任区图",
+        focus_grids=grid_codes,
+        extent_geoms=extent,
+        segments=segs,
+        points=pts,
+        communities=comms,
+        colour_by="unit",
+        facts=facts,
+        table=Table(
+            "包抓路段、考察点位和小区",
+            [("路段 / 点位 / 小区", 0.32), ("起止 / 类别 · 地址", 0.38), ("长度", 0.10), ("所在网格", 0.20)],
+            rows,
+            swatches,
+        ),
+    )
+
+
+def _leader_page(model: ResponsibilityModel, code: str) -> PageContent:
+    detail = model.leader_detail(code)  # NotFound for unknown codes
+    grid_codes = [g["code"] for g in detail["grids"]]
+    town_codes = [t["code"] for t in detail["towns"]]
+    segs = _select(model.segments, model.segments["grid_code"].isin(grid_codes))
+    pts = _select(model.points, model.points["grid_code"].isin(grid_codes))
+    comms = _select(model.communities, model.communities["grid_code"].isin(grid_codes))
+    if grid_codes:
+        extent = model.grids.geometry.loc[grid_codes]
+    elif town_codes:
+        extent = model.towns.geometry.loc[town_codes]
+    else:
+        extent = model.grids.geometry if len(model.grids) else model.towns.geometry
+    facts = [
+        ("职务", _text(detail["title"]) or "—"),
+        ("联系电话", _text(detail["phone"]) or "—"),
+        ("包片网格", "、".join(g["name"] for g in detail["grids"]) or "—"),
+    ]
+    if detail["towns"]:
+        facts.append(("联系镇（街道）", "、".join(t["name"] for t in detail["towns"])))
+    return PageContent(
+        kind="leader",
+        code=code,
+        title=f"{detail['name']}包片网格责任图",
+        subtitle=f"{_text(detail['title'])} · 包片网格 {len(grid_codes)} 个 · 路段 {len(segs)} 条 · "
+        f"考察点位 {len(pts)} 个 · 小区 {len(comms)} 个",
+        stem=f"{detail['name']}包片网格责任图",
+        focus_grids=grid_codes,
+        extent_geoms=extent,
+        segments=segs,
+        points=pts,
+        communities=comms,
+        colour_by="unit" if segs["unit_code"].nunique() <= MAX_UNIT_COLOURS else "grid",
+        facts=facts,
+        table=_grid_table(model, grid_codes),
+        focus_town=town_codes[0] if town_codes and not grid_codes else None,
+    )
+
+
+def _county_page(model: ResponsibilityModel) -> PageContent:
+    grid_codes = list(model.grids.index)
+    extent = model.grids.geometry if len(model.grids) else model.towns.geometry
+    n_leaders = len({c for codes in model.grids["leader_codes"] for c in codes})
+    facts = [
+        (
+            "网格体系",
+            f"{len(model.towns)} 个镇（街道）· {len(model.grids)} 个网格 · {n_leaders} 名包片县级领导 · "
+            f"{model.grids['lead_unit_code'].nunique()} 个牵头部门 · {len(model.units)} 个责任单位",
+        ),
+        (
+            "责任对象",
+            f"路段 {len(model.segments)} 条 · 考察点位 {len(model.points)} 个"
+            f"（{model.points['category'].nunique()} 类）· 小区 {len(model.communities)} 个",
+        ),
+    ]
+    return PageContent(
+        kind="county",
+        code=None,
+        title="全县网格责任总图",
+        subtitle="县城网格划分、包片县级领导、网格长和牵头部门",
+        stem="全县网格责任总图",
+        focus_grids=grid_codes,
+        extent_geoms=extent,
+        segments=model.segments,
+        points=model.points,
+        communities=model.communities,
+        colour_by="grid",
+        facts=facts,
+        table=_grid_table(model, grid_codes),
+    )
+
+
+def page_content(model: ResponsibilityModel, kind: str, code: str | None = None) -> PageContent:
+    """What the page of a grid, town, unit, leader (by code) or the county (no code) shows.
+
+    Raises InvalidInput for an unknown kind or a missing code, NotFound for an unknown code.
+    """
+    if kind not in KINDS:
+        msg = f"不支持的出图对象“{kind}”：可选 {'、'.join(KINDS)}"
+        raise InvalidInput(msg)
+    if kind == "county":
+        return _county_page(model)
+    code = _text(code)
+    if not code:
+        msg = f"请给出{KINDS[kind]}的编码"
+        raise InvalidInput(msg)
+    builders = {"grid": _grid_page, "town": _town_page, "unit": _unit_page, "leader": _leader_page}
+    return builders[kind](model, code)

@@ -1,0 +1,74 @@
+"""Downloads: print maps of grids, towns, units, leaders and the county; data exports."""
+
+from __future__ import annotations
+
+import io
+from urllib.parse import quote
+
+from flask import Blueprint, request, send_file
+
+from gridmap import export as data_export
+from gridmap import printmap
+from gridmap.errors import InvalidInput, NotFound
+from web.context import reference
+
+bp = Blueprint("export", __name__, url_prefix="/export")
+
+# URL segment -> printmap kind.
+_KINDS = {"grids": "grid", "towns": "town", "units": "unit", "leaders": "leader"}
+
+
+def _send(data: bytes, mimetype: str, filename: str, ascii_filename: str):
+    response = send_file(io.BytesIO(data), mimetype=mimetype, max_age=0)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=\"{ascii_filename}\"; filename*=UTF-8''{quote(filename)}"
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _map(kind: str, code: str | None, fmt: str):
+    args = request.args
+    rendered = printmap.export_map(
+        reference(), kind=kind, code=code, fmt=fmt, paper=args.get("paper", "A4"),
+        landscape=args.get("landscape", "0"), dpi=args.get("dpi", "300"),
+    )
+    return _send(rendered.data, rendered.mimetype, rendered.filename, rendered.ascii_filename)
+
+
+@bp.get("/<collection>/<code>.<fmt>")
+def subject_map(collection: str, code: str, fmt: str):
+    """/export/grids/<code>.png|pdf|svg?dpi=..&paper=A4|A3&landscape=1 (also towns, units, leaders)."""
+    if collection not in _KINDS:
+        msg = f"没有“{collection}”这类出图对象；可选 grids、towns、units、leaders"
+        raise NotFound(msg)
+    return _map(_KINDS[collection], code, fmt)
+
+
+@bp.get("/<collection>/<code>")
+def subject_map_form(collection: str, code: str):
+    """The same with the format as a query parameter (?format=pdf), for plain HTML forms."""
+    if collection not in _KINDS:
+        msg = f"没有“{collection}”这类出图对象；可选 grids、towns、units、leaders"
+        raise NotFound(msg)
+    return _map(_KINDS[collection], code, request.args.get("format", "pdf"))
+
+
+@bp.get("/county.<fmt>")
+def county_map(fmt: str):
+    return _map("county", None, fmt)
+
+
+@bp.get("/county")
+def county_map_form():
+    return _map("county", None, request.args.get("format", "pdf"))
+
+
+@bp.get("/data.<fmt>")
+def data(fmt: str):
+    """/export/data.gpkg|xlsx (one file), /export/data.geojson|kml|shp (ZIP, a file per layer)."""
+    if fmt.lower() in ("zip", "shp.zip"):
+        msg = "请指明导出格式，如 /export/data.shp、/export/data.geojson 或 /export/data.kml"
+        raise InvalidInput(msg)
+    exported = data_export.export_data(reference().model(), fmt=fmt)
+    return _send(exported.data, exported.mimetype, exported.filename, exported.ascii_filename)
