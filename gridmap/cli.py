@@ -138,7 +138,7 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
 
 
 # Modules that add commands: each has `commands`, a list of click commands. Add yours here.
-COMMAND_MODULES: tuple[str, ...] = ("gridmap.routing.cli", "gridmap.io.cli", "gridmap.printmap.cli")
+COMMAND_MODULES: tuple[str, ...] = ("gridmap.routing.cli", "gridmap.io.cli", "gridmap.problems.cli", "gridmap.printmap.cli")
 
 
 def _register_commands() -> None:

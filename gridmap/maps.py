@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from html import escape
+from typing import Callable
 
 import folium
 import geopandas as gpd
@@ -209,8 +210,12 @@ def build_map(
     grid_codes: list[str] | None = None,
     unit_code: str | None = None,
     title: str = "网格责任地图",
+    extra: Callable[[folium.Map], object] | None = None,
 ) -> folium.Map:
-    """A map of the county, or of some grids, or of one unit's sections and points."""
+    """A map of the county, or of some grids, or of one unit's sections and points.
+
+    ``extra(m)``, if given, adds more layers (e.g. the problem overlay) before the layer control.
+    """
     grids = model.grids
     segments, points, communities = model.segments, model.points, model.communities
     focus = None
@@ -302,6 +307,8 @@ def build_map(
     cluster.add_to(point_group)
     point_group.add_to(m)
 
+    if extra is not None:  # hook: overlays of other modules (problems, issue 3)
+        extra(m)
     county_view = grid_codes is None and unit_code is None
     folium.LayerControl(collapsed=not county_view).add_to(m)
     bounds_frame = focus if focus is not None and len(focus) else (grids if len(grids) else model.towns)

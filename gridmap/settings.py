@@ -53,6 +53,32 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _non_negative_float(value: str) -> float:
+    number = float(value)
+    if not number >= 0:
+        msg = f"应为不小于 0 的数，实际为 {value!r}"
+        raise ValueError(msg)
+    return number
+
+
+def _patrol_mode(value: str) -> str:
+    mode = value.strip().lower()
+    if mode not in ("walk", "bike"):
+        msg = f"应为 walk（步行）或 bike（骑行），实际为 {value!r}"
+        raise ValueError(msg)
+    return mode
+
+
+def _boolean(value: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    msg = f"应为 true 或 false，实际为 {value!r}"
+    raise ValueError(msg)
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "GRIDMAP_DATABASE_URL",
@@ -94,6 +120,58 @@ SETTINGS: tuple[Setting, ...] = (
         "How far (metres) a spot may be from a road segment for that segment's unit to answer for it.",
         _positive_float,
     ),
+    # --- problems (issue 3) ---------------------------------------------------------
+    Setting(
+        "GRIDMAP_PROBLEM_CATEGORIES",
+        "",
+        "Path of a CSV or JSON file listing problem categories (code, name, group, "
+        "deadline_hours) that replaces the built-in civilized-city list. Empty: built-in list.",
+    ),
+    Setting(
+        "GRIDMAP_DUPLICATE_RADIUS_M",
+        50.0,
+        "An open problem of the same category within this many metres is offered to a "
+        "reporter as a possible duplicate.",
+        _positive_float,
+    ),
+    Setting("GRIDMAP_PHOTO_MAX_MB", 8.0, "Largest photo upload accepted, in megabytes.", _positive_float),
+    Setting("GRIDMAP_PHOTO_MAX_COUNT", 3, "Most photos accepted with one report or action.", _positive_int),
+    Setting(
+        "GRIDMAP_PHOTO_DIR",
+        "",
+        "Folder where problem photos are stored. Empty: uploads/ under GRIDMAP_INSTANCE_DIR.",
+    ),
+    # --- import (issue 6) --------------------------------------------------------------
+    Setting(
+        "GRIDMAP_IMPORT_MAX_MB",
+        200.0,
+        "Largest file accepted by the office's import page, in megabytes (the CLI has no limit).",
+        _positive_float,
+    ),
+    # --- patrol routes (issue 4) --------------------------------------------------------
+    Setting(
+        "GRIDMAP_PATROL_MAX_SNAP_M",
+        200.0,
+        "A patrol stop farther than this many metres from every street is refused (named in the message).",
+        _positive_float,
+    ),
+    Setting("GRIDMAP_PATROL_MODE", "walk", "How inspectors patrol by default: walk or bike.", _patrol_mode),
+    Setting("GRIDMAP_PATROL_HOURS", 6.0, "Hours of patrol in an inspector's working day (the route budget).",
+            _positive_float),
+    Setting("GRIDMAP_PATROL_WALK_KMH", 4.5, "Walking speed of inspectors, km/h.", _positive_float),
+    Setting("GRIDMAP_PATROL_BIKE_KMH", 12.0, "Cycling speed of inspectors, km/h.", _positive_float),
+    Setting("GRIDMAP_PATROL_STOP_MINUTES", 10.0, "Minutes spent at each patrol stop.", _non_negative_float),
+    Setting(
+        "GRIDMAP_PATROL_POINT_VALUE_M",
+        3000.0,
+        "How many metres of detour an optional inspection point is worth; when budgets are short the "
+        "plan drops the points worth least.",
+        _positive_float,
+    ),
+    Setting("GRIDMAP_PATROL_TIME_LIMIT", 5.0, "Seconds the day's patrol plan may search (the plan stops "
+            "earlier when it stops improving).", _positive_float),
+    Setting("GRIDMAP_PATROL_OWN_GRIDS", True, "Keep each inspector to the stops of their own grids "
+            "(true/false).", _boolean),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

@@ -67,7 +67,7 @@ for _spec in TABLES:
 # Modules that define more tables on `metadata` (problems, patrols, …), imported before the
 # schema is created. Add yours here; new tables are created by `migrate`, changes to existing
 # ones need a numbered migration below.
-SCHEMA_MODULES: tuple[str, ...] = ()
+SCHEMA_MODULES: tuple[str, ...] = ("gridmap.problems.schema", "gridmap.routing.schema")
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.
 MIGRATIONS: dict[int, object] = {}

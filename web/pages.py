@@ -35,7 +35,7 @@ def _options() -> maps.MapOptions:
 @bp.get("/")
 def index():
     model = reference().model()
-    parts = _map_parts(("county",), lambda mo, op: maps.build_map(mo, op))
+    parts = _map_parts(("county",), lambda mo, op: maps.build_map(mo, op, extra=_problem_overlay()))
     return render_template(
         "index.html", map=parts, grids=publish.grid_list(model),
         status=publish.status(model, version=reference().version),
@@ -50,7 +50,8 @@ def grid_list():
 @bp.get("/grids/<code>")
 def grid(code: str):
     detail = reference().model().grid_detail(code)  # NotFound for unknown codes
-    parts = _map_parts(("grid", code), lambda mo, op: maps.build_map(mo, op, grid_codes=[code]))
+    parts = _map_parts(("grid", code), lambda mo, op: maps.build_map(mo, op, grid_codes=[code],
+                                                                    extra=_problem_overlay(grid=code)))
     return render_template("grid.html", grid=detail, map=parts)
 
 
@@ -62,7 +63,8 @@ def unit_list():
 @bp.get("/units/<code>")
 def unit(code: str):
     detail = reference().model().unit_detail(code)
-    parts = _map_parts(("unit", code), lambda mo, op: maps.build_map(mo, op, unit_code=code))
+    parts = _map_parts(("unit", code), lambda mo, op: maps.build_map(mo, op, unit_code=code,
+                                                                    extra=_problem_overlay(unit=code)))
     return render_template("unit.html", unit=detail, map=parts)
 
 
@@ -75,5 +77,13 @@ def leader_list():
 def leader(code: str):
     detail = reference().model().leader_detail(code)
     codes = [g["code"] for g in detail["grids"]]
-    parts = _map_parts(("leader", code), lambda mo, op: maps.build_map(mo, op, grid_codes=codes))
+    parts = _map_parts(("leader", code), lambda mo, op: maps.build_map(mo, op, grid_codes=codes,
+                                                                      extra=_problem_overlay(grid=",".join(codes))))
     return render_template("leader.html", leader=detail, map=parts)
+
+
+# --- hook: the problem overlay (issue 3, owned by web/problems.py) ---------------------
+def _problem_overlay(**scope):
+    from web.problems import map_overlay
+
+    return map_overlay(**scope)

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from gridmap.routing.stops import Stop, read_stops, validate_stops
     from gridmap.routing.tsp import DEFAULT_TIME_LIMIT, path_length, solve_tour
     from gridmap.routing.vrp import Plan, Route, plan
+    from gridmap.routing.streets import StreetNetwork
+    from gridmap.routing.daily import plan_county_day, plan_day
 
 # Loaded on first use, so that `gridmap --help` and other commands do not pay for the solvers.
 _HOME = {
@@ -30,6 +32,9 @@ _HOME = {
     "Plan": "vrp",
     "Route": "vrp",
     "plan": "vrp",
+    "StreetNetwork": "streets",
+    "plan_day": "daily",
+    "plan_county_day": "daily",
 }
 __all__ = sorted(_HOME)
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -13,6 +14,9 @@ from gridmap.routing.matrix import MatrixProvider, provider_for
 from gridmap.routing.stops import Stop
 from gridmap.routing.tsp import DEFAULT_TIME_LIMIT
 from gridmap.routing.vrp import plan
+
+if TYPE_CHECKING:
+    from gridmap.routing.streets import Placement, StreetNetwork
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class PatrolPlan:
 
     routes: list[PatrolRoute]
     dropped: list[str]
+    placement: Placement | None = field(default=None, compare=False, repr=False)  # street routing only
 
     @property
     def total_length(self) -> float:
@@ -64,6 +69,8 @@ def plan_patrols(
     time_limit: float = DEFAULT_TIME_LIMIT,
     seed: int = 0,
     provider: MatrixProvider | None = None,
+    network: StreetNetwork | None = None,
+    max_snap_m: float | None = None,
 ) -> PatrolPlan:
     """Plan the day's patrols through `stops` for `vehicles` inspectors.
 
@@ -85,6 +92,9 @@ def plan_patrols(
         Upper bound of the search in seconds; the seed makes equal-length choices repeatable.
     provider
         Matrix provider to use instead of the default for `planar` (coordinates → lengths).
+    network, max_snap_m
+        Street network for lon/lat stops (without one, lon/lat stops are refused with a
+        message saying how to import one), and how far (metres) a stop may lie from a street.
     """
     ids = [s.id for s in stops]
     dup = sorted(sid for sid, count in Counter(ids).items() if count > 1)
@@ -113,7 +123,13 @@ def plan_patrols(
         raise InvalidInput(msg)
 
     coords = np.array([[st.x, st.y] for st in stops], dtype=np.float64)
-    matrix = (provider or provider_for(planar=planar))(coords)
+    from gridmap.routing.matrix import StreetRouter
+    from gridmap.routing.streets import DEFAULT_MAX_SNAP_M
+
+    if provider is None:
+        snap = DEFAULT_MAX_SNAP_M if max_snap_m is None else max_snap_m
+        provider = provider_for(planar=planar, network=network, ids=ids, max_snap_m=snap)
+    matrix = provider(coords)
     result = plan(
         matrix,
         vehicles=vehicles,
@@ -133,7 +149,8 @@ def plan_patrols(
         PatrolRoute(inspector=r.vehicle + 1, stops=[ids[k] for k in r.stops], length=r.length, closed=r.closed)
         for r in result.routes
     ]
-    return PatrolPlan(routes=routes, dropped=[ids[k] for k in result.dropped])
+    placement = provider.placement if isinstance(provider, StreetRouter) else None
+    return PatrolPlan(routes=routes, dropped=[ids[k] for k in result.dropped], placement=placement)
 
 
 def _node(index: dict[str, int], sid: str, what: str) -> int:

@@ -1,0 +1,148 @@
+"""Problem categories: code, Chinese name, group and deadline, built in or read from a file."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from gridmap.errors import ConfigError, InvalidInput
+
+
+@dataclass(frozen=True)
+class Category:
+    """One kind of problem and how many hours the responsible unit has to fix it."""
+
+    code: str
+    name: str
+    group: str
+    deadline_hours: float
+
+    def as_dict(self) -> dict:
+        return {"code": self.code, "name": self.name, "group": self.group,
+                "deadline_hours": self.deadline_hours}
+
+
+# The civilized-city campaign's everyday problems (全国文明城市测评常见问题).
+DEFAULT_CATEGORIES: tuple[Category, ...] = (
+    Category("garbage", "垃圾暴露", "市容环境", 24),
+    Category("bin_overflow", "垃圾桶满溢", "市容环境", 12),
+    Category("road_dirty", "道路不洁", "市容环境", 24),
+    Category("stall", "占道经营", "市容秩序", 24),
+    Category("out_of_store", "店外经营", "市容秩序", 24),
+    Category("car_parking", "机动车乱停", "交通秩序", 12),
+    Category("bike_parking", "非机动车乱停", "交通秩序", 12),
+    Category("flyposting", "小广告", "市容环境", 48),
+    Category("facility_damage", "设施损坏", "公共设施", 72),
+    Category("manhole", "井盖缺失", "公共设施", 4),
+    Category("streetlight", "路灯不亮", "公共设施", 48),
+    Category("toilet", "公厕脏乱", "市容环境", 24),
+    Category("billboard", "违规户外广告", "市容秩序", 72),
+    Category("dog", "不文明养犬", "文明行为", 48),
+    Category("hoarding", "施工围挡破损", "工地管理", 48),
+    Category("construction_dust", "工地扬尘", "工地管理", 24),
+    Category("muck_truck", "渣土撒漏", "工地管理", 12),
+    Category("green_damage", "绿化带破坏", "园林绿化", 72),
+    Category("road_damage", "道路破损", "公共设施", 72),
+    Category("sewage", "污水外溢", "市容环境", 24),
+    Category("laundry", "乱搭乱挂", "市容秩序", 48),
+    Category("graffiti", "乱涂乱画", "市容环境", 48),
+    Category("public_ads", "公益广告缺失破损", "宣传氛围", 72),
+    Category("uncivil", "不文明行为", "文明行为", 24),
+    Category("other", "其他", "其他", 72),
+)
+
+_HEADERS = {
+    "code": ("code", "编码", "类别编码"),
+    "name": ("name", "名称", "类别名称"),
+    "group": ("group", "分组", "类别分组"),
+    "deadline_hours": ("deadline_hours", "处置时限（小时）", "处置时限(小时)", "时限"),
+}
+
+
+class Categories:
+    """The list of categories in force, looked up by code or by Chinese name."""
+
+    def __init__(self, items: tuple[Category, ...] | list[Category]) -> None:
+        self.items = tuple(items)
+        self._by_code = {c.code: c for c in self.items}
+        self._by_name = {c.name: c for c in self.items}
+
+    def __iter__(self):
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def get(self, key: object) -> Category:
+        """The category with this code (or Chinese name); InvalidInput if there is none."""
+        text = "" if key is None else str(key).strip()
+        if not text:
+            msg = "缺少问题类别 category（例如 garbage 或 垃圾暴露）；可用类别见 /api/categories"
+            raise InvalidInput(msg)
+        found = self._by_code.get(text) or self._by_name.get(text)
+        if found is None:
+            msg = f"问题类别“{text}”不存在；可用类别见 /api/categories"
+            raise InvalidInput(msg)
+        return found
+
+    def name(self, code: str) -> str:
+        found = self._by_code.get(code)
+        return found.name if found else code
+
+
+def load_categories(path: str | Path | None = None) -> Categories:
+    """The built-in categories, or those of a CSV/JSON file (which replace them)."""
+    if not path:
+        return Categories(DEFAULT_CATEGORIES)
+    path = Path(path)
+    if not path.is_file():
+        msg = f"GRIDMAP_PROBLEM_CATEGORIES 指向的文件 {path} 不存在"
+        raise ConfigError(msg)
+    text = path.read_text(encoding="utf-8-sig")
+    if path.suffix.lower() == ".json":
+        try:
+            rows = json.loads(text)
+        except json.JSONDecodeError as exc:
+            msg = f"问题类别文件 {path} 不是有效的 JSON：{exc}"
+            raise ConfigError(msg) from exc
+        if isinstance(rows, dict):
+            rows = rows.get("categories", [])
+    else:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    return Categories(_parse_rows(rows, path))
+
+
+def _parse_rows(rows: list, path: Path) -> list[Category]:
+    out: list[Category] = []
+    seen: set[str] = set()
+    for number, row in enumerate(rows, start=2 if path.suffix.lower() != ".json" else 1):
+        if not isinstance(row, dict):
+            msg = f"问题类别文件 {path} 第 {number} 项应为对象"
+            raise ConfigError(msg)
+        values = {}
+        for key, names in _HEADERS.items():
+            values[key] = next((row[n] for n in names if n in row and row[n] not in (None, "")), None)
+        missing = [k for k in ("code", "name", "deadline_hours") if values[k] is None]
+        if missing:
+            msg = f"问题类别文件 {path} 第 {number} 行缺少字段 {'、'.join(missing)}"
+            raise ConfigError(msg)
+        try:
+            hours = float(values["deadline_hours"])
+        except (TypeError, ValueError):
+            hours = -1.0
+        if not hours > 0:
+            msg = f"问题类别文件 {path} 第 {number} 行 deadline_hours 应为正数，实际为 {values['deadline_hours']!r}"
+            raise ConfigError(msg)
+        code = str(values["code"]).strip()
+        if code in seen:
+            msg = f"问题类别文件 {path} 第 {number} 行：编码 {code} 重复"
+            raise ConfigError(msg)
+        seen.add(code)
+        out.append(Category(code, str(values["name"]).strip(), str(values["group"] or "其他").strip(), hours))
+    if not out:
+        msg = f"问题类别文件 {path} 中没有任何类别"
+        raise ConfigError(msg)
+    return out

@@ -1,0 +1,201 @@
+"""Open311 GeoReport v2: discovery, services, requests (GET with filters, POST with api_key)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Mapping
+
+from sqlalchemy import select
+
+from gridmap.auth import check_api_key
+from gridmap.errors import InvalidInput, NotFound
+from gridmap.problems.schema import problems
+from gridmap.problems.workflow import OPEN_STATUSES, STATUS_LABELS
+
+SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
+CHANGESET = "2026-11-27T00:00:00+08:00"
+MAX_SPAN_DAYS = 90
+MAX_RESULTS = 1000
+CLOSED_STATUSES = ("closed", "rejected")
+
+
+def discovery(*, base_url: str) -> dict:
+    """The discovery document: where the GeoReport v2 endpoint is and what it speaks."""
+    return {
+        "changeset": CHANGESET,
+        "contact": "县创建办（文明城市创建工作办公室）",
+        "key_service": "API 密钥由系统管理员用 `gridmap apikey add 名称` 签发",
+        "endpoints": [
+            {
+                "specification": SPEC_URL,
+                "url": base_url.rstrip("/"),
+                "changeset": CHANGESET,
+                "type": "production",
+                "formats": ["application/json"],
+            }
+        ],
+    }
+
+
+def services(ctx) -> list[dict]:
+    """One service per problem category."""
+    return [
+        {
+            "service_code": c.code,
+            "service_name": c.name,
+            "description": f"{c.name}（{c.group}），处置时限 {c.deadline_hours:g} 小时",
+            "metadata": False,
+            "type": "realtime",
+            "keywords": c.group,
+            "group": c.group,
+        }
+        for c in ctx.categories
+    ]
+
+
+def service_definition(ctx, code: str) -> dict:
+    """Our services have no extra attributes; the definition says so."""
+    try:
+        category = ctx.categories.get(code)
+    except InvalidInput:
+        msg = f"service_code“{code}”不存在"
+        raise NotFound(msg) from None
+    return {"service_code": category.code, "attributes": []}
+
+
+def _request(ctx, rec: dict) -> dict:
+    status = "closed" if rec["status"] in CLOSED_STATUSES else "open"
+    notes = rec["status_label"]
+    if rec["overdue"]:
+        notes += "（已逾期，督办中）"
+    if rec["status"] == "rejected":
+        reason = next((h["note"] for h in reversed(rec.get("history", [])) if h["action"] == "reject"), None)
+        if reason:
+            notes += f"：{reason}"
+    media = rec["photos"][0]["url"] if rec["photos"] else None
+    return {
+        "service_request_id": rec["tracking_no"],
+        "status": status,
+        "status_notes": notes,
+        "service_name": rec["category_name"],
+        "service_code": rec["category"],
+        "description": rec["description"][:4000],
+        "agency_responsible": (rec["unit"] or {}).get("name"),
+        "service_notice": None,
+        "requested_datetime": rec["created_at"],
+        "updated_datetime": rec["updated_at"],
+        "expected_datetime": rec["deadline"],
+        "address": rec["address"],
+        "address_id": None,
+        "zipcode": None,
+        "lat": rec["lat"],
+        "long": rec["lon"],
+        "media_url": media,
+    }
+
+
+def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = None) -> list[dict]:
+    """GET requests.json with the spec's filters; default: the last 90 days, at most 1000."""
+    from gridmap.problems.service import public_view, records, to_db, utcnow, parse_time
+
+    def get(name: str) -> str:
+        value = args.get(name)
+        return "" if value is None else str(value).strip()
+
+    now = now or utcnow()
+    conditions = []
+    if get("service_request_id"):
+        ids = [s.strip().upper() for s in get("service_request_id").split(",") if s.strip()]
+        conditions.append(problems.c.tracking_no.in_(ids))
+    else:
+        if get("service_code"):
+            codes = [ctx.categories.get(c).code for c in get("service_code").split(",") if c.strip()]
+            conditions.append(problems.c.category.in_(codes))
+        start = parse_time(get("start_date"), name="start_date") if get("start_date") else None
+        end = parse_time(get("end_date"), name="end_date") if get("end_date") else None
+        if start and end and end - start > dt.timedelta(days=MAX_SPAN_DAYS):
+            msg = f"start_date 与 end_date 相隔不能超过 {MAX_SPAN_DAYS} 天"
+            raise InvalidInput(msg)
+        if start and end and end < start:
+            msg = "end_date 不能早于 start_date"
+            raise InvalidInput(msg)
+        if start is None and end is None:
+            start = now - dt.timedelta(days=MAX_SPAN_DAYS)
+        if start:
+            conditions.append(problems.c.created_at >= to_db(start))
+        if end:
+            conditions.append(problems.c.created_at <= to_db(end))
+        if get("status"):
+            wanted = {s.strip() for s in get("status").split(",") if s.strip()}
+            bad = wanted - {"open", "closed"}
+            if bad:
+                msg = f"status 只能是 open 或 closed，实际为“{'、'.join(sorted(bad))}”"
+                raise InvalidInput(msg)
+            statuses: list[str] = []
+            if "open" in wanted:
+                statuses += list(OPEN_STATUSES)
+            if "closed" in wanted:
+                statuses += list(CLOSED_STATUSES)
+            conditions.append(problems.c.status.in_(statuses))
+    query = (select(problems).where(*conditions)
+             .order_by(problems.c.created_at.desc(), problems.c.id.desc()).limit(MAX_RESULTS))
+    with ctx.store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [_request(ctx, public_view(r)) for r in records(ctx, rows, now=now)]
+
+
+def get_request(ctx, request_id: str, *, now: dt.datetime | None = None) -> list[dict]:
+    """GET requests/<id>.json: a list holding the one request, as the spec has it."""
+    from gridmap.problems.service import find_row, public_view, record
+
+    row = find_row(ctx, request_id)
+    return [_request(ctx, public_view(record(ctx, row, now=now)))]
+
+
+def post_request(ctx, form: Mapping[str, object], *, photos=None, now: dt.datetime | None = None) -> list[dict]:
+    """POST requests.json: a new problem from a partner system holding an api_key."""
+    from gridmap.problems.service import report_problem
+
+    partner = check_api_key(ctx.store, _str(form.get("api_key")))
+    if not _str(form.get("service_code")):
+        msg = "缺少 service_code（问题类别编码，见 services.json）"
+        raise InvalidInput(msg)
+    if _str(form.get("lat")) is None and _str(form.get("long")) is None and not photos:
+        if _str(form.get("address_string")) or _str(form.get("address_id")):
+            msg = "本系统按经纬度确定责任网格和单位：请提供 lat 和 long（仅有地址无法受理）"
+        else:
+            msg = "缺少位置：请提供 lat 和 long（WGS84）"
+        raise InvalidInput(msg)
+    name = " ".join(p for p in (_str(form.get("last_name")), _str(form.get("first_name"))) if p) or None
+    description = _str(form.get("description"))
+    if description is None and _str(form.get("address_string")):
+        description = _str(form.get("address_string"))
+    result = report_problem(
+        ctx,
+        lon=form.get("long"),
+        lat=form.get("lat"),
+        category=form.get("service_code"),
+        description=description,
+        source=_str(form.get("source")) or "citizen",
+        reporter_name=name,
+        reporter_phone=_str(form.get("phone")),
+        photos=photos,
+        actor=f"open311:{partner}"[:64],
+        actor_role="api",
+        now=now,
+    )
+    rec = result.record
+    unit = (rec["unit"] or {}).get("name")
+    notice = f"已受理，受理编号 {rec['tracking_no']}"
+    if unit:
+        notice += f"，由{unit}负责，期限 {rec['deadline']}"
+    return [{"service_request_id": rec["tracking_no"], "service_notice": notice}]
+
+
+def _str(value: object) -> str | None:
+    text = "" if value is None else str(value).strip()
+    return text or None
+
+
+def status_label(status: str) -> str:
+    return STATUS_LABELS.get(status, status)

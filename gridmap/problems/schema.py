@@ -1,0 +1,133 @@
+"""Tables of problems, their events and photos, users, tokens and keys, on the shared metadata."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+)
+
+from gridmap.store import metadata
+
+# Times are naive UTC datetimes (converted at the edges).
+
+problems = Table(
+    "problems",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tracking_no", String(32), nullable=False, unique=True),
+    Column("category", String(64), nullable=False, index=True),
+    Column("description", Text, nullable=False),
+    Column("lon", Float, nullable=False),
+    Column("lat", Float, nullable=False),
+    Column("address", Text, nullable=True),
+    Column("source", String(16), nullable=False, index=True),
+    Column("reporter_name", Text, nullable=True),  # personal data: office users only
+    Column("reporter_phone", Text, nullable=True),  # personal data: office users only
+    Column("reported_by", String(64), nullable=True),  # username of a logged-in reporter
+    Column("status", String(16), nullable=False, index=True),
+    Column("town_code", String(64), nullable=True),
+    Column("town_name", Text, nullable=True),
+    Column("grid_code", String(64), nullable=True, index=True),
+    Column("grid_name", Text, nullable=True),
+    Column("unit_code", String(64), nullable=True, index=True),
+    Column("unit_name", Text, nullable=True),
+    Column("leader_codes", Text, nullable=True),  # comma-separated, as derived at report time
+    Column("fallback", Boolean, nullable=False, default=False),  # outside every grid: town's queue
+    Column("deadline", DateTime, nullable=False, index=True),
+    Column("supporters", Integer, nullable=False, default=0),  # "me too" reports added to it
+    Column("extensions", Integer, nullable=False, default=0),
+    Column("reworks", Integer, nullable=False, default=0),
+    Column("created_at", DateTime, nullable=False, index=True),
+    Column("updated_at", DateTime, nullable=False),
+    Column("closed_at", DateTime, nullable=True),
+)
+Index("ix_problems_lonlat", problems.c.lon, problems.c.lat)
+
+problem_events = Table(
+    "problem_events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor", String(64), nullable=True),  # username; None for a citizen
+    Column("actor_role", String(16), nullable=False),  # office/leader/unit/inspector/citizen/api
+    Column("action", String(16), nullable=False),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("note", Text, nullable=True),
+    Column("deadline", DateTime, nullable=True),  # the new deadline of an extension
+    Column("unit_code", String(64), nullable=True),  # the unit a dispatch handed it to
+)
+
+problem_photos = Table(
+    "problem_photos",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("event_id", Integer, ForeignKey("problem_events.id", ondelete="CASCADE"), nullable=True),
+    Column("key", String(200), nullable=False),
+    Column("thumb_key", String(200), nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+# One row per day (Asia/Shanghai) and prefix; incremented in the reporting transaction.
+problem_counters = Table(
+    "problem_counters",
+    metadata,
+    Column("day", String(16), primary_key=True),
+    Column("last", Integer, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of what was reported
+    Column("created_at", DateTime, nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("role", String(16), nullable=False),
+    Column("unit_code", String(64), nullable=True),
+    Column("leader_code", String(64), nullable=True),
+    Column("password_hash", Text, nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime, nullable=False),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),  # sha256 hex; token shown once
+    Column("created_at", DateTime, nullable=False),
+)
+
+open311_keys = Table(
+    "open311_keys",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("key_hash", String(64), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False),
+)

@@ -1,0 +1,215 @@
+"""The problem workflow: states, actions, who may act, events, deadlines and the overdue flag."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from sqlalchemy import insert, update
+
+from gridmap.auth import User, require_action
+from gridmap.errors import Conflict, InvalidInput
+
+if TYPE_CHECKING:
+    from gridmap.problems.service import ProblemContext
+
+STATUS_LABELS: dict[str, str] = {
+    "reported": "已上报",
+    "accepted": "已立案",
+    "dispatched": "已派遣（交办）",
+    "rectified": "已整改",
+    "verified": "已核查",
+    "closed": "已结案",
+    "rejected": "不予立案",
+}
+STATUS_COLORS: dict[str, str] = {
+    "reported": "#e53935",
+    "accepted": "#fb8c00",
+    "dispatched": "#fdd835",
+    "rectified": "#1e88e5",
+    "verified": "#8e24aa",
+    "closed": "#43a047",
+    "rejected": "#9e9e9e",
+}
+ACTION_LABELS: dict[str, str] = {
+    "report": "上报",
+    "support": "附议（他人也反映）",
+    "accept": "立案",
+    "reject": "不予立案",
+    "dispatch": "派遣（交办）",
+    "rectify": "整改反馈",
+    "verify": "核查通过",
+    "rework": "返工",
+    "extend": "延期",
+    "close": "结案",
+}
+SOURCES: dict[str, str] = {
+    "inspector": "巡查员",
+    "citizen": "市民随手拍",
+    "assessment": "测评反馈",
+    "media": "媒体曝光",
+}
+# Statuses in which the problem waits on somebody; "closed" and "rejected" are final.
+OPEN_STATUSES = ("reported", "accepted", "dispatched", "rectified", "verified")
+# Statuses in which the deadline runs: the unit has not yet fixed it.
+PENDING_STATUSES = ("reported", "accepted", "dispatched")
+
+# action -> (statuses it may start from, status it leads to; None keeps the status)
+TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "accept": (("reported",), "accepted"),
+    "reject": (("reported", "accepted"), "rejected"),
+    "dispatch": (("reported", "accepted"), "dispatched"),
+    "rectify": (("dispatched",), "rectified"),
+    "verify": (("rectified",), "verified"),
+    "rework": (("rectified", "verified"), "dispatched"),
+    "extend": (PENDING_STATUSES, None),
+    "close": (("verified",), "closed"),
+}
+NOTE_REQUIRED = {"reject": "不予立案的理由", "rework": "返工的原因", "extend": "延期的理由"}
+
+
+def is_overdue(status: str, deadline: dt.datetime | None, now: dt.datetime) -> bool:
+    """Past its deadline and not yet fixed (naive UTC datetimes)."""
+    return deadline is not None and status in PENDING_STATUSES and deadline < now
+
+
+def act(
+    ctx: "ProblemContext",
+    ref: object,
+    *,
+    user: User | None,
+    action: object,
+    note: object = None,
+    deadline: object = None,
+    hours: object = None,
+    unit_code: object = None,
+    photos: list[tuple[str, bytes]] | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
+    """Take one workflow action on a problem (id or tracking number); return the new record.
+
+    Checks, in order: the action exists (400), the user may take it on this problem (401/403),
+    the problem's status allows it (409). Every action is an event with actor, time, note and
+    optional photos, written in one transaction with the status change.
+    """
+    from gridmap.problems.photos import PhotoWriter, prepare_photos
+    from gridmap.problems.schema import problem_events, problem_photos, problems
+    from gridmap.problems.service import (
+        find_row,
+        parse_time,
+        record,
+        to_db,
+        utcnow,
+        write_turn,
+    )
+
+    now = now or utcnow()
+    name = str(action or "").strip()
+    if name not in TRANSITIONS:
+        msg = f"操作 action 应为 {'、'.join(f'{a}（{ACTION_LABELS[a]}）' for a in TRANSITIONS)} 之一，实际为“{name}”"
+        raise InvalidInput(msg)
+    row = find_row(ctx, ref)
+    require_action(user, name, unit_code=row.unit_code)
+    sources, target = TRANSITIONS[name]
+    if row.status not in sources:
+        allowed = "、".join(STATUS_LABELS[s] for s in sources)
+        msg = (f"问题 {row.tracking_no} 当前状态为“{STATUS_LABELS.get(row.status, row.status)}”，"
+               f"不能“{ACTION_LABELS[name]}”（只能在{allowed}时进行）")
+        raise Conflict(msg)
+    text = None if note is None else str(note).strip() or None
+    if text and len(text) > 2000:
+        msg = "备注 note 不超过 2000 个字"
+        raise InvalidInput(msg)
+    if name in NOTE_REQUIRED and not text:
+        msg = f"“{ACTION_LABELS[name]}”需要在 note 中写明{NOTE_REQUIRED[name]}"
+        raise InvalidInput(msg)
+    changes: dict = {"updated_at": to_db(now)}
+    event_deadline = None
+    event_unit = None
+    if name == "extend":
+        if deadline not in (None, ""):
+            new_deadline = parse_time(deadline, name="deadline")
+        elif hours not in (None, ""):
+            try:
+                extra = float(hours)
+            except (TypeError, ValueError):
+                extra = -1.0
+            if not extra > 0:
+                msg = f"参数 hours（延长小时数）应为正数，实际为“{hours}”"
+                raise InvalidInput(msg)
+            new_deadline = row.deadline.replace(tzinfo=dt.timezone.utc) + dt.timedelta(hours=extra)
+        else:
+            msg = "延期需要新的期限 deadline（ISO 8601）或延长的小时数 hours"
+            raise InvalidInput(msg)
+        if to_db(new_deadline) <= row.deadline:
+            msg = "新的期限应晚于原期限"
+            raise InvalidInput(msg)
+        changes["deadline"] = event_deadline = to_db(new_deadline)
+        changes["extensions"] = (row.extensions or 0) + 1
+    if name == "dispatch" and unit_code not in (None, ""):
+        model = ctx.reference.model()
+        unit = model.unit_record(str(unit_code))
+        if unit is None:
+            msg = f"单位代码“{unit_code}”不存在"
+            raise InvalidInput(msg)
+        changes["unit_code"], changes["unit_name"] = unit["code"], unit["name"]
+        event_unit = unit["code"]
+    elif name == "dispatch":
+        if not row.unit_code:
+            msg = "这个问题还没有责任单位（不在任何网格内，属地兜底）：派遣时请用 unit 指定责任单位"
+            raise InvalidInput(msg)
+        event_unit = row.unit_code
+    if name == "rework":
+        changes["reworks"] = (row.reworks or 0) + 1
+    if name in ("close", "reject"):
+        changes["closed_at"] = to_db(now)
+    new_status = target or row.status
+    changes["status"] = new_status
+    prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
+    writer = PhotoWriter(ctx.storage)
+    day = now.strftime("%Y%m%d")
+    try:
+        with write_turn(ctx.store), ctx.store.engine.begin() as conn:
+            # compare-and-set on the status: two people acting at once cannot both win
+            done = conn.execute(
+                update(problems).where(problems.c.id == row.id, problems.c.status == row.status)
+                .values(**changes)
+            ).rowcount
+            if not done:
+                msg = f"问题 {row.tracking_no} 刚被他人处理过，请刷新后重试"
+                raise Conflict(msg)
+            event_id = conn.execute(insert(problem_events).values(
+                problem_id=row.id, at=to_db(now), actor=user.username, actor_role=user.role,
+                action=name, from_status=row.status, to_status=new_status, note=text,
+                deadline=event_deadline, unit_code=event_unit,
+            )).inserted_primary_key[0]
+            for photo in prepared:
+                key, thumb_key = writer.put(photo, day=day)
+                conn.execute(insert(problem_photos).values(
+                    problem_id=row.id, event_id=event_id, key=key, thumb_key=thumb_key,
+                    width=photo.width, height=photo.height, size=len(photo.data),
+                    created_at=to_db(now)))
+    except BaseException:
+        writer.rollback()
+        raise
+    return record(ctx, find_row(ctx, row.id), viewer=user, now=now)
+
+
+def support(ctx: "ProblemContext", ref: object, *, note: object = None, now: dt.datetime | None = None) -> dict:
+    """A citizen says "me too" to an open problem instead of filing a duplicate."""
+    from gridmap.problems.schema import problem_events, problems
+    from gridmap.problems.service import find_row, public_view, record, to_db, utcnow, write_turn
+
+    now = now or utcnow()
+    row = find_row(ctx, ref)
+    if row.status not in OPEN_STATUSES:
+        msg = f"问题 {row.tracking_no} 已{STATUS_LABELS.get(row.status, row.status)}，如问题仍存在请重新上报"
+        raise Conflict(msg)
+    text = None if note is None else str(note).strip()[:500] or None
+    with write_turn(ctx.store), ctx.store.engine.begin() as conn:
+        conn.execute(update(problems).where(problems.c.id == row.id).values(
+            supporters=problems.c.supporters + 1, updated_at=to_db(now)))
+        conn.execute(insert(problem_events).values(
+            problem_id=row.id, at=to_db(now), actor=None, actor_role="citizen", action="support",
+            from_status=row.status, to_status=row.status, note=text))
+    return public_view(record(ctx, find_row(ctx, row.id), now=now))

@@ -1,0 +1,171 @@
+"""Reporting: validation, assignment from whois, deadlines, tracking numbers, idempotency, photos."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from gridmap.errors import Conflict, InvalidInput
+from gridmap.problems.schema import problem_photos, problems
+from gridmap.problems.service import report_problem
+from tests.problems.conftest import (
+    NEAR_HOSPITAL,
+    ON_BINJIANG_ROAD,
+    OUTSIDE_COUNTY,
+    OUTSIDE_GRIDS,
+    jpeg_bytes,
+)
+
+NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Shanghai
+
+
+def count(store, table=problems):
+    with store.engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(table)).scalar()
+
+
+@pytest.mark.parametrize("spot", [ON_BINJIANG_ROAD, NEAR_HOSPITAL, OUTSIDE_GRIDS])
+def test_assignment_equals_whois(ctx, spot):
+    rec = report_problem(ctx, lon=spot[0], lat=spot[1], category="garbage", description="垃圾堆",
+                         now=NOW).record
+    who = ctx.reference.whois().lookup(*spot)
+    assert rec["grid"] == who["grid"]
+    expected_unit = who["responsible_unit"]
+    assert (rec["unit"] or {}).get("code") == (expected_unit or {}).get("code")
+    assert rec["fallback"] is who["fallback"]
+    assert rec["status"] == "reported"
+
+
+def test_outside_every_grid_goes_to_the_town_queue_flagged(ctx):
+    rec = report_problem(ctx, lon=OUTSIDE_GRIDS[0], lat=OUTSIDE_GRIDS[1], category="garbage",
+                         description="x", now=NOW).record
+    assert rec["grid"] is None and rec["fallback"] is True
+    assert rec["town"]["code"] == "610330100"
+
+
+def test_deadline_and_tracking_number_follow_category_and_china_date(ctx):
+    first = report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="manhole",
+                           description="井盖没了", now=NOW).record
+    second = report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="井盖缺失",
+                            description="又一个", now=NOW).record
+    assert first["tracking_no"] == "FX20261127-0001"
+    assert second["tracking_no"] == "FX20261127-0002"
+    assert first["deadline"] == "2026-11-27T13:00:00+08:00"  # 4 hours for a missing manhole cover
+    late = NOW.replace(hour=17)  # 01:00 next day in Shanghai
+    assert report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
+                          description="y", now=late).record["tracking_no"] == "FX20261128-0001"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "text"),
+    [
+        ({"lon": 200, "lat": 33.9}, "经度"),
+        ({"lon": 106.5, "lat": -95}, "纬度"),
+        ({"lon": "abc", "lat": 33.9}, "应为数字"),
+        ({"lon": OUTSIDE_COUNTY[0], "lat": OUTSIDE_COUNTY[1]}, "不在本县范围内"),
+        ({"category": "nope"}, "问题类别“nope”不存在"),
+        ({"category": None}, "缺少问题类别"),
+        ({"description": "  "}, "缺少 description"),
+        ({"description": "x" * 2001}, "不超过 2000"),
+        ({"source": "robot"}, "来源 source"),
+        ({"reporter_phone": "call me"}, "联系电话"),
+        ({"lon": None, "lat": None}, "缺少位置"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(ctx, kwargs, text):
+    args = {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage",
+            "description": "垃圾", **kwargs}
+    with pytest.raises(InvalidInput, match=text):
+        report_problem(ctx, **args, now=NOW)
+    assert count(ctx.store) == 0
+
+
+def test_same_idempotency_key_gives_one_problem(ctx):
+    args = dict(lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
+                description="垃圾", idempotency_key="abc-123", now=NOW)
+    first = report_problem(ctx, **args)
+    again = report_problem(ctx, **args)
+    assert not first.replayed and again.replayed
+    assert again.record["tracking_no"] == first.record["tracking_no"]
+    assert count(ctx.store) == 1
+    with pytest.raises(Conflict):
+        report_problem(ctx, **{**args, "description": "别的问题"})
+
+
+def test_concurrent_reports_get_unique_numbers(ctx):
+    errors, numbers = [], []
+
+    def worker(i):
+        try:
+            rec = report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1],
+                                 category="garbage", description=f"第{i}条", now=NOW).record
+            numbers.append(rec["tracking_no"])
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert len(set(numbers)) == 40 == count(ctx.store)
+
+
+def test_photos_are_reencoded_without_exif_and_gps_gives_the_location(ctx):
+    from PIL import Image
+    import io
+
+    photo = jpeg_bytes(gps=NEAR_HOSPITAL)
+    assert b"TestCam" in photo
+    rec = report_problem(ctx, category="garbage", description="照片定位", photos=[("a.jpg", photo)],
+                         now=NOW).record
+    assert rec["lon"] == pytest.approx(NEAR_HOSPITAL[0], abs=1e-5)
+    assert rec["lat"] == pytest.approx(NEAR_HOSPITAL[1], abs=1e-5)
+    assert rec["grid"]["code"] == "610330100002"
+    with ctx.store.engine.connect() as conn:
+        key = conn.execute(select(problem_photos.c.key)).scalar()
+    stored = ctx.storage.get(key)
+    assert b"TestCam" not in stored
+    image = Image.open(io.BytesIO(stored))
+    assert image.format == "JPEG" and not image.getexif()
+
+
+@pytest.mark.parametrize(
+    ("files", "text"),
+    [
+        ([("a.txt", b"hello, not an image")], "不是可识别的图片"),
+        ([("a.jpg", b"\xff\xd8\xff" + b"0" * 100)], "不是可识别的图片"),
+        ([("big.jpg", b"x" * 9_000_001)], "太大"),
+        ([(f"{i}.jpg", jpeg_bytes()) for i in range(4)], "最多上传 3 张"),
+    ],
+)
+def test_bad_photos_leave_nothing_behind(ctx, files, text):
+    with pytest.raises(InvalidInput, match=text):
+        report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
+                       description="x", photos=files, now=NOW)
+    assert count(ctx.store) == 0
+    root = ctx.storage.root
+    assert not root.exists() or not any(p.is_file() for p in root.rglob("*"))
+
+
+def test_a_failed_transaction_removes_written_photos(ctx):
+    """The storage fails on the second photo, inside the transaction: no row, no orphan file."""
+    from gridmap.problems.photos import FolderStorage
+
+    class FlakyFolder(FolderStorage):
+        def put(self, key, data):
+            if len(list(self.root.rglob("*.jpg"))) >= 2:
+                raise OSError("disk full")
+            super().put(key, data)
+
+    ctx.storage = FlakyFolder(ctx.storage.root)
+    good = [("a.jpg", jpeg_bytes()), ("b.jpg", jpeg_bytes(color=(0, 0, 200)))]
+    with pytest.raises(OSError):
+        report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
+                       description="x", photos=good, now=NOW)
+    assert count(ctx.store) == 0 and count(ctx.store, problem_photos) == 0
+    assert not any(p.is_file() for p in ctx.storage.root.rglob("*"))

@@ -1,0 +1,161 @@
+"""The day's plan: mandatory problems visited, working days kept, grids respected, clear refusals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from gridmap.errors import InvalidInput
+from gridmap.reference import ReferenceCache
+from gridmap.routing import daily
+from gridmap.routing.daily import DayStop, Inspector
+from gridmap.routing.streets import StreetNetwork
+from tests.routing import town
+
+DAY = "2026-11-27"
+
+
+def plan(store, settings, **kw):
+    options = daily.options_from_settings(settings, **{k: kw.pop(k) for k in list(kw) if k in (
+        "hours", "mode", "stop_minutes", "own_grids", "time_limit")})
+    return daily.plan_county_day(store, settings, day=DAY, options=options, **kw)
+
+
+def check(result, stops_by_id=None):
+    """Every route within its working day, no stop twice, every mandatory stop somewhere."""
+    seen = [s.id for r in result.routes for s in r.stops]
+    assert len(seen) == len(set(seen))
+    for r in result.routes:
+        assert r.work_m <= r.budget_m + 1e-6
+        assert r.length_m == pytest.approx(sum(r.legs_m))
+    return set(seen)
+
+
+def test_mandatory_problems_are_visited_and_points_fill_the_day(town_store, town_ctx, town_settings):
+    verify = town.add_problem(town_ctx, x=250, y=95, status="rectified")
+    overdue = town.add_problem(town_ctx, x=950, y=305, days_ago=5)  # garbage: 24 h deadline, long past
+    fresh = town.add_problem(town_ctx, x=400, y=505)
+    result = plan(town_store, town_settings)
+    seen = check(result)
+    assert {verify, overdue} <= seen
+    assert {p[0] for p in town.POINTS} | {fresh} <= seen  # a whole working day has room for all
+    kinds = {s.id: (s.mandatory, s.reason) for r in result.routes for s in r.stops}
+    assert kinds[verify] == (True, "已整改，待核查")
+    assert kinds[overdue] == (True, "已超期，现场督办")
+    assert kinds[fresh][0] is False
+    assert result.dropped == []
+    assert "未安排的可选点位：无" in result.to_text()
+
+
+def test_inspectors_are_kept_to_their_grids(town_store, town_settings):
+    result = plan(town_store, town_settings, own_grids=True)
+    model = ReferenceCache(town_store).model()
+    grid_of = model.points["grid_code"].to_dict()
+    for r in result.routes:
+        assert all(grid_of[s.id] in r.inspector.grids for s in r.stops)
+    assert check(result) == {p[0] for p in town.POINTS}
+
+
+def test_one_inspector_of_two_grids_walks_both_in_one_route(town_store, town_settings):
+    result = plan(town_store, town_settings, inspectors=["I03"], own_grids=True)
+    (route,) = result.routes
+    assert {s.id for s in route.stops} == {p[0] for p in town.POINTS}
+    assert route.inspector.start_name == "西关网格出发点"
+    assert check(result)
+    turns = route.turns
+    assert turns[0]["action"] == "depart" and turns[0]["text"].startswith("从西关网格出发点出发")
+    arrivals = [t for t in turns if t["action"] == "arrive"]
+    assert len(arrivals) == len(route.stops) + 1 and arrivals[-1]["text"] == "回到西关网格出发点"
+    assert sum(t["distance_m"] for t in turns) == pytest.approx(route.length_m, abs=len(turns))
+
+
+def test_a_short_day_drops_the_optional_points_and_lists_them(town_store, town_ctx, town_settings):
+    must = town.add_problem(town_ctx, x=1000, y=505, status="rectified")
+    result = plan(town_store, town_settings, hours=0.6, stop_minutes=10)  # 2.7 km a head; a stop costs 750 m
+    seen = check(result)
+    assert must in seen
+    assert result.dropped, "a 36-minute day cannot take every point"
+    assert {s.id for s in result.dropped} | seen == {p[0] for p in town.POINTS} | {must}
+    text = result.to_text()
+    assert f"未安排的可选点位（{len(result.dropped)} 个）" in text
+    assert all(s.id in text for s in result.dropped)
+
+
+def test_a_day_too_short_for_the_mandatory_stops_says_what_would_serve(town_store, town_ctx, town_settings):
+    musts = [town.add_problem(town_ctx, x=x, y=y, status="rectified")
+             for x, y in ((150, 105), (450, 495), (1050, 105), (850, 495), (300, 305), (1000, 300))]
+    with pytest.raises(InvalidInput) as caught:
+        plan(town_store, town_settings, hours=0.25, stop_minutes=5, own_grids=False)
+    message = caught.value.message
+    assert any(m in message for m in musts)
+    assert "巡查员" in message and "米" in message  # how many inspectors or how long a day would do
+
+
+def test_a_grid_without_inspectors_is_named(town_store, town_settings):
+    model = ReferenceCache(town_store).model()
+    network = StreetNetwork.from_lines(town.street_lines())
+    crew = daily.county_inspectors(model, network, codes=["I01"])
+    stop = DayStop(id="FX1", kind="problem", name="问题 FX1", lon=town.ll(900, 300)[0], lat=town.ll(900, 300)[1],
+                   grid_code=town.GRID_B, mandatory=True, prize_m=None, reason="已整改，待核查")
+    with pytest.raises(InvalidInput) as caught:
+        daily.plan_day(network, crew, [stop], options=daily.DayOptions(time_limit=0.5), day=DAY)
+    assert "FX1" in caught.value.message and town.GRID_B in caught.value.message
+    assert "负责网格" in caught.value.message
+
+
+def _stop(sid, x, y, mandatory=True, grid=town.GRID_A):
+    lon, lat = town.ll(x, y)
+    return DayStop(id=sid, kind="problem", name=f"问题 {sid}", lon=lon, lat=lat, grid_code=grid,
+                   mandatory=mandatory, prize_m=None, reason="已超期，现场督办")
+
+
+def _crew():
+    return [Inspector(code="I01", name="冯巡查", grids=(town.GRID_A,), start=town.ll(100, 100), start_name="出发点")]
+
+
+def test_a_stop_on_a_piece_of_the_network_not_connected_to_the_start_is_named(town_settings):
+    import geopandas as gpd
+    import pandas as pd
+
+    island = gpd.GeoDataFrame({"name": ["孤岛路"]}, geometry=[town.line((100, 2000), (400, 2000))], crs="EPSG:4326")
+    network = StreetNetwork.from_lines(gpd.GeoDataFrame(pd.concat([town.street_lines(), island]), crs="EPSG:4326"))
+    stops = [_stop("近", 300, 105), _stop("孤岛", 250, 2005)]
+    with pytest.raises(InvalidInput) as caught:
+        daily.plan_day(network, _crew(), stops, options=daily.DayOptions(time_limit=0.5), day=DAY)
+    assert "孤岛" in caught.value.message and "不连通" in caught.value.message
+
+
+def test_far_and_duplicate_stops_are_refused_by_name():
+    network = StreetNetwork.from_lines(town.street_lines())
+    with pytest.raises(InvalidInput, match="重复：A"):
+        daily.plan_day(network, _crew(), [_stop("A", 300, 105), _stop("A", 400, 105)],
+                       options=daily.DayOptions(), day=DAY)
+    with pytest.raises(InvalidInput) as caught:
+        daily.plan_day(network, _crew(), [_stop("A", 300, 105), _stop("田里", 300, 900)],
+                       options=daily.DayOptions(max_snap_m=200), day=DAY)
+    assert "田里" in caught.value.message and "400 米" in caught.value.message
+
+
+def test_fixed_start_and_end_per_inspector(town_store, town_settings):
+    start, end = town.ll(100, 100), town.ll(1100, 500)
+    result = plan(town_store, town_settings, inspectors=["I03"], starts={"I03": (start, end)})
+    (route,) = result.routes
+    assert not route.closed
+    rec = route.record(day=DAY, mode="walk")
+    assert rec["stops"][0]["kind"] == "start" and rec["stops"][-1]["kind"] == "end"
+    line = np.asarray(rec["line"])
+    assert np.allclose(line[0], start, atol=1e-6) and np.allclose(line[-1], end, atol=1e-6)
+
+
+def test_options_from_settings_and_bad_values():
+    opts = daily.options_from_settings({"GRIDMAP_PATROL_HOURS": 6.0, "GRIDMAP_PATROL_WALK_KMH": 4.5})
+    assert opts.budget_m == pytest.approx(27000)
+    assert opts.service_m == pytest.approx(750)
+    bike = daily.options_from_settings({}, mode="bike")
+    assert bike.speed_kmh == 12.0 and bike.budget_m == pytest.approx(72000)
+    with pytest.raises(InvalidInput, match="walk"):
+        daily.options_from_settings({}, mode="car")
+    with pytest.raises(InvalidInput, match="正数"):
+        daily.options_from_settings({}, hours=-1)
+    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
+        daily.parse_day("27/11/2026")

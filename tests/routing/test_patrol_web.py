@@ -1,0 +1,112 @@
+"""The /patrol pages and API: login, plan, view the map, download GPX/KML/PDF, check in, CSRF."""
+
+from __future__ import annotations
+
+import re
+
+import gpxpy
+import pytest
+
+from gridmap.auth import add_user
+
+DAY = "2026-11-27"
+
+
+@pytest.fixture
+def web(town_store, town_settings):
+    from web import create_app
+
+    app = create_app(town_settings)
+    for name, role in (("office", "office"), ("I01", "inspector"), ("I02", "inspector"), ("I03", "inspector")):
+        add_user(town_store, username=name, role=role, password="secret-pass-1")
+    add_user(town_store, username="u1", role="unit", unit_code="U1", password="secret-pass-1")
+    return app.test_client()
+
+
+def token(client, path="/login") -> str:
+    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
+
+
+def login(client, name):
+    client.post("/logout", data={"csrf_token": token(client)})
+    done = client.post("/login", data={"username": name, "password": "secret-pass-1", "csrf_token": token(client)})
+    assert done.status_code == 302
+
+
+def plan_day(client, **form):
+    data = {"csrf_token": token(client, f"/patrol?day={DAY}"), "day": DAY, "form": "1", "own_grids": "1",
+            "mode": "walk", "hours": "6", "stop_minutes": "10", **form}
+    return client.post("/patrol/plan", data=data)
+
+
+def test_patrol_pages_need_a_login(web):
+    assert web.get("/patrol").status_code == 302
+    assert web.get("/api/patrols").status_code == 401
+    login(web, "u1")
+    assert web.get("/patrol").status_code == 403  # units do not patrol
+
+
+def test_office_plans_views_and_downloads(web):
+    login(web, "office")
+    done = plan_day(web)
+    assert done.status_code == 302
+    page = web.get(f"/patrol?day={DAY}").get_data(as_text=True)
+    ids = re.findall(r'href="/patrol/(\d+)"', page)
+    assert ids
+    view = web.get(f"/patrol/{ids[0]}")
+    html = view.get_data(as_text=True)
+    assert view.status_code == 200 and "巡查路线" in html and "行走指引" in html
+    assert not re.search(r'(src|href)="https?://', html)  # folium's assets are served by us, not a CDN
+    assert "/report?lon=" in html  # report a problem from a stop
+    api = web.get(f"/api/patrols/{ids[0]}").get_json()
+    gpx = web.get(f"/patrol/{ids[0]}.gpx")
+    assert gpx.status_code == 200 and gpx.mimetype == "application/gpx+xml"
+    assert "filename*=UTF-8''" in gpx.headers["Content-Disposition"]
+    names = [w.name for w in gpxpy.parse(gpx.get_data(as_text=True)).waypoints]
+    assert names[1:] == [f"{s['seq']}. {s['name']}" for s in api["stops"][1:]]
+    kml = web.get(f"/patrol/{ids[0]}.kml")
+    assert kml.status_code == 200 and api["stops"][1]["name"] in kml.get_data(as_text=True)
+    pdf = web.get(f"/patrol/{ids[0]}.pdf")
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    assert web.get(f"/patrol/{ids[0]}.docx").status_code == 400
+    assert web.get("/patrol/9999").status_code == 404
+
+
+def test_inspector_plans_and_checks_in_only_for_themselves(web):
+    login(web, "I03")
+    assert plan_day(web, inspector="I01").status_code == 403
+    assert plan_day(web, inspector="I03").status_code == 302
+    listed = web.get(f"/api/patrols?day={DAY}").get_json()
+    (mine,) = listed["plans"]
+    assert mine["inspector"]["code"] == "I03"
+    form = {"csrf_token": token(web, f"/patrol/{mine['id']}"), "lon": "106.5160", "lat": "33.9060"}
+    assert web.post(f"/patrol/{mine['id']}/stops/1/checkin", data=form).status_code == 302
+    plan = web.get(f"/api/patrols/{mine['id']}").get_json()
+    assert plan["stops"][1]["checked_in_by"] == "I03" and plan["stops"][1]["checkin_distance_m"] is not None
+    again = web.post(f"/patrol/{mine['id']}/stops/1/checkin", data=form)
+    assert again.status_code == 302 and "error=" in again.headers["Location"]  # told, not crashed
+    login(web, "I01")
+    form["csrf_token"] = token(web, f"/patrol/{mine['id']}")
+    assert web.post(f"/patrol/{mine['id']}/stops/2/checkin", data=form).status_code == 403
+
+
+def test_writes_need_the_csrf_token(web):
+    login(web, "office")
+    assert web.post("/patrol/plan", data={"day": DAY}).status_code == 403
+    done = web.post("/api/patrols", json={"day": DAY})
+    assert done.status_code == 403  # a session-authenticated API call needs the token too
+
+
+def test_api_plans_and_explains_bad_input(web):
+    login(web, "office")
+    headers = {"X-CSRF-Token": token(web, f"/patrol?day={DAY}")}
+    done = web.post("/api/patrols", json={"day": DAY, "inspectors": ["I02"], "mode": "bike"}, headers=headers)
+    assert done.status_code == 201, done.get_json()
+    body = done.get_json()
+    assert [p["inspector"]["code"] for p in body["plans"]] == ["I02"] and body["plans"][0]["mode"] == "bike"
+    bad = web.post("/api/patrols", json={"day": "明天"}, headers=headers)
+    assert bad.status_code == 400 and "YYYY-MM-DD" in bad.get_json()["message"]
+    bad = web.post("/api/patrols", json={"day": DAY, "inspectors": ["I99"]}, headers=headers)
+    assert bad.status_code == 400 and "I99" in bad.get_json()["message"]
+    page = plan_day(web, hours="abc")
+    assert page.status_code == 400 and "hours" in page.get_data(as_text=True)

@@ -1,0 +1,232 @@
+"""Patrol pages and API: plan the day, view a route, download GPX/KML/PDF, check in at stops."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
+
+from gridmap import maps
+from gridmap.assets import localize
+from gridmap.errors import GridmapError, InvalidInput
+from web.auth import current_user, login_required
+from web.context import reference, store
+
+bp = Blueprint("patrol", __name__)
+
+# The routing modules (solvers, scipy's graphs) load on the first patrol request, not with the app.
+
+STAFF = ("office", "inspector", "leader")
+PLANNERS = ("office", "inspector")
+
+
+def _flag(value: object) -> bool | None:
+    text = str(value if value is not None else "").strip().lower()
+    if text in ("1", "true", "on", "yes", "是"):
+        return True
+    if text in ("0", "false", "off", "no", "否"):
+        return False
+    return None
+
+
+def _number(value: object, name: str) -> float | None:
+    text = str(value if value is not None else "").strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        msg = f"{name} 应为数字，实际为“{text}”"
+        raise InvalidInput(msg) from None
+
+
+def _plan_from(data, codes: list[str]) -> list[int]:
+    """Plan and store the day for these inspectors (all when empty and the user is the office)."""
+    from gridmap.routing import daily, patrols
+
+    user = current_user()
+    patrols.may_plan(user, codes)  # before any work: 401/403
+    own = _flag(data.get("own_grids"))
+    options = daily.options_from_settings(
+        current_app.config,
+        mode=(data.get("mode") or None),
+        hours=_number(data.get("hours"), "工作时长 hours"),
+        stop_minutes=_number(data.get("stop_minutes"), "每站分钟数 stop_minutes"),
+        own_grids=own if own is not None else (False if data.get("form") == "1" else None),
+    )
+    plan = daily.plan_county_day(
+        store(), current_app.config, day=data.get("day"), inspectors=codes or None, options=options,
+        model=reference().model(),
+    )
+    return patrols.save_day(store(), plan, user=user)
+
+
+def _codes(values: list[str]) -> list[str]:
+    return [c.strip() for v in values for c in str(v).replace("，", ",").split(",") if c.strip()]
+
+
+# --- pages -----------------------------------------------------------------------------------
+@bp.get("/patrol")
+@login_required(roles=STAFF)
+def index():
+    from gridmap.routing import daily, patrols, sources
+
+    user = current_user()
+    day = daily.parse_day(request.args.get("day"))
+    model = reference().model()
+    inspectors = [
+        {"code": str(code), "name": str(row["name"]), "grids": "、".join(
+            str(model.grids.loc[g, "name"]) for g in row["grid_list"] if g in model.grids.index)}
+        for code, row in model.inspectors.iterrows()
+    ]
+    if user.role == "inspector":
+        inspectors = [i for i in inspectors if i["code"] == user.username]
+    network = sources.current_import(store())
+    return render_template(
+        "patrol.html", day=day, plans=patrols.list_plans(store(), day=day),
+        dropped=patrols.latest_dropped(store(), day=day), inspectors=inspectors, user=user,
+        may_plan=user.role in PLANNERS, network=network,
+        defaults=daily.options_from_settings(current_app.config),
+    )
+
+
+@bp.post("/patrol/plan")
+@login_required(roles=PLANNERS)
+def plan_page():
+    from gridmap.routing import daily, patrols, sources
+
+    form = request.form
+    codes = _codes(form.getlist("inspector"))
+    day = daily.parse_day(form.get("day"))
+    try:
+        ids = _plan_from(form, codes)
+    except GridmapError as error:
+        if error.status in (401, 403):
+            raise
+        model = reference().model()
+        inspectors = [{"code": str(c), "name": str(r["name"]), "grids": ""} for c, r in model.inspectors.iterrows()]
+        user = current_user()
+        if user.role == "inspector":
+            inspectors = [i for i in inspectors if i["code"] == user.username]
+        return render_template(
+            "patrol.html", day=day, plans=patrols.list_plans(store(), day=day),
+            dropped=patrols.latest_dropped(store(), day=day), inspectors=inspectors, user=user, may_plan=True,
+            network=sources.current_import(store()), defaults=daily.options_from_settings(current_app.config),
+            error=str(error), selected=codes,
+        ), error.status
+    if len(ids) == 1:
+        return redirect(url_for("patrol.show", plan_id=ids[0]))
+    return redirect(url_for("patrol.index", day=day))
+
+
+def _map_html(plan: dict) -> dict:
+    from gridmap.routing import patrolmap
+
+    cfg = current_app.config
+    opts = maps.MapOptions(basemap=cfg["GRIDMAP_BASEMAP"], tianditu_token=cfg["GRIDMAP_TIANDITU_TOKEN"])
+    report = url_for("problems.report_page") if "problems.report_page" in current_app.view_functions else None
+    m = patrolmap.plan_map(plan, opts, report_url=report)
+    localize(m, base_url=url_for("static", filename="vendor").rstrip("/"))
+    return maps.map_parts(m)
+
+
+@bp.get("/patrol/<int:plan_id>")
+@login_required(roles=STAFF)
+def show(plan_id: int):
+    from gridmap.routing import patrols
+
+    plan = patrols.get_plan(store(), plan_id)
+    user = current_user()
+    may_check_in = user.role == "office" or (user.role == "inspector" and user.username == plan["inspector"]["code"])
+    report = url_for("problems.report_page") if "problems.report_page" in current_app.view_functions else None
+    return render_template("patrol_plan.html", plan=plan, map=_map_html(plan), may_check_in=may_check_in,
+                           report_url=report, error=request.args.get("error"))
+
+
+@bp.get("/patrol/<int:plan_id>.<fmt>")
+@login_required(roles=STAFF)
+def download(plan_id: int, fmt: str):
+    from gridmap.routing import export, patrols, sources
+
+    plan = patrols.get_plan(store(), plan_id)
+    if fmt == "gpx":
+        data, mimetype = export.to_gpx(plan), "application/gpx+xml"
+    elif fmt == "kml":
+        data, mimetype = export.to_kml(plan), "application/vnd.google-earth.kml+xml"
+    elif fmt == "pdf":
+        network = sources.load_network(store())
+        data, mimetype = export.route_sheet(plan, streets=network.geoms, crs=network.crs), "application/pdf"
+    else:
+        msg = f"下载格式应为 gpx、kml 或 pdf，实际为“{fmt}”"
+        raise InvalidInput(msg)
+    from urllib.parse import quote
+
+    response = Response(data, mimetype=mimetype)
+    name = export.filename(plan, fmt)
+    response.headers["Content-Disposition"] = (
+        f"attachment; filename=patrol-{plan_id}.{fmt}; filename*=UTF-8''{quote(name)}"
+    )
+    return response
+
+
+@bp.post("/patrol/<int:plan_id>/stops/<int:seq>/checkin")
+@login_required(roles=PLANNERS)
+def check_in_page(plan_id: int, seq: int):
+    from gridmap.routing import patrols
+
+    form = request.form
+    try:
+        patrols.check_in(store(), plan_id, seq, user=current_user(), lon=form.get("lon"), lat=form.get("lat"),
+                         note=form.get("note"))
+    except GridmapError as error:
+        if error.status in (401, 403, 404):
+            raise
+        return redirect(url_for("patrol.show", plan_id=plan_id, error=error.message) + f"#stop-{seq}")
+    return redirect(url_for("patrol.show", plan_id=plan_id) + f"#stop-{seq}")
+
+
+# --- JSON API ----------------------------------------------------------------------------------
+@bp.get("/api/patrols")
+@login_required(roles=STAFF)
+def list_api():
+    from gridmap.routing import daily, patrols
+
+    day = daily.parse_day(request.args.get("day"))
+    return {"day": day, "plans": patrols.list_plans(store(), day=day, inspector=request.args.get("inspector")),
+            "dropped": patrols.latest_dropped(store(), day=day)}
+
+
+@bp.post("/api/patrols")
+@login_required(roles=PLANNERS)
+def plan_api():
+    from gridmap.routing import daily, patrols
+
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    if not isinstance(data, dict):
+        msg = '请求体应为 JSON 对象，例如 {"day": "2026-11-27", "inspectors": ["I01"], "mode": "walk"}'
+        raise InvalidInput(msg)
+    raw = data.get("inspectors") or []
+    codes = _codes(raw if isinstance(raw, list) else [raw])
+    ids = _plan_from(data, codes)
+    day = daily.parse_day(data.get("day"))
+    response = current_app.json.response({"day": day, "plans": [patrols.get_plan(store(), i) for i in ids],
+                                          "dropped": patrols.latest_dropped(store(), day=day)})
+    response.status_code = 201
+    return response
+
+
+@bp.get("/api/patrols/<int:plan_id>")
+@login_required(roles=STAFF)
+def show_api(plan_id: int):
+    from gridmap.routing import patrols
+
+    return patrols.get_plan(store(), plan_id)
+
+
+@bp.post("/api/patrols/<int:plan_id>/stops/<int:seq>/checkin")
+@login_required(roles=PLANNERS)
+def check_in_api(plan_id: int, seq: int):
+    from gridmap.routing import patrols
+
+    data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
+    data = data if isinstance(data, dict) else {}
+    return patrols.check_in(store(), plan_id, seq, user=current_user(), lon=data.get("lon"), lat=data.get("lat"),
+                            note=data.get("note"))

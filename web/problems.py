@@ -1,0 +1,351 @@
+"""Problem reports over HTTP: the JSON API, the report page, problem pages, lists and exports."""
+
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import urlencode
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from gridmap.errors import GridmapError, InvalidInput, NotFound
+from gridmap.problems import duplicates, lists, maplayer, service, workflow
+from gridmap.problems.service import ProblemContext
+from web.auth import current_user, login_required
+from web.context import reference, store
+
+bp = Blueprint("problems", __name__)
+
+PHOTO_FIELDS = ("photos", "photo", "media")
+
+
+def ctx() -> ProblemContext:
+    """The app's problem context, made on first use."""
+    found = current_app.extensions.get("gridmap.problems")
+    if found is None:
+        found = service.context_from_settings(store(), reference(), current_app.config)
+        found.photo_base = url_for("problems.photo", photo_id=0).rsplit("/", 1)[0]
+        current_app.extensions["gridmap.problems"] = found
+    return found
+
+
+def now() -> dt.datetime:
+    """Now; tests may set app.extensions["gridmap.clock"] to a function returning an aware time."""
+    clock = current_app.extensions.get("gridmap.clock")
+    return clock() if clock else service.utcnow()
+
+
+def _payload() -> tuple[dict, list[tuple[str, bytes]]]:
+    """Fields and photos of a JSON body or a form (multipart for photos)."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            msg = "请求体应为 JSON 对象，例如 {\"lon\": 106.52, \"lat\": 33.91, \"category\": \"garbage\", \"description\": \"…\"}"
+            raise InvalidInput(msg)
+        return data, []
+    photos = [
+        (f.filename or "照片", f.read())
+        for name in PHOTO_FIELDS
+        for f in request.files.getlist(name)
+        if f and (f.filename or f.content_length)
+    ]
+    return request.form.to_dict(), photos
+
+
+# --- JSON API ------------------------------------------------------------------------------
+@bp.get("/api/categories")
+def categories():
+    return {"categories": [c.as_dict() for c in ctx().categories]}
+
+
+@bp.post("/api/problems")
+def create():
+    data, photos = _payload()
+    user = current_user()
+    result = service.report_problem(
+        ctx(),
+        lon=data.get("lon"),
+        lat=data.get("lat"),
+        category=data.get("category"),
+        description=data.get("description"),
+        source=data.get("source"),
+        reporter_name=data.get("reporter_name"),
+        reporter_phone=data.get("reporter_phone"),
+        crs=data.get("crs"),
+        photos=photos,
+        idempotency_key=request.headers.get("Idempotency-Key"),
+        user=user,
+        now=now(),
+    )
+    body = result.record if (user and user.role == "office") else service.public_view(result.record)
+    response = current_app.json.response(body)
+    response.status_code = 200 if result.replayed else 201
+    response.headers["Location"] = url_for("problems.show_api", ref=body["tracking_no"])
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+@bp.get("/api/problems")
+@login_required()
+def list_api():
+    user = current_user()
+    scope = request.args.get("scope") or _default_scope(user)
+    filters = lists.parse_filter(request.args, categories=ctx().categories)
+    rows = lists.list_problems(ctx(), user=user, scope=scope, filters=filters, now=now())
+    return {"scope": scope, "count": len(rows), "problems": rows}
+
+
+@bp.get("/api/problems/nearby")
+def nearby():
+    args = request.args
+    found = duplicates.find_duplicates(ctx(), lon=args.get("lon"), lat=args.get("lat"),
+                                       category=args.get("category"))
+    return {"radius_m": ctx().duplicate_radius_m, "problems": found}
+
+
+@bp.get("/api/problems/map.json")
+def map_data():
+    args = request.args
+    # "grid" present but empty (a leader without grids): no problems, not all of them
+    grids = [g for g in args["grid"].split(",") if g] if "grid" in args else None
+    records = lists.map_problems(ctx(), grid_codes=grids, unit_code=args.get("unit") or None,
+                                 now=now())
+    crs = args.get("crs") or "wgs84"
+    page_base = url_for("pages.index").rstrip("/")
+    return {"features": maplayer.features(records, page_base=page_base, crs=crs)}
+
+
+@bp.get("/api/problems/<ref>")
+def show_api(ref: str):
+    row = service.find_row(ctx(), ref)
+    rec = service.record(ctx(), row, viewer=current_user(), now=now())
+    return rec if current_user() else service.public_view(rec)
+
+
+@bp.post("/api/problems/<ref>/actions")
+@login_required()
+def act_api(ref: str):
+    data, photos = _payload()
+    return workflow.act(
+        ctx(), ref, user=current_user(), action=data.get("action"), note=data.get("note"),
+        deadline=data.get("deadline"), hours=data.get("hours"), unit_code=data.get("unit"),
+        photos=photos, now=now(),
+    )
+
+
+@bp.post("/api/problems/<ref>/support")
+def support_api(ref: str):
+    data, _ = _payload()
+    return workflow.support(ctx(), ref, note=data.get("note"), now=now())
+
+
+@bp.get("/problems/photos/<int:photo_id>.jpg")
+def photo(photo_id: int):
+    return _photo(photo_id, thumb=False)
+
+
+@bp.get("/problems/photos/<int:photo_id>/thumb.jpg")
+def thumb(photo_id: int):
+    return _photo(photo_id, thumb=True)
+
+
+def _photo(photo_id: int, *, thumb: bool) -> Response:
+    from sqlalchemy import select
+
+    from gridmap.problems.schema import problem_photos
+
+    with store().engine.connect() as conn:
+        row = conn.execute(select(problem_photos).where(problem_photos.c.id == photo_id)).first()
+    if row is None:
+        msg = "照片不存在"
+        raise NotFound(msg)
+    data = ctx().storage.get(row.thumb_key if thumb else row.key)
+    response = Response(data, mimetype="image/jpeg")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+# --- map overlay (called from web/pages.py's hook) --------------------------------------------
+def map_overlay(*, grid: str | None = None, unit: str | None = None):
+    """A build_map ``extra`` callback that adds the problem layer for this page's scope."""
+    params = {}
+    if grid is not None:
+        params["grid"] = grid
+    if unit is not None:
+        params["unit"] = unit
+    basemap = current_app.config.get("GRIDMAP_BASEMAP")
+    if basemap == "amap":
+        params["crs"] = "gcj02"
+    url = url_for("problems.map_data")
+    if params:
+        url += "?" + urlencode(params)
+    cats = ctx().categories
+
+    def extra(m):
+        maplayer.add_problem_layer(m, data_url=url, categories=cats)
+
+    return extra
+
+
+# --- pages ----------------------------------------------------------------------------------
+@bp.get("/report")
+def report_page():
+    from gridmap import assets
+
+    base = url_for("static", filename="vendor").rstrip("/")
+    js, css = assets.links("leaflet", base_url=base)
+    basemap = current_app.config.get("GRIDMAP_BASEMAP")
+    tiles = None
+    if basemap == "osm":
+        tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    elif basemap not in ("none", "amap", "tianditu") and basemap:
+        tiles = url_for("pages.index").rstrip("/") + "/tiles/{z}/{x}/{y}.png"
+    return render_template(
+        "problems/report.html", leaflet_js=js, leaflet_css=css, tiles=tiles,
+        categories=ctx().categories, sources=workflow.SOURCES, user=current_user(),
+        max_photos=ctx().photo_max_count, max_mb=ctx().photo_max_bytes / 1e6,
+        bounds=_county_bounds(), start=_start_spot(),
+    )
+
+
+def _start_spot() -> list[float] | None:
+    """lon/lat given in the link (e.g. from a patrol stop), when they are valid; else none."""
+    from gridmap.whois import parse_lonlat
+
+    if "lon" not in request.args:
+        return None
+    try:
+        return list(parse_lonlat(request.args.get("lon"), request.args.get("lat")))
+    except GridmapError:
+        return None
+
+
+def _county_bounds() -> list[list[float]] | None:
+    try:
+        towns = reference().model().towns
+    except GridmapError:
+        return None
+    if not len(towns):
+        return None
+    minx, miny, maxx, maxy = towns.total_bounds
+    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
+
+
+@bp.get("/problems/<ref>")
+def show_page(ref: str):
+    user = current_user()
+    row = service.find_row(ctx(), ref)
+    rec = service.record(ctx(), row, viewer=user, now=now())
+    if user is None:
+        rec = service.public_view(rec)
+    actions = _allowed_actions(user, rec)
+    return render_template("problems/problem.html", p=rec, actions=actions, user=user,
+                           action_labels=workflow.ACTION_LABELS,
+                           units=_unit_choices() if "dispatch" in actions else [])
+
+
+def _allowed_actions(user, rec) -> list[str]:
+    from gridmap.auth import ACTION_ROLES
+
+    if user is None:
+        return []
+    out = []
+    for action, (sources, _target) in workflow.TRANSITIONS.items():
+        if rec["status"] not in sources or user.role not in ACTION_ROLES[action]:
+            continue
+        if user.role == "unit" and (rec["unit"] or {}).get("code") != user.unit_code:
+            continue
+        out.append(action)
+    return out
+
+
+def _unit_choices() -> list[tuple[str, str]]:
+    units = reference().model().units
+    return [(code, name) for code, name in zip(units.index, units["name"])]
+
+
+@bp.post("/problems/<ref>/act")
+@login_required()
+def act_page(ref: str):
+    data, photos = _payload()
+    try:
+        rec = workflow.act(
+            ctx(), ref, user=current_user(), action=data.get("action"), note=data.get("note"),
+            deadline=data.get("deadline"), hours=data.get("hours"), unit_code=data.get("unit"),
+            photos=photos, now=now(),
+        )
+    except GridmapError as error:
+        row = service.find_row(ctx(), ref)
+        rec = service.record(ctx(), row, viewer=current_user(), now=now())
+        actions = _allowed_actions(current_user(), rec)
+        return render_template("problems/problem.html", p=rec, actions=actions, user=current_user(),
+                               action_labels=workflow.ACTION_LABELS, error=error.message,
+                               units=_unit_choices() if "dispatch" in actions else []), error.status
+    return redirect(url_for("problems.show_page", ref=rec["tracking_no"]))
+
+
+def _default_scope(user) -> str:
+    return {"unit": "tasks", "leader": "grids", "office": "all", "inspector": "all"}.get(user.role, "all")
+
+
+def _list_page(scope: str, title: str):
+    user = current_user()
+    c = ctx()
+    filters = lists.parse_filter(request.args, categories=c.categories)
+    rows = lists.list_problems(c, user=user, scope=scope, filters=filters, now=now())
+    fmt = request.args.get("format")
+    stamp = now().astimezone(service.CHINA).strftime("%Y%m%d-%H%M")
+    if fmt == "csv":
+        return _download(lists.to_csv(rows, user=user), f"{scope}-{stamp}.csv", "text/csv; charset=utf-8")
+    if fmt == "xlsx":
+        return _download(lists.to_xlsx(rows, user=user, title=title), f"{scope}-{stamp}.xlsx",
+                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    if fmt not in (None, "", "html"):
+        msg = f"导出格式 format 应为 csv 或 xlsx，实际为“{fmt}”"
+        raise InvalidInput(msg)
+    params = filters.as_params()
+    return render_template(
+        "problems/list.html", title=title, scope=scope, rows=rows, user=user,
+        filters=request.args, statuses=workflow.STATUS_LABELS, sources=workflow.SOURCES,
+        categories=c.categories, export_csv=f"?{urlencode({**params, 'format': 'csv'})}",
+        export_xlsx=f"?{urlencode({**params, 'format': 'xlsx'})}",
+    )
+
+
+def _download(data: bytes, filename: str, mimetype: str) -> Response:
+    response = Response(data, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f"attachment; filename={filename}"
+    return response
+
+
+@bp.get("/tasks")
+@login_required(roles=("unit", "office", "inspector"))
+def tasks_page():
+    return _list_page("tasks", "我的任务")
+
+
+@bp.get("/my-grids")
+@login_required(roles=("leader", "office"))
+def grids_page():
+    return _list_page("grids" if current_user().role == "leader" else "all", "我的网格问题")
+
+
+@bp.get("/chase")
+@login_required(roles=("office", "leader"))
+def chase_page():
+    return _list_page("chase", "督办清单（逾期未整改）")
+
+
+@bp.get("/problems")
+@login_required()
+def all_page():
+    return _list_page("all", "问题清单")
