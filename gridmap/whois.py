@@ -17,8 +17,12 @@ from gridmap.responsibility import ResponsibilityModel
 POINT_RADIUS_M = 30.0  # a spot this close to an inspection point or point community is "at" it
 
 
-def parse_lonlat(lon: object, lat: object) -> tuple[float, float]:
-    """Validate user-given coordinates; raise InvalidInput with a message saying what is wrong."""
+def parse_lonlat(lon: object, lat: object, *, crs: str | None = None) -> tuple[float, float]:
+    """Validate user-given coordinates and bring them to WGS84; InvalidInput says what is wrong.
+
+    ``crs`` names the datum the numbers were typed in: wgs84/cgcs2000 (default), or gcj02/bd09
+    as read off phone map apps (Amap, Tencent, Baidu).
+    """
     values = []
     for name, label, raw, limit in (("lon", "经度", lon, 180.0), ("lat", "纬度", lat, 90.0)):
         if raw is None or (isinstance(raw, str) and not raw.strip()):
@@ -33,7 +37,13 @@ def parse_lonlat(lon: object, lat: object) -> tuple[float, float]:
             msg = f"参数 {name}（{label}）应在 -{limit:g} 到 {limit:g} 之间，实际为 {raw}"
             raise InvalidInput(msg)
         values.append(value)
-    return values[0], values[1]
+    if crs in (None, "", "wgs84", "cgcs2000"):
+        return values[0], values[1]
+    if crs not in ("gcj02", "bd09"):
+        msg = f"参数 crs 应为 wgs84、gcj02 或 bd09，实际为“{crs}”"
+        raise InvalidInput(msg)
+    lon_w, lat_w = convert_lonlat(values[0], values[1], source=crs, target="wgs84")
+    return float(lon_w), float(lat_w)
 
 
 @dataclass
@@ -116,12 +126,7 @@ class WhoisIndex:
         ``crs`` names the datum of the given coordinates (wgs84, the default, or gcj02/bd09
         as typed from phone map apps); the answer's lon/lat are always WGS84.
         """
-        lon_f, lat_f = parse_lonlat(lon, lat)
-        if crs not in (None, "", "wgs84", "cgcs2000"):
-            if crs not in ("gcj02", "bd09"):
-                msg = f"参数 crs 应为 wgs84、gcj02 或 bd09，实际为“{crs}”"
-                raise InvalidInput(msg)
-            lon_f, lat_f = (float(v) for v in convert_lonlat(lon_f, lat_f, source=crs, target="wgs84"))
+        lon_f, lat_f = parse_lonlat(lon, lat, crs=crs)
         # One spot: scalar calls skip the array bookkeeping of locate() (same trees, same rules).
         spot = shapely.Point(*self._to_local.transform(lon_f, lat_f))
 

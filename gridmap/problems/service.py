@@ -19,7 +19,6 @@ from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gridmap.auth import User, may_see_personal_data
-from gridmap.crs import convert_lonlat
 from gridmap.errors import Conflict, InvalidInput, NotFound
 from gridmap.problems.categories import Categories, load_categories
 from gridmap.problems.photos import FolderStorage, PhotoStorage, PhotoWriter, prepare_photos
@@ -371,12 +370,7 @@ def report_problem(
             msg = "缺少位置：请提供 lon（经度）和 lat（纬度），或在地图上点选位置，或上传带 GPS 信息的照片"
             raise InvalidInput(msg)
         lon, lat, crs = located[0], located[1], None  # EXIF GPS is WGS84
-    lon_f, lat_f = parse_lonlat(lon, lat)
-    if crs not in (None, "", "wgs84", "cgcs2000"):
-        if crs not in ("gcj02", "bd09"):
-            msg = f"参数 crs 应为 wgs84、gcj02 或 bd09，实际为“{crs}”"
-            raise InvalidInput(msg)
-        lon_f, lat_f = (float(v) for v in convert_lonlat(lon_f, lat_f, source=crs, target="wgs84"))
+    lon_f, lat_f = parse_lonlat(lon, lat, crs=crs)
     fingerprint = _fingerprint(cat.code, round(lon_f, 6), round(lat_f, 6), text, source_code)
     if key is not None:
         replay = _replay(ctx, key, fingerprint, viewer=user, now=now)
