@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from tests import factory
@@ -40,9 +44,27 @@ def loaded_store(store, dataset_dir):
 def app(settings, loaded_store):
     from web import create_app
 
-    return create_app({**settings, "TESTING": True} if False else settings)
+    return create_app(settings)
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def vendored_assets() -> Path:
+    """web/static/vendor, filled by scripts/vendor_assets.py (quick when already done)."""
+    from gridmap import assets
+
+    done = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve().parent.parent / "scripts" / "vendor_assets.py"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    if done.returncode == 2:
+        pytest.skip(f"npm is not installed, cannot vendor front-end assets: {done.stderr.strip()}")
+    assert done.returncode == 0, done.stderr
+    return assets.VENDOR_DIR

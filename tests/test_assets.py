@@ -17,40 +17,10 @@ from folium import plugins
 
 from gridmap import assets
 from gridmap.errors import ConfigError
+from tests.browser._hello_app import GRID  # the same one-grid layer as the smoke-test app
 
 ROOT = Path(__file__).resolve().parent.parent
 BASE = "/static/vendor"
-GRID = {
-    "type": "FeatureCollection",
-    "features": [
-        {
-            "type": "Feature",
-            "properties": {"name": "城关一网格", "code": "610330001"},
-            "geometry": {
-                "type": "Polygon",
-                "coordinates": [
-                    [[106.49, 33.89], [106.52, 33.89], [106.52, 33.92], [106.49, 33.92], [106.49, 33.89]]
-                ],
-            },
-        }
-    ],
-}
-
-
-@pytest.fixture(scope="session")
-def vendored():
-    """Run scripts/vendor_assets.py once (quick when already done); skip if npm is missing."""
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "vendor_assets.py"), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode == 2:
-        pytest.skip(f"npm is not installed, cannot vendor front-end assets: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
-    return assets.VENDOR_DIR
 
 
 def _full_map() -> folium.Map:
@@ -112,7 +82,7 @@ def test_package_json_pins_exact_versions_that_the_lock_and_registry_agree_on():
     assert set(deps) == {k for k, e in assets.VENDOR.items() if e["source"] == "npm"}
 
 
-def test_every_registered_file_is_vendored(vendored):
+def test_every_registered_file_is_vendored(vendored_assets):
     assert assets.missing_files() == []
     assets.ensure_vendored()
     assert (assets.STATIC_DIR / assets.ROTATE_CSS).is_file()
@@ -122,7 +92,7 @@ def test_every_registered_file_is_vendored(vendored):
     }
 
 
-def test_vendor_script_is_idempotent_and_quick(vendored):
+def test_vendor_script_is_idempotent_and_quick(vendored_assets):
     done = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "vendor_assets.py"), "--check"],
         capture_output=True,
@@ -134,10 +104,10 @@ def test_vendor_script_is_idempotent_and_quick(vendored):
     assert "up to date" in done.stdout
 
 
-def test_vendored_css_refers_only_to_vendored_files(vendored):
+def test_vendored_css_refers_only_to_vendored_files(vendored_assets):
     for key, entry in assets.VENDOR.items():
         for css in entry["css"]:
-            path = vendored / entry["dir"] / css
+            path = vendored_assets / entry["dir"] / css
             text = path.read_text(encoding="utf-8")
             assert "@import" not in text, f"{path} imports another stylesheet"
             for ref in re.findall(r"url\(\s*['\"]?([^'\")]+)['\"]?\s*\)", text):
@@ -148,7 +118,7 @@ def test_vendored_css_refers_only_to_vendored_files(vendored):
                 assert target.is_file(), f"{key}: {css} refers to missing {ref}"
 
 
-def test_localized_map_loads_nothing_from_the_internet(vendored):
+def test_localized_map_loads_nothing_from_the_internet(vendored_assets):
     html = assets.render_map_html(_full_map(), base_url=BASE)
     urls = _linked_urls(html)
     assert urls, "expected <script src> and <link href> tags"
@@ -173,7 +143,7 @@ def test_every_folium_default_cdn_url_is_known():
         assert local.startswith(("/static/vendor/", "/static/css/")), (url, local)
 
 
-def test_localize_sets_instance_lists_and_leaves_folium_classes_alone(vendored):
+def test_localize_sets_instance_lists_and_leaves_folium_classes_alone(vendored_assets):
     cdn_js = list(folium.Map.default_js)
     m = folium.Map(tiles=None)
     assets.localize(m, base_url=BASE)
@@ -186,7 +156,7 @@ def test_localize_sets_instance_lists_and_leaves_folium_classes_alone(vendored):
     assert all(not assets.is_remote(url) for _, url in _linked_urls(html))
 
 
-def test_render_map_parts_for_our_own_page_template(vendored):
+def test_render_map_parts_for_our_own_page_template(vendored_assets):
     parts = assets.render_map_parts(_full_map(), base_url="/assets/vendor", static_url="/assets")
     assert set(parts) == {"header", "html", "script"}
     urls = _linked_urls(parts["header"])

@@ -206,7 +206,9 @@ def report_page():
     basemap = current_app.config.get("GRIDMAP_BASEMAP")
     tiles = None
     if basemap == "osm":
-        tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+        from gridmap.maps import BASEMAPS
+
+        tiles = BASEMAPS["osm"][0]
     elif basemap not in ("none", "amap", "tianditu") and basemap:
         tiles = url_for("pages.index").rstrip("/") + "/tiles/{z}/{x}/{y}.png"
     return render_template(

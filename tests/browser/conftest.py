@@ -2,7 +2,7 @@
 
 Fixtures
 --------
-vendored_assets      runs scripts/vendor_assets.py once per session (skips without npm).
+vendored_assets      (tests/conftest.py) runs scripts/vendor_assets.py once per session.
 live_server_factory  ``factory(app="web:create_app()", env={...}) -> LiveServer``; a real
                      gunicorn on a free 127.0.0.1 port, stopped after the test.
 hello_server         session-wide server of tests/browser/_hello_app.py (a harness smoke test).
@@ -214,24 +214,6 @@ def live_server_factory(tmp_path) -> Iterator[Callable[..., LiveServer]]:
     yield factory
     for server in servers:
         server.stop()
-
-
-@pytest.fixture(scope="session")
-def vendored_assets() -> Path:
-    """web/static/vendor, filled by scripts/vendor_assets.py (quick when already done)."""
-    from gridmap import assets
-
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "vendor_assets.py"), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if done.returncode == 2:
-        pytest.skip(f"npm is not installed, cannot vendor front-end assets: {done.stderr.strip()}")
-    assert done.returncode == 0, done.stderr
-    return assets.VENDOR_DIR
 
 
 @pytest.fixture(scope="session")
