@@ -115,6 +115,20 @@ class Conflict(GridmapError):
     code = "conflict"
 
 
+class TooManyRequests(GridmapError):
+    """Too many attempts from this user or address; try again after ``retry_after`` seconds (HTTP 429)."""
+
+    status = 429
+    code = "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, findings: list[Finding] | None = None) -> None:
+        super().__init__(message, findings=findings)
+        self.retry_after = max(1, int(retry_after))
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "retry_after": self.retry_after}
+
+
 class ConfigError(GridmapError):
     """A setting is missing or wrong (HTTP 500; fix the configuration)."""
 

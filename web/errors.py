@@ -32,7 +32,12 @@ def _respond(status: int, body: dict):
 def register(app: Flask) -> None:
     @app.errorhandler(GridmapError)
     def domain_error(error: GridmapError):
-        return _respond(error.status, error.as_dict())
+        response = _respond(error.status, error.as_dict())
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after is None:
+            return response
+        body, status = response
+        return body, status, {"Retry-After": str(retry_after)}
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
