@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
+from typing import Any, Mapping
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from gridmap.problems.schema import api_tokens, open311_keys, users
+from gridmap import limits
+from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from gridmap.problems.schema import api_tokens, open311_keys, user_sessions, users
 from gridmap.store import Store, reference_tables
 
 ROLES: dict[str, str] = {
@@ -23,7 +26,12 @@ ROLES: dict[str, str] = {
     "inspector": "巡查员",
 }
 MIN_PASSWORD = 8
+MAX_USERNAME = 64
 TOKEN_PREFIX = "gm_"
+TOKEN_DAYS = 90  # defaults; the settings GRIDMAP_TOKEN_DAYS / GRIDMAP_APIKEY_DAYS override them
+APIKEY_DAYS = 365
+SESSION_HOURS = 24.0
+MAX_LIFETIME_DAYS = 3650
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,7 @@ class User:
     role: str
     unit_code: str | None = None
     leader_code: str | None = None
+    active: bool = True
 
     @property
     def role_label(self) -> str:
@@ -55,7 +64,31 @@ def _digest(secret: str) -> str:
 
 def _user(row) -> User:
     return User(id=row.id, username=row.username, role=row.role, unit_code=row.unit_code,
-                leader_code=row.leader_code)
+                leader_code=row.leader_code, active=bool(row.active))
+
+
+def _naive(moment: dt.datetime | None) -> dt.datetime:
+    return limits.naive_utc(moment)
+
+
+def _lifetime(days: object, *, what: str) -> dt.timedelta:
+    try:
+        number = float(days)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not 0 < number <= MAX_LIFETIME_DAYS:
+        msg = f"{what}有效期应为 1 到 {MAX_LIFETIME_DAYS} 天，实际为“{days}”"
+        raise InvalidInput(msg)
+    return dt.timedelta(days=number)
+
+
+def _expiry_text(moment: dt.datetime | None) -> str:
+    if moment is None:
+        return "长期"
+    from zoneinfo import ZoneInfo
+
+    local = moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Asia/Shanghai"))
+    return local.strftime("%Y-%m-%d %H:%M")
 
 
 def _reference_codes(store: Store, table: str) -> set[str] | None:
@@ -121,19 +154,46 @@ def add_user(
                 leader_code=values["leader_code"])
 
 
+def _user_id(conn, username: str) -> int:
+    found = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
+    if found is None:
+        msg = f"用户“{username}”不存在；用 `gridmap user list` 查看已有用户"
+        raise NotFound(msg)
+    return int(found)
+
+
+def _end_all(conn, user_id: int) -> tuple[int, int]:
+    """Delete every session and token of a user; return how many of each."""
+    sessions = conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user_id)).rowcount
+    tokens = conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id)).rowcount
+    return sessions, tokens
+
+
 def set_password(store: Store, *, username: str, password: str) -> None:
-    """Replace a user's password."""
+    """Replace a user's password; their sessions and tokens end with the old one."""
     if not password or len(password) < MIN_PASSWORD:
         msg = f"密码至少 {MIN_PASSWORD} 个字符"
         raise InvalidInput(msg)
     with store.engine.begin() as conn:
-        done = conn.execute(
-            update(users).where(users.c.username == username)
-            .values(password_hash=generate_password_hash(password))
-        ).rowcount
-    if not done:
-        msg = f"用户“{username}”不存在"
-        raise NotFound(msg)
+        user_id = _user_id(conn, username)
+        conn.execute(update(users).where(users.c.id == user_id)
+                     .values(password_hash=generate_password_hash(password)))
+        _end_all(conn, user_id)
+
+
+def set_active(store: Store, *, username: str, active: bool) -> None:
+    """Enable or disable a user; disabling ends their sessions and tokens at once."""
+    with store.engine.begin() as conn:
+        user_id = _user_id(conn, username)
+        conn.execute(update(users).where(users.c.id == user_id).values(active=bool(active)))
+        if not active:
+            _end_all(conn, user_id)
+
+
+def revoke(store: Store, *, username: str) -> tuple[int, int]:
+    """End every session and token of a user (the password stays); return (sessions, tokens)."""
+    with store.engine.begin() as conn:
+        return _end_all(conn, _user_id(conn, username))
 
 
 def get_user(store: Store, *, username: str | None = None, user_id: int | None = None) -> User | None:
@@ -152,78 +212,259 @@ def list_users(store: Store) -> list[User]:
         return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
 
 
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash made like real ones, checked for unknown names so they take as long as known ones."""
+    return generate_password_hash(secrets.token_urlsafe(16))
+
+
 def authenticate(store: Store, *, username: str, password: str) -> User:
-    """The user with this name and password; Unauthorized otherwise (same message either way)."""
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(users).where(users.c.username == (username or "").strip(),
-                                users.c.active.is_(True))
-        ).first()
-    if row is None or not password or not check_password_hash(row.password_hash, password):
+    """The user with this name and password; Unauthorized otherwise (same message either way).
+
+    An unknown or disabled name costs one password check too (against a dummy hash), so the
+    answer time does not tell which names exist.
+    """
+    name = (username or "").strip()
+    row = None
+    if name and len(name) <= MAX_USERNAME:
+        with store.engine.connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == name,
+                                                   users.c.active.is_(True))).first()
+    stored = row.password_hash if row is not None else _dummy_hash()
+    matches = check_password_hash(stored, password or "")
+    if row is None or not password or not matches:
         msg = "用户名或密码错误"
         raise Unauthorized(msg)
     return _user(row)
 
 
-def issue_token(store: Store, *, username: str) -> str:
-    """A new API bearer token for a user; only its hash is kept, so show it once."""
+@dataclass(frozen=True)
+class LoginLimits:
+    """Failed logins allowed per user name and per client address within a window."""
+
+    per_user: int = 10
+    per_address: int = 50
+    window: dt.timedelta = dt.timedelta(minutes=15)
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> "LoginLimits":
+        return cls(
+            per_user=int(settings.get("GRIDMAP_LOGIN_MAX_FAILURES", cls.per_user)),
+            per_address=int(settings.get("GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS", cls.per_address)),
+            window=dt.timedelta(minutes=float(settings.get("GRIDMAP_LOGIN_WINDOW_MINUTES", 15))),
+        )
+
+    def user(self) -> limits.Limit:
+        return limits.Limit("login_user", self.per_user, self.window)
+
+    def address(self) -> limits.Limit:
+        return limits.Limit("login_addr", self.per_address, self.window)
+
+
+def login(
+    store: Store,
+    *,
+    username: str,
+    password: str,
+    address: str | None,
+    rules: LoginLimits | None = None,
+    now: dt.datetime | None = None,
+) -> User:
+    """authenticate() behind throttling: too many recent failures for this name or address → 429.
+
+    While throttled the password is not even checked, so guessing on gets nowhere; the wait is
+    the same for known and unknown names. A successful login clears the name's failures.
+    """
+    rules = rules or LoginLimits()
+    name = (username or "").strip()[: MAX_USERNAME + 1]
+    address = address or "-"
+    moment = _naive(now)
+    with store.engine.connect() as conn:
+        user_wait = limits.wait_seconds(conn, rules.user(), name, now=moment)
+        address_wait = limits.wait_seconds(conn, rules.address(), address, now=moment)
+    if user_wait or address_wait:
+        minutes = rules.window.total_seconds() / 60
+        if user_wait >= address_wait:
+            msg = (f"登录失败次数过多：用户名“{name}”在 {minutes:g} 分钟内已输错 {rules.per_user} 次密码，"
+                   f"为防止密码被猜出，请{limits.minutes_text(user_wait)}后再试。"
+                   "忘记密码请联系创建办（管理员）用 `gridmap user password 用户名` 重设")
+        else:
+            msg = (f"登录失败次数过多：本机地址在 {minutes:g} 分钟内已输错 {rules.per_address} 次密码，"
+                   f"请{limits.minutes_text(address_wait)}后再试")
+        raise TooManyRequests(msg, retry_after=max(user_wait, address_wait))
+    try:
+        user = authenticate(store, username=name, password=password)
+    except Unauthorized:
+        with store.engine.begin() as conn:
+            limits.record(conn, rules.user(), name, now=moment)
+            limits.record(conn, rules.address(), address, now=moment)
+        raise
+    with store.engine.begin() as conn:
+        limits.clear(conn, rules.user(), name)
+    return user
+
+
+# --- browser sessions -------------------------------------------------------------------
+def start_session(store: Store, user: User, *, hours: float = SESSION_HOURS,
+                  now: dt.datetime | None = None) -> str:
+    """A new session id for a logged-in user (kept in the signed cookie; only its hash here)."""
+    sid = secrets.token_urlsafe(32)
+    moment = _naive(now)
+    with store.engine.begin() as conn:
+        conn.execute(insert(user_sessions).values(
+            sid_hash=_digest(sid), user_id=user.id, created_at=moment,
+            expires_at=moment + dt.timedelta(hours=float(hours))))
+        # now and then forget sessions that ran out
+        if secrets.randbelow(50) == 0:
+            conn.execute(delete(user_sessions).where(user_sessions.c.expires_at <= moment))
+    return sid
+
+
+def user_for_session(store: Store, sid: str | None, *, now: dt.datetime | None = None) -> User | None:
+    """The active user of a live session, or None (ended, expired, disabled user)."""
+    if not sid or not isinstance(sid, str):
+        return None
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            select(users).join(user_sessions, user_sessions.c.user_id == users.c.id)
+            .where(user_sessions.c.sid_hash == _digest(sid), user_sessions.c.expires_at > _naive(now),
+                   users.c.active.is_(True))
+        ).first()
+    return _user(row) if row else None
+
+
+def end_session(store: Store, sid: str | None) -> None:
+    """Log one session out: its cookie no longer works, even if someone kept a copy."""
+    if sid and isinstance(sid, str):
+        with store.engine.begin() as conn:
+            conn.execute(delete(user_sessions).where(user_sessions.c.sid_hash == _digest(sid)))
+
+
+# --- API tokens ---------------------------------------------------------------------------
+def issue_token(store: Store, *, username: str, days: float = TOKEN_DAYS,
+                now: dt.datetime | None = None) -> str:
+    """A new API bearer token for a user, valid for ``days``; only its hash is kept, so show it once."""
+    lifetime = _lifetime(days, what="访问令牌")
     user = get_user(store, username=username)
     if user is None:
-        msg = f"用户“{username}”不存在"
+        msg = f"用户“{username}”不存在或已停用"
         raise NotFound(msg)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    moment = _naive(now)
     with store.engine.begin() as conn:
         conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=_digest(token),
-                                               created_at=_utcnow()))
+                                               created_at=moment, expires_at=moment + lifetime))
     return token
 
 
-def user_for_token(store: Store, token: str) -> User:
-    """The user a bearer token belongs to; Unauthorized for an unknown token."""
+def user_for_token(store: Store, token: str, *, now: dt.datetime | None = None) -> User:
+    """The user a bearer token belongs to; Unauthorized for an unknown, revoked or expired token."""
     if not token:
         msg = "缺少访问令牌"
         raise Unauthorized(msg)
     with store.engine.connect() as conn:
         row = conn.execute(
-            select(users).join(api_tokens, api_tokens.c.user_id == users.c.id)
+            select(users, api_tokens.c.expires_at.label("token_expires_at"))
+            .join(api_tokens, api_tokens.c.user_id == users.c.id)
             .where(api_tokens.c.token_hash == _digest(token), users.c.active.is_(True))
         ).first()
     if row is None:
         msg = "访问令牌无效或已停用；请用 `gridmap user token 用户名` 重新签发"
         raise Unauthorized(msg)
+    if row.token_expires_at is not None and row.token_expires_at <= _naive(now):
+        msg = (f"访问令牌已于 {_expiry_text(row.token_expires_at)} 过期；"
+               "请用 `gridmap user token 用户名` 重新签发")
+        raise Unauthorized(msg)
     return _user(row)
 
 
-def add_api_key(store: Store, *, name: str) -> str:
-    """A new Open311 api_key for a partner system; only its hash is kept."""
+# --- Open311 api keys ---------------------------------------------------------------------
+@dataclass(frozen=True)
+class ApiKey:
+    """A partner system's Open311 key: its name, the source its reports are filed as, expiry."""
+
+    name: str
+    source: str
+    expires_at: dt.datetime | None = None
+
+
+def _check_source(source: object) -> str:
+    from gridmap.problems.workflow import SOURCES
+
+    code = str(source or "").strip()
+    if code not in SOURCES:
+        msg = f"来源应为 {'、'.join(f'{k}（{v}）' for k, v in SOURCES.items())} 之一，实际为“{code}”"
+        raise InvalidInput(msg)
+    return code
+
+
+def add_api_key(store: Store, *, name: str, source: str = "citizen", days: float = APIKEY_DAYS,
+                now: dt.datetime | None = None) -> str:
+    """A new Open311 api_key for a partner system, filing reports as ``source``; only its hash is kept."""
     name = (name or "").strip()
     if not name:
         msg = "API 密钥名称不能为空"
         raise InvalidInput(msg)
+    if len(name) > 100:
+        msg = "API 密钥名称不超过 100 个字符"
+        raise InvalidInput(msg)
+    code = _check_source(source)
+    lifetime = _lifetime(days, what="API 密钥")
     key = secrets.token_urlsafe(24)
+    moment = _naive(now)
     try:
         with store.engine.begin() as conn:
-            conn.execute(insert(open311_keys).values(name=name, key_hash=_digest(key),
-                                                     created_at=_utcnow()))
+            conn.execute(insert(open311_keys).values(name=name, key_hash=_digest(key), created_at=moment,
+                                                     source=code, expires_at=moment + lifetime))
     except IntegrityError:
-        msg = f"名为“{name}”的 API 密钥已存在"
+        msg = f"名为“{name}”的 API 密钥已存在；要换新密钥请先 `gridmap apikey revoke {name}`"
         raise Conflict(msg) from None
     return key
 
 
-def check_api_key(store: Store, key: str | None) -> str:
-    """The name of the partner an Open311 api_key belongs to; Forbidden otherwise."""
+def api_key(store: Store, key: str | None, *, now: dt.datetime | None = None) -> ApiKey:
+    """The partner an Open311 api_key belongs to; Forbidden for a missing, unknown or expired key."""
     if not key:
         msg = "缺少 api_key：提交问题需要 API 密钥（由管理员用 `gridmap apikey add 名称` 签发）"
         raise Forbidden(msg)
     with store.engine.connect() as conn:
-        names = conn.execute(select(open311_keys.c.name, open311_keys.c.key_hash)).all()
+        rows = conn.execute(select(open311_keys.c.name, open311_keys.c.key_hash, open311_keys.c.source,
+                                   open311_keys.c.expires_at)).all()
     digest = _digest(key)
-    for name, key_hash in names:
-        if hmac.compare_digest(key_hash, digest):
-            return name
-    msg = "api_key 无效"
+    for row in rows:
+        if hmac.compare_digest(row.key_hash, digest):
+            if row.expires_at is not None and row.expires_at <= _naive(now):
+                msg = (f"api_key（{row.name}）已于 {_expiry_text(row.expires_at)} 过期；"
+                       "请联系管理员重新签发")
+                raise Forbidden(msg)
+            return ApiKey(name=row.name, source=row.source or "citizen", expires_at=row.expires_at)
+    msg = "api_key 无效或已吊销"
     raise Forbidden(msg)
+
+
+def check_api_key(store: Store, key: str | None) -> str:
+    """The name of the partner an Open311 api_key belongs to; Forbidden otherwise."""
+    return api_key(store, key).name
+
+
+def revoke_api_key(store: Store, *, name: str) -> None:
+    """Withdraw a partner's api_key at once."""
+    with store.engine.begin() as conn:
+        done = conn.execute(delete(open311_keys).where(open311_keys.c.name == (name or "").strip())).rowcount
+    if not done:
+        msg = f"没有名为“{name}”的 API 密钥；用 `gridmap apikey list` 查看"
+        raise NotFound(msg)
+
+
+def list_api_keys(store: Store) -> list[ApiKey]:
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(open311_keys).order_by(open311_keys.c.name)).all()
+    return [ApiKey(name=r.name, source=r.source or "citizen", expires_at=r.expires_at) for r in rows]
+
+
+def expiry_text(moment: dt.datetime | None) -> str:
+    """An expiry as China local time, for messages and listings."""
+    return _expiry_text(moment)
 
 
 # --- who may do what -----------------------------------------------------------------

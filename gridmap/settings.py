@@ -53,6 +53,14 @@ def _positive_float(value: str) -> float:
     return number
 
 
+def _non_negative_int(value: str) -> int:
+    number = int(value)
+    if number < 0:
+        msg = f"应为不小于 0 的整数，实际为 {value!r}"
+        raise ValueError(msg)
+    return number
+
+
 def _non_negative_float(value: str) -> float:
     number = float(value)
     if not number >= 0:
@@ -172,6 +180,26 @@ SETTINGS: tuple[Setting, ...] = (
             "earlier when it stops improving).", _positive_float),
     Setting("GRIDMAP_PATROL_OWN_GRIDS", True, "Keep each inspector to the stops of their own grids "
             "(true/false).", _boolean),
+    # --- logins and abuse (issue 9) -----------------------------------------------------
+    Setting("GRIDMAP_LOGIN_MAX_FAILURES", 10, "Failed logins allowed for one user name within "
+            "GRIDMAP_LOGIN_WINDOW_MINUTES; more answer 429 until the window has passed.", _positive_int),
+    Setting("GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS", 50, "Failed logins allowed from one client "
+            "address within GRIDMAP_LOGIN_WINDOW_MINUTES (any user names).", _positive_int),
+    Setting("GRIDMAP_LOGIN_WINDOW_MINUTES", 15.0, "The window, in minutes, in which failed logins are "
+            "counted.", _positive_float),
+    Setting("GRIDMAP_TRUSTED_PROXIES", 0, "How many reverse proxies in front of gridmap to trust for "
+            "X-Forwarded-For/-Proto (0: use the connection's address; behind one nginx: 1).",
+            _non_negative_int),
+    Setting("GRIDMAP_SESSION_HOURS", 24.0, "Hours a login in the browser lasts.", _positive_float),
+    Setting("GRIDMAP_TOKEN_DAYS", 90.0, "Days an API bearer token from `gridmap user token` lasts "
+            "unless --days says otherwise.", _positive_float),
+    Setting("GRIDMAP_APIKEY_DAYS", 365.0, "Days an Open311 api_key from `gridmap apikey add` lasts "
+            "unless --days says otherwise.", _positive_float),
+    Setting("GRIDMAP_REPORTS_PER_HOUR", 60, "Anonymous problem reports accepted from one client "
+            "address per hour (0: no limit). Logged-in staff and Open311 partners are not limited.",
+            _non_negative_int),
+    Setting("GRIDMAP_SUPPORT_WINDOW_HOURS", 24.0, "One 附议 (support) per client address per problem "
+            "within this many hours.", _positive_float),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

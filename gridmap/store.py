@@ -28,7 +28,7 @@ from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: token/api key expiry, api key source, sessions, rate_hits (problems/schema.py)
 metadata = MetaData()
 
 meta_table = Table(

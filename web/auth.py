@@ -5,6 +5,13 @@ CSRF: a small token kept in the signed session (no extra package). Every unsafe 
 ``X-CSRF-Token`` header; so must an ``/api/`` request that relies on the session cookie.
 Requests authenticated by a bearer token, anonymous API calls (citizens' reports) and
 Open311 calls (``api_key``) carry no cookie-based authority and need none.
+
+Sessions: the signed cookie holds a random session id whose hash is stored (user_sessions);
+each request checks it, so logging out, a password change, disabling a user or
+`gridmap user revoke` end a session even when someone kept a copy of the cookie.
+Logins are throttled per user name and per client address (gridmap.auth.login); the client
+address is ``request.remote_addr``, taken from X-Forwarded-For only when
+GRIDMAP_TRUSTED_PROXIES says how many proxies to trust.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
+    current_app,
     g,
     redirect,
     render_template,
@@ -39,6 +47,12 @@ def _configure(state) -> None:
     config["SESSION_COOKIE_HTTPONLY"] = True
     if not config.get("SESSION_COOKIE_SAMESITE"):
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    proxies = int(config.get("GRIDMAP_TRUSTED_PROXIES") or 0)
+    if proxies > 0 and not state.app.extensions.get("gridmap.proxyfix"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        state.app.wsgi_app = ProxyFix(state.app.wsgi_app, x_for=proxies, x_proto=proxies)
+        state.app.extensions["gridmap.proxyfix"] = proxies
     max_mb = float(config.get("GRIDMAP_PHOTO_MAX_MB", 8.0))
     count = int(config.get("GRIDMAP_PHOTO_MAX_COUNT", 3))
     # the whole request may hold every photo at its limit, plus the form; beyond that: 413
@@ -69,10 +83,12 @@ def _load_user() -> None:
         g.user = auth.user_for_token(store(), header[7:].strip())  # Unauthorized if unknown
         g.auth_via = "token"
         return
-    user_id = session.get("user_id")
-    if user_id is not None:
-        g.user = auth.get_user(store(), user_id=user_id)
+    sid = session.get("sid")
+    if sid is not None:
+        g.user = auth.user_for_session(store(), sid)
         g.auth_via = "session" if g.user else None
+        if g.user is None:  # ended or expired: forget it, keep the CSRF token
+            session.pop("sid", None)
     if request.method in UNSAFE and not request.path.startswith("/open311/"):
         is_api = request.path.startswith("/api/")
         if (not is_api or g.user is not None) and not _csrf_ok():
@@ -133,23 +149,33 @@ def home_for(user: auth.User) -> str:
 def login():
     error = None
     status = 200
+    headers = {}
     if request.method == "POST":
+        config = current_app.config
         try:
-            user = auth.authenticate(store(), username=request.form.get("username", ""),
-                                     password=request.form.get("password", ""))
+            user = auth.login(store(), username=request.form.get("username", ""),
+                              password=request.form.get("password", ""),
+                              address=request.remote_addr,
+                              rules=auth.LoginLimits.from_settings(config))
         except GridmapError as exc:
             error, status = exc.message, exc.status
+            if getattr(exc, "retry_after", None):
+                headers["Retry-After"] = str(exc.retry_after)
         else:
+            auth.end_session(store(), session.get("sid"))
             session.clear()
-            session["user_id"] = user.id
+            session["sid"] = auth.start_session(
+                store(), user, hours=float(config.get("GRIDMAP_SESSION_HOURS", auth.SESSION_HOURS)))
             csrf_token()
             nxt = request.form.get("next")
             return redirect(_safe_next(nxt) if nxt else home_for(user))
-    return render_template("login.html", error=error, next=request.values.get("next", "")), status
+    page = render_template("login.html", error=error, next=request.values.get("next", ""))
+    return page, status, headers
 
 
 @bp.post("/logout")
 def logout():
+    auth.end_session(store(), session.get("sid"))
     session.clear()
     return redirect(url_for("pages.index"))
 

@@ -20,7 +20,10 @@ def _json(body, status: int = 200):
 
 @bp.errorhandler(GridmapError)
 def _domain_error(error: GridmapError):
-    return _json([{"code": error.status, "description": error.message}], error.status)
+    response = _json([{"code": error.status, "description": error.message}], error.status)
+    if getattr(error, "retry_after", None):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @bp.errorhandler(HTTPException)

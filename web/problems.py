@@ -82,6 +82,7 @@ def create():
         photos=photos,
         idempotency_key=request.headers.get("Idempotency-Key"),
         user=user,
+        client=request.remote_addr or "-",
         now=now(),
     )
     body = result.record if (user and user.role == "office") else service.public_view(result.record)
@@ -144,7 +145,7 @@ def act_api(ref: str):
 @bp.post("/api/problems/<ref>/support")
 def support_api(ref: str):
     data, _ = _payload()
-    return workflow.support(ctx(), ref, note=data.get("note"), now=now())
+    return workflow.support(ctx(), ref, note=data.get("note"), client=request.remote_addr or "-", now=now())
 
 
 @bp.get("/problems/photos/<int:photo_id>.jpg")

@@ -14,6 +14,12 @@ def _store():
     return Store(load_settings()["GRIDMAP_DATABASE_URL"])
 
 
+def _setting(name: str):
+    from gridmap.settings import load_settings
+
+    return load_settings()[name]
+
+
 @click.group("user")
 def user() -> None:
     """管理用户（创建办、包片领导、责任单位、巡查员）。"""
@@ -38,27 +44,56 @@ def user_add(name: str, role: str, unit_code: str | None, leader_code: str | Non
 
 @user.command("token")
 @click.argument("name")
-def user_token(name: str) -> None:
+@click.option("--days", type=float, default=None,
+              help="有效天数（默认按设置 GRIDMAP_TOKEN_DAYS，90 天）。")
+def user_token(name: str, days: float | None) -> None:
     """为用户 NAME 签发接口访问令牌（Bearer），只显示这一次。"""
-    token = auth.issue_token(_store(), username=name)
+    days = days if days is not None else _setting("GRIDMAP_TOKEN_DAYS")
+    token = auth.issue_token(_store(), username=name, days=days)
     click.echo(token)
-    click.echo("请妥善保存：令牌只显示这一次。调用接口时加请求头 Authorization: Bearer <令牌>", err=True)
+    click.echo(f"请妥善保存：令牌只显示这一次，{days:g} 天后失效。调用接口时加请求头 "
+               "Authorization: Bearer <令牌>；吊销用 `gridmap user revoke 用户名`", err=True)
 
 
 @user.command("password")
 @click.argument("name")
 @click.option("--password", prompt="新密码", hide_input=True, confirmation_prompt="再输入一次新密码")
 def user_password(name: str, password: str) -> None:
-    """修改用户 NAME 的密码。"""
+    """修改用户 NAME 的密码（该用户已登录的会话和接口令牌随即失效）。"""
     auth.set_password(_store(), username=name, password=password)
-    click.echo(f"已修改用户 {name} 的密码")
+    click.echo(f"已修改用户 {name} 的密码；其已登录的会话和接口令牌均已失效")
+
+
+@user.command("revoke")
+@click.argument("name")
+def user_revoke(name: str) -> None:
+    """吊销用户 NAME 的全部接口令牌并结束其全部登录会话（密码不变）。"""
+    sessions, tokens = auth.revoke(_store(), username=name)
+    click.echo(f"已吊销用户 {name} 的 {tokens} 个接口令牌，结束 {sessions} 个登录会话")
+
+
+@user.command("disable")
+@click.argument("name")
+def user_disable(name: str) -> None:
+    """停用用户 NAME：立即不能登录，已登录的会话和接口令牌随即失效。"""
+    auth.set_active(_store(), username=name, active=False)
+    click.echo(f"已停用用户 {name}；其会话和接口令牌均已失效（恢复用 `gridmap user enable {name}`）")
+
+
+@user.command("enable")
+@click.argument("name")
+def user_enable(name: str) -> None:
+    """恢复已停用的用户 NAME（需要重新登录；接口令牌需重新签发）。"""
+    auth.set_active(_store(), username=name, active=True)
+    click.echo(f"已恢复用户 {name}")
 
 
 @user.command("list")
 def user_list() -> None:
     """列出所有用户。"""
     for u in auth.list_users(_store()):
-        click.echo(f"{u.username}\t{u.role_label}\t{u.unit_code or u.leader_code or ''}")
+        state = "" if u.active else "\t已停用"
+        click.echo(f"{u.username}\t{u.role_label}\t{u.unit_code or u.leader_code or ''}{state}")
 
 
 @click.group("apikey")
@@ -66,13 +101,41 @@ def apikey() -> None:
     """管理 Open311 接口密钥（api_key）。"""
 
 
+def _sources() -> list[str]:
+    from gridmap.problems.workflow import SOURCES
+
+    return list(SOURCES)
+
+
 @apikey.command("add")
 @click.argument("name")
-def apikey_add(name: str) -> None:
+@click.option("--source", type=click.Choice(_sources()), default="citizen", show_default=True,
+              help="经此密钥上报的问题一律记为这个来源：citizen 市民、inspector 巡查员、"
+                   "assessment 测评反馈、media 媒体曝光；对方系统不能改。")
+@click.option("--days", type=float, default=None,
+              help="有效天数（默认按设置 GRIDMAP_APIKEY_DAYS，365 天）。")
+def apikey_add(name: str, source: str, days: float | None) -> None:
     """为外部系统 NAME（如 12345 热线）签发 Open311 api_key，只显示这一次。"""
-    key = auth.add_api_key(_store(), name=name)
+    days = days if days is not None else _setting("GRIDMAP_APIKEY_DAYS")
+    key = auth.add_api_key(_store(), name=name, source=source, days=days)
     click.echo(key)
-    click.echo("请妥善保存：密钥只显示这一次。", err=True)
+    click.echo(f"请妥善保存：密钥只显示这一次，{days:g} 天后失效；来源固定为 {source}。"
+               f"吊销用 `gridmap apikey revoke {name}`", err=True)
+
+
+@apikey.command("revoke")
+@click.argument("name")
+def apikey_revoke(name: str) -> None:
+    """吊销外部系统 NAME 的 api_key，立即失效。"""
+    auth.revoke_api_key(_store(), name=name)
+    click.echo(f"已吊销 {name} 的 api_key")
+
+
+@apikey.command("list")
+def apikey_list() -> None:
+    """列出已签发的 api_key（名称、来源、到期时间；密钥本身不保存）。"""
+    for key in auth.list_api_keys(_store()):
+        click.echo(f"{key.name}\t{key.source}\t到期 {auth.expiry_text(key.expires_at)}")
 
 
 commands = [user, apikey]

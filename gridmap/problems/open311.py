@@ -7,7 +7,7 @@ from typing import Mapping
 
 from sqlalchemy import select
 
-from gridmap.auth import check_api_key
+from gridmap.auth import api_key as find_api_key
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.problems.schema import problems
 from gridmap.problems.workflow import OPEN_STATUSES, STATUS_LABELS
@@ -156,7 +156,7 @@ def post_request(ctx, form: Mapping[str, object], *, photos=None, now: dt.dateti
     """POST requests.json: a new problem from a partner system holding an api_key."""
     from gridmap.problems.service import report_problem
 
-    partner = check_api_key(ctx.store, _str(form.get("api_key")))
+    partner = find_api_key(ctx.store, _str(form.get("api_key")), now=now)
     if not _str(form.get("service_code")):
         msg = "缺少 service_code（问题类别编码，见 services.json）"
         raise InvalidInput(msg)
@@ -176,11 +176,12 @@ def post_request(ctx, form: Mapping[str, object], *, photos=None, now: dt.dateti
         lat=form.get("lat"),
         category=form.get("service_code"),
         description=description,
-        source=_str(form.get("source")) or "citizen",
+        source=_str(form.get("source")),  # only a claim: the key's source decides
+        partner_source=partner.source,
         reporter_name=name,
         reporter_phone=_str(form.get("phone")),
         photos=photos,
-        actor=f"open311:{partner}"[:64],
+        actor=f"open311:{partner.name}"[:64],
         actor_role="api",
         now=now,
     )

@@ -18,8 +18,9 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from gridmap import limits
 from gridmap.auth import User, may_see_personal_data
-from gridmap.errors import Conflict, InvalidInput, NotFound
+from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from gridmap.problems.categories import Categories, load_categories
 from gridmap.problems.photos import FolderStorage, PhotoStorage, PhotoWriter, prepare_photos
 from gridmap.problems.schema import (
@@ -59,6 +60,8 @@ class ProblemContext:
     photo_max_count: int = 3
     photo_base: str = "/problems/photos"
     whois_check_s: float = 2.0  # how often to ask the store whether reference data changed
+    reports_per_hour: int = 0  # anonymous reports per client address and hour; 0: no limit
+    support_window_h: float = 24.0  # one support per client address and problem in this window
 
     def whois(self):
         """The whois index, re-validated against the store's data version every few seconds."""
@@ -81,6 +84,8 @@ def context_from_settings(store: Store, reference: ReferenceCache, settings: Map
         duplicate_radius_m=float(settings.get("GRIDMAP_DUPLICATE_RADIUS_M", 50.0)),
         photo_max_bytes=int(float(settings.get("GRIDMAP_PHOTO_MAX_MB", 8.0)) * 1_000_000),
         photo_max_count=int(settings.get("GRIDMAP_PHOTO_MAX_COUNT", 3)),
+        reports_per_hour=int(settings.get("GRIDMAP_REPORTS_PER_HOUR", 60)),
+        support_window_h=float(settings.get("GRIDMAP_SUPPORT_WINDOW_HOURS", 24.0)),
     )
 
 
@@ -269,6 +274,48 @@ def _fingerprint(*parts: object) -> str:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).hexdigest()
 
 
+def decide_source(user: User | None, claimed: object = None, *, partner_source: str | None = None) -> str:
+    """The source of a report, decided here and not by the sender.
+
+    Anonymous reports are citizens' whatever they claim; an inspector's are the inspector's;
+    the campaign office (entering reports from assessments or the media) picks one; other
+    staff report as citizens. An Open311 partner's reports carry the source its key was issued
+    with, and claiming another is refused.
+    """
+    claim = "" if claimed is None else str(claimed).strip()
+    if partner_source is not None:
+        if claim and claim != partner_source:
+            msg = (f"此 api_key 签发时指定的来源为“{SOURCES.get(partner_source, partner_source)}”"
+                   f"（{partner_source}），不能以“{claim}”上报；需要其他来源请联系管理员另行签发密钥")
+            raise Forbidden(msg)
+        return partner_source
+    if user is None:
+        return "citizen"
+    if user.role == "inspector":
+        return "inspector"
+    if user.role != "office":
+        return "citizen"
+    code = claim or "citizen"
+    if code not in SOURCES:
+        msg = f"来源 source 应为 {'、'.join(f'{k}（{v}）' for k, v in SOURCES.items())} 之一，实际为“{code}”"
+        raise InvalidInput(msg)
+    return code
+
+
+def report_limit(ctx: ProblemContext) -> limits.Limit:
+    return limits.Limit("report", int(ctx.reports_per_hour or 0), dt.timedelta(hours=1))
+
+
+def _check_report_rate(ctx: ProblemContext, client: str, *, now: dt.datetime) -> None:
+    rule = report_limit(ctx)
+    with ctx.store.engine.connect() as conn:
+        wait = limits.wait_seconds(conn, rule, client, now=now)
+    if wait:
+        msg = (f"同一网络地址每小时最多匿名上报 {rule.count} 条问题，已达上限，请{limits.minutes_text(wait)}后再试。"
+               "如有大量问题需要集中上报，请联系县创建办")
+        raise TooManyRequests(msg, retry_after=wait)
+
+
 def _replay(ctx: ProblemContext, key: str, fingerprint: str, *, viewer, now) -> ReportResult | None:
     with ctx.store.engine.connect() as conn:
         hit = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
@@ -276,7 +323,8 @@ def _replay(ctx: ProblemContext, key: str, fingerprint: str, *, viewer, now) -> 
             return None
         row = conn.execute(select(problems).where(problems.c.id == hit.problem_id)).first()
     if hit.fingerprint != fingerprint:
-        msg = "Idempotency-Key 已用于另一份不同的上报；请为新的上报使用新的 Idempotency-Key"
+        msg = ("Idempotency-Key 已用于另一份内容不同的上报，本次未受理："
+               "重发时位置、类别、描述、联系方式和照片应与第一次完全相同；新的上报请使用新的 Idempotency-Key")
         raise Conflict(msg)
     return ReportResult(record(ctx, row, viewer=viewer, now=now), replayed=True)
 
@@ -339,18 +387,23 @@ def report_problem(
     user: User | None = None,
     actor: str | None = None,
     actor_role: str | None = None,
+    partner_source: str | None = None,
+    client: str | None = None,
     now: dt.datetime | None = None,
 ) -> ReportResult:
-    """Validate a report, assign it from whois, store it with its photos; all or nothing."""
+    """Validate a report, assign it from whois, store it with its photos; all or nothing.
+
+    ``source`` is only a claim: decide_source() settles it from the user (or, for Open311,
+    ``partner_source``, the source of the partner's key). ``client`` (the sender's address)
+    counts anonymous reports against ``ctx.reports_per_hour``; past it: TooManyRequests.
+    The Idempotency-Key covers everything sent, contacts and photos included: the same key
+    with anything different is a Conflict, never a silent replay.
+    """
     now = now or utcnow()
     # validate
     cat = ctx.categories.get(category)
     text = _text(description, name="description", label="问题描述", limit=MAX_DESCRIPTION, required=True)
-    default_source = "inspector" if user is not None and user.role == "inspector" else "citizen"
-    source_code = str(source or default_source).strip()
-    if source_code not in SOURCES:
-        msg = f"来源 source 应为 {'、'.join(f'{k}（{v}）' for k, v in SOURCES.items())} 之一，实际为“{source_code}”"
-        raise InvalidInput(msg)
+    source_code = decide_source(user, source, partner_source=partner_source)
     name = _text(reporter_name, name="reporter_name", label="上报人姓名", limit=50, required=False)
     phone = _text(reporter_phone, name="reporter_phone", label="联系电话", limit=20, required=False)
     if phone and not _PHONE.match(phone):
@@ -362,20 +415,28 @@ def report_problem(
         if not key or len(key) > 200:
             msg = "Idempotency-Key 应为 1 到 200 个字符"
             raise InvalidInput(msg)
-    prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
     missing_location = all(v is None or (isinstance(v, str) and not v.strip()) for v in (lon, lat))
-    if missing_location:
-        located = next((p.lonlat for p in prepared if p.lonlat), None)
-        if located is None:
-            msg = "缺少位置：请提供 lon（经度）和 lat（纬度），或在地图上点选位置，或上传带 GPS 信息的照片"
-            raise InvalidInput(msg)
-        lon, lat, crs = located[0], located[1], None  # EXIF GPS is WGS84
-    lon_f, lat_f = parse_lonlat(lon, lat, crs=crs)
-    fingerprint = _fingerprint(cat.code, round(lon_f, 6), round(lat_f, 6), text, source_code)
+    given = None if missing_location else parse_lonlat(lon, lat, crs=crs)
+    # what was sent, photos by their bytes; computed before any photo work so a replay is cheap
+    fingerprint = _fingerprint(
+        cat.code, "photo-gps" if given is None else f"{given[0]:.6f},{given[1]:.6f}", text, source_code,
+        name or "", phone or "", *(hashlib.sha256(data).hexdigest() for _, data in (photos or [])),
+    )
     if key is not None:
         replay = _replay(ctx, key, fingerprint, viewer=user, now=now)
         if replay is not None:
             return replay
+    limited = user is None and client is not None and report_limit(ctx).active
+    if limited:
+        _check_report_rate(ctx, client, now=now)
+    prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
+    if given is None:
+        located = next((p.lonlat for p in prepared if p.lonlat), None)
+        if located is None:
+            msg = "缺少位置：请提供 lon（经度）和 lat（纬度），或在地图上点选位置，或上传带 GPS 信息的照片"
+            raise InvalidInput(msg)
+        given = parse_lonlat(located[0], located[1])  # EXIF GPS is WGS84
+    lon_f, lat_f = given
     # compute: who answers for the spot, and by when
     who = ctx.whois().lookup(lon_f, lat_f)
     if not who["in_county"]:
@@ -441,6 +502,8 @@ def report_problem(
                 if key is not None:
                     conn.execute(_INSERT_KEY, {"key": key, "problem_id": problem_id,
                                                "fingerprint": fingerprint, "created_at": to_db(now)})
+                if limited:
+                    limits.record(conn, report_limit(ctx), client, now=now)
                 event_id = conn.execute(
                     _INSERT_EVENT, {"problem_id": problem_id, **event}
                 ).inserted_primary_key[0]

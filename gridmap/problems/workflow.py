@@ -195,8 +195,14 @@ def act(
     return record(ctx, find_row(ctx, row.id), viewer=user, now=now)
 
 
-def support(ctx: "ProblemContext", ref: object, *, note: object = None, now: dt.datetime | None = None) -> dict:
-    """A citizen says "me too" to an open problem instead of filing a duplicate."""
+def support(ctx: "ProblemContext", ref: object, *, note: object = None, client: str | None = None,
+            now: dt.datetime | None = None) -> dict:
+    """A citizen says "me too" to an open problem instead of filing a duplicate.
+
+    One support per ``client`` (address) and problem within ``ctx.support_window_h`` hours:
+    a repeat changes nothing and answers ``counted: False`` with a polite message.
+    """
+    from gridmap import limits
     from gridmap.problems.schema import problem_events, problems
     from gridmap.problems.service import find_row, public_view, record, to_db, utcnow, write_turn
 
@@ -206,10 +212,25 @@ def support(ctx: "ProblemContext", ref: object, *, note: object = None, now: dt.
         msg = f"问题 {row.tracking_no} 已{STATUS_LABELS.get(row.status, row.status)}，如问题仍存在请重新上报"
         raise Conflict(msg)
     text = None if note is None else str(note).strip()[:500] or None
+    rule = limits.Limit("support", 1, dt.timedelta(hours=float(ctx.support_window_h)))
+    who = f"{row.id}\x1f{client}"
+    counted = True
     with write_turn(ctx.store), ctx.store.engine.begin() as conn:
-        conn.execute(update(problems).where(problems.c.id == row.id).values(
-            supporters=problems.c.supporters + 1, updated_at=to_db(now)))
-        conn.execute(insert(problem_events).values(
-            problem_id=row.id, at=to_db(now), actor=None, actor_role="citizen", action="support",
-            from_status=row.status, to_status=row.status, note=text))
-    return public_view(record(ctx, find_row(ctx, row.id), now=now))
+        if client is not None and limits.count(conn, rule, who, now=now):
+            counted = False
+        else:
+            conn.execute(update(problems).where(problems.c.id == row.id).values(
+                supporters=problems.c.supporters + 1, updated_at=to_db(now)))
+            conn.execute(insert(problem_events).values(
+                problem_id=row.id, at=to_db(now), actor=None, actor_role="citizen", action="support",
+                from_status=row.status, to_status=row.status, note=text))
+            if client is not None:
+                limits.record(conn, rule, who, now=now)
+    out = public_view(record(ctx, find_row(ctx, row.id), now=now))
+    out["counted"] = counted
+    if counted:
+        out["message"] = f"已附议问题 {row.tracking_no}，谢谢！"
+    else:
+        out["message"] = (f"您已经附议过问题 {row.tracking_no}，每人 {rule.window.total_seconds() / 3600:g} 小时内"
+                          "只计一次。谢谢您的关注，我们会尽快处理！")
+    return out

@@ -8,6 +8,7 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from gridmap.auth import User
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.problems.schema import problem_photos, problems
 from gridmap.problems.service import report_problem
@@ -18,6 +19,8 @@ from tests.problems.conftest import (
     OUTSIDE_GRIDS,
     jpeg_bytes,
 )
+
+OFFICE = User(id=0, username="office-test", role="office")
 
 NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Shanghai
 
@@ -70,7 +73,7 @@ def test_deadline_and_tracking_number_follow_category_and_china_date(ctx):
         ({"category": None}, "缺少问题类别"),
         ({"description": "  "}, "缺少 description"),
         ({"description": "x" * 2001}, "不超过 2000"),
-        ({"source": "robot"}, "来源 source"),
+        ({"source": "robot", "user": OFFICE}, "来源 source"),  # anonymous claims are ignored
         ({"reporter_phone": "call me"}, "联系电话"),
         ({"lon": None, "lat": None}, "缺少位置"),
     ],
