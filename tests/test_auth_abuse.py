@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import http.client
-import os
 import re
-import socket
 import statistics
-import subprocess
-import sys
 import time
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -19,7 +14,6 @@ import pytest
 from gridmap import auth
 from gridmap.errors import Forbidden, TooManyRequests, Unauthorized
 
-ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "secret-pass-1"
 
 
@@ -128,37 +122,7 @@ def test_trusted_proxy_setting_reads_the_forwarded_address(settings, loaded_stor
 
 
 # --- the same over a real server with several worker processes ---------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def server(settings, loaded_store, tmp_path):
-    auth.add_user(loaded_store, username="boss", role="office", password=PASSWORD)
-    port = _free_port()
-    env = {**os.environ, **{k: str(v) for k, v in settings.items()}, "PORT": str(port),
-           "PYTHONPATH": str(ROOT)}
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "gridmap.cli", "serve", "--workers", "4"], env=env,
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/api/ping")
-            if conn.getresponse().status == 200:
-                break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        process.kill()
-        pytest.fail((tmp_path / "serve.log").read_text())
-    yield port
-    process.terminate()
-    process.wait(timeout=20)
-    log.close()
+from tests.problems.test_concurrency import server  # noqa: E402,F401  (`gridmap serve`, 4 workers)
 
 
 def _http_login(port: int, password: str) -> http.client.HTTPResponse:
@@ -178,7 +142,8 @@ def _http_login(port: int, password: str) -> http.client.HTTPResponse:
     return response
 
 
-def test_throttling_holds_across_worker_processes(server):
+def test_throttling_holds_across_worker_processes(server, loaded_store):
+    auth.add_user(loaded_store, username="boss", role="office", password=PASSWORD)
     statuses = [_http_login(server, f"wrong-{i}").status for i in range(20)]
     assert statuses.count(401) == 10 and statuses[10:] == [429] * 10
     right = _http_login(server, PASSWORD)
