@@ -24,6 +24,7 @@ from gridmap.io.columns import (
     missing_findings,
     read_mapping_file,
 )
+from gridmap.io.archive import ArchiveLimits
 from gridmap.io.formats import FORMAT_LABELS, Source, parse_coordinates, read_source
 from gridmap.io.georef import georeference
 from gridmap.io.read import Dataset, check_values, validate_layer
@@ -525,6 +526,7 @@ def run_import(
     tolerance_m2: float = DEFAULT_TOLERANCE_M2,
     display_name: str | None = None,
     progress: Progress | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> ImportReport:
     """Import one file as one kind of reference data; all or nothing.
 
@@ -557,6 +559,8 @@ def run_import(
         The file name to show (for uploads stored under another name).
     progress : callable, optional
         ``progress(stage, done, total)``.
+    limits : ArchiveLimits, optional
+        How much a KMZ, zipped Shapefile or XLSX may unpack to (default: from the settings).
 
     Returns
     -------
@@ -575,7 +579,7 @@ def run_import(
     try:
         _run(store, Path(path), report, kind=kind, layer=layer, crs=crs, encoding=encoding,
              columns=columns, xy=xy, mode=mode, dry_run=dry_run, tolerance_m2=tolerance_m2,
-             progress=progress)
+             progress=progress, limits=limits)
     except (DataError, InvalidInput) as error:
         report.findings += error.findings or [Finding(error.message, file=name)]
         if error.findings and not any(error.message in f.message for f in error.findings):
@@ -585,7 +589,7 @@ def run_import(
 
 
 def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, encoding, columns,
-         xy, mode, dry_run, tolerance_m2, progress) -> None:
+         xy, mode, dry_run, tolerance_m2, progress, limits) -> None:
     overrides = None
     if isinstance(columns, dict):
         overrides = dict(columns)
@@ -593,7 +597,7 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
         overrides = read_mapping_file(columns, kind=kind)
     try:
         source: Source = read_source(path, kind=kind, layer=layer, encoding=encoding, xy=xy,
-                                     display_name=report.file, progress=progress)
+                                     display_name=report.file, progress=progress, limits=limits)
     except GridmapError:
         raise
     except Exception as exc:  # any reader failure is a problem of the file, not a crash
@@ -615,15 +619,15 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
     frame = source.frame
     geometry_name = frame.geometry.name if isinstance(frame, gpd.GeoDataFrame) else None
     headers = [str(c) for c in frame.columns if c != geometry_name]
-    mapping = map_columns(headers, kind, overrides=overrides, reserved=source.reserved)
+    mapping = map_columns(headers, kind, overrides=overrides, reserved=source.reserved, frame=frame)
     report.columns = mapping.describe(kind)
     report.unused_columns = mapping.unused
     if mapping.missing:
         report.findings += missing_findings(mapping, kind, headers, where=where)
         return
     spec_columns = columns_of(kind)
-    attrs = pd.DataFrame({c.name: (frame[mapping.used[c.name]].to_numpy(dtype=object)
-                                   if c.name in mapping.used else None) for c in spec_columns},
+    attrs = pd.DataFrame({c.name: (mapping.values(frame, c.name) if c.name in mapping.used else None)
+                          for c in spec_columns},
                          index=pd.RangeIndex(len(frame)))
     current = store.read_current()
     version = store.data_version()

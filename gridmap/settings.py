@@ -156,6 +156,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest file accepted by the office's import page, in megabytes (the CLI has no limit).",
         _positive_float,
     ),
+    Setting(
+        "GRIDMAP_IMPORT_MAX_UNPACKED_MB",
+        256.0,
+        "Largest total uncompressed size, in megabytes, of the members read from one archive "
+        "(KMZ, zipped Shapefile, XLSX), on the import page and in `gridmap import`/`gridmap load`; "
+        "checked before anything is decompressed.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_IMPORT_MAX_RATIO",
+        200.0,
+        "Highest compression ratio (uncompressed / compressed) accepted for an archive that "
+        "unpacks to more than 16 MB; decompression bombs reach about 1000.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_IMPORT_KEEP_MINUTES",
+        60.0,
+        "How long the import page keeps an uploaded file that passed its preview, waiting for "
+        "\"confirm\"; failed previews are deleted at once.",
+        _positive_float,
+    ),
     # --- patrol routes (issue 4) --------------------------------------------------------
     Setting(
         "GRIDMAP_PATROL_MAX_SNAP_M",

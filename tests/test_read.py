@@ -119,3 +119,15 @@ def test_missing_sheet_and_missing_layer(tmp_path):
 def test_not_a_directory(tmp_path):
     with pytest.raises(DataError, match="不存在"):
         read_dataset(tmp_path / "nowhere")
+
+
+def test_of_two_name_columns_the_filled_one_wins(tmp_path):
+    layers = factory.layers()
+    grids = layers["grids"].copy()
+    grids["网格名称"] = list(grids["name"])  # the name in the Chinese column ...
+    grids["name"] = None  # ... and the canonical one empty, as some exports leave it
+    layers["grids"] = grids
+    ds = read_dataset(factory.write_dataset(tmp_path, layers_=layers))
+    assert list(ds.layers["grids"]["name"]) == list(factory.layers()["grids"]["name"])
+    warning = next(f for f in ds.warnings if f.field == "name" and f.layer == "grids")
+    assert "使用了有值的“网格名称”" in warning.message

@@ -8,12 +8,16 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from gridmap.errors import Finding, InvalidInput
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME, Column
 
 __all__ = [
     "ColumnMapping",
     "KINDS",
+    "blank_cells",
     "columns_of",
     "kind_label",
     "map_columns",
@@ -165,21 +169,53 @@ def score_header(cells: list[object], kind: str) -> int:
     return score + sum(1 for k in keys if k in {normalize_header(i) for i in _IGNORED}) // 2
 
 
+def blank_cells(values: pd.Series) -> np.ndarray:
+    """True where a cell is empty: None, NaN or only whitespace."""
+    values = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    missing = values.isna().to_numpy()
+    text = values.astype(str).str.strip().to_numpy()
+    return missing | (text == "")
+
+
 @dataclass
 class ColumnMapping:
-    """Which file column feeds which model column, and what was left unused or missing."""
+    """Which file column feeds which model column, and what was left unused or missing.
+
+    When several file columns can feed one model column (say ``Name`` and ``网格名称`` for a
+    grid's name), the filled one wins, per row: the first candidate (in the synonym order)
+    that has any value is the column used; rows where it is empty take the value of the next
+    candidate that is filled in that row (`fallbacks`). Candidates that are entirely empty are
+    skipped (`skipped`). The report names all of it (`describe`).
+    """
 
     used: dict[str, str] = field(default_factory=dict)  # model column -> file column
     unused: list[str] = field(default_factory=list)
     missing: list[Column] = field(default_factory=list)
     from_file: set[str] = field(default_factory=set)  # model columns set by the mapping file
+    skipped: dict[str, list[str]] = field(default_factory=dict)  # -> empty candidates passed over
+    fallbacks: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # -> (column, rows)
+
+    def values(self, frame: pd.DataFrame, target: str) -> np.ndarray:
+        """The model column's values: the used column, its empty rows filled from the fallbacks."""
+        out = frame[self.used[target]].to_numpy(dtype=object).copy()
+        for header, _ in self.fallbacks.get(target, []):
+            empty = blank_cells(pd.Series(out, dtype=object))
+            other = frame[header].to_numpy(dtype=object)
+            take = empty & ~blank_cells(frame[header])
+            out[take] = other[take]
+        return out
 
     def describe(self, kind: str) -> list[str]:
-        """Lines such as '网格名称（name）← 名称' for the report."""
+        """Lines such as '网格名称（name）← 名称' for the report, naming every column choice."""
         by_name = {c.name: c for c in columns_of(kind)}
         lines = []
         for target, source in self.used.items():
             how = "（映射文件）" if target in self.from_file else ""
+            skipped = self.skipped.get(target)
+            if skipped:
+                how += f"（另有“{'”“'.join(skipped)}”列，全部为空，未使用）"
+            for header, rows in self.fallbacks.get(target, []):
+                how += f"；其中 {rows} 行“{source}”为空，取自“{header}”"
             lines.append(f"{by_name[target].label}（{target}）← {source}{how}")
         return lines
 
@@ -266,6 +302,7 @@ def map_columns(
     *,
     overrides: dict[str, str] | None = None,
     reserved: tuple[str, ...] = (),
+    frame: pd.DataFrame | None = None,
 ) -> ColumnMapping:
     """Choose a file column for each model column of a kind.
 
@@ -273,6 +310,13 @@ def map_columns(
     name, Chinese label, model aliases and the synonyms above, most specific first. A file
     column feeds at most one model column. ``reserved`` headers (coordinates, geometry) are
     never used for attributes.
+
+    Given the data (``frame``), the filled column wins where two or more can feed one model
+    column: a candidate that is entirely empty is passed over for the next one that has
+    values (a QGIS/GDAL KML has an empty ``Name`` and the name in ``网格名称``), and rows
+    where the chosen column is empty take the value of the next candidate filled in that row.
+    Use `ColumnMapping.values` to get the combined values; `ColumnMapping.describe` says
+    which column was used and how many rows came from each.
 
     Parameters
     ----------
@@ -284,6 +328,8 @@ def map_columns(
         Canonical model column -> file header, from `read_mapping_file`.
     reserved : tuple of str
         Headers already used for coordinates or geometry.
+    frame : pandas.DataFrame, optional
+        The file's rows, to prefer filled columns over empty ones (see above).
 
     Returns
     -------
@@ -309,18 +355,44 @@ def map_columns(
         available = "、".join(str(h) for h in headers) or "无"
         msg = f"字段映射文件指定的列“{'、'.join(bad)}”在文件中不存在；文件中的列：{available}"
         raise InvalidInput(msg)
-    for column in columns:
+    empty: dict[str, bool] = {}
+
+    def is_empty(header: str) -> bool:
+        if header not in empty:
+            empty[header] = bool(blank_cells(frame[header]).all()) if frame is not None else False
+        return empty[header]
+
+    def candidates(column: Column) -> list[str]:
+        found = [by_key.get(key) for key in _candidates(kind, column)]
+        return [h for h in dict.fromkeys(found) if h is not None and h not in taken]
+
+    for column in columns:  # the column used: the first candidate that has values
         if column.name in mapping.used:
             continue
-        for key in _candidates(kind, column):
-            header = by_key.get(key)
-            if header is not None and header not in taken:
-                mapping.used[column.name] = header
-                taken.add(header)
-                break
-        else:
+        options = candidates(column)
+        if not options:
             if column.required:
                 mapping.missing.append(column)
+            continue
+        chosen = next((h for h in options if not is_empty(h)), options[0])
+        mapping.used[column.name] = chosen
+        taken.add(chosen)
+        passed = [h for h in options[:options.index(chosen)] if is_empty(h)]
+        if passed:
+            mapping.skipped[column.name] = passed
+    if frame is not None:  # then its empty rows, from the other candidates filled there
+        for column in columns:
+            if column.name not in mapping.used or column.name in mapping.from_file:
+                continue
+            current = blank_cells(frame[mapping.used[column.name]])
+            for header in candidates(column):
+                if not current.any():
+                    break
+                fills = current & ~blank_cells(frame[header])
+                if fills.any():
+                    mapping.fallbacks.setdefault(column.name, []).append((header, int(fills.sum())))
+                    taken.add(header)
+                    current = current & ~fills
     order = {c.name: i for i, c in enumerate(columns)}
     mapping.used = dict(sorted(mapping.used.items(), key=lambda kv: order[kv[0]]))
     mapping.unused = [str(h) for h in headers if h not in taken]

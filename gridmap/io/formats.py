@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 import tempfile
 import zipfile
@@ -20,6 +21,13 @@ import shapely
 from pyproj import CRS
 
 from gridmap.errors import DataError, Finding, InvalidInput
+from gridmap.io.archive import (
+    ArchiveLimits,
+    check_members,
+    check_workbook,
+    copy_member,
+    open_archive,
+)
 from gridmap.io.columns import (
     columns_of,
     kind_label,
@@ -27,10 +35,11 @@ from gridmap.io.columns import (
     score_header,
 )
 from gridmap.io.encoding import detect_dbf_encoding
+from gridmap.io.offline import contains_url, no_network
 from gridmap.model import LAYER_BY_NAME
 
-__all__ = ["FORMAT_LABELS", "Source", "coordinate_pairs", "parse_coordinates", "read_source",
-           "sniff_format"]
+__all__ = ["FORMAT_LABELS", "Source", "coordinate_pairs", "parse_coordinates",
+           "read_source", "sniff_format", "strip_linked_crs"]
 
 FORMAT_LABELS: dict[str, str] = {
     "shapefile": "Shapefile",
@@ -47,7 +56,8 @@ FORMAT_LABELS: dict[str, str] = {
 Progress = Callable[[str, int, int | None], None]
 
 _CHUNK = 25_000  # features read per batch when a progress callback is given
-_MAX_UNPACKED = 4 * 1024**3  # refuse ZIP archives that unpack to more than this
+# Members of a zipped Shapefile that are extracted (the rest is skipped, never decompressed).
+_SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
 _HEADER_SCAN_ROWS = 30
 
 _LON = ("经度", "lon", "lng", "long", "longitude", "x", "pointx", "x坐标", "横坐标", "东坐标")
@@ -104,21 +114,26 @@ class Source:
 # --- format sniffing -------------------------------------------------------------------------
 
 
-def sniff_format(path: str | Path) -> str:
-    """Tell a file's format from its content (extension only breaks ties); see FORMAT_LABELS."""
+def sniff_format(path: str | Path, *, display_name: str | None = None) -> str:
+    """Tell a file's format from its content (extension only breaks ties); see FORMAT_LABELS.
+
+    ZIP-based files are told apart by their member names; a ZIP that states more than
+    `gridmap.io.archive.MAX_MEMBERS` members is refused (DataError) before it is listed.
+    """
     path = Path(path)
     if not path.is_file():
         msg = f"找不到文件 {path}"
         raise InvalidInput(msg)
+    shown = display_name or path.name
     with path.open("rb") as fh:
         head = fh.read(8192)
     suffix = path.suffix.lower()
     if head.startswith(b"SQLite format 3\x00"):
         return "gpkg"
     if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
-        return _sniff_zip(path)
+        return _sniff_zip(path, name=shown)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
-        msg = f"{path.name} 是旧版 Excel（.xls）文件，请在 Excel/WPS 中另存为 .xlsx 后再导入"
+        msg = f"{shown} 是旧版 Excel（.xls）文件，请在 Excel/WPS 中另存为 .xlsx 后再导入"
         raise InvalidInput(msg)
     if head[:4] == b"\x00\x00\x27\x0a" or suffix in {".shp", ".dbf", ".shx"}:
         return "shapefile"
@@ -127,13 +142,13 @@ def sniff_format(path: str | Path) -> str:
     if stripped.startswith("<"):
         if "<kml" in text[:4096].lower():
             return "kml"
-        msg = f"{path.name} 是 XML 文件，但不是 KML（没有 <kml> 根元素）"
+        msg = f"{shown} 是 XML 文件，但不是 KML（没有 <kml> 根元素）"
         raise InvalidInput(msg)
     if stripped.startswith(("{", "[")):
         return "geojson"
     if b"\x00" in head:
         msg = (
-            f"无法识别 {path.name} 的格式；支持 Shapefile（或其 ZIP）、GeoPackage、GeoJSON、"
+            f"无法识别 {shown} 的格式；支持 Shapefile（或其 ZIP）、GeoPackage、GeoJSON、"
             "KML/KMZ、CSV、XLSX"
         )
         raise InvalidInput(msg)
@@ -149,13 +164,9 @@ def _head_text(head: bytes) -> str:
     return head.decode("utf-8", errors="replace")
 
 
-def _sniff_zip(path: Path) -> str:
-    try:
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if not n.endswith("/")]
-    except zipfile.BadZipFile as exc:
-        msg = f"{path.name} 不是完整的 ZIP 文件（{exc}），可能上传或复制时损坏"
-        raise InvalidInput(msg) from exc
+def _sniff_zip(path: Path, *, name: str) -> str:
+    with open_archive(path, name=name) as archive:
+        names = [n for n in archive.namelist() if not n.endswith("/")]
     lower = [n.lower() for n in names]
     if "[content_types].xml" in lower and any(n.startswith("xl/") for n in lower):
         return "xlsx"
@@ -163,7 +174,7 @@ def _sniff_zip(path: Path) -> str:
         return "kmz"
     if any(n.endswith(".shp") for n in lower):
         return "shapezip"
-    msg = f"ZIP 文件 {path.name} 中没有 Shapefile（.shp）或 KML；其中的文件：{'、'.join(names[:10])}"
+    msg = f"ZIP 文件 {name} 中没有 Shapefile（.shp）或 KML；其中的文件：{'、'.join(names[:10])}"
     raise InvalidInput(msg)
 
 
@@ -179,8 +190,13 @@ def read_source(
     xy: tuple[str, str] | None = None,
     display_name: str | None = None,
     progress: Progress | None = None,
+    limits: ArchiveLimits | None = None,
 ) -> Source:
     """Read one file for import as `kind`; geometry stays in the file's own coordinates.
+
+    Nothing is fetched over the network (see `gridmap.io.offline`): a GeoJSON ``crs`` that
+    is a link is dropped with a warning, and so is a .prj that holds a URL. ZIP-based files
+    (KMZ, zipped Shapefile, XLSX) are read within ``limits`` (see `gridmap.io.archive`).
 
     Parameters
     ----------
@@ -200,30 +216,38 @@ def read_source(
         The name to show in messages (an upload's original file name).
     progress : callable, optional
         ``progress(stage, done, total)`` while reading large files.
+    limits : ArchiveLimits, optional
+        How much a ZIP-based file may unpack to; default from the settings
+        (GRIDMAP_IMPORT_MAX_UNPACKED_MB, GRIDMAP_IMPORT_MAX_RATIO).
 
     Returns
     -------
     Source
     """
+    no_network()
     path = Path(path)
     columns_of(kind)  # InvalidInput for unknown kinds
-    fmt = sniff_format(path)
     name = display_name or path.name
+    fmt = sniff_format(path, display_name=name)
     codec = _check_codec(encoding) if encoding else None
+    if fmt in ("shapezip", "kmz", "xlsx") and limits is None:
+        limits = ArchiveLimits.from_settings()
     if fmt == "shapefile":
         source = _read_shapefile(path, codec=codec, name=name, progress=progress)
     elif fmt == "shapezip":
-        source = _read_zip_shapefile(path, layer=layer, codec=codec, name=name, progress=progress)
+        source = _read_zip_shapefile(path, layer=layer, codec=codec, name=name, progress=progress,
+                                     limits=limits)
     elif fmt == "gpkg":
         source = _read_gpkg(path, kind=kind, layer=layer, name=name, progress=progress)
     elif fmt == "geojson":
         source = _read_geojson(path.read_bytes(), codec=codec, name=name)
     elif fmt in ("kml", "kmz"):
-        source = _read_kml(path, fmt=fmt, kind=kind, layer=layer, codec=codec, name=name)
+        source = _read_kml(path, fmt=fmt, kind=kind, layer=layer, codec=codec, name=name,
+                           limits=limits)
     elif fmt == "csv":
         source = _read_csv(path, kind=kind, codec=codec, name=name)
     else:
-        source = _read_xlsx(path, kind=kind, sheet=layer, name=name)
+        source = _read_xlsx(path, kind=kind, sheet=layer, name=name, limits=limits)
     source.file = name
     _finish_geometry(source, kind=kind, xy=xy)
     return source
@@ -320,8 +344,15 @@ def _read_shapefile(path: Path, *, codec: str | None, name: str,
     finally:
         pyogrio.set_gdal_config_options({"SHAPE_RESTORE_SHX": None})
     prj = _sibling(shp, ".prj")
+    link = _linked_prj(prj) if prj is not None else None
     if prj is None:
         declared, note = None, "没有 .prj 文件"
+    elif link is not None:
+        declared, note = None, f".prj 文件不是坐标系定义，而是链接“{link}”（不会联网获取，已忽略）"
+        findings.append(Finding(
+            f"{prj.name} 中是一个链接（{link}），不是坐标系定义；为安全起见不会联网获取，已忽略",
+            file=shown, severity="warning",
+            hint="请用 --crs 指定坐标系（网页导入填写“坐标系”一栏），或换用含坐标系定义（WKT）的 .prj 文件"))
     elif frame.crs is None:
         declared, note = None, ".prj 文件无法解析"
     else:
@@ -331,16 +362,28 @@ def _read_shapefile(path: Path, *, codec: str | None, name: str,
                   declared_crs=declared, crs_note=note, findings=findings)
 
 
-def _safe_extract(archive: zipfile.ZipFile, target: Path, *, name: str) -> list[Path]:
-    total = 0
-    out = []
+_WKT_START = re.compile(r"^\s*(\{|[A-Z_]*(CS|CRS)\s*\[)", re.I)
+
+
+def _linked_prj(prj: Path) -> str | None:
+    """The URL or /vsi path a .prj holds instead of a coordinate system definition, if any."""
+    try:
+        with prj.open("rb") as fh:
+            text = fh.read(65536).decode("utf-8", errors="replace").lstrip("\ufeff")
+    except OSError:
+        return None
+    if not contains_url(text) or _WKT_START.match(text):
+        return None
+    return text.strip().splitlines()[0][:200] if text.strip() else None
+
+
+def _safe_extract(archive: zipfile.ZipFile, target: Path, *, name: str,
+                  limits: ArchiveLimits) -> list[Path]:
+    """Extract the Shapefile parts of a ZIP (names made safe, GBK names decoded) within limits."""
+    chosen: list[tuple[zipfile.ZipInfo, list[str]]] = []
     for info in archive.infolist():
         if info.is_dir():
             continue
-        total += info.file_size
-        if total > _MAX_UNPACKED:
-            msg = f"ZIP 文件 {name} 解压后过大（超过 {_MAX_UNPACKED // 1024**3} GB），拒绝处理"
-            raise InvalidInput(msg)
         raw = info.filename
         if not info.flag_bits & 0x800:  # not marked UTF-8: Chinese Windows zips use GBK names
             try:
@@ -348,13 +391,15 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path, *, name: str) -> list[
             except (UnicodeEncodeError, UnicodeDecodeError):
                 raw = info.filename
         parts = [p for p in re.split(r"[\\/]+", raw) if p not in ("", ".", "..")]
-        if not parts or parts[0].startswith("__MACOSX"):
+        if not parts or parts[0].startswith("__MACOSX") or not parts[-1].lower().endswith(_SHAPEFILE_PARTS):
             continue
+        chosen.append((info, parts))
+    budget = [check_members(archive, [info for info, _ in chosen], name=name, limits=limits)]
+    out = []
+    for info, parts in chosen:
         dest = target.joinpath(*parts)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        with archive.open(info) as src, dest.open("wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
+        copy_member(archive, info, dest, name=name, budget=budget)
         out.append(dest)
     return out
 
@@ -373,14 +418,10 @@ def _pick(names: list[str], wanted: str | None, *, what: str, file: str) -> str:
 
 
 def _read_zip_shapefile(path: Path, *, layer: str | None, codec: str | None, name: str,
-                        progress: Progress | None) -> Source:
+                        progress: Progress | None, limits: ArchiveLimits) -> Source:
     with tempfile.TemporaryDirectory(prefix="gridmap-zip-") as tmp:
-        try:
-            with zipfile.ZipFile(path) as archive:
-                files = _safe_extract(archive, Path(tmp), name=name)
-        except zipfile.BadZipFile as exc:
-            msg = f"{name} 不是完整的 ZIP 文件：{exc}"
-            raise InvalidInput(msg) from exc
+        with open_archive(path, name=name) as archive:
+            files = _safe_extract(archive, Path(tmp), name=name, limits=limits)
         shps = sorted(str(p.relative_to(tmp)) for p in files if p.suffix.lower() == ".shp")
         chosen = _pick(shps, layer, what="Shapefile", file=name)
         source = _read_shapefile(Path(tmp) / chosen, codec=codec, name=f"{name}/{chosen}",
@@ -441,57 +482,220 @@ def _decode(raw: bytes, *, codec: str | None, what: str, name: str) -> tuple[str
         raise DataError(msg, findings=[Finding(msg, file=name)]) from exc
 
 
+# The key "crs" in any letter case, any letter possibly written as a \\u escape (json-c and
+# GDAL match member names without regard to case).
+_CRS_KEY = re.compile(r'"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:\s*', re.I)
+_OGC_CRS = re.compile(
+    r"^\s*(?:urn:ogc:def:crs:[\w.:-]+|https?://www\.opengis\.net/def/crs/[\w.-]+/[\w.-]*/[\w.-]+)\s*$",
+    re.I)
+
+
+def _crs_is_local(value: object) -> bool:
+    """Whether a GeoJSON crs member names a system GDAL resolves locally (never a link or a file)."""
+    if value is None:
+        return True
+    if not isinstance(value, dict):
+        return False
+    members = {str(k).lower(): v for k, v in value.items()}
+    kind = str(members.get("type", "")).lower()
+    props = members.get("properties")
+    if not isinstance(props, dict):
+        return False
+    props = {str(k).lower(): v for k, v in props.items()}
+    if kind == "epsg":
+        return str(props.get("code", "")).strip().isdigit()
+    if kind == "name":
+        name = props.get("name")
+        if not isinstance(name, str) or len(name) > 200:
+            return False
+        return bool(_OGC_CRS.match(name)) or not (contains_url(name) or "/" in name or "\\" in name)
+    return False  # "link", "url" and anything else: GDAL would fetch or open it
+
+
+def strip_linked_crs(text: str) -> tuple[str, list[str], int]:
+    """Replace every GeoJSON crs member that is a link (or not a plain name) by null.
+
+    GDAL fetches a crs of type "link"/"url" over HTTP, on the collection and on single
+    geometries. Returns (text, descriptions of what was removed, crs members kept).
+    """
+    out: list[str] = []
+    removed: list[str] = []
+    kept = 0
+    pos = 0
+    decoder = json.JSONDecoder()
+    for match in _CRS_KEY.finditer(text):
+        start = match.start()
+        if start < pos:
+            continue  # inside a value already replaced
+        before = start - 1
+        while before >= 0 and text[before] == "\\":
+            before -= 1
+        if (start - 1 - before) % 2:
+            continue  # an escaped quote inside a string, not a member name
+        try:
+            value, end = decoder.raw_decode(text, match.end())
+        except json.JSONDecodeError:
+            continue  # broken JSON: GDAL reports it
+        if _crs_is_local(value):
+            kept += value is not None
+            continue
+        out.append(text[pos:match.end()])
+        out.append("null")
+        pos = end
+        removed.append(json.dumps(value, ensure_ascii=False)[:200])
+    if not removed:
+        return text, [], kept
+    out.append(text[pos:])
+    return "".join(out), removed, kept
+
+
 def _read_geojson(raw: bytes, *, codec: str | None, name: str) -> Source:
     text, used, reason = _decode(raw, codec=codec, what="", name=name)
+    del raw
     stripped = text.lstrip()
     notes = []
+    findings = []
     if stripped.startswith("["):
         text = '{"type": "FeatureCollection", "features": ' + stripped + "}"
         notes.append("文件是要素数组（不是 FeatureCollection），已按要素集合读取")
-    declares = re.search(r'"crs"\s*:', text[:4096]) is not None
+    text, removed, kept = strip_linked_crs(text)
+    if removed:
+        shown = "；".join(removed[:3]) + (f" 等 {len(removed)} 处" if len(removed) > 3 else "")
+        findings.append(Finding(
+            f"GeoJSON 的坐标系声明（crs）是链接或外部引用：{shown}；为安全起见不会联网获取，已忽略",
+            file=name, severity="warning",
+            hint="如坐标不是 WGS84 经纬度，请用 --crs 指定坐标系（网页导入时填写“坐标系”一栏），"
+                 "如 --crs EPSG:4545"))
     frame = _gdal_read(io.BytesIO(text.encode("utf-8")), name=name)
-    if declares and frame.crs is not None:
+    if kept and frame.crs is not None:
         declared, note = frame.crs, "GeoJSON 的 crs 声明"
+    elif removed:
+        declared, note = None, "GeoJSON 的 crs 是链接（已忽略）"
     else:
         declared, note = None, "GeoJSON 未声明 crs（RFC 7946 规定为 WGS84 经纬度，但国内数据常为 GCJ-02）"
     return Source(frame=frame, format="geojson", file=name, labels=_fid_labels(frame),
                   encoding=used, encoding_reason=reason, declared_crs=declared, crs_note=note,
-                  notes=notes)
+                  notes=notes, findings=findings)
 
 
 _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)[\"']", re.I)
 
 
-def _read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str | None,
-              name: str) -> Source:
-    if fmt == "kmz":
-        with zipfile.ZipFile(path) as archive:
-            kmls = [n for n in archive.namelist() if n.lower().endswith(".kml")]
-            main = "doc.kml" if "doc.kml" in kmls else kmls[0]
-            raw = archive.read(main)
-    else:
-        raw = path.read_bytes()
-    declared_enc = _XML_ENCODING.match(raw)
-    if codec is None and declared_enc:
-        try:
-            codec = codecs.lookup(declared_enc.group(1).decode("ascii")).name
-            how = f"按 XML 声明（encoding=\"{declared_enc.group(1).decode('ascii')}\"）"
-        except LookupError:
-            codec, how = None, ""
-    else:
-        how = "按 --encoding 指定" if codec else ""
+_KML_CHUNK = 1 << 20
+_NETWORK_LINK = re.compile(
+    r"<(?:\w+:)?NetworkLink\b(?:(?:[^<]|<(?!/?(?:\w+:)?NetworkLink\b)){0,3000}?"
+    r"<(?:\w+:)?href>\s*([^<\s]{1,300}))?", re.I)
+_REMOTE_SCHEMA = re.compile(r"schemaUrl\s*=\s*[\"']\s*((?:https?|ftps?|file)://[^\"'\s]{1,300})", re.I)
+
+
+def _first_bad_byte(path: Path, codec: str) -> int | None:
+    """None when the whole file decodes strictly as codec, else about where it first fails."""
+    decoder = codecs.getincrementaldecoder(codec)("strict")
+    offset = 0
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(_KML_CHUNK):
+                decoder.decode(chunk)
+                offset += len(chunk)
+            decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        return offset + max(exc.start, 0)
+    return None
+
+
+def _kml_codec(raw: Path, *, codec: str | None, name: str) -> tuple[str, str]:
+    """The KML's text encoding and why: --encoding, the XML declaration, BOM, UTF-8, GB18030."""
+    with raw.open("rb") as fh:
+        head = fh.read(4096)
     if codec:
+        bad = _first_bad_byte(raw, codec)
+        if bad is None:
+            return codec, "按 --encoding 指定"
+        msg = f"{name} 不能按 {codec} 解码（约第 {bad} 字节）；请检查 --encoding"
+        raise DataError(msg, findings=[Finding(msg, file=name)])
+    what = ""
+    declared = _XML_ENCODING.match(head[3:] if head.startswith(codecs.BOM_UTF8) else head)
+    if declared:
+        label = declared.group(1).decode("ascii", errors="replace")
         try:
-            text = raw.decode(codec).lstrip("\ufeff")
-            reason = how
-        except UnicodeDecodeError:
-            text, codec, reason = _decode(raw, codec=None, what="XML 声明的编码与内容不符，", name=name)
-    else:
-        text, codec, reason = _decode(raw, codec=None, what="", name=name)
-    text = re.sub(r"^\s*<\?xml[^>]*\?>", '<?xml version="1.0" encoding="utf-8"?>', text, count=1)
+            codec = codecs.lookup(label).name
+        except LookupError:
+            codec = None
+        if codec and _first_bad_byte(raw, codec) is None:
+            return codec, f"按 XML 声明（encoding=\"{label}\"）"
+        what = "XML 声明的编码与内容不符，"
+    if head.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", f"{what}带 UTF-8 BOM 标记"
+    if _first_bad_byte(raw, "utf-8") is None:
+        return "utf-8", f"{what}按内容判断为 UTF-8"
+    bad = _first_bad_byte(raw, "gb18030")
+    if bad is None:
+        return "gb18030", f"{what}不是有效的 UTF-8，按内容判断为 GBK/GB18030"
+    msg = (
+        f"{name} 既不是 UTF-8 也不是 GBK 编码（约第 {bad} 字节无法解码）；"
+        "请用 --encoding 指定编码，或另存为 UTF-8"
+    )
+    raise DataError(msg, findings=[Finding(msg, file=name)])
+
+
+def _kml_to_utf8(raw: Path, doc: Path, *, codec: str) -> tuple[int, list[str]]:
+    """Copy a KML as UTF-8 (declaration rewritten), streaming; (network links, remote URLs seen)."""
+    decoder = codecs.getincrementaldecoder(codec)("replace")
+    links = 0
+    urls: list[str] = []
+    carry = ""
+    first = True
+    with raw.open("rb") as src, doc.open("w", encoding="utf-8", newline="") as dst:
+        while True:
+            chunk = src.read(_KML_CHUNK)
+            text = decoder.decode(chunk, final=not chunk)
+            if first and (text or not chunk):
+                text = re.sub(r"^\s*<\?xml[^>]*\?>", '<?xml version="1.0" encoding="utf-8"?>',
+                              text.lstrip("\ufeff"), count=1)
+                first = False
+            dst.write(text)
+            window = carry + text
+            limit = len(window) if not chunk else max(0, len(window) - 4000)
+            for match in _NETWORK_LINK.finditer(window):
+                if match.start() >= limit:
+                    break
+                links += 1
+                if match.group(1) and len(urls) < 5:
+                    urls.append(match.group(1))
+            for match in _REMOTE_SCHEMA.finditer(window, 0, limit):
+                if match.group(1) not in urls and len(urls) < 5:
+                    urls.append(match.group(1))
+            carry = window[limit:]
+            if not chunk:
+                break
+    return links, urls
+
+
+def _read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str | None,
+              name: str, limits: ArchiveLimits | None) -> Source:
+    findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="gridmap-kml-") as tmp:
+        raw = path
+        if fmt == "kmz":
+            with open_archive(path, name=name, what="KMZ 文件") as archive:
+                kmls = [i for i in archive.infolist() if i.filename.lower().endswith(".kml")]
+                main = next((i for i in kmls if i.filename == "doc.kml"), kmls[0])
+                budget = [check_members(archive, [main], name=name, limits=limits or ArchiveLimits(),
+                                        what="KMZ 文件")]
+                raw = Path(tmp) / "raw.kml"
+                copy_member(archive, main, raw, name=name, budget=budget, what="KMZ 文件")
+        codec, reason = _kml_codec(raw, codec=codec, name=name)
         doc = Path(tmp) / "doc.kml"
-        doc.write_text(text, encoding="utf-8")
+        links, urls = _kml_to_utf8(raw, doc, codec=codec)
+        if raw != path:
+            raw.unlink()
+        if links or urls:
+            shown = "、".join(urls) if urls else "网络链接"
+            what = f"{links} 个网络链接（NetworkLink）" if links else "远程引用"
+            findings.append(Finding(
+                f"KML 中有{what}，指向 {shown}；为安全起见不会联网获取，链接指向的内容未导入",
+                file=name, severity="warning",
+                hint="如需导入链接中的数据，请先下载该文件，再单独导入"))
         try:
             names = [str(n) for n, _ in pyogrio.list_layers(doc)]
         except Exception as exc:  # GDAL raises several types for broken XML
@@ -518,7 +722,7 @@ def _read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str 
     return Source(frame=frame, format=fmt, file=name, layer=", ".join(chosen) if chosen else None,
                   labels=labels, encoding=codec, encoding_reason=reason,
                   declared_crs=CRS.from_epsg(4326), crs_note="KML 规定为 WGS84 经纬度",
-                  notes=notes)
+                  notes=notes, findings=findings)
 
 
 # --- tables: CSV and XLSX --------------------------------------------------------------------
@@ -540,11 +744,13 @@ def _read_csv(path: Path, *, kind: str, codec: str | None, name: str) -> Source:
     return source
 
 
-def _read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str) -> Source:
+def _read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str,
+               limits: ArchiveLimits | None) -> Source:
     import openpyxl
 
+    external = check_workbook(path, name=name, limits=limits)
     try:
-        book = openpyxl.load_workbook(path, data_only=True)
+        book = openpyxl.load_workbook(path, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
         msg = f"无法读取 Excel 文件 {name}：{exc}"
         raise DataError(msg, findings=[Finding(f"不是有效的 XLSX 文件：{exc}", file=name,
@@ -574,6 +780,9 @@ def _read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str) -> Source
     source.encoding, source.encoding_reason = "utf-8", "XLSX 内部为 Unicode，无需判断编码"
     if len(candidates) > 1:
         source.notes.append(f"工作簿有 {len(candidates)} 个工作表，按表头选用了“{sheet_name}”（可用 --layer 指定）")
+    if external:
+        source.notes.append(f"工作簿引用了 {len(external)} 个外部文件（外部链接）：只读取单元格中保存的值，"
+                            "不会打开或下载外部文件")
     return source
 
 

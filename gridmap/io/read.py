@@ -12,6 +12,9 @@ import pyogrio
 import shapely
 
 from gridmap.errors import DataError, Finding
+from gridmap.io.archive import check_workbook
+from gridmap.io.columns import blank_cells
+from gridmap.io.offline import no_network
 from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE, Column, LayerSpec, TableSpec
 
 STORE_CRS = "EPSG:4326"
@@ -32,12 +35,35 @@ class Dataset:
 def _canonical_columns(
     frame: pd.DataFrame, columns: tuple[Column, ...], *, where: dict
 ) -> tuple[pd.DataFrame, list[Finding]]:
-    """Rename accepted headers to canonical names; report required columns that are missing."""
+    """Rename accepted headers to canonical names; report required columns that are missing.
+
+    Where several headers are accepted for one column (``name`` and ``网格名称``), the filled
+    one wins: the first (in `Column.names` order) that has any value, its empty cells filled
+    from the others; a warning says which header was used.
+    """
     findings: list[Finding] = []
     present = {str(c).strip(): c for c in frame.columns}
     rename: dict = {}
+    frame = frame.copy()
     for column in columns:
-        match = next((present[n] for n in column.names() if n in present), None)
+        matches = list(dict.fromkeys(present[n] for n in column.names() if n in present))
+        match = next((m for m in matches if not blank_cells(frame[m]).all()), matches[0]) if matches else None
+        if len(matches) > 1:
+            others = [m for m in matches if m != match]
+            values = frame[match].to_numpy(dtype=object).copy()
+            filled = []
+            for other in others:
+                take = blank_cells(pd.Series(values, dtype=object)) & ~blank_cells(frame[other])
+                if take.any():
+                    values[take] = frame[other].to_numpy(dtype=object)[take]
+                    filled.append(f"{int(take.sum())} 个空值取自“{other}”")
+            frame[match] = pd.Series(values, index=frame.index, dtype=object)
+            frame = frame.drop(columns=others)
+            findings.append(Finding(
+                f"“{column.label}”（{column.name}）有多个列：{'、'.join(map(str, matches))}；"
+                f"使用了有值的“{match}”{'，' + '，'.join(filled) if filled else ''}",
+                field=column.name, severity="warning",
+                hint="如不对，请删除或改名多余的列", **where))
         if match is None:
             if column.required:
                 findings.append(
@@ -198,6 +224,7 @@ def read_layers(path: str | Path) -> tuple[dict[str, gpd.GeoDataFrame], list[Fin
     """Read every reference layer of a GeoPackage; report what is missing or wrong."""
     path = Path(path)
     where_file = path.name
+    no_network()
     if not path.is_file():
         msg = f"找不到图层文件 {path}"
         raise DataError(msg, findings=[Finding("文件不存在", file=where_file)])
@@ -264,8 +291,9 @@ def read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Finding
     if not path.is_file():
         msg = f"找不到责任表 {path}"
         raise DataError(msg, findings=[Finding("文件不存在", file=path.name)])
+    check_workbook(path, name=path.name)  # a bomb is refused before openpyxl opens it
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
         msg = f"无法读取 Excel 文件 {path}：{exc}"
         raise DataError(msg, findings=[Finding(f"不是有效的 XLSX 文件：{exc}", file=path.name)]) from exc

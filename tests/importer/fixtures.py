@@ -213,3 +213,88 @@ def max_position_error_m(imported: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) ->
     errors = [hausdorff_m(geom, by_code[code])
               for code, geom in zip(imported["code"], imported.geometry)]
     return float(np.max(errors))
+
+
+# --- hostile files ---------------------------------------------------------------------------
+
+_MIB = 1024 * 1024
+
+
+def _deflated_spaces(unpacked: int) -> tuple[bytes, int]:
+    """A raw deflate stream of `unpacked` spaces and its CRC-32, made in well under a second.
+
+    After a full flush deflate starts afresh, so every 1 MiB block compresses to the same bytes:
+    compress one block, repeat it (what a bomb maker does; zlib would take ~8 s for 768 MiB).
+    """
+    import zlib
+
+    block = b" " * _MIB
+    squeeze = zlib.compressobj(9, zlib.DEFLATED, -15)
+    one = squeeze.compress(block) + squeeze.flush(zlib.Z_FULL_FLUSH)
+    whole, rest = divmod(unpacked, _MIB)
+    tail = squeeze.compress(b" " * rest) + squeeze.flush(zlib.Z_FINISH)
+    crc = 0
+    for _ in range(whole):
+        crc = zlib.crc32(block, crc)
+    crc = zlib.crc32(b" " * rest, crc)
+    return one * whole + tail, crc
+
+
+def write_bomb(path: Path, *, member: str = "doc.kml", unpacked: int = 768 * _MIB,
+               stated: int | None = None, extra: dict[str, bytes] | None = None) -> Path:
+    """A ZIP whose `member` inflates to `unpacked` bytes of spaces (768 MiB from ~770 KB).
+
+    stated: the uncompressed size the ZIP's directories claim (a lie when not `unpacked`).
+    extra: small members stored before the bomb, e.g. a real .shp or XLSX parts.
+    """
+    import struct
+    import zlib
+
+    entries = [(name, data, zlib.crc32(data), len(data), 0) for name, data in (extra or {}).items()]
+    data, crc = _deflated_spaces(unpacked)
+    entries.append((member, data, crc, unpacked if stated is None else stated, 8))
+    out = bytearray()
+    central = bytearray()
+    for name, payload, crc32, size, method in entries:
+        raw_name = name.encode("utf-8")
+        offset = len(out)
+        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, method, 0, 0x21, crc32,
+                           len(payload), size, len(raw_name), 0) + raw_name + payload
+        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, method, 0, 0x21,
+                               crc32, len(payload), size, len(raw_name), 0, 0, 0, 0, 0,
+                               offset) + raw_name
+    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
+                                 len(central), len(out), 0)
+    path.write_bytes(bytes(out))
+    return path
+
+
+def qgis_kml(folder: Path, gdf: gpd.GeoDataFrame, *, names: list[str | None] | None = None) -> Path:
+    """A KML as QGIS/GDAL write it: empty <name>, the attributes in ExtendedData/SchemaData.
+
+    names: what each placemark's <name> holds (default: empty for all, as QGIS writes it).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "网格_qgis.kml"
+    names = names if names is not None else [""] * len(gdf)
+    placemarks = []
+    for (_, row), label in zip(gdf.iterrows(), names):
+        ring = " ".join(f"{x},{y}" for x, y in row.geometry.exterior.coords)
+        placemarks.append(
+            f"  <Placemark>\n    <name>{label or ''}</name>\n"
+            '    <ExtendedData><SchemaData schemaUrl="#网格">\n'
+            f'      <SimpleData name="网格编码">{row["code"]}</SimpleData>\n'
+            f'      <SimpleData name="网格名称">{row["name"]}</SimpleData>\n'
+            f'      <SimpleData name="所属镇编码">{row["town_code"]}</SimpleData>\n'
+            "    </SchemaData></ExtendedData>\n"
+            f"    <Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates>"
+            "</LinearRing></outerBoundaryIs></Polygon>\n  </Placemark>")
+    text = (
+        '<?xml version="1.0" encoding="utf-8" ?>\n<kml xmlns="http://www.opengis.net/kml/2.2">\n'
+        '<Document id="root_doc">\n<Schema name="网格" id="网格">\n'
+        '  <SimpleField name="网格编码" type="string"></SimpleField>\n'
+        '  <SimpleField name="网格名称" type="string"></SimpleField>\n'
+        '  <SimpleField name="所属镇编码" type="string"></SimpleField>\n</Schema>\n'
+        '<Folder><name>网格</name>\n' + "\n".join(placemarks) + "\n</Folder>\n</Document></kml>\n")
+    path.write_text(text, encoding="utf-8")
+    return path

@@ -249,3 +249,36 @@ def test_gpkg_with_several_layers_asks_for_one(tmp_path, empty_store):
     assert not report.ok and "--layer" in report.errors[0].message
     chosen = run_import(empty_store, path, kind="communities", layer="乙", dry_run=True)
     assert chosen.layer == "乙" and len(chosen.data) == 3
+
+
+# --- two columns for one field: the filled one wins ------------------------------------------
+
+
+def test_qgis_style_kml_takes_names_from_extended_data(tmp_path, county_store):
+    kml = fx.qgis_kml(tmp_path, fx.truth_grids())  # every <name> empty, 网格名称 in SimpleData
+    report = run_import(county_store, kml, kind="grids", dry_run=True)
+    assert report.ok, report.to_text()
+    assert list(report.data["name"]) == fx.GRID_NAMES
+    line = next(c for c in report.columns if c.startswith("网格名称（name）"))
+    assert "← 网格名称" in line and "“Name”列，全部为空，未使用" in line  # says which was used
+    assert "字段对应" in report.to_text() and "Name" in report.unused_columns
+
+
+def test_rows_left_empty_in_the_chosen_column_come_from_the_other(tmp_path, county_store):
+    names = ["滨江网格（简称）", "", ""]  # only the first placemark has a <name>
+    kml = fx.qgis_kml(tmp_path, fx.truth_grids(), names=names)
+    report = run_import(county_store, kml, kind="grids", dry_run=True)
+    assert report.ok, report.to_text()
+    assert list(report.data["name"]) == ["滨江网格（简称）", *fx.GRID_NAMES[1:]]
+    line = next(c for c in report.columns if c.startswith("网格名称（name）"))
+    assert "← Name" in line and "其中 2 行“Name”为空，取自“网格名称”" in line
+
+
+def test_the_filled_column_wins_in_tables_too(tmp_path, empty_store):
+    path = tmp_path / "units.csv"
+    # 单位名称 (the label) outranks 名称 (a synonym), but it is empty here.
+    path.write_text("代码,单位名称,名称,电话\nU1,,县住建局,1\nU2,,县水务局,2\n", encoding="utf-8")
+    report = run_import(empty_store, path, kind="units", dry_run=True)
+    assert report.ok, report.to_text()
+    assert list(report.data["name"]) == ["县住建局", "县水务局"]
+    assert any("← 名称" in c and "“单位名称”列，全部为空" in c for c in report.columns)
