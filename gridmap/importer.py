@@ -706,11 +706,12 @@ def preview_map(report: ImportReport):
     """A folium map of what an import would write (first PREVIEW_LIMIT features), problems in colour.
 
     No basemap (works offline); the caller passes it through `gridmap.assets.localize`.
-    Values shown in tooltips are HTML-escaped here.
+    Tooltips are plain text shown with ``textContent`` (gridmap.maps.FeatureText), never HTML.
     """
-    import html
-
     import folium
+
+    from gridmap import safe
+    from gridmap.maps import FeatureText
 
     m = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     data = report.data
@@ -729,11 +730,11 @@ def preview_map(report: ImportReport):
             if f.severity == "error" or f.feature not in severity:
                 severity[f.feature] = f.severity
     name_column = "road_name" if "road_name" in data.columns else "name"
+    codes = data["code"].tolist() if "code" in data.columns else [None] * len(data)
+    names = data[name_column].tolist() if name_column in data.columns else [None] * len(data)
     show = gpd.GeoDataFrame({
-        "label": [html.escape(str(v)) for v in labels],
-        "code": [html.escape(str(v)) if v is not None else "" for v in data.get("code", [""] * len(data))],
-        "name": [html.escape(str(v)) if v is not None else "" for v in data[name_column]]
-        if name_column in data.columns else [""] * len(data),
+        "label": [f"要素/行：{safe.text(label)}\n编码：{safe.text(code)}\n名称：{safe.text(name)}"
+                  for label, code, name in zip(labels, codes, names)],
         "state": [severity.get(str(v), "ok") for v in labels],
     }, geometry=data.geometry.values, crs="EPSG:4326")
     colours = {"ok": "#2563eb", "warning": "#f59e0b", "error": "#dc2626"}
@@ -742,14 +743,14 @@ def preview_map(report: ImportReport):
         colour = colours[feature["properties"]["state"]]
         return {"color": colour, "weight": 2, "fillColor": colour, "fillOpacity": 0.25}
 
-    folium.GeoJson(
+    layer = folium.GeoJson(
         show.to_json(),
-        name=html.escape(report.kind_label),
+        name=report.kind_label,
         style_function=style,
         marker=folium.CircleMarker(radius=5, fill=True),
-        tooltip=folium.GeoJsonTooltip(fields=["label", "code", "name"],
-                                      aliases=["要素/行", "编码", "名称"]),
-    ).add_to(m)
+    )
+    layer.add_child(FeatureText(tooltip=True, popup=False))
+    layer.add_to(m)
     minx, miny, maxx, maxy = show.total_bounds
     m.fit_bounds([[miny, minx], [maxy, maxx]])
     return m

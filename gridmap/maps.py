@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import json
+import re
 from dataclasses import dataclass
-from html import escape
 from typing import Callable
+from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
 import numpy as np
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import MacroElement
 from jinja2 import Template
 
+from gridmap import safe
 from gridmap.crs import convert_geoseries
-from gridmap.publish import public_layer
 from gridmap.responsibility import ResponsibilityModel
 
 GRID_COLORS = (
@@ -65,6 +65,27 @@ TIANDITU_LABELS = (
 )
 
 
+def basemap_sources(basemap: str) -> list[str]:
+    """Content-Security-Policy sources (img-src) of a basemap's tile servers.
+
+    ``{s}`` subdomains become a ``*.`` wildcard: ``https://*.tianditu.gov.cn``. A local tile
+    folder is served by us (``'self'``) and ``none`` has no tiles: both give ``[]``.
+    """
+    if basemap not in BASEMAPS:
+        return []
+    urls = [BASEMAPS[basemap][0]] + ([TIANDITU_LABELS] if basemap == "tianditu" else [])
+    sources = []
+    for url in urls:
+        parts = urlsplit(url)
+        labels = parts.netloc.split(".")
+        if "{" in labels[0]:
+            labels[0] = "*"
+        source = f"{parts.scheme}://{'.'.join(labels)}"
+        if source not in sources:
+            sources.append(source)
+    return sources
+
+
 @dataclass(frozen=True)
 class MapOptions:
     """How a map is drawn: basemap, its token, and the URLs the page's scripts call."""
@@ -89,24 +110,23 @@ def unit_color(code: str) -> str:
 
 def _e(value) -> str:
     """Escape any value for HTML; missing values show as a dash."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return "—"
-    return escape(str(value), quote=True)
+    return safe.html_text(value)
 
 
 def _phone(value) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip():
+    if safe.is_missing(value):
         return ""
-    return f' <a href="tel:{_e(value)}">{_e(value)}</a>'
+    digits = re.sub(r"[^0-9+]", "", str(value))  # the link dials digits only; the text shows it all
+    return f' <a href="tel:{digits}">{_e(value)}</a>' if digits else f" {_e(value)}"
 
 
 def _unit_html(model: ResponsibilityModel, code, opts: MapOptions) -> str:
     rec = model.unit_record(code)
     if rec is None:
         return "—"
-    link = f"{opts.page_base}/units/{escape(str(code))}"
-    contact = f"，联系人 {_e(rec['contact'])}" if rec["contact"] else ""
-    return f"<a href='{link}'>{_e(rec['name'])}</a>{contact}{_phone(rec['phone'])}"
+    link = f"{opts.page_base}/units/{safe.url_part(code)}"
+    contact = f"，联系人 {_e(rec['contact'])}" if not safe.is_missing(rec["contact"]) else ""
+    return f"<a href='{safe.html_attr(link)}'>{_e(rec['name'])}</a>{contact}{_phone(rec['phone'])}"
 
 
 def segment_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
@@ -149,8 +169,9 @@ def _geojson_layer(
 ) -> folium.FeatureGroup:
     """One FeatureGroup with a GeoJSON layer.
 
-    With ``popups`` (pre-escaped HTML strings) a click opens the feature's own popup and stops
-    there; without, the click falls through to the map, which answers with whois for the spot.
+    With ``popups`` (HTML built with gridmap.safe) a click opens the feature's own popup and
+    stops there; without, the click falls through to the map, which answers with whois for the
+    spot. Tooltips are the plain text of ``tooltip_field``, put in with ``textContent``.
     """
     group = folium.FeatureGroup(name=name, show=show)
     features = []
@@ -160,12 +181,17 @@ def _geojson_layer(
         style = [dict(st, bubblingMouseEvents=False) for st in style]
     for geom, popup, st, label, code in zip(geoms, popups or [None] * len(gdf), style, labels,
                                               gdf.index):
+        properties = {"style": st, "code": str(code)}
+        if tooltip_field:
+            properties["label"] = safe.text(label, missing=safe.MISSING)
+        if popup is not None:
+            properties["popup"] = popup
         features.append(
             {
                 "type": "Feature",
                 "id": str(code),
                 "geometry": shapely.geometry.mapping(geom),
-                "properties": {"popup": popup, "style": st, "label": label, "code": str(code)},
+                "properties": properties,
             }
         )
     data = {"type": "FeatureCollection", "features": features}
@@ -176,14 +202,104 @@ def _geojson_layer(
         name=name,
         style_function=lambda f: f["properties"]["style"],
         highlight_function=(lambda f: highlight) if highlight else None,
-        popup=folium.GeoJsonPopup(fields=["popup"], labels=False, max_width=360)
-        if popups is not None
-        else None,
-        tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False) if tooltip_field else None,
         zoom_on_click=False,
     )
+    layer.add_child(FeatureText(tooltip=bool(tooltip_field), popup=popups is not None))
     layer.add_to(group)
     return group
+
+
+class FeatureText(MacroElement):
+    """Tooltip and popup of each feature of the parent ``folium.GeoJson``, from its properties.
+
+    ``properties.label`` is plain text, shown with ``textContent`` (lines split on newlines);
+    ``properties.popup`` is HTML already escaped with gridmap.safe. Replaces folium's
+    GeoJsonTooltip/GeoJsonPopup, which insert property values as raw HTML.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var layer = {{ this._parent.get_name() }};
+          {%- if this.tooltip %}
+          layer.bindTooltip(function(l) {
+            var div = document.createElement('div');
+            div.className = 'gm-tip';
+            var label = l.feature && l.feature.properties ? l.feature.properties.label : null;
+            div.textContent = label === null || label === undefined ? '—' : String(label);
+            return div;
+          }, {{ this.tooltip_options|tojson }});
+          {%- endif %}
+          {%- if this.popup %}
+          layer.bindPopup(function(l) {
+            return (l.feature && l.feature.properties && l.feature.properties.popup) || '';
+          }, {{ this.popup_options|tojson }});
+          {%- endif %}
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, *, tooltip: bool = True, popup: bool = False, max_width: int = 360,
+                 sticky: bool = True) -> None:
+        super().__init__()
+        self._name = "FeatureText"
+        self.tooltip = tooltip
+        self.popup = popup
+        self.tooltip_options = {"sticky": sticky}
+        self.popup_options = {"maxWidth": max_width}
+
+
+class JsonMarkers(MacroElement):
+    """Markers added to the parent layer (FeatureGroup or MarkerCluster) from one JSON list.
+
+    Each item: ``at`` [lat, lng]; an icon, either ``fa`` + ``color`` (an awesome marker) or
+    ``text`` (a div icon whose text is set with ``textContent``; ``text_class``, ``text_style``,
+    ``icon_class``, ``size``, ``anchor``); optional ``tip`` (plain text tooltip), ``popup``
+    (HTML escaped with gridmap.safe), ``interactive`` (default true). Names never pass through
+    a folium template: the list is written with ``safe.script_json``.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var target = {{ this._parent.get_name() }};
+          var items = {{ this.items_json }};
+          function textDiv(text, cls) {
+            var div = document.createElement('div');
+            if (cls) div.className = cls;
+            div.textContent = text === null || text === undefined ? '—' : String(text);
+            return div;
+          }
+          var markers = items.map(function(it) {
+            var icon;
+            if (it.fa) {
+              icon = L.AwesomeMarkers.icon({icon: it.fa, prefix: 'fa', markerColor: it.color || 'gray',
+                                            iconColor: 'white', extraClasses: 'fa-rotate-0'});
+            } else {
+              var div = textDiv(it.text, it.text_class);
+              if (it.text_style) Object.keys(it.text_style).forEach(function(k) { div.style[k] = it.text_style[k]; });
+              icon = L.divIcon({html: div, className: it.icon_class || 'empty',
+                                iconSize: it.size || null, iconAnchor: it.anchor || null});
+            }
+            var marker = L.marker(it.at, {icon: icon, interactive: it.interactive !== false});
+            if (it.tip !== undefined && it.tip !== null) marker.bindTooltip(textDiv(it.tip, 'gm-tip'), {sticky: true});
+            if (it.popup) marker.bindPopup(it.popup, {maxWidth: it.max_width || 360});
+            return marker;
+          });
+          if (target.addLayers) target.addLayers(markers);
+          else markers.forEach(function(m) { target.addLayer(m); });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, items: list[dict]) -> None:
+        super().__init__()
+        self._name = "JsonMarkers"
+        self.items_json = safe.script_json(items)
 
 
 def _add_basemap(m: folium.Map, opts: MapOptions) -> None:
@@ -264,13 +380,11 @@ def build_map(
     labels = folium.FeatureGroup(name="网格名称")
     centres = _display(gpd.GeoDataFrame(geometry=grids.geometry.representative_point(),
                                         crs="EPSG:4326"), opts)
-    for code, pt in zip(grids.index, centres.geometry):
-        folium.Marker(
-            [pt.y, pt.x],
-            icon=folium.DivIcon(html=f"<div class='gm-grid-label'>{_e(grids.loc[code, 'name'])}</div>",
-                                icon_size=(120, 20), icon_anchor=(60, 10)),
-            interactive=False,
-        ).add_to(labels)
+    labels.add_child(JsonMarkers([
+        {"at": [round(pt.y, 7), round(pt.x, 7)], "text": safe.text(name, missing=safe.MISSING),
+         "text_class": "gm-grid-label", "size": [120, 20], "anchor": [60, 10], "interactive": False}
+        for name, pt in zip(grids["name"], centres.geometry)
+    ]))
     labels.add_to(m)
 
     seg_disp = _display(segments, opts)
@@ -294,16 +408,15 @@ def build_map(
     point_group = folium.FeatureGroup(name="实地考察点位")
     cluster = MarkerCluster(name="实地考察点位", options={"maxClusterRadius": 40})
     pts_disp = _display(points, opts)
+    items = []
     for code, geom in zip(points.index, pts_disp.geometry):
         category = points.loc[code, "category"]
         icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
         pt = geom if geom.geom_type == "Point" else geom.representative_point()
-        folium.Marker(
-            [pt.y, pt.x],
-            icon=folium.Icon(icon=icon, prefix="fa", color=color),
-            popup=folium.Popup(point_popup(model, code, opts), max_width=360),
-            tooltip=_e(points.loc[code, "name"]),
-        ).add_to(cluster)
+        items.append({"at": [round(pt.y, 7), round(pt.x, 7)], "fa": icon, "color": color,
+                      "tip": safe.text(points.loc[code, "name"], missing=safe.MISSING),
+                      "popup": point_popup(model, code, opts)})
+    cluster.add_child(JsonMarkers(items))
     cluster.add_to(point_group)
     point_group.add_to(m)
 
@@ -465,12 +578,29 @@ class _Interactions(MacroElement):
         self.crs = opts.display_crs
 
 
+_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
+_CLOSE_SCRIPT = re.compile(r"</(script)", re.IGNORECASE)
+
+
 def map_parts(m: folium.Map) -> dict[str, str]:
-    """Render a map into the three pieces a page template embeds: head, body and script."""
+    """Render a map into the three pieces a page template embeds: head, body and script.
+
+    ``head`` and ``body`` keep links, styles and ``<script src>`` tags only: inline script that
+    folium writes there is moved to the front of ``script``. A page therefore has one inline
+    script for the map, which carries the request's CSP nonce (web/templates/_map.html); the
+    parts themselves hold no nonce and can be cached per data version.
+    """
     root = m.get_root()
     root.render()
-    return {
-        "head": root.header.render(),
-        "body": root.html.render(),
-        "script": root.script.render(),
-    }
+    moved: list[str] = []
+
+    def take(match: re.Match) -> str:
+        moved.append(match.group(1))
+        return ""
+
+    head = _INLINE_SCRIPT.sub(take, root.header.render())
+    body = _INLINE_SCRIPT.sub(take, root.html.render())
+    script = "\n".join([*moved, root.script.render()])
+    # every value in the script is escaped already; never let a "</script" end it early
+    script = _CLOSE_SCRIPT.sub(r"<\\/\1", script)
+    return {"head": head, "body": body, "script": script}

@@ -122,6 +122,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Secret for signing sessions. Default: a random key generated once and kept in "
         "instance/secret_key (mode 0600).",
     ),
+    Setting("GRIDMAP_SECURE_COOKIES", False, "Mark the session cookie Secure (sent over HTTPS only). "
+            "Must be true when gridmap is served over HTTPS; requests that arrive over HTTPS get a "
+            "Secure cookie anyway (true/false).", _boolean),
     Setting(
         "GRIDMAP_WHOIS_TOLERANCE_M",
         50.0,

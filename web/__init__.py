@@ -34,7 +34,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from flask_compress import Compress
 
-    from web import errors
+    from web import errors, security
 
     app.config.setdefault("COMPRESS_MIMETYPES", [
         "text/html", "text/css", "text/javascript", "application/javascript",
@@ -44,6 +44,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     Compress(app)
 
     errors.register(app)
+    security.register(app)
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
     return app

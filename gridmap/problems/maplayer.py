@@ -7,13 +7,12 @@ in Python, with every piece of user text escaped; the browser inserts it as give
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 from branca.element import Element, MacroElement
 from folium.plugins import HeatMap, MarkerCluster
 from jinja2 import Template
 
+from gridmap import safe
 from gridmap.crs import convert_lonlat
 from gridmap.problems.workflow import SOURCES, STATUS_COLORS, STATUS_LABELS
 
@@ -33,9 +32,7 @@ _STYLE = """<style>
 
 
 def _e(value) -> str:
-    if value is None or value == "":
-        return "—"
-    return escape(str(value), quote=True)
+    return safe.html_text(value)
 
 
 def _short_time(text: str | None) -> str:
@@ -51,8 +48,8 @@ def popup_html(rec: dict, *, page_base: str = "") -> str:
     photo = ""
     if rec.get("photos"):
         p = rec["photos"][0]
-        photo = (f"<a href='{_e(p['url'])}' target='_blank' rel='noopener'>"
-                 f"<img class='gm-thumb' src='{_e(p['thumb_url'])}' alt='问题照片' width='120'></a>")
+        photo = (f"<a href='{safe.html_attr(p['url'])}' target='_blank' rel='noopener'>"
+                 f"<img class='gm-thumb' src='{safe.html_attr(p['thumb_url'])}' alt='问题照片' width='120'></a>")
     history = "".join(
         f"<li>{_e(_short_time(h['at']))} {_e(h['action_label'])}"
         + (f"：{_e(h['note'])}" if h.get("note") else "")
@@ -61,11 +58,12 @@ def popup_html(rec: dict, *, page_base: str = "") -> str:
     )
     grid = (rec.get("grid") or {}).get("name") or "不在网格内"
     unit = (rec.get("unit") or {}).get("name")
-    link = f"{page_base}/problems/{escape(rec['tracking_no'], quote=True)}"
+    link = safe.html_attr(f"{page_base}/problems/{safe.url_part(rec['tracking_no'])}")
     return (
         "<div class='gm-popup gm-problem-popup'>"
         f"<h4>{_e(rec['category_name'])} <small>{_e(rec['tracking_no'])}</small></h4>"
-        f"<div class='gm-sub'><span class='gm-status' style='background:{STATUS_COLORS.get(rec['status'], '#777')}'>"
+        f"<div class='gm-sub'><span class='gm-status' "
+        f"style='background:{safe.html_attr(STATUS_COLORS.get(rec['status'], '#777'))}'>"
         f"{_e(status)}</span>{overdue}{fallback} · {_e(rec.get('source_label'))}</div>"
         f"<p class='gm-desc'>{_e(rec['description'])}</p>{photo}"
         f"<b>网格</b>：{_e(grid)}<br><b>责任单位</b>：{_e(unit)}<br>"

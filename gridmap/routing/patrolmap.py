@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-from html import escape
-
 import folium
 import numpy as np
 
+from gridmap import safe
 from gridmap.crs import convert_lonlat
-from gridmap.maps import MapOptions, _add_basemap
+from gridmap.maps import JsonMarkers, MapOptions, _add_basemap
 
 ROUTE_COLOR = "#0050b4"
 MUST_COLOR = "#d62728"
 
 
 def _e(value) -> str:
-    return "—" if value is None or value == "" else escape(str(value), quote=True)
+    return safe.html_text(value)
 
 
 def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> folium.Map:
@@ -39,35 +38,37 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
     route = folium.FeatureGroup(name="巡查路线")
     if len(line) >= 2:
         folium.PolyLine([[y, x] for x, y in line], color=ROUTE_COLOR, weight=5, opacity=0.85,
-                        tooltip=f"巡查路线 {plan['length_m'] / 1000:.2f} 公里").add_to(route)
+                        tooltip=safe.template_html(f"巡查路线 {plan['length_m'] / 1000:.2f} 公里")).add_to(route)
     route.add_to(m)
     stops = folium.FeatureGroup(name="巡查点（按顺序编号）")
+    items = []
     for stop, (x, y) in zip(plan["stops"], pts):
-        if stop["kind"] in ("start", "end"):
+        ends = stop["kind"] in ("start", "end")
+        if ends:
             label, color = ("起" if stop["kind"] == "start" else "终"), "#333333"
         else:
             label, color = str(stop["seq"]), MUST_COLOR if stop["mandatory"] else ROUTE_COLOR
         done = bool(stop.get("checked_in_at"))
-        html = (
-            f"<div class='gm-stop' style='background:{color};{'opacity:.55;' if done else ''}'>{_e(label)}</div>"
-        )
-        popup = [f"<b>{_e(label)}. {_e(stop['name'])}</b>" if stop["kind"] not in ("start", "end")
-                 else f"<b>{_e(stop['name'])}</b>"]
+        name = safe.text(stop["name"], missing=safe.MISSING)
+        popup = [f"<b>{_e(name)}</b>" if ends else f"<b>{_e(label)}. {_e(name)}</b>"]
         if stop.get("reason"):
             popup.append(f"<div>{_e(stop['reason'])}</div>")
-        if stop["kind"] not in ("start", "end"):
+        if not ends:
             popup.append(f"<div>距上一站 {stop['leg_m']:,.0f} 米</div>")
             if done:
                 popup.append(f"<div>已签到：{_e(stop['checked_in_at'])}</div>")
             if report_url:
-                popup.append(f"<div><a href='{_e(report_url)}?lon={stop['lon']:.7f}&amp;lat={stop['lat']:.7f}'>"
-                             "在此上报问题</a></div>")
-        folium.Marker(
-            [float(y), float(x)],
-            icon=folium.DivIcon(html=html, icon_size=(24, 24), icon_anchor=(12, 12), class_name="gm-stop-icon"),
-            popup=folium.Popup("".join(popup), max_width=300),
-            tooltip=escape(f"{label}. {stop['name']}" if stop["kind"] not in ("start", "end") else stop["name"]),
-        ).add_to(stops)
+                href = f"{report_url}?lon={float(stop['lon']):.7f}&lat={float(stop['lat']):.7f}"
+                popup.append(f"<div><a href='{safe.html_attr(href)}'>在此上报问题</a></div>")
+        style = {"background": color}
+        if done:
+            style["opacity"] = ".55"
+        items.append({
+            "at": [round(float(y), 7), round(float(x), 7)], "text": label, "text_class": "gm-stop",
+            "text_style": style, "icon_class": "gm-stop-icon", "size": [24, 24], "anchor": [12, 12],
+            "tip": name if ends else f"{label}. {name}", "popup": "".join(popup), "max_width": 300,
+        })
+    stops.add_child(JsonMarkers(items))
     stops.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     every = np.vstack([line, pts]) if len(line) else pts
