@@ -19,6 +19,7 @@ from gridmap.errors import DataError, Finding, GridmapError, InvalidInput
 from gridmap.io.columns import (
     KINDS,
     columns_of,
+    header_list,
     kind_label,
     map_columns,
     missing_findings,
@@ -148,7 +149,7 @@ class ImportReport:
         if self.columns:
             lines.append("字段对应：" + "；".join(self.columns))
         if self.unused_columns:
-            lines.append("未使用的列：" + "、".join(self.unused_columns))
+            lines.append("未使用的列：" + header_list(self.unused_columns))
         lines += [f"说明：{n}" for n in self.notes]
         if self.counts:
             parts = {"read": "读入", "repaired": "自动修复", "imported": "可导入"}

@@ -19,6 +19,7 @@ __all__ = [
     "KINDS",
     "blank_cells",
     "columns_of",
+    "header_list",
     "kind_label",
     "map_columns",
     "missing_findings",
@@ -129,6 +130,15 @@ def normalize_header(text: object) -> str:
     """Header text for matching: NFKC, lower case, without spaces, "_", "-", brackets, colons."""
     value = unicodedata.normalize("NFKC", str(text if text is not None else "")).lower()
     return _STRIP.sub("", value)
+
+
+def header_list(headers, *, limit: int = 40) -> str:
+    """Headers joined for a message: at most `limit` of them, then how many more ("无" if none)."""
+    names = [str(h) for h in headers]
+    if not names:
+        return "无"
+    shown = "、".join(names[:limit])
+    return shown + (f" 等共 {len(names)} 列" if len(names) > limit else "")
 
 
 def columns_of(kind: str) -> tuple[Column, ...]:
@@ -352,7 +362,7 @@ def map_columns(
         mapping.from_file.add(target)
         taken.add(match)
     if bad:
-        available = "、".join(str(h) for h in headers) or "无"
+        available = header_list(headers)
         msg = f"字段映射文件指定的列“{'、'.join(bad)}”在文件中不存在；文件中的列：{available}"
         raise InvalidInput(msg)
     empty: dict[str, bool] = {}
@@ -403,7 +413,7 @@ def missing_findings(
     mapping: ColumnMapping, kind: str, headers: list[str], *, where: dict
 ) -> list[Finding]:
     """One error per required model column that no file column feeds."""
-    available = "、".join(str(h) for h in headers) or "无"
+    available = header_list(headers)
     findings = []
     for column in mapping.missing:
         examples = "、".join(dict.fromkeys([column.label, *_SYNONYMS.get(kind, {}).get(column.name, ())[:3]]))

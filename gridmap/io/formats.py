@@ -24,18 +24,19 @@ from gridmap.errors import DataError, Finding, InvalidInput
 from gridmap.io.archive import (
     ArchiveLimits,
     check_members,
-    check_workbook,
     copy_member,
     open_archive,
 )
 from gridmap.io.columns import (
     columns_of,
+    header_list,
     kind_label,
     normalize_header,
     score_header,
 )
 from gridmap.io.encoding import detect_dbf_encoding
 from gridmap.io.offline import contains_url, no_network
+from gridmap.io.sheets import MAX_CELLS, open_workbook, sheet_rows
 from gridmap.model import LAYER_BY_NAME
 
 __all__ = ["FORMAT_LABELS", "Source", "coordinate_pairs", "parse_coordinates",
@@ -746,15 +747,7 @@ def _read_csv(path: Path, *, kind: str, codec: str | None, name: str) -> Source:
 
 def _read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str,
                limits: ArchiveLimits | None) -> Source:
-    import openpyxl
-
-    external = check_workbook(path, name=name, limits=limits)
-    try:
-        book = openpyxl.load_workbook(path, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
-        msg = f"无法读取 Excel 文件 {name}：{exc}"
-        raise DataError(msg, findings=[Finding(f"不是有效的 XLSX 文件：{exc}", file=name,
-                                               hint="请在 Excel/WPS 中打开并另存为 .xlsx")]) from exc
+    book, external = open_workbook(path, name=name, limits=limits)
     try:
         if sheet is not None:
             if sheet not in book.sheetnames:
@@ -764,18 +757,20 @@ def _read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str,
         else:
             candidates = book.sheetnames
         best = None
-        for sheet_name in candidates:
-            ws = book[sheet_name]
-            rows = _sheet_rows(ws)
-            score = max((score_header(r, kind) for r in rows[:_HEADER_SCAN_ROWS]), default=0)
+        for sheet_name in candidates:  # choose by the header found near the top
+            if len(candidates) == 1:
+                best = (0, sheet_name)
+                break
+            top, _ = sheet_rows(book[sheet_name], name=name, limit=_HEADER_SCAN_ROWS, max_row=10_000)
+            score = max((score_header(r, kind) for r in top), default=0)
             if best is None or score > best[0]:
-                best = (score, sheet_name, rows)
+                best = (score, sheet_name)
         assert best is not None
-        _, sheet_name, rows = best
+        sheet_name = best[1]
+        rows, numbers = sheet_rows(book[sheet_name], name=name)
     finally:
         book.close()
-    source = _table_source(rows, list(range(1, len(rows) + 1)), kind=kind, name=name,
-                           sheet=sheet_name)
+    source = _table_source(rows, numbers, kind=kind, name=name, sheet=sheet_name)
     source.format = "xlsx"
     source.encoding, source.encoding_reason = "utf-8", "XLSX 内部为 Unicode，无需判断编码"
     if len(candidates) > 1:
@@ -784,23 +779,6 @@ def _read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str,
         source.notes.append(f"工作簿引用了 {len(external)} 个外部文件（外部链接）：只读取单元格中保存的值，"
                             "不会打开或下载外部文件")
     return source
-
-
-def _sheet_rows(ws) -> list[list]:
-    """All rows as lists, with every merged range filled with its top-left value."""
-    rows = [list(r) for r in ws.iter_rows(values_only=True)]
-    for merged in ws.merged_cells.ranges:
-        r0, c0, r1, c1 = merged.min_row, merged.min_col, merged.max_row, merged.max_col
-        if r0 - 1 >= len(rows):
-            continue
-        value = rows[r0 - 1][c0 - 1] if c0 - 1 < len(rows[r0 - 1]) else None
-        for r in range(r0 - 1, min(r1, len(rows))):
-            row = rows[r]
-            if len(row) < c1:
-                row.extend([None] * (c1 - len(row)))
-            for c in range(c0 - 1, c1):
-                row[c] = value
-    return rows
 
 
 def _blank(value) -> bool:
@@ -819,6 +797,12 @@ def _table_source(rows: list[list], numbers: list[int], *, kind: str, name: str,
     best = max(scores) if scores else 0
     header_at = scores.index(best) if best > 0 else nonblank[0]
     width = max(len(r) for r in rows)
+    if len(rows) * width > MAX_CELLS:
+        msg = (f"{name}{'（工作表 ' + sheet + '）' if sheet else ''} 过大：{len(rows):,} 行 × {width:,} 列，"
+               f"超过 {MAX_CELLS:,} 个单元格")
+        raise DataError(msg, findings=[Finding(
+            msg, hint="请删除多余的行和列（包括远处零星内容的单元格）后另存，或把数据拆成几个文件",
+            **where)])
     header_cells = list(rows[header_at]) + [None] * (width - len(rows[header_at]))
     headers: list[str] = []
     for i, value in enumerate(header_cells):
@@ -955,7 +939,7 @@ def _finish_geometry(source: Source, *, kind: str, xy: tuple[str, str] | None) -
         lon, lat = xy
         missing = [c for c in (lon, lat) if c not in headers]
         if missing:
-            msg = f"--xy 指定的列“{'、'.join(missing)}”不存在；文件中的列：{'、'.join(headers)}"
+            msg = f"--xy 指定的列“{'、'.join(missing)}”不存在；文件中的列：{header_list(headers)}"
             raise InvalidInput(msg)
         datum = next((d for a, b, d in pairs if (a, b) == (lon, lat)), None)
         _use_points(source, lon, lat, datum, kind=kind, how="按 --xy 指定")
@@ -977,10 +961,10 @@ def _finish_geometry(source: Source, *, kind: str, xy: tuple[str, str] | None) -
         need = "经度、纬度两列（或 X、Y 两列）" if "Point" in spec.geom_types else "WKT 几何列"
         msg = (
             f"{source.file} 中找不到坐标列：导入{spec.label}需要{need}；"
-            f"文件中的列：{'、'.join(headers)}"
+            f"文件中的列：{header_list(headers)}"
         )
         raise DataError(msg, findings=[Finding(
-            f"找不到坐标列；文件中的列：{'、'.join(headers)}",
+            f"找不到坐标列；文件中的列：{header_list(headers)}",
             hint=f"请添加{need}，或用 --xy 经度列,纬度列 指定", **source.where())])
     lon, lat, datum = pairs[0]
     how = "按列名自动识别"

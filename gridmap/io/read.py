@@ -12,7 +12,7 @@ import pyogrio
 import shapely
 
 from gridmap.errors import DataError, Finding
-from gridmap.io.archive import check_workbook
+from gridmap.io.sheets import open_workbook, sheet_rows
 from gridmap.io.columns import blank_cells
 from gridmap.io.offline import no_network
 from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE, Column, LayerSpec, TableSpec
@@ -267,14 +267,17 @@ def _read_sheet(book, spec: TableSpec, *, file: str) -> tuple[pd.DataFrame | Non
                 **where,
             )
         ]
-    rows = list(sheet.iter_rows(values_only=True))
-    rows = [r for r in rows if any(v is not None and str(v).strip() for v in r)]
+    rows, numbers = sheet_rows(sheet, name=file)  # streamed, never padded, within a cell budget
+    keep = [i for i, r in enumerate(rows) if any(v is not None and str(v).strip() for v in r)]
+    rows, numbers = [rows[i] for i in keep], [numbers[i] for i in keep]
     if not rows:
         return None, [Finding("工作表为空", hint="第一行应为表头", **where)]
+    width = max(len(r) for r in rows)
+    rows = [list(r) + [None] * (width - len(r)) for r in rows]
     header = [str(v).strip() if v is not None else f"_col{i}" for i, v in enumerate(rows[0])]
     frame = pd.DataFrame(rows[1:], columns=header, dtype=object)
     frame, findings = _canonical_columns(frame, spec.columns, where=where)
-    labels = pd.Index([f"第 {i + 2} 行" for i in range(len(frame))])
+    labels = pd.Index([f"第 {n} 行" for n in numbers[1:]])
     frame, found = check_values(
         frame, spec.columns, key=spec.key, labels=labels, where=where
     )
@@ -285,18 +288,11 @@ def _read_sheet(book, spec: TableSpec, *, file: str) -> tuple[pd.DataFrame | Non
 
 def read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
     """Read the responsibility workbook, one sheet per table."""
-    import openpyxl
-
     path = Path(path)
     if not path.is_file():
         msg = f"找不到责任表 {path}"
         raise DataError(msg, findings=[Finding("文件不存在", file=path.name)])
-    check_workbook(path, name=path.name)  # a bomb is refused before openpyxl opens it
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
-    except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
-        msg = f"无法读取 Excel 文件 {path}：{exc}"
-        raise DataError(msg, findings=[Finding(f"不是有效的 XLSX 文件：{exc}", file=path.name)]) from exc
+    book, _ = open_workbook(path, name=path.name)  # archive checks first, then streamed
     tables: dict[str, pd.DataFrame] = {}
     findings: list[Finding] = []
     try:

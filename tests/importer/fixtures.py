@@ -298,3 +298,54 @@ def qgis_kml(folder: Path, gdf: gpd.GeoDataFrame, *, names: list[str | None] | N
         '<Folder><name>网格</name>\n' + "\n".join(placemarks) + "\n</Folder>\n</Document></kml>\n")
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def write_sparse_xlsx(path: Path, cells: dict[str, str], *, sheet: str = "表1",
+                      dimension: str | None = "A1:XFD1048576") -> Path:
+    """A minimal XLSX holding only `cells` ({"A1": "code", "XFD1048576": "x"}), a few KB.
+
+    With cells far apart (or a <dimension> that claims the whole sheet) a reader that pads
+    rows and columns to the used range would make billions of empty cells.
+    """
+    import re as _re
+
+    def key(ref: str) -> tuple[int, str]:
+        letters, number = _re.match(r"([A-Z]+)(\d+)", ref).groups()
+        return int(number), letters
+
+    rows: dict[int, list[str]] = {}
+    for ref in sorted(cells, key=lambda r: (key(r)[0], len(key(r)[1]), key(r)[1])):
+        number, _ = key(ref)
+        rows.setdefault(number, []).append(
+            f'<c r="{ref}" t="inlineStr"><is><t>{cells[ref]}</t></is></c>')
+    data = "".join(f'<row r="{n}">{"".join(c)}</row>' for n, c in sorted(rows.items()))
+    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/'
+            'package/2006/content-types"><Default Extension="rels" ContentType="application/'
+            'vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+            'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
+            '"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+        "_rels/.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship '
+            f'Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+        "xl/workbook.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
+            f'<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+        "xl/_rels/workbook.xml.rels": (
+            f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship '
+            f'Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+        "xl/worksheets/sheet1.xml": (
+            f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}">{dim}'
+            f"<sheetData>{data}</sheetData></worksheet>"),
+    }
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text.encode("utf-8"))
+    return path

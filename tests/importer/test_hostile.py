@@ -289,3 +289,28 @@ def test_archive_limits_come_from_the_settings(tmp_path, monkeypatch, settings, 
     client = app.test_client()
     html = _upload(client, _login(app, client), kmz).get_data(as_text=True)
     assert "未导入" in html and "上限" in html
+
+
+# --- sheets that claim to be huge --------------------------------------------------------------
+
+
+def test_sparse_sheet_is_not_padded_to_its_used_range(tmp_path):
+    # Two cells a sheet apart: padding to the used range would be 17 billion cells.
+    path = fx.write_sparse_xlsx(tmp_path / "单位.xlsx", {
+        "A1": "单位代码", "B1": "单位名称", "A2": "U1", "B2": "县住建局", "XFD1048576": "x"})
+    source = read_source(path, kind="units")
+    assert list(source.frame.iloc[0][:2]) == ["U1", "县住建局"]
+    assert len(source.frame) == 2 and list(source.labels) == ["第 2 行", "第 1048576 行"]
+
+
+def test_a_sheet_over_the_cell_budget_is_refused_with_a_message(tmp_path):
+    from gridmap.io.read import read_tables
+
+    cells = {"A1": "单位代码", "B1": "单位名称"}
+    cells.update({f"XFD{r}": "x" for r in range(2, 400)})  # 400 rows × 16384 columns
+    path = fx.write_sparse_xlsx(tmp_path / "单位.xlsx", cells, sheet="责任单位")
+    with pytest.raises(DataError) as info:
+        read_source(path, kind="units")
+    assert "过大" in info.value.message and "责任单位" in info.value.message
+    with pytest.raises(DataError, match="过大"):
+        read_tables(path)  # gridmap load reads workbooks the same way
