@@ -314,3 +314,38 @@ def test_a_sheet_over_the_cell_budget_is_refused_with_a_message(tmp_path):
     assert "过大" in info.value.message and "责任单位" in info.value.message
     with pytest.raises(DataError, match="过大"):
         read_tables(path)  # gridmap load reads workbooks the same way
+
+
+@pytest.mark.parametrize("member", [
+    '"crs": {"type": "link", "properties": {"href": "http://h/x"}}',
+    '"CRS": {"type": "URL", "properties": {"url": "https://h/x"}}',
+    '"\\u0063rs": {"type": "link", "properties": {"href": "http://h/x"}}',
+    '"crs": {"type": "name", "properties": {"name": "/vsicurl/http://h/x"}}',
+    '"crs": {"type": "name", "properties": {"name": "/etc/passwd"}}',
+    '"crs": "http://h/x"',
+])
+def test_linked_crs_members_are_dropped_wherever_they_are(member):
+    from gridmap.io.formats import strip_linked_crs
+
+    text = ('{"type": "FeatureCollection", ' + member + ', "features": [{"type": "Feature", '
+            '"properties": {"note": "say \\"crs\\": {\\"type\\": \\"link\\"}"}, "geometry": '
+            '{"type": "Point", "coordinates": [106.5, 33.9], ' + member + '}}]}')
+    out, removed, kept = strip_linked_crs(text)
+    assert len(removed) == 2 and kept == 0
+    assert "h/x" not in out and "/etc" not in out
+    data = json.loads(out)
+    assert data[next(k for k in data if k.lower() not in ("type", "features"))] is None
+    assert data["features"][0]["properties"]["note"] == 'say "crs": {"type": "link"}'
+
+
+@pytest.mark.parametrize("crs", [
+    {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::4490"}},
+    {"type": "name", "properties": {"name": "http://www.opengis.net/def/crs/EPSG/0/4545"}},
+    {"type": "name", "properties": {"name": "EPSG:4326"}},
+    {"type": "EPSG", "properties": {"code": 4545}},
+])
+def test_named_crs_members_are_kept(crs):
+    from gridmap.io.formats import strip_linked_crs
+
+    text = json.dumps({"type": "FeatureCollection", "crs": crs, "features": []})
+    assert strip_linked_crs(text) == (text, [], 1)
