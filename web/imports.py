@@ -24,6 +24,7 @@ from gridmap.io.archive import ArchiveLimits
 from gridmap.io.columns import kind_label
 from gridmap.io.formats import sniff_format
 from gridmap.maps import map_parts
+from gridmap.parsing import parse_number
 from web.auth import current_user, login_required
 from web.context import store
 
@@ -101,11 +102,8 @@ def _options(form) -> dict:
     if mode not in ("replace", "merge"):
         msg = "导入方式只能是替换或合并"
         raise InvalidInput(msg)
-    try:
-        tolerance = float(form.get("tolerance") or 1.0)
-    except ValueError:
-        msg = "面积容差应为数字（平方米）"
-        raise InvalidInput(msg) from None
+    tolerance = parse_number(form.get("tolerance"), name="tolerance", label="面积容差", default=1.0,
+                             minimum=0, maximum=1_000_000, unit="（平方米）")
     return {
         "kind": kind,
         "mode": mode,

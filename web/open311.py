@@ -6,7 +6,9 @@ from flask import Blueprint, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
 from gridmap.errors import GridmapError, InvalidInput
+from gridmap.parsing import shown
 from gridmap.problems import open311
+from web.errors import HTTP_MESSAGES
 from web.problems import PHOTO_FIELDS, ctx, now
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
@@ -29,13 +31,13 @@ def _domain_error(error: GridmapError):
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException):
     status = error.code or 500
-    text = {413: "上传内容过大", 405: "不支持该请求方法"}.get(status, error.name)
+    text = HTTP_MESSAGES.get(status, error.name)
     return _json([{"code": status, "description": text}], status)
 
 
 def _only_json(fmt: str) -> None:
     if fmt != "json":
-        msg = f"只支持 JSON 格式（.json），不支持 .{fmt}"
+        msg = f"只支持 JSON 格式（.json），不支持 .{shown(fmt)}"
         raise InvalidInput(msg)
 
 

@@ -7,6 +7,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from gridmap import maps
 from gridmap.assets import localize
 from gridmap.errors import GridmapError, InvalidInput
+from gridmap.parsing import parse_bool, parse_date, parse_number
 from web.auth import current_user, login_required
 from web.context import reference, store
 
@@ -18,24 +19,21 @@ STAFF = ("office", "inspector", "leader")
 PLANNERS = ("office", "inspector")
 
 
-def _flag(value: object) -> bool | None:
-    text = str(value if value is not None else "").strip().lower()
-    if text in ("1", "true", "on", "yes", "是"):
-        return True
-    if text in ("0", "false", "off", "no", "否"):
-        return False
-    return None
+def _flag(value: object, name: str, label: str) -> bool | None:
+    return parse_bool(value, name=name, label=label, default=None)
 
 
-def _number(value: object, name: str) -> float | None:
-    text = str(value if value is not None else "").strip()
-    if not text:
-        return None
-    try:
-        return float(text)
-    except ValueError:
-        msg = f"{name} 应为数字，实际为“{text}”"
-        raise InvalidInput(msg) from None
+def _number(value: object, name: str, label: str, *, maximum: float, above_zero: bool = True) -> float | None:
+    return parse_number(value, name=name, label=label, default=None, minimum=0, maximum=maximum,
+                        above_minimum=above_zero)
+
+
+def _day(value: object) -> str:
+    """The plan's day as YYYY-MM-DD (blank: today), its year within bounds."""
+    from gridmap.routing import daily
+
+    day = parse_date(value, name="day", label="日期", default=None)
+    return daily.parse_day(day.isoformat() if day else None)
 
 
 def _plan_from(data, codes: list[str]) -> list[int]:
@@ -44,16 +42,16 @@ def _plan_from(data, codes: list[str]) -> list[int]:
 
     user = current_user()
     patrols.may_plan(user, codes)  # before any work: 401/403
-    own = _flag(data.get("own_grids"))
+    own = _flag(data.get("own_grids"), "own_grids", "只去本人负责的网格")
     options = daily.options_from_settings(
         current_app.config,
         mode=(data.get("mode") or None),
-        hours=_number(data.get("hours"), "工作时长 hours"),
-        stop_minutes=_number(data.get("stop_minutes"), "每站分钟数 stop_minutes"),
+        hours=_number(data.get("hours"), "hours", "工作时长（小时）", maximum=24),
+        stop_minutes=_number(data.get("stop_minutes"), "stop_minutes", "每站分钟数", maximum=240, above_zero=False),
         own_grids=own if own is not None else (False if data.get("form") == "1" else None),
     )
     plan = daily.plan_county_day(
-        store(), current_app.config, day=data.get("day"), inspectors=codes or None, options=options,
+        store(), current_app.config, day=_day(data.get("day")), inspectors=codes or None, options=options,
         model=reference().model(),
     )
     return patrols.save_day(store(), plan, user=user)
@@ -70,7 +68,7 @@ def index():
     from gridmap.routing import daily, patrols, sources
 
     user = current_user()
-    day = daily.parse_day(request.args.get("day"))
+    day = _day(request.args.get("day"))
     model = reference().model()
     inspectors = [
         {"code": str(code), "name": str(row["name"]), "grids": "、".join(
@@ -95,7 +93,7 @@ def plan_page():
 
     form = request.form
     codes = _codes(form.getlist("inspector"))
-    day = daily.parse_day(form.get("day"))
+    day = _day(form.get("day"))
     try:
         ids = _plan_from(form, codes)
     except GridmapError as error:
@@ -189,7 +187,7 @@ def check_in_page(plan_id: int, seq: int):
 def list_api():
     from gridmap.routing import daily, patrols
 
-    day = daily.parse_day(request.args.get("day"))
+    day = _day(request.args.get("day"))
     return {"day": day, "plans": patrols.list_plans(store(), day=day, inspector=request.args.get("inspector")),
             "dropped": patrols.latest_dropped(store(), day=day)}
 
@@ -206,7 +204,7 @@ def plan_api():
     raw = data.get("inspectors") or []
     codes = _codes(raw if isinstance(raw, list) else [raw])
     ids = _plan_from(data, codes)
-    day = daily.parse_day(data.get("day"))
+    day = _day(data.get("day"))
     response = current_app.json.response({"day": day, "plans": [patrols.get_plan(store(), i) for i in ids],
                                           "dropped": patrols.latest_dropped(store(), day=day)})
     response.status_code = 201

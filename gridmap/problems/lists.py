@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from gridmap.auth import User, may_see_personal_data
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
+from gridmap.parsing import parse_bool, parse_datetime, shown
 from gridmap.problems.schema import problems
 from gridmap.problems.workflow import PENDING_STATUSES, SOURCES, STATUS_LABELS
 
@@ -62,7 +63,6 @@ class ProblemFilter:
 
 def parse_filter(args: Mapping[str, object], *, categories) -> ProblemFilter:
     """Validate list filters from query parameters; dates are China dates unless an offset is given."""
-    from gridmap.problems.service import parse_time
 
     def get(name: str) -> str:
         value = args.get(name)
@@ -73,28 +73,22 @@ def parse_filter(args: Mapping[str, object], *, categories) -> ProblemFilter:
         out.status = [s for s in get("status").split(",") if s]
         bad = [s for s in out.status if s not in STATUS_LABELS]
         if bad:
-            msg = f"状态 status 无效：{'、'.join(bad)}；可用：{'、'.join(STATUS_LABELS)}"
+            msg = f"状态 status 无效：{shown('、'.join(bad))}；可用：{'、'.join(STATUS_LABELS)}"
             raise InvalidInput(msg)
     if get("category"):
         out.category = categories.get(get("category")).code
     if get("source"):
         if get("source") not in SOURCES:
-            msg = f"来源 source 无效：“{get('source')}”；可用：{'、'.join(SOURCES)}"
+            msg = f"来源 source 无效：“{shown(get('source'))}”；可用：{'、'.join(SOURCES)}"
             raise InvalidInput(msg)
         out.source = get("source")
     out.grid = get("grid") or None
     out.unit = get("unit") or None
     out.q = get("q") or None
-    if get("from"):
-        out.date_from = parse_time(get("from"), name="from")
-    if get("to"):
-        text = get("to")
-        end = parse_time(text, name="to")
-        if len(text) == 10:  # a date: include the whole day
-            end += dt.timedelta(days=1)
-        out.date_to = end
-    out.overdue = get("overdue") in ("1", "true", "yes", "on")
-    out.fallback = get("fallback") in ("1", "true", "yes", "on")
+    out.date_from = parse_datetime(get("from"), name="from", label="起始日期", default=None)
+    out.date_to = parse_datetime(get("to"), name="to", label="截止日期", default=None, end_of_day=True)
+    out.overdue = parse_bool(get("overdue"), name="overdue", label="只看逾期", default=False)
+    out.fallback = parse_bool(get("fallback"), name="fallback", label="只看属地兜底", default=False)
     return out
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from gridmap.auth import api_key as find_api_key
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.parsing import parse_datetime, shown
 from gridmap.problems.schema import problems
 from gridmap.problems.workflow import OPEN_STATUSES, STATUS_LABELS
 
@@ -96,7 +97,7 @@ def _request(ctx, rec: dict) -> dict:
 
 def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = None) -> list[dict]:
     """GET requests.json with the spec's filters; default: the last 90 days, at most 1000."""
-    from gridmap.problems.service import public_view, records, to_db, utcnow, parse_time
+    from gridmap.problems.service import public_view, records, to_db, utcnow
 
     def get(name: str) -> str:
         value = args.get(name)
@@ -111,8 +112,8 @@ def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = N
         if get("service_code"):
             codes = [ctx.categories.get(c).code for c in get("service_code").split(",") if c.strip()]
             conditions.append(problems.c.category.in_(codes))
-        start = parse_time(get("start_date"), name="start_date") if get("start_date") else None
-        end = parse_time(get("end_date"), name="end_date") if get("end_date") else None
+        start = parse_datetime(get("start_date"), name="start_date", default=None)
+        end = parse_datetime(get("end_date"), name="end_date", default=None)
         if start and end and end - start > dt.timedelta(days=MAX_SPAN_DAYS):
             msg = f"start_date 与 end_date 相隔不能超过 {MAX_SPAN_DAYS} 天"
             raise InvalidInput(msg)
@@ -129,7 +130,7 @@ def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = N
             wanted = {s.strip() for s in get("status").split(",") if s.strip()}
             bad = wanted - {"open", "closed"}
             if bad:
-                msg = f"status 只能是 open 或 closed，实际为“{'、'.join(sorted(bad))}”"
+                msg = f"status 只能是 open 或 closed，实际为“{shown('、'.join(sorted(bad)))}”"
                 raise InvalidInput(msg)
             statuses: list[str] = []
             if "open" in wanted:

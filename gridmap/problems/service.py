@@ -112,16 +112,10 @@ def iso(moment: dt.datetime | None) -> str | None:
 
 
 def parse_time(value: object, *, name: str) -> dt.datetime:
-    """An ISO 8601 date or datetime from user input (no offset: China time) → aware UTC."""
-    text = str(value or "").strip()
-    try:
-        moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        msg = f"参数 {name} 应为 ISO 8601 日期或时间（如 2026-11-27 或 2026-11-27T08:00:00+08:00），实际为“{text}”"
-        raise InvalidInput(msg) from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA)
-    return moment.astimezone(dt.timezone.utc)
+    """An ISO 8601 date or datetime from user input (no offset: China time) → aware UTC, years bounded."""
+    from gridmap.parsing import parse_datetime
+
+    return parse_datetime(value, name=name)
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from sqlalchemy import insert, update
 
 from gridmap.auth import User, require_action
 from gridmap.errors import Conflict, InvalidInput
+from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
 
 if TYPE_CHECKING:
     from gridmap.problems.service import ProblemContext
@@ -65,6 +66,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "extend": (PENDING_STATUSES, None),
     "close": (("verified",), "closed"),
 }
+MAX_EXTEND_HOURS = 8760  # one extension moves a deadline by at most a year
 NOTE_REQUIRED = {"reject": "不予立案的理由", "rework": "返工的原因", "extend": "延期的理由"}
 
 
@@ -96,7 +98,7 @@ def act(
     from gridmap.problems.schema import problem_events, problem_photos, problems
     from gridmap.problems.service import (
         find_row,
-        parse_time,
+        iso,
         record,
         to_db,
         utcnow,
@@ -127,22 +129,24 @@ def act(
     event_deadline = None
     event_unit = None
     if name == "extend":
+        current = row.deadline.replace(tzinfo=dt.timezone.utc)
         if deadline not in (None, ""):
-            new_deadline = parse_time(deadline, name="deadline")
+            new_deadline = parse_datetime(deadline, name="deadline", label="新的整改期限")
         elif hours not in (None, ""):
-            try:
-                extra = float(hours)
-            except (TypeError, ValueError):
-                extra = -1.0
-            if not extra > 0:
-                msg = f"参数 hours（延长小时数）应为正数，实际为“{hours}”"
-                raise InvalidInput(msg)
-            new_deadline = row.deadline.replace(tzinfo=dt.timezone.utc) + dt.timedelta(hours=extra)
+            extra = parse_number(hours, name="hours", label="延长小时数", minimum=0,
+                                 maximum=MAX_EXTEND_HOURS, above_minimum=True, unit="（小时）")
+            new_deadline = current + dt.timedelta(hours=extra)
         else:
             msg = "延期需要新的期限 deadline（ISO 8601）或延长的小时数 hours"
             raise InvalidInput(msg)
         if to_db(new_deadline) <= row.deadline:
             msg = "新的期限应晚于原期限"
+            raise InvalidInput(msg)
+        latest = min(current + dt.timedelta(hours=MAX_EXTEND_HOURS),
+                     dt.datetime(MAX_YEAR, 12, 31, 15, 59, 59, tzinfo=dt.timezone.utc))  # Beijing year end
+        if new_deadline > latest:
+            msg = (f"一次延期最多 {MAX_EXTEND_HOURS} 小时（一年），且不晚于 {MAX_YEAR} 年底："
+                   f"新的期限 deadline 应不晚于 {iso(latest)}")
             raise InvalidInput(msg)
         changes["deadline"] = event_deadline = to_db(new_deadline)
         changes["extensions"] = (row.extensions or 0) + 1
