@@ -112,7 +112,9 @@ def whois(lon: str, lat: str) -> None:
 @click.option("--host", default=None, help="监听地址（默认取 GRIDMAP_HOST，127.0.0.1）。")
 @click.option("--workers", type=int, default=None, help="工作进程数（默认取 GRIDMAP_WORKERS）。")
 def serve(port: int | None, host: str | None, workers: int | None) -> None:
-    """用 gunicorn 启动网页服务。"""
+    """用 gunicorn（gevent 工作进程）启动网页服务。"""
+    from gridmap.serving import gunicorn_argv
+
     settings = load_settings()
     port = port or settings["PORT"]
     host = host or settings["GRIDMAP_HOST"]
@@ -123,16 +125,7 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
         click.echo("提示：数据库中还没有网格数据，请先运行 `gridmap load geodata/demo`。", err=True)
     click.echo(f"网格责任地图服务：http://{host}:{port}/  （数据库 {store.url}）")
     env = dict(os.environ, PORT=str(port))
-    argv = [
-        sys.executable, "-m", "gunicorn",
-        "--bind", f"{host}:{port}",
-        "--workers", str(workers),
-        "--timeout", "120",
-        "--no-control-socket",  # else every server on the machine shares ~/.gunicorn/gunicorn.ctl
-        "--access-logfile", "-",
-        "--preload",
-        "web:create_app()",
-    ]
+    argv = gunicorn_argv(host=host, port=port, workers=workers)
     sys.stdout.flush()
     os.execve(sys.executable, argv, env)
 

@@ -129,6 +129,27 @@ class TooManyRequests(GridmapError):
         return {**super().as_dict(), "retry_after": self.retry_after}
 
 
+class ServiceBusy(GridmapError):
+    """The server is at its limit of heavy work; try again after ``retry_after`` seconds (HTTP 503)."""
+
+    status = 503
+    code = "busy"
+
+    def __init__(self, message: str, *, retry_after: int, findings: list[Finding] | None = None) -> None:
+        super().__init__(message, findings=findings)
+        self.retry_after = max(1, int(retry_after))
+
+    def as_dict(self) -> dict:
+        return {**super().as_dict(), "retry_after": self.retry_after}
+
+
+class RequestTimeout(GridmapError):
+    """The client sent its request too slowly (HTTP 408)."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class ConfigError(GridmapError):
     """A setting is missing or wrong (HTTP 500; fix the configuration)."""
 

@@ -103,8 +103,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("GRIDMAP_HOST", "127.0.0.1", "Address that `gridmap serve` binds to."),
     Setting(
         "GRIDMAP_WORKERS",
-        4,
-        "Number of gunicorn worker processes for `gridmap serve`.",
+        max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2),
+        "Number of gunicorn worker processes (gevent event loops) for `gridmap serve`. Default: one per "
+        "processor core, at least 2.",
         _positive_int,
     ),
     Setting(
@@ -131,6 +132,19 @@ SETTINGS: tuple[Setting, ...] = (
         "How far (metres) a spot may be from a road segment for that segment's unit to answer for it.",
         _positive_float,
     ),
+    # --- serving under load (issue 9) ----------------------------------------------------
+    Setting("GRIDMAP_BODY_TIMEOUT_S", 30.0, "Seconds a request body may take to arrive, plus one second "
+            "per 16 KB of it; a client that trickles its body is answered 408 (`gridmap serve`).",
+            _positive_float),
+    Setting("GRIDMAP_HEAVY_SLOTS", 1, "Photo decodings and map renderings that one worker process runs at "
+            "once; more wait for a turn.", _positive_int),
+    Setting("GRIDMAP_HEAVY_WAIT_S", 10.0, "Seconds a request waits for a heavy-work turn before it is "
+            "answered 503 with Retry-After.", _positive_float),
+    Setting("GRIDMAP_PRINT_CACHE_MB", 200.0, "Disk space, in megabytes, for rendered print maps kept under "
+            "print-cache/ in the instance folder (per data version and page options; 0: no cache).",
+            _non_negative_float),
+    Setting("GRIDMAP_PRINT_ANON_MAX_DPI", 200, "Highest resolution (dpi) of print maps for visitors who "
+            "are not logged in; logged-in users may ask for up to 600.", _positive_int),
     # --- problems (issue 3) ---------------------------------------------------------
     Setting(
         "GRIDMAP_PROBLEM_CATEGORIES",

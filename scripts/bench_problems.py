@@ -6,7 +6,7 @@ Prints a table of ratios against baselines measured in the same run and writes J
    (gridmap.problems.bulk) vs. the raw shapely STRtree grid query on the same spots
    (points + ``STRtree.query(predicate="intersects")``). Goal: ≥ 0.5 of the raw rate.
    A sample is checked against whois lookup() one spot at a time (must agree).
-2. POST /api/problems to ``gridmap serve`` (gunicorn, GRIDMAP_WORKERS or 4 workers) by
+2. POST /api/problems to ``gridmap serve`` (gunicorn gevent workers, GRIDMAP_WORKERS) by
    concurrent clients for a few seconds; /api/ping measured the same way is the baseline.
    Goal: ≥ 100 reports/s.
 """
@@ -21,7 +21,6 @@ import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -84,38 +83,11 @@ def _free_port() -> int:
 
 
 def _hammer(port: int, method: str, path: str, body_for, *, seconds: float, clients: int) -> tuple[float, int, int]:
-    stop = time.perf_counter() + seconds
-    counts = [0] * clients
-    errors = [0] * clients
+    """(requests per second, answered 200/201, errors) from ``clients`` keep-alive connections."""
+    from tests.loadgen import hammer
 
-    def worker(i: int) -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        j = 0
-        while time.perf_counter() < stop:
-            j += 1
-            try:
-                body = body_for(i, j)
-                conn.request(method, path, body=body,
-                             headers={"Content-Type": "application/json"} if body else {})
-                response = conn.getresponse()
-                response.read()
-                if response.status in (200, 201):
-                    counts[i] += 1
-                else:
-                    errors[i] += 1
-            except (OSError, http.client.HTTPException):
-                errors[i] += 1
-                conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        conn.close()
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=worker, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return sum(counts) / (time.perf_counter() - start), sum(counts), sum(errors)
+    done = hammer(port, method, path, body_for, seconds=seconds, clients=clients, keep_alive=True)
+    return done["per_s"], done["ok"], done["errors"]
 
 
 def bench_http(*, seconds: float, clients: int) -> dict:
@@ -126,7 +98,9 @@ def bench_http(*, seconds: float, clients: int) -> dict:
            "GRIDMAP_REPORTS_PER_HOUR": "0"}  # one address sends them all: no per-address limit
     gridmap = [sys.executable, "-m", "gridmap.cli"]
     subprocess.run([*gridmap, "load", str(DEMO)], env=env, check=True, capture_output=True)
-    workers = os.environ.get("GRIDMAP_WORKERS", "4")
+    from gridmap.settings import load_settings
+
+    workers = str(load_settings(environ=env)["GRIDMAP_WORKERS"])  # GRIDMAP_WORKERS, else one per core
     server = subprocess.Popen([*gridmap, "serve", "--workers", workers], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     model = build_model(read_dataset(DEMO))

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, request, send_file
+from flask import Blueprint, current_app, request, send_file
 
 from gridmap import export as data_export
 from gridmap import printmap
 from gridmap.errors import InvalidInput, NotFound
+from web.auth import current_user
 from web.context import reference
 
 bp = Blueprint("export", __name__, url_prefix="/export")
@@ -27,11 +29,26 @@ def _send(data: bytes, mimetype: str, filename: str, ascii_filename: str):
     return response
 
 
+def _pages() -> printmap.PrintCache:
+    """The app's cache of rendered print maps, under the instance folder."""
+    found = current_app.extensions.get("gridmap.print_cache")
+    if found is None:
+        found = current_app.extensions["gridmap.print_cache"] = printmap.PrintCache(
+            Path(current_app.config["GRIDMAP_INSTANCE_DIR"]) / "print-cache",
+            max_bytes=int(current_app.config.get("GRIDMAP_PRINT_CACHE_MB", 200.0) * 1_000_000),
+        )
+    return found
+
+
 def _map(kind: str, code: str | None, fmt: str):
     args = request.args
+    # Visitors who are not logged in get at most GRIDMAP_PRINT_ANON_MAX_DPI (and that by default).
+    max_dpi = None if current_user() is not None else int(current_app.config.get("GRIDMAP_PRINT_ANON_MAX_DPI", 200))
+    default_dpi = "300" if max_dpi is None else str(min(300, max_dpi))
     rendered = printmap.export_map(
         reference(), kind=kind, code=code, fmt=fmt, paper=args.get("paper", "A4"),
-        landscape=args.get("landscape", "0"), dpi=args.get("dpi", "300"),
+        landscape=args.get("landscape", "0"), dpi=args.get("dpi") or default_dpi,
+        max_dpi=max_dpi, pages=_pages(),
     )
     return _send(rendered.data, rendered.mimetype, rendered.filename, rendered.ascii_filename)
 

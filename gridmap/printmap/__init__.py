@@ -12,8 +12,10 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)  # headless; the OO API below never opens a window
 
+from gridmap.errors import Forbidden  # noqa: E402
 from gridmap.printmap import fonts  # noqa: E402  (registers the font if it is built)
 from gridmap.printmap.atlas import render_atlas  # noqa: E402
+from gridmap.printmap.cache import PrintCache  # noqa: E402
 from gridmap.printmap.overlays import Overlay, problem_overlay, route_overlays  # noqa: E402
 from gridmap.printmap.page import (  # noqa: E402
     DPI_RANGE,
@@ -27,7 +29,7 @@ from gridmap.printmap.subjects import KINDS, PageContent, page_content  # noqa: 
 from gridmap.responsibility import ResponsibilityModel  # noqa: E402
 
 __all__ = [
-    "DPI_RANGE", "FORMATS", "KINDS", "PAPERS", "Footer", "Overlay", "PageContent", "PageOptions",
+    "DPI_RANGE", "FORMATS", "KINDS", "PAPERS", "Footer", "Overlay", "PageContent", "PageOptions", "PrintCache",
     "Rendered", "draw_page", "export_map", "fonts", "page_content", "page_options",
     "problem_overlay", "render_atlas", "render_map", "render_page", "route_overlays",
     "source_note",
@@ -118,9 +120,38 @@ def source_note(store) -> str:
 
 def export_map(cache, *, kind: str, code: str | None = None, fmt: object = "png",
                paper: object = "A4", landscape: object = False, dpi: object = 300,
-               overlays: list[Overlay] | tuple = ()) -> Rendered:
-    """Render a map from the store's current data (a ReferenceCache), with its source note."""
+               overlays: list[Overlay] | tuple = (), max_dpi: int | None = None,
+               pages: PrintCache | None = None) -> Rendered:
+    """Render a map from the store's current data (a ReferenceCache), with its source note.
+
+    ``max_dpi`` caps the resolution (Forbidden above it: the limit for visitors who are not
+    logged in). ``pages`` keeps rendered pages per data version, date and page options; a page
+    with overlays is always drawn afresh. Rendering takes one of the process's heavy-work slots
+    (ServiceBusy when none frees in time).
+    """
+    from gridmap import __version__
+    from gridmap.serving import run_heavy
+
     options = page_options(fmt=fmt, paper=paper, landscape=landscape, dpi=dpi)  # fail fast
-    return render_map(cache.model(), kind=kind, code=code, fmt=options.fmt, paper=options.paper,
-                      landscape=options.landscape, dpi=options.dpi, overlays=overlays,
-                      source=source_note(cache.store))
+    if max_dpi is not None and options.dpi > max_dpi:
+        msg = (f"未登录时打印版地图的分辨率最高 {max_dpi} dpi（本次请求 {options.dpi} dpi）；"
+               f"请选择 {max_dpi} dpi 或更低，或登录后导出（最高 {DPI_RANGE[1]} dpi）")
+        raise Forbidden(msg)
+    model = cache.model()
+    source = source_note(cache.store)
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    key = None
+    if pages is not None and pages.enabled and not overlays:
+        key = pages.key(renderer=__version__, version=cache.version, source=source, today=today,
+                        kind=kind, code=code, options=options)
+        hit = pages.get(key)
+        if hit is not None:
+            meta, data = hit
+            return Rendered(data=data, **meta)
+    rendered = run_heavy("地图出图", render_map, model, kind=kind, code=code, fmt=options.fmt,
+                         paper=options.paper, landscape=options.landscape, dpi=options.dpi,
+                         overlays=overlays, today=today, source=source)
+    if key is not None:
+        pages.put(key, {"mimetype": rendered.mimetype, "filename": rendered.filename,
+                        "title": rendered.title, "ascii_filename": rendered.ascii_filename}, rendered.data)
+    return rendered

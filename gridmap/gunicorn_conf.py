@@ -1,0 +1,80 @@
+"""gunicorn settings of `gridmap serve`: gevent workers, body deadlines, heavy-work slots, a log without secrets.
+
+Loaded by gunicorn (``--config python:gridmap.gunicorn_conf``) in the master before the app is
+preloaded, so gevent's monkey-patching comes first: locks, sockets and sleeps the app creates
+at import time are already cooperative, in the master and in every forked worker.
+"""
+
+from gevent import monkey
+
+
+def _patch() -> None:
+    """gevent's monkey-patching, except that threading.local stays one per OS thread.
+
+    pyproj keeps the PROJ objects of every CRS and Transformer in a threading.local; made
+    greenlet-local they would be rebuilt for every request (0.1–0.3 s each whois). Greenlets
+    switch only at I/O, never inside a PROJ call, so sharing them within the event loop's thread
+    is safe; the heavy-work threads still get their own.
+    """
+    monkey.patch_all()
+    import _threading_local
+    import threading
+
+    threading.local = monkey.get_original("threading", "local")
+    _threading_local.local = monkey.get_original("_threading_local", "local")
+
+
+_patch()
+
+from gunicorn.glogging import Logger  # noqa: E402
+from gunicorn.workers.ggevent import GeventWorker  # noqa: E402
+
+from gridmap import serving  # noqa: E402
+from gridmap.settings import load_settings  # noqa: E402
+
+_settings = load_settings()
+
+
+
+class Worker(GeventWorker):
+    """gunicorn's gevent worker, patched as above (its own patching would redo threading.local)."""
+
+    def patch(self) -> None:
+        super().patch()
+        _patch()
+
+
+# One event loop per worker process: slow or idle clients cost a greenlet each, not a worker.
+worker_class = Worker
+worker_connections = 1000
+keepalive = 5  # seconds an idle keep-alive connection stays open; also bounds sending the headers
+timeout = 120
+graceful_timeout = 20
+preload_app = True
+accesslog = "-"
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+
+serving.configure_heavy(slots=_settings["GRIDMAP_HEAVY_SLOTS"], wait_s=_settings["GRIDMAP_HEAVY_WAIT_S"])
+
+
+class AccessLogger(Logger):
+    """gunicorn's logger with secret query values (api_key, token, password, …) replaced in the
+    request line, the query and the referrer, and without header or environment atoms."""
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        raw = environ.get("RAW_URI") or environ.get("PATH_INFO", "")
+        atoms["r"] = f"{environ.get('REQUEST_METHOD')} {serving.redact_url(raw)} {environ.get('SERVER_PROTOCOL')}"
+        atoms["q"] = serving.redact_query(atoms.get("q") or "")
+        atoms["f"] = serving.redact_url(atoms.get("f") or "-")
+        for key in [k for k in atoms if k.startswith("{")]:
+            del atoms[key]
+        return atoms
+
+
+logger_class = AccessLogger
+
+
+def post_worker_init(worker) -> None:
+    """Every request body of this worker must arrive in time (GRIDMAP_BODY_TIMEOUT_S)."""
+    worker.wsgi = serving.BodyDeadline(worker.wsgi, grace_s=_settings["GRIDMAP_BODY_TIMEOUT_S"])
