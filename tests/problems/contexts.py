@@ -1,0 +1,21 @@
+"""A problem context over the tiny dataset, for module-scoped fixtures (one store per test module)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests import factory
+
+
+def make_context(folder: Path):
+    """Load tests/factory.py's dataset into a fresh SQLite store in `folder`; its ProblemContext."""
+    from gridmap.problems.service import context_from_settings
+    from gridmap.reference import ReferenceCache, load_directory
+    from gridmap.store import Store
+
+    settings = {"GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+                "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
+                "GRIDMAP_SECRET_KEY": "test-secret"}
+    store = Store(settings["GRIDMAP_DATABASE_URL"])
+    load_directory(store, factory.write_dataset(folder / "data"))
+    return context_from_settings(store, ReferenceCache(store), settings)
