@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from gridmap import auth
-from gridmap.errors import Forbidden, TooManyRequests, Unauthorized
+from gridmap.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 
 PASSWORD = "secret-pass-1"
 
@@ -204,7 +204,7 @@ def test_tokens_expire(client, db, office):
     assert r.status_code == 401 and "过期" in r.get_json()["message"]
     new = auth.issue_token(db, username="boss", days=1)
     assert client.get("/api/me", headers={"Authorization": f"Bearer {new}"}).status_code == 200
-    with pytest.raises(Exception, match="有效期"):
+    with pytest.raises(InvalidInput, match="有效期应为 1 到 3650 天"):
         auth.issue_token(db, username="boss", days=0)
 
 

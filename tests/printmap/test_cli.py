@@ -7,8 +7,11 @@ import io
 import os
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 import zipfile
 
+import pandas as pd
+import pyogrio
 import pytest
 from click.testing import CliRunner
 from PIL import Image
@@ -59,7 +62,10 @@ def test_export_map_png_pdf_svg(env, tmp_path):
     assert "县住建局责任区图" in page.extract_text()
     done = invoke(env, "export-map", "--county", "--format", "svg", "-o", tmp_path / "c.svg")
     assert done.exit_code == 0, done.output
-    assert (tmp_path / "c.svg").read_bytes().lstrip().startswith(b"<?xml")
+    svg = ET.parse(tmp_path / "c.svg").getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    assert svg.findtext("{http://www.w3.org/2000/svg}title") == "全县网格责任总图"
+    assert (svg.get("width"), svg.get("height")) == ("595.275591pt", "841.889764pt")  # A4 portrait
 
 
 def test_bad_input_exits_non_zero_with_a_message(env, tmp_path):
@@ -119,8 +125,16 @@ def test_export_data_every_format(env, tmp_path):
                         ("kml", "kml.zip")):
         done = invoke(env, "export-data", "--format", fmt, "-o", tmp_path / target)
         assert done.exit_code == 0, (fmt, done.output)
-    assert (tmp_path / "geojson" / "grids.geojson").is_file()
-    assert zipfile.is_zipfile(tmp_path / "kml.zip")
-    assert (tmp_path / "d.gpkg").read_bytes()[:15] == b"SQLite format 3"
+    names = ["滨江网格", "新建路网格"]
+    assert pyogrio.read_dataframe(tmp_path / "shp" / "grids.shp")["name"].tolist() == names
+    assert pyogrio.read_dataframe(tmp_path / "d.gpkg", layer="grids")["name"].tolist() == names
+    points = pyogrio.read_dataframe(tmp_path / "geojson" / "points.geojson")
+    assert points["name"].tolist() == ["城关农贸市场", "县医院"]
+    assert [(p.x, p.y) for p in points.geometry] == [(106.515, 33.912), (106.522, 33.907)]
+    with zipfile.ZipFile(tmp_path / "kml.zip") as archive:
+        archive.extractall(tmp_path / "kml")
+    assert pyogrio.read_dataframe(tmp_path / "kml" / "grids.kml")["Name"].tolist() == names
+    book = pd.read_excel(tmp_path / "d.xlsx", sheet_name=None, dtype=str)
+    assert book["责任单位"]["单位名称"].tolist() == ["县住建局", "县城管执法局", "县供电分公司"]
     bad = invoke(env, "export-data", "--format", "dwg", "-o", tmp_path / "d.dwg")
     assert bad.exit_code == 2 and "不支持的导出格式" in bad.output

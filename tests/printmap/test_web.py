@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import io
 import re
+import xml.etree.ElementTree as ET
 import zipfile
 from urllib.parse import unquote
 
+import pandas as pd
+import pyogrio
 import pytest
 from PIL import Image
 from pypdf import PdfReader
 
 from tests import factory
+
+SVG = "http://www.w3.org/2000/svg"
 
 
 @pytest.fixture(scope="module")
@@ -48,16 +53,49 @@ def test_grid_png_pdf_svg(client):
     assert "数据来源：网格责任数据" in text and "数据版本 1" in text  # from the store's metadata
     r = client.get("/export/grids/610330100001.svg")
     assert r.status_code == 200 and r.mimetype == "image/svg+xml"
+    _check_svg(r.data, title="滨江网格责任图")
 
 
-@pytest.mark.parametrize("url", [
-    "/export/towns/610330100.pdf", "/export/units/U2.png?dpi=72", "/export/leaders/L03.svg",
-    "/export/county.pdf", "/export/county?format=png&dpi=72", "/export/grids/610330100002?format=pdf",
+A4_POINTS = ("595.275591pt", "841.889764pt")
+
+
+def _check_svg(data: bytes, *, title: str) -> None:
+    """A well-formed A4 portrait SVG with the map's title and drawn content."""
+    root = ET.fromstring(data)
+    assert root.tag == f"{{{SVG}}}svg"
+    assert (root.get("width"), root.get("height")) == A4_POINTS
+    assert root.findtext(f"{{{SVG}}}title") == title
+    assert len(root.findall(f".//{{{SVG}}}path")) > 50  # the map is drawn, not an empty page
+
+
+@pytest.mark.parametrize(("url", "name", "content"), [
+    ("/export/towns/610330100.pdf", "双石铺镇网格责任图_A4.pdf", "联系镇县级领导：王建国（县委书记）"),
+    ("/export/units/U2.png?dpi=72", "县城管执法局责任区图_A4.png", None),
+    ("/export/leaders/L03.svg", "张华包片网格责任图_A4.svg", "张华包片网格责任图"),
+    ("/export/county.pdf", "全县网格责任总图_A4.pdf", "网格体系：2 个镇（街道）· 2 个网格"),
+    ("/export/county?format=png&dpi=72", "全县网格责任总图_A4.png", None),
+    ("/export/grids/610330100002?format=pdf", "新建路网格责任图_A4.pdf", "包片县级领导：张华（副县长）"),
 ])
-def test_other_maps(client, url):
+def test_other_maps(client, url, name, content):
     r = client.get(url)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
-    assert r.mimetype in ("application/pdf", "image/png", "image/svg+xml")
+    assert unquote(r.headers["Content-Disposition"]).endswith(f"UTF-8''{name}")
+    if name.endswith(".pdf"):
+        assert r.mimetype == "application/pdf"
+        reader = PdfReader(io.BytesIO(r.data))
+        assert len(reader.pages) == 1
+        page = reader.pages[0]
+        assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (595, 842)
+        assert content in page.extract_text()
+    elif name.endswith(".png"):
+        assert r.mimetype == "image/png"
+        image = Image.open(io.BytesIO(r.data))
+        assert image.size == (595, 842) and round(image.info["dpi"][0]) == 72  # A4 at 72 dpi
+        darkest, lightest = image.convert("L").getextrema()
+        assert darkest < 64 and lightest > 192  # black text on white paper, not a blank page
+    else:
+        assert r.mimetype == "image/svg+xml"
+        _check_svg(r.data, title=content)
 
 
 @pytest.mark.parametrize(("url", "status", "words"), [
@@ -75,15 +113,30 @@ def test_bad_requests_get_a_clear_message(client, url, status, words):
     assert words in r.get_data(as_text=True)
 
 
-def test_data_downloads(client):
+def test_data_downloads(client, tmp_path):
+    grid_names = ["滨江网格", "新建路网格"]
     r = client.get("/export/data.xlsx")
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
+    book = pd.read_excel(io.BytesIO(r.data), sheet_name=None, dtype=str)
+    assert book["县级领导"]["姓名"].tolist() == ["王建国", "李明", "张华"]
+    assert book["图层-网格"]["网格名称"].tolist() == grid_names
     r = client.get("/export/data.shp")
     assert r.status_code == 200 and r.mimetype == "application/zip"
     with zipfile.ZipFile(io.BytesIO(r.data)) as archive:
         assert {"grids.shp", "grids.dbf", "grids.cpg", "字段对照.csv"} <= set(archive.namelist())
+        archive.extractall(tmp_path / "shp")
+    grids = pyogrio.read_dataframe(tmp_path / "shp" / "grids.shp")
+    assert grids["name"].tolist() == grid_names and grids.crs.to_epsg() == 4326
+    truth = factory.layers()["grids"].geometry.iloc[0]
+    assert grids.geometry.iloc[0].hausdorff_distance(truth) < 1e-7  # same shape; ring order may differ
     r = client.get("/export/data.gpkg")
     assert r.status_code == 200 and r.data[:16] == b"SQLite format 3\x00"
+    (tmp_path / "data.gpkg").write_bytes(r.data)
+    layers = set(pyogrio.list_layers(tmp_path / "data.gpkg")[:, 0])
+    assert {"towns", "grids", "segments", "points", "communities", "rivers", "leaders", "units"} <= layers
+    segments = pyogrio.read_dataframe(tmp_path / "data.gpkg", layer="segments")
+    assert segments["road_name"].tolist() == ["滨江路", "新建路", "汉中路"]
+    assert segments["grid_code"].tolist() == ["610330100001", "610330100002", "610330100002"]
 
 
 @pytest.mark.parametrize(("page", "action"), [

@@ -7,6 +7,7 @@ import json
 import gpxpy
 import pytest
 from click.testing import CliRunner
+from pypdf import PdfReader
 
 from gridmap.cli import main
 from tests.realdata import REALDATA
@@ -106,8 +107,15 @@ def test_patrol_day_prints_the_plan_and_the_dropped_list(town_store, settings, t
     assert "未安排的可选点位（" in done.stdout and "已保存" in done.stdout
     gpx_files = sorted((tmp_path / "out").glob("*.gpx"))
     assert gpx_files and len(list((tmp_path / "out").glob("*.pdf"))) == len(gpx_files)
-    gpx = gpxpy.parse(gpx_files[0].read_text(encoding="utf-8"))
-    assert gpx.waypoints[0].name.startswith("起点")
+    for gpx_file in gpx_files:  # each route as GPX and as its printed sheet, with the same stops
+        gpx = gpxpy.parse(gpx_file.read_text(encoding="utf-8"))
+        assert gpx.waypoints[0].name.startswith("起点")
+        assert [w.name.split(". ", 1)[0] for w in gpx.waypoints[1:]] == [
+            str(k) for k in range(1, len(gpx.waypoints))]
+        pages = PdfReader(gpx_file.with_suffix(".pdf")).pages
+        assert len(pages) >= 2
+        first = pages[0].extract_text()
+        assert all(w.name.split(". ", 1)[1] in first for w in gpx.waypoints[1:])
     as_json = run(settings, "patrol-day", "--day", DAY, "--json", "--any-grid", "--mode", "bike")
     assert as_json.exit_code == 0, as_json.output
     body = json.loads(as_json.stdout)

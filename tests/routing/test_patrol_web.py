@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import re
+import xml.etree.ElementTree as ET
 
 import gpxpy
 import pytest
+from pypdf import PdfReader
 
 from gridmap.auth import add_user
+from gridmap.routing.export import KML_NS
 
 DAY = "2026-11-27"
 
@@ -64,10 +68,24 @@ def test_office_plans_views_and_downloads(web):
     assert "filename*=UTF-8''" in gpx.headers["Content-Disposition"]
     names = [w.name for w in gpxpy.parse(gpx.get_data(as_text=True)).waypoints]
     assert names[1:] == [f"{s['seq']}. {s['name']}" for s in api["stops"][1:]]
+    assert [(w.longitude, w.latitude) for w in gpxpy.parse(gpx.get_data(as_text=True)).waypoints] == [
+        (s["lon"], s["lat"]) for s in api["stops"]]
     kml = web.get(f"/patrol/{ids[0]}.kml")
-    assert kml.status_code == 200 and api["stops"][1]["name"] in kml.get_data(as_text=True)
+    assert kml.status_code == 200
+    root = ET.fromstring(kml.data)
+    ns = {"k": KML_NS}
+    stops = [e.findtext("k:name", namespaces=ns) for e in root.iterfind(".//k:Folder/k:Placemark", ns)]
+    assert stops[1:] == [f"{s['seq']}. {s['name']}" for s in api["stops"][1:]]
+    line = root.findtext(".//k:LineString/k:coordinates", namespaces=ns).split()
+    assert len(line) >= len(api["stops"])  # the walk along the streets, through every stop
     pdf = web.get(f"/patrol/{ids[0]}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+    pages = PdfReader(io.BytesIO(pdf.data)).pages
+    assert len(pages) >= 2  # the map with the stop list, then the directions
+    assert all((round(float(p.mediabox.width)), round(float(p.mediabox.height))) == (595, 842) for p in pages)
+    first = pages[0].extract_text()
+    assert api["inspector"]["name"] in first and api["stops"][1]["name"] in first
+    assert "到达第 1 站" in "".join(p.extract_text() for p in pages[1:])
     assert web.get(f"/patrol/{ids[0]}.docx").status_code == 400
     assert web.get("/patrol/9999").status_code == 404
 

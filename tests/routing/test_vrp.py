@@ -47,6 +47,23 @@ def test_one_inspector_without_budget_gets_one_optimal_tour():
     result = plan(m, vehicles=3, time_limit=0.5)
     assert len(result.routes) == 1
     assert served(result) == list(range(1, 11))
+    # Optimal: out to the ring, round it through 9 neighbour chords, back. No tour is shorter,
+    # since it needs two legs to the centre and 9 legs between ring stops, each at least a chord.
+    optimum = 2 * 500 + 9 * 2 * 500 * np.sin(np.pi / 10)
+    [route] = result.routes
+    assert route.length == pytest.approx(path_length(m, route.stops, closed=True))
+    assert route.length == pytest.approx(optimum, rel=1e-9)
+    assert result.total_length == pytest.approx(optimum, rel=1e-9)
+
+
+def test_one_inspector_tour_matches_brute_force_on_a_tiny_instance():
+    import itertools
+
+    xy = np.random.default_rng(12).random((8, 2)) * 1000
+    m = planar_matrix(xy, rounded=False)
+    best = min(path_length(m, [0, *p], closed=True) for p in itertools.permutations(range(1, 8)))
+    [route] = plan(m, time_limit=0.5).routes
+    assert route.length == pytest.approx(best)
 
 
 def test_service_counts_towards_the_budget():
