@@ -873,7 +873,7 @@ def coordinate_pairs(headers: list[str]) -> list[tuple[str, str, str | None]]:
 
 def parse_coordinates(series: pd.Series) -> np.ndarray:
     """Cell values as floats; decimal degrees or degrees-minutes-seconds text; NaN if neither."""
-    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, copy=True)
     bad = np.isnan(values) & series.notna().to_numpy() & (series.astype(str).str.strip() != "").to_numpy()
     for i in np.flatnonzero(bad):
         m = _DMS.match(str(series.iloc[i]))

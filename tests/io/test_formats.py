@@ -100,9 +100,6 @@ def test_parse_coordinates_decimal_numbers_and_blanks():
     assert np.isnan(values[2:5]).all()
 
 
-@pytest.mark.xfail(strict=True, raises=ValueError,
-                   reason="bug: parse_coordinates writes DMS values into the read-only array "
-                          "pandas 3 returns from to_numpy(); every DMS cell raises ValueError")
 def test_parse_coordinates_degrees_minutes_seconds():
     values = parse_coordinates(pd.Series(
         ["106°31′17″", "33度54分30秒N", "106°31'17\"W", "33°30.5′S", "-33:30:00", "x"], dtype=object))
