@@ -74,17 +74,13 @@ class _RecordingRequest:
 
 # --- hostile values ------------------------------------------------------------------------------
 DATES = [
-    "0001-01-01", "9999-12-31", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-02-30",
-    "2026-11-27T08:00:00+25:00", "20261127",
+    "0001-01-01", "9999-12-31", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-02-30", "20261127",
 ]
-NUMBERS = ["1e9", "-1e309", "inf", "nan", "Infinity", "1e-320", "0", "-1", "9" * 400, "1" * 5000, "１２", "1_0"]
-TEXTS = [
-    "", "x" * 20_000, "\x00", "<script>alert(1)</script>", "${alert(1)}`'\"", "王记`小吃🙂", ",,,", "%",
-    "\u202e\u200b", "[]",
-]
+NUMBERS = ["1e9", "-1e309", "inf", "nan", "0", "-1", "9" * 400, "1" * 5000, "１２", "1_0"]
+TEXTS = ["", "x" * 20_000, "\x00", "<script>alert(1)</script>", "${alert(1)}`'\"", "王记`小吃🙂", "\u202e\u200b", "[]"]
 QUERY_VALUES = DATES + NUMBERS + TEXTS
 # a shorter list for names no code was seen reading (they are most likely ignored)
-GENERIC_VALUES = ["9999-12-31T23:59:59-12:00", "0001-01-01", "1e309", "nan", "-1", "x" * 2_000, "\x00", "[]"]
+GENERIC_VALUES = ["9999-12-31T23:59:59-12:00", "0001-01-01", "1e309", "-1", "x" * 2_000, "\x00"]
 JSON_VALUES = [
     None, True, False, 0, -1, 1.5, 10**400, float("inf"), float("-inf"), float("nan"), 1e308, [], {},
     [1, 2], {"a": 1}, "x" * 1_000_000, "\ud800", [[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]],
@@ -122,6 +118,18 @@ BASELINE = {
     "category": "garbage", "service_code": "garbage", "description": "垃圾堆放", "action": "extend",
     "note": "延期理由", "hours": "24", "dpi": "72", "paper": "A4", "day": "2026-11-27", "kind": "grids",
 }
+# request headers: each set alone (an early refusal would hide the others), the rest together
+HOSTILE_HEADERS = [
+    {"Authorization": "Bearer é"}, {"Authorization": "Bearer " + "x" * 10_000}, {"Authorization": "Basic Zm9vOg=="},
+    {"X-CSRF-Token": "é王"}, {"X-CSRF-Token": "x" * 10_000},
+    {"Cookie": "session=garbage.é"}, {"Cookie": "session=" + "x" * 5_000},
+    {"Content-Type": "multipart/form-data"}, {"Content-Type": "application/json; charset=utf-16"},
+    {"Idempotency-Key": "é" * 300, "Accept-Encoding": "br;q=nan, gzip;q=1e999", "X-Forwarded-For": "é, ::1, 999.1.1.1",
+     "If-Modified-Since": "Mon, 01 Jan 0001 00:00:00 GMT", "Range": "bytes=99999999999999999999-",
+     "If-None-Match": '"' + "x" * 5_000, "Accept-Language": "zh;q=inf", "User-Agent": "x" * 10_000},
+    {"Idempotency-Key": "x" * 10_000, "If-Modified-Since": "Fri, 31 Dec 9999 23:59:59 GMT", "Range": "bytes=-0,5-1",
+     "X-Forwarded-For": "", "X-Real-IP": "not-an-ip"},
+]
 IDENTITIES = ("anonymous", "office", "unit")
 SLOW_S = 5.0  # a single request slower than this is reported too
 
@@ -155,6 +163,7 @@ class Sweep:
         self.app = app
         self.failures: list[str] = []
         self.count = 0
+        self.status = 0
         self.spent: dict[tuple, float] = {}
         self.slow: list[str] = []
         self.logged: list[str] = []
@@ -174,7 +183,7 @@ class Sweep:
         self.count += 1
         key = (identity, method, what.split(" ")[0], what.split(" ")[1].split("=")[0] if " " in what else "")
         self.spent[key] = self.spent.get(key, 0.0) + took
-        status = response.status_code
+        status = self.status = response.status_code
         where = f"{identity} {method} {path[:120]} [{what[:160]}]"
         if took > SLOW_S:
             self.slow.append(f"{took:.1f}s {where}")
@@ -324,7 +333,10 @@ def test_sweep_every_route_with_hostile_values_finds_no_500(world):
         real_args = _real_arguments(rule, real)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             rule_started = time.perf_counter()
+            public = False
             for identity in IDENTITIES:
+                if identity == "unit" and public:
+                    continue  # a route open to all reads its values alike for everyone: done twice already
                 if method != "GET" and {"ref", "request_id"} & set(rule.arguments):
                     # writes pile events on a problem: each (route, user) acts on a new one
                     real_args = _real_arguments(rule, {**real, **real["fresh_problem"]()})
@@ -339,7 +351,8 @@ def test_sweep_every_route_with_hostile_values_finds_no_500(world):
                                    data=form_extra if method != "GET" else None)
                 for values in real_args:
                     path = _build(adapter, rule, values)
-                    _sweep_values(sweep, client, identity, method, path, headers, form_extra)
+                    status = _sweep_values(sweep, client, identity, method, path, headers, form_extra)
+                    public = public or (identity == "anonymous" and status < 300)
             timings.append((time.perf_counter() - rule_started, f"{method} {rule.rule}"))
             if os.environ.get("SWEEP_PROGRESS"):
                 print(f"{timings[-1][0]:6.1f} s {sweep.count:6d} {timings[-1][1]}", file=sys.__stderr__, flush=True)
@@ -355,12 +368,16 @@ def test_sweep_every_route_with_hostile_values_finds_no_500(world):
     assert not sweep.failures, f"{len(sweep.failures)} bad answers:\n" + "\n".join(sweep.failures)
 
 
-def _sweep_values(sweep, client, identity, method, path, headers, form_extra):
-    """One parameter at a time hostile, the others at baseline; query for GET, bodies for the rest."""
+def _sweep_values(sweep, client, identity, method, path, headers, form_extra) -> int:
+    """One parameter at a time hostile, the others at baseline; query for GET, bodies for the rest.
+
+    Returns the status of the baseline request (the route with valid values).
+    """
     body = method not in ("GET", "DELETE")
     seen = sweep.send(client, identity, method, path, what="baseline",
                       query_string=None if body else BASELINE,
                       data={**BASELINE, **form_extra} if body else None, headers=headers)
+    baseline_status = sweep.status
     seen |= sweep.send(client, identity, method, path, what="nothing", headers=headers,
                        data=form_extra if body else None)
     # names no code was seen reading: all of them hostile at once (most routes ignore them)
@@ -379,12 +396,18 @@ def _sweep_values(sweep, client, identity, method, path, headers, form_extra):
         hostile = {**BASELINE, **{n: value for n in generic}}
         seen |= sweep.send(client, identity, method, path, what=f"json generic={repr(value)[:40]}",
                            headers={**headers, "Content-Type": "application/json"}, data=json.dumps(hostile))
+    for hostile_headers in HOSTILE_HEADERS if identity != "unit" else ():
+        if not body and {"X-CSRF-Token", "Content-Type"} & set(hostile_headers):
+            continue  # read only with a body
+        sweep.send(client, identity, method, path, what=f"headers {sorted(hostile_headers)}",
+                   headers={**headers, **hostile_headers}, query_string=None if body else BASELINE,
+                   data={**BASELINE, **form_extra} if body else None)
     # names the route reads: one at a time hostile, the others at baseline (new names join the queue)
     done: set[str] = set()
     queue = sorted(seen)
     while queue:
         name = queue.pop()
-        if name in done or name == "csrf_token":
+        if name in done:
             continue
         done.add(name)
         for value in QUERY_VALUES:
@@ -413,6 +436,7 @@ def _sweep_values(sweep, client, identity, method, path, headers, form_extra):
                  "file": (io.BytesIO(b"PK\x03\x04" + b"\0" * 100), "a.zip")}
         sweep.send(client, identity, method, path, what="multipart junk files", headers=headers, data=files,
                    content_type="multipart/form-data")
+    return baseline_status
 
 
 # --- the cases of issue 9 item 7, one by one ----------------------------------------------------------

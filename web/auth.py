@@ -71,7 +71,8 @@ def csrf_token() -> str:
 def _csrf_ok() -> bool:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     expected = session.get("csrf") or ""
-    return bool(expected) and hmac.compare_digest(sent, expected)
+    # as bytes: compare_digest refuses str with non-ASCII characters (a hostile token is a 403, not a 500)
+    return bool(expected) and hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
 
 
 @bp.before_app_request
