@@ -509,6 +509,10 @@ def test_unexpected_errors_still_answer_500_and_are_logged(app, caplog):
     def bug():
         return {}["missing"]
 
+    @app.get("/api/test-deep")
+    def deep():
+        raise RecursionError
+
     @app.get("/api/test-domain")
     def domain():
         msg = "测试：参数有误"
@@ -523,4 +527,6 @@ def test_unexpected_errors_still_answer_500_and_are_logged(app, caplog):
     with caplog.at_level(logging.ERROR):
         done = client.get("/api/test-domain")
     assert done.status_code == 400 and done.get_json()["message"] == "测试：参数有误"
+    done = client.get("/api/test-deep")
+    assert done.status_code == 400 and "嵌套过深" in done.get_json()["message"]
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
