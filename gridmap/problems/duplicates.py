@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 from pyproj import Transformer
@@ -11,6 +12,12 @@ from sqlalchemy import select
 from gridmap.problems.schema import problems
 from gridmap.problems.workflow import OPEN_STATUSES
 from gridmap.whois import parse_lonlat
+
+
+@lru_cache(maxsize=8)
+def _to_local(local) -> Transformer:
+    """A WGS84 to local-metric transformer, built once per CRS (building one costs ~100 ms)."""
+    return Transformer.from_crs("EPSG:4326", local, always_xy=True)
 
 
 def find_duplicates(
@@ -41,7 +48,7 @@ def find_duplicates(
     if not rows:
         return []
     local = ctx.reference.model().local_crs
-    to_local = Transformer.from_crs("EPSG:4326", local, always_xy=True)
+    to_local = _to_local(local)
     xs, ys = to_local.transform(np.array([r.lon for r in rows] + [lon_f]),
                                 np.array([r.lat for r in rows] + [lat_f]))
     distance = np.hypot(xs[:-1] - xs[-1], ys[:-1] - ys[-1])
