@@ -161,8 +161,8 @@ def main(argv: list[str] | None = None) -> int:
              "whois max (slow)", "RSS MB")]
     for name in names:
         r, sl = results["rates"][name], results["slow"][name]
-        rows.append((name, f"{statistics.median(r['whois'])}", f"{statistics.median(r['whois_cpu_ms'])}",
-                     f"{statistics.median(r['reports'])}", f"{statistics.median(r['reports_cpu_ms'])}",
+        rows.append((name, f"{statistics.median(r['whois']):.1f}", f"{statistics.median(r['whois_cpu_ms']):.2f}",
+                     f"{statistics.median(r['reports']):.1f}", f"{statistics.median(r['reports_cpu_ms']):.2f}",
                      str(r["errors"]), f"{sl['ping_max_s']} s", f"{sl['whois_max_s']} s", str(sl["rss_mb"])))
     ok = True
     if "old" in names and len(names) > 1:
