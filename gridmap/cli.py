@@ -113,6 +113,8 @@ def whois(lon: str, lat: str) -> None:
 @click.option("--workers", type=int, default=None, help="工作进程数（默认取 GRIDMAP_WORKERS）。")
 def serve(port: int | None, host: str | None, workers: int | None) -> None:
     """用 gunicorn（gevent 工作进程）启动网页服务。"""
+    import shutil
+
     from gridmap.serving import gunicorn_argv
 
     settings = load_settings()
@@ -124,6 +126,8 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
     if not store.has_reference():
         click.echo("提示：数据库中还没有网格数据，请先运行 `gridmap load geodata/demo`。", err=True)
     click.echo(f"网格责任地图服务：http://{host}:{port}/  （数据库 {store.url}）")
+    # maps drawn by an earlier version of the code are not served again
+    shutil.rmtree(Path(settings["GRIDMAP_INSTANCE_DIR"]) / "print-cache", ignore_errors=True)
     env = dict(os.environ, PORT=str(port))
     argv = gunicorn_argv(host=host, port=port, workers=workers)
     sys.stdout.flush()

@@ -39,7 +39,11 @@ def _loaded_env(folder: Path, **extra) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("serve")
-    with gridmap_serve(_loaded_env(folder), folder / "logs") as running:
+    env = _loaded_env(folder)
+    stale = Path(env["GRIDMAP_INSTANCE_DIR"]) / "print-cache" / "drawn-by-older-code.page"
+    stale.parent.mkdir(parents=True)
+    stale.write_bytes(b"old")
+    with gridmap_serve(env, folder / "logs") as running:
         running.start(timeout=120)
         for _ in range(8):  # build the model and whois index in every worker
             request(running.port, "GET", WHOIS, timeout=60)
@@ -118,6 +122,10 @@ def test_eight_anonymous_a3_exports_are_bounded_and_leave_whois_fast(server):
     assert all(a[1].startswith(b"\x89PNG") for a in answers if a[0] == 200)
     assert whois_times and max(whois_times) < LATENCY_S, whois_times
     assert peak < MEMORY_BYTES, f"master + workers reached {peak / 2**20:.0f} MB"
+
+
+def test_serve_starts_with_an_empty_print_cache(server):
+    assert not list((Path(server.env["GRIDMAP_INSTANCE_DIR"]) / "print-cache").glob("drawn-by-*"))
 
 
 def test_the_access_log_keeps_paths_but_not_secrets(server):

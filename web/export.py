@@ -8,9 +8,10 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, request, send_file
 
+from gridmap import __version__, printmap
 from gridmap import export as data_export
-from gridmap import printmap
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.serving import run_heavy
 from web.auth import current_user
 from web.context import reference
 
@@ -87,5 +88,14 @@ def data(fmt: str):
     if fmt.lower() in ("zip", "shp.zip"):
         msg = "请指明导出格式，如 /export/data.shp、/export/data.geojson 或 /export/data.kml"
         raise InvalidInput(msg)
-    exported = data_export.export_data(reference().model(), fmt=fmt)
-    return _send(exported.data, exported.mimetype, exported.filename, exported.ascii_filename)
+    fmt = data_export.check_format(fmt)
+    cache = reference()
+
+    def make() -> tuple[dict, bytes]:  # in a heavy-work slot, kept per data version and format
+        exported = run_heavy("数据导出", data_export.export_data, cache.model(), fmt=fmt)
+        return {"mimetype": exported.mimetype, "filename": exported.filename,
+                "ascii_filename": exported.ascii_filename}, exported.data
+
+    meta, data = printmap.cached(_pages(), {"kind": "data", "version": cache.version, "fmt": fmt,
+                                            "renderer": __version__}, make)
+    return _send(data, meta["mimetype"], meta["filename"], meta["ascii_filename"])

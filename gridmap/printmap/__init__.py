@@ -15,7 +15,7 @@ matplotlib.use("Agg", force=False)  # headless; the OO API below never opens a w
 from gridmap.errors import Forbidden  # noqa: E402
 from gridmap.printmap import fonts  # noqa: E402  (registers the font if it is built)
 from gridmap.printmap.atlas import render_atlas  # noqa: E402
-from gridmap.printmap.cache import PrintCache  # noqa: E402
+from gridmap.printmap.cache import PrintCache, cached  # noqa: E402
 from gridmap.printmap.overlays import Overlay, problem_overlay, route_overlays  # noqa: E402
 from gridmap.printmap.page import (  # noqa: E402
     DPI_RANGE,
@@ -30,7 +30,7 @@ from gridmap.responsibility import ResponsibilityModel  # noqa: E402
 
 __all__ = [
     "DPI_RANGE", "FORMATS", "KINDS", "PAPERS", "Footer", "Overlay", "PageContent", "PageOptions", "PrintCache",
-    "Rendered", "draw_page", "export_map", "fonts", "page_content", "page_options",
+    "Rendered", "cached", "draw_page", "export_map", "fonts", "page_content", "page_options",
     "problem_overlay", "render_atlas", "render_map", "render_page", "route_overlays",
     "source_note",
 ]
@@ -140,18 +140,15 @@ def export_map(cache, *, kind: str, code: str | None = None, fmt: object = "png"
     model = cache.model()
     source = source_note(cache.store)
     today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
-    key = None
-    if pages is not None and pages.enabled and not overlays:
-        key = pages.key(renderer=__version__, version=cache.version, source=source, today=today,
-                        kind=kind, code=code, options=options)
-        hit = pages.get(key)
-        if hit is not None:
-            meta, data = hit
-            return Rendered(data=data, **meta)
-    rendered = run_heavy("地图出图", render_map, model, kind=kind, code=code, fmt=options.fmt,
-                         paper=options.paper, landscape=options.landscape, dpi=options.dpi,
-                         overlays=overlays, today=today, source=source)
-    if key is not None:
-        pages.put(key, {"mimetype": rendered.mimetype, "filename": rendered.filename,
-                        "title": rendered.title, "ascii_filename": rendered.ascii_filename}, rendered.data)
-    return rendered
+
+    def make() -> tuple[dict, bytes]:
+        rendered = run_heavy("地图出图", render_map, model, kind=kind, code=code, fmt=options.fmt,
+                             paper=options.paper, landscape=options.landscape, dpi=options.dpi,
+                             overlays=overlays, today=today, source=source)
+        return {"mimetype": rendered.mimetype, "filename": rendered.filename, "title": rendered.title,
+                "ascii_filename": rendered.ascii_filename}, rendered.data
+
+    parts = {"renderer": __version__, "version": cache.version, "source": source, "today": today,
+             "kind": kind, "code": code, "options": options}
+    meta, data = cached(None if overlays else pages, parts, make)
+    return Rendered(data=data, **meta)

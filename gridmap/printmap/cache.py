@@ -8,6 +8,7 @@ import os
 import struct
 import time
 from pathlib import Path
+from typing import Callable
 
 _HEADER = struct.Struct(">I")  # length of the JSON header that precedes the file's bytes
 
@@ -89,3 +90,19 @@ class PrintCache:
             except OSError:
                 pass
             total -= size
+
+
+def cached(pages: PrintCache | None, parts: dict, make: Callable[[], tuple[dict, bytes]]) -> tuple[dict, bytes]:
+    """(metadata, bytes) kept for ``parts`` in ``pages``, or made by ``make()`` and kept there.
+
+    ``parts`` must name everything the file depends on (data version, options, date, …).
+    """
+    if pages is None or not pages.enabled:
+        return make()
+    key = pages.key(**parts)
+    hit = pages.get(key)
+    if hit is not None:
+        return hit
+    meta, data = make()
+    pages.put(key, meta, data)
+    return meta, data

@@ -90,6 +90,29 @@ def test_the_same_page_is_rendered_once_per_data_version(app, renders, tmp_path)
     assert len(renders) == 3
 
 
+def test_data_downloads_are_made_once_per_data_version(app, monkeypatch, tmp_path):
+    from gridmap import export
+
+    calls = []
+    real = export.export_data
+
+    def counting(model, *, fmt):
+        calls.append(fmt)
+        return real(model, fmt=fmt)
+
+    monkeypatch.setattr(export, "export_data", counting)
+    client = app.test_client()
+    first, second = client.get("/export/data.gpkg"), client.get("/export/data.GPKG")
+    assert first.status_code == second.status_code == 200
+    assert first.data == second.data and calls == ["gpkg"]
+    assert "filename*=UTF-8''" in second.headers["Content-Disposition"]
+    assert client.get("/export/data.xlsx").status_code == 200 and calls == ["gpkg", "xlsx"]
+    from gridmap.reference import load_directory
+
+    load_directory(app.extensions["gridmap.store"], factory.write_dataset(tmp_path / "data2"))
+    assert client.get("/export/data.gpkg").status_code == 200 and calls == ["gpkg", "xlsx", "gpkg"]
+
+
 def test_cache_stays_within_its_budget_dropping_the_least_recently_used(tmp_path):
     cache = PrintCache(tmp_path / "c", max_bytes=25_000)
     for i in range(5):
