@@ -124,8 +124,8 @@ class _DeadlineInput:
         return allowed - (time.monotonic() - self._start)
 
     def _timed(self, method: str, *args):
-        """``inner.method(*args)`` within the time still allowed (a greenlet timeout under gevent,
-        a socket timeout otherwise)."""
+        """``inner.method(*args)`` within the time still allowed: a greenlet timeout under gevent
+        (what `gridmap serve` runs); elsewhere a socket timeout, which only bounds silences."""
         remaining = self._remaining()
         if remaining <= 0:
             self._give_up()
