@@ -10,7 +10,8 @@ Both servers run over copies of one loaded demo database. Then:
    fresh connections (goal: every answer within 1 s).
 
 Prints a table with the median new/old ratio of the pairs and writes JSON. Exit 1 when the new
-server misses a goal (slow-client latency over 1 s, rates more than 5 % below the old server's).
+server misses a goal: slow-client latency over 1 s, errors, or a median rate ratio under 0.9 (on a
+shared machine single pairs swing by ±30 %; quote the medians, and the CPU per request beside them).
 """
 
 from __future__ import annotations
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         results["reports_ratio_new_old"] = [round(x, 2) for x in rr]
         rows.append((f"{new}/old (median of pairs)", f"{statistics.median(wr):.2f}x", "",
                      f"{statistics.median(rr):.2f}x", "", "", "", "", ""))
-        ok = statistics.median(wr) >= 0.95 and statistics.median(rr) >= 0.95 and new_r["errors"] == 0
+        ok = statistics.median(wr) >= 0.9 and statistics.median(rr) >= 0.9 and new_r["errors"] == 0
     last = results["slow"][names[-1]]
     slow_ok = last["ping_max_s"] <= LATENCY_GOAL_S and last["whois_max_s"] <= LATENCY_GOAL_S
     results["goal_latency_s"] = LATENCY_GOAL_S
