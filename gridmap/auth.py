@@ -12,11 +12,11 @@ from typing import Any, Mapping
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import check_password_hash, generate_password_hash
 
 from gridmap import limits
+from gridmap.authschema import api_tokens, open311_keys, user_sessions, users
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
-from gridmap.problems.schema import api_tokens, open311_keys, user_sessions, users
+from gridmap.passwords import check_password, hash_password
 from gridmap.store import Store, reference_tables
 
 ROLES: dict[str, str] = {
@@ -140,7 +140,7 @@ def add_user(
         "role": role,
         "unit_code": unit_code if role == "unit" else None,
         "leader_code": leader_code if role == "leader" else None,
-        "password_hash": generate_password_hash(password),
+        "password_hash": hash_password(password),
         "active": True,
         "created_at": _utcnow(),
     }
@@ -177,7 +177,7 @@ def set_password(store: Store, *, username: str, password: str) -> None:
     with store.engine.begin() as conn:
         user_id = _user_id(conn, username)
         conn.execute(update(users).where(users.c.id == user_id)
-                     .values(password_hash=generate_password_hash(password)))
+                     .values(password_hash=hash_password(password)))
         _end_all(conn, user_id)
 
 
@@ -215,7 +215,7 @@ def list_users(store: Store) -> list[User]:
 @functools.cache
 def _dummy_hash() -> str:
     """A hash made like real ones, checked for unknown names so they take as long as known ones."""
-    return generate_password_hash(secrets.token_urlsafe(16))
+    return hash_password(secrets.token_urlsafe(16))
 
 
 def authenticate(store: Store, *, username: str, password: str) -> User:
@@ -231,7 +231,7 @@ def authenticate(store: Store, *, username: str, password: str) -> User:
             row = conn.execute(select(users).where(users.c.username == name,
                                                    users.c.active.is_(True))).first()
     stored = row.password_hash if row is not None else _dummy_hash()
-    matches = check_password_hash(stored, password or "")
+    matches = check_password(stored, password or "")
     if row is None or not password or not matches:
         msg = "用户名或密码错误"
         raise Unauthorized(msg)
@@ -389,7 +389,7 @@ class ApiKey:
 
 
 def _check_source(source: object) -> str:
-    from gridmap.problems.workflow import SOURCES
+    from gridmap.problems.states import SOURCES
 
     code = str(source or "").strip()
     if code not in SOURCES:

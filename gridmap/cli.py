@@ -29,7 +29,8 @@ class _Group(click.Group):
             _fail(error)
 
 
-def _store() -> Store:
+def open_store() -> Store:
+    """The store that GRIDMAP_DATABASE_URL names (for commands)."""
     settings = load_settings()
     return Store(settings["GRIDMAP_DATABASE_URL"])
 
@@ -47,7 +48,7 @@ def main() -> None:
 @main.command("init-db")
 def init_db() -> None:
     """创建或升级数据库结构。"""
-    store = _store()
+    store = open_store()
     click.echo(f"数据库已就绪：{store.url}（结构版本 {store.migrate()}）")
 
 
@@ -58,7 +59,7 @@ def load(directory: Path, if_empty: bool) -> None:
     """导入数据目录（layers.gpkg + responsibility.xlsx），整体替换现有参考数据。"""
     from gridmap.reference import load_directory
 
-    store = _store()
+    store = open_store()
     if if_empty and store.has_reference():
         click.echo("数据库中已有网格数据，跳过导入。")
         return
@@ -85,7 +86,7 @@ def audit(directory: Path | None, as_json: bool, tolerance: float) -> None:
     from gridmap.io.read import read_dataset
     from gridmap.responsibility import build_model
 
-    dataset = read_dataset(directory) if directory else _store().read_dataset()
+    dataset = read_dataset(directory) if directory else open_store().read_dataset()
     report = audit_model(build_model(dataset), tolerance_m2=tolerance)
     if as_json:
         _echo_json(report.as_dict())
@@ -135,7 +136,7 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
 
 
 # Modules that add commands: each has `commands`, a list of click commands. Add yours here.
-COMMAND_MODULES: tuple[str, ...] = ("gridmap.routing.cli", "gridmap.io.cli", "gridmap.problems.cli", "gridmap.printmap.cli")
+COMMAND_MODULES: tuple[str, ...] = ("gridmap.routing.cli", "gridmap.importer_cli", "gridmap.problems.cli", "gridmap.printmap.cli")
 
 
 def _register_commands() -> None:

@@ -301,9 +301,9 @@ def _column_mismatch(source: Source, geoms: gpd.GeoSeries, crs_used: str, *,
         system = parse_crs_option(datum) if datum else parse_crs_option(crs_used.split("（")[0])
     except InvalidInput:
         return []
-    from gridmap.io.georef import _transform
+    from gridmap.io.georef import to_store_crs
 
-    columns = _transform(gpd.GeoSeries(shapely.points(x[ok], y[ok])), system)
+    columns = to_store_crs(gpd.GeoSeries(shapely.points(x[ok], y[ok])), system)
     local = local_crs_for(tuple(geoms[ok].total_bounds))
     a = gpd.GeoSeries(values[ok], crs="EPSG:4326").to_crs(local).to_numpy()
     b = gpd.GeoSeries(columns.to_numpy(), crs="EPSG:4326").to_crs(local).to_numpy()
@@ -406,7 +406,7 @@ def _outside_findings(geoms: np.ndarray, labels: pd.Index, towns: gpd.GeoDataFra
 def _reference_findings(frame: pd.DataFrame, kind: str, labels: pd.Index, combined: Dataset,
                         *, where: dict) -> tuple[pd.DataFrame, list[Finding]]:
     """Dangling references are errors; a name given instead of a code is resolved (warned)."""
-    from gridmap.responsibility import split_codes
+    from gridmap.io.references import split_codes
 
     findings: list[Finding] = []
     for column, target, target_column in _REFERENCES.get(kind, ()):
@@ -459,9 +459,9 @@ def _combine(current: Dataset, kind: str, frame: pd.DataFrame, *, mode: str) -> 
     tables = dict(current.tables)
     container = layers if kind in LAYER_BY_NAME else tables
     if mode == "merge" and len(container[kind]):
-        from gridmap.store import _merge_key
+        from gridmap.store import merge_key
 
-        key = _merge_key(kind)
+        key = merge_key(kind)
         old = container[kind]
         if key is not None:
             old = old[~old[key].isin(set(frame[key].dropna()))]
@@ -475,7 +475,7 @@ def _combine(current: Dataset, kind: str, frame: pd.DataFrame, *, mode: str) -> 
 
 def _others_broken(before: Dataset, after: Dataset, kind: str) -> list[Finding]:
     """References in OTHER layers/tables that this import breaks (warnings)."""
-    from gridmap.audit import check_references
+    from gridmap.io.references import check_references
 
     def keyed(dataset: Dataset) -> dict[tuple, Finding]:
         return {(f.layer, f.feature, f.field, f.message): f

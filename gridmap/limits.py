@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
 
-from gridmap.problems.schema import rate_hits
+from gridmap.authschema import rate_hits
 
 # How often (1 in N records) old rows of a kind are pruned.
 PRUNE_EVERY = 50

@@ -302,7 +302,8 @@ class JsonMarkers(MacroElement):
         self.items_json = safe.script_json(items)
 
 
-def _add_basemap(m: folium.Map, opts: MapOptions) -> None:
+def add_basemap(m: folium.Map, opts: MapOptions) -> None:
+    """Add the background tiles that `opts.basemap` names to the map (none for "none")."""
     if opts.basemap == "none":
         return
     if opts.basemap in BASEMAPS:
@@ -350,7 +351,7 @@ def build_map(
 
     m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_start=14,
                    location=[33.91, 106.52], max_zoom=19, maxZoom=19)
-    _add_basemap(m, opts)
+    add_basemap(m, opts)
 
     towns = _display(model.towns, opts)
     town_styles = [{"color": "#555", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02,

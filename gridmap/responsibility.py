@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -13,15 +12,7 @@ import shapely
 from gridmap.crs import local_crs_for
 from gridmap.errors import NotFound
 from gridmap.io.read import Dataset
-
-_SPLIT = re.compile(r"[、,，;；\s]+")
-
-
-def split_codes(value: object) -> list[str]:
-    """Split a cell such as '610330100001、610330100002' into codes."""
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
-    return [c for c in _SPLIT.split(str(value)) if c]
+from gridmap.io.references import split_codes
 
 
 @dataclass

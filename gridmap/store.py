@@ -28,7 +28,7 @@ from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
-SCHEMA_VERSION = 2  # 2: token/api key expiry, api key source, sessions, rate_hits (problems/schema.py)
+SCHEMA_VERSION = 2  # 2: token/api key expiry, api key source, sessions, rate_hits (authschema.py)
 metadata = MetaData()
 
 meta_table = Table(
@@ -67,7 +67,7 @@ for _spec in TABLES:
 # Modules that define more tables on `metadata` (problems, patrols, …), imported before the
 # schema is created. Add yours here; new tables are created by `migrate`, changes to existing
 # ones need a numbered migration below.
-SCHEMA_MODULES: tuple[str, ...] = ("gridmap.problems.schema", "gridmap.routing.schema")
+SCHEMA_MODULES: tuple[str, ...] = ("gridmap.authschema", "gridmap.problems.schema", "gridmap.routing.schema")
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.
 MIGRATIONS: dict[int, object] = {}
@@ -286,7 +286,7 @@ class Store:
             raise InvalidInput(msg)
         records = _records(out)
         table = reference_tables[name]
-        key = _merge_key(name)
+        key = merge_key(name)
         with self.engine.begin() as conn:
             version = self._bump_version(conn, expected=expected_version)
             if mode == "replace" or key is None:
@@ -331,7 +331,8 @@ _MERGE_KEYS = {"grid_leaders": "grid_code", "town_leaders": "town_code", "rivers
 _IMPORT_CHUNK = 5000
 
 
-def _merge_key(name: str) -> str | None:
+def merge_key(name: str) -> str | None:
+    """The column that identifies a row of layer or table `name` when imports merge, or None."""
     from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
 
     if name in _MERGE_KEYS:

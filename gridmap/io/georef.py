@@ -115,7 +115,8 @@ def _amap_signature(source: Source) -> list[str]:
     return ["adcode", *found] if found else []
 
 
-def _transform(geoms: gpd.GeoSeries, crs: CRS | str) -> gpd.GeoSeries:
+def to_store_crs(geoms: gpd.GeoSeries, crs: CRS | str) -> gpd.GeoSeries:
+    """Transform geometries from `crs` (an EPSG/WKT CRS, or "gcj02"/"bd09") to the store's CRS."""
     if isinstance(crs, str):  # gcj02 / bd09: lon/lat with an offset
         lonlat = gpd.GeoSeries(geoms.values, index=geoms.index).set_crs(STORE_CRS, allow_override=True)
         return convert_geoseries(lonlat, source=crs, target="wgs84")
@@ -214,7 +215,7 @@ def georeference(
         raise DataError(msg, findings=[Finding(
             msg, hint=f"请用 --crs 指定坐标系（如 --crs EPSG:4545）{('；' + guess) if guess else ''}",
             **where)])
-    out = _transform(geoms, crs)
+    out = to_store_crs(geoms, crs)
     label = _crs_label(crs)
     if _old_datum(crs):
         findings.append(Finding(

@@ -322,7 +322,7 @@ def read_dataset(directory: str | Path) -> Dataset:
     if errors:
         msg = f"数据集 {directory} 有 {len(errors)} 处错误，未导入"
         raise DataError(msg, findings=errors)
-    from gridmap.audit import check_references
+    from gridmap.io.references import check_references
 
     findings += check_references(layers, tables, files=(LAYERS_FILE, TABLES_FILE))
     errors = [f for f in findings if f.severity == "error"]

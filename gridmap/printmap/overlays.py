@@ -95,7 +95,7 @@ def _status_style() -> tuple[dict[str, str], dict[str, str]]:
     colors = {k: v[0] for k, v in PROBLEM_STATUS_STYLE.items()}
     names = {k: v[1] for k, v in PROBLEM_STATUS_STYLE.items()}
     try:
-        from gridmap.problems.workflow import STATUS_COLORS, STATUS_LABELS
+        from gridmap.problems.states import STATUS_COLORS, STATUS_LABELS
     except ImportError:
         return colors, names
     return {**colors, **STATUS_COLORS}, {**names, **STATUS_LABELS}

@@ -102,7 +102,7 @@ def apikey() -> None:
 
 
 def _sources() -> list[str]:
-    from gridmap.problems.workflow import SOURCES
+    from gridmap.problems.states import SOURCES
 
     return list(SOURCES)
 

@@ -10,7 +10,7 @@ from pyproj import Transformer
 from sqlalchemy import select
 
 from gridmap.problems.schema import problems
-from gridmap.problems.workflow import OPEN_STATUSES
+from gridmap.problems.states import OPEN_STATUSES
 from gridmap.whois import parse_lonlat
 
 

@@ -14,7 +14,7 @@ from gridmap.auth import User, may_see_personal_data
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
 from gridmap.parsing import parse_bool, parse_datetime, shown
 from gridmap.problems.schema import problems
-from gridmap.problems.workflow import PENDING_STATUSES, SOURCES, STATUS_LABELS
+from gridmap.problems.states import PENDING_STATUSES, SOURCES, STATUS_LABELS
 
 SCOPES: dict[str, str] = {
     "tasks": "我的任务",

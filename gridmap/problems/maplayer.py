@@ -14,7 +14,7 @@ from jinja2 import Template
 
 from gridmap import safe
 from gridmap.crs import convert_lonlat
-from gridmap.problems.workflow import SOURCES, STATUS_COLORS, STATUS_LABELS
+from gridmap.problems.states import SOURCES, STATUS_COLORS, STATUS_LABELS
 
 OVERDUE_COLOR = "#b71c1c"
 _STYLE = """<style>

@@ -11,7 +11,7 @@ from gridmap.auth import api_key as find_api_key
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.parsing import parse_datetime, shown
 from gridmap.problems.schema import problems
-from gridmap.problems.workflow import OPEN_STATUSES, STATUS_LABELS
+from gridmap.problems.states import OPEN_STATUSES, STATUS_LABELS
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
 CHANGESET = "2026-11-27T00:00:00+08:00"

@@ -30,7 +30,7 @@ from gridmap.problems.schema import (
     problem_photos,
     problems,
 )
-from gridmap.problems.workflow import (
+from gridmap.problems.states import (
     ACTION_LABELS,
     SOURCES,
     STATUS_LABELS,

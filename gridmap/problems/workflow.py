@@ -10,50 +10,16 @@ from sqlalchemy import insert, update
 from gridmap.auth import User, require_action
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
+from gridmap.problems.states import (  # web/problems.py also reads the labels and SOURCES as workflow.X
+    ACTION_LABELS,
+    OPEN_STATUSES,
+    PENDING_STATUSES,
+    SOURCES,
+    STATUS_LABELS,
+)
 
 if TYPE_CHECKING:
     from gridmap.problems.service import ProblemContext
-
-STATUS_LABELS: dict[str, str] = {
-    "reported": "已上报",
-    "accepted": "已立案",
-    "dispatched": "已派遣（交办）",
-    "rectified": "已整改",
-    "verified": "已核查",
-    "closed": "已结案",
-    "rejected": "不予立案",
-}
-STATUS_COLORS: dict[str, str] = {
-    "reported": "#e53935",
-    "accepted": "#fb8c00",
-    "dispatched": "#fdd835",
-    "rectified": "#1e88e5",
-    "verified": "#8e24aa",
-    "closed": "#43a047",
-    "rejected": "#9e9e9e",
-}
-ACTION_LABELS: dict[str, str] = {
-    "report": "上报",
-    "support": "附议（他人也反映）",
-    "accept": "立案",
-    "reject": "不予立案",
-    "dispatch": "派遣（交办）",
-    "rectify": "整改反馈",
-    "verify": "核查通过",
-    "rework": "返工",
-    "extend": "延期",
-    "close": "结案",
-}
-SOURCES: dict[str, str] = {
-    "inspector": "巡查员",
-    "citizen": "市民随手拍",
-    "assessment": "测评反馈",
-    "media": "媒体曝光",
-}
-# Statuses in which the problem waits on somebody; "closed" and "rejected" are final.
-OPEN_STATUSES = ("reported", "accepted", "dispatched", "rectified", "verified")
-# Statuses in which the deadline runs: the unit has not yet fixed it.
-PENDING_STATUSES = ("reported", "accepted", "dispatched")
 
 # action -> (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -68,11 +34,6 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 MAX_EXTEND_HOURS = 8760  # one extension moves a deadline by at most a year
 NOTE_REQUIRED = {"reject": "不予立案的理由", "rework": "返工的原因", "extend": "延期的理由"}
-
-
-def is_overdue(status: str, deadline: dt.datetime | None, now: dt.datetime) -> bool:
-    """Past its deadline and not yet fixed (naive UTC datetimes)."""
-    return deadline is not None and status in PENDING_STATUSES and deadline < now
 
 
 def act(

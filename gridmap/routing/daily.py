@@ -634,7 +634,7 @@ def _open_problems(store, model, *, now, wanted) -> list[DayStop]:
     from sqlalchemy import select
 
     from gridmap.problems.schema import problems as table
-    from gridmap.problems.workflow import PENDING_STATUSES, is_overdue
+    from gridmap.problems.states import PENDING_STATUSES, is_overdue
 
     moment = (now or dt.datetime.now(dt.timezone.utc)).astimezone(dt.timezone.utc).replace(tzinfo=None)
     with store.engine.connect() as conn:

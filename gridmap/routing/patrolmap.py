@@ -7,7 +7,7 @@ import numpy as np
 
 from gridmap import safe
 from gridmap.crs import convert_lonlat
-from gridmap.maps import JsonMarkers, MapOptions, _add_basemap
+from gridmap.maps import JsonMarkers, MapOptions, add_basemap
 
 ROUTE_COLOR = "#0050b4"
 MUST_COLOR = "#d62728"
@@ -34,7 +34,7 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
     pts = show(np.array([[s["lon"], s["lat"]] for s in plan["stops"]], dtype=float).reshape(-1, 2))
     m = folium.Map(tiles=None, zoom_start=15, location=[float(pts[:, 1].mean()), float(pts[:, 0].mean())],
                    max_zoom=19, control_scale=True)
-    _add_basemap(m, opts)
+    add_basemap(m, opts)
     route = folium.FeatureGroup(name="巡查路线")
     if len(line) >= 2:
         folium.PolyLine([[y, x] for x, y in line], color=ROUTE_COLOR, weight=5, opacity=0.85,

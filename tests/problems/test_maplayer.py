@@ -11,7 +11,7 @@ from gridmap import maps
 from gridmap.crs import gcj02_from_wgs84
 from gridmap.problems.categories import load_categories
 from gridmap.problems.maplayer import OVERDUE_COLOR, add_problem_layer, features, popup_html
-from gridmap.problems.workflow import STATUS_COLORS
+from gridmap.problems.states import STATUS_COLORS
 
 
 def _record(**changes) -> dict:

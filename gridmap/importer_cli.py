@@ -71,7 +71,7 @@ def import_command(file: Path, kind: str, layer: str | None, crs: str | None,
     报告列出所用编码和坐标系及其依据，逐条列出问题（要素/行号与处理办法）。有错误时不导入、
     退出码非 0，数据库保持原样；导入在一个事务中完成。
     """
-    from gridmap.cli import _store
+    from gridmap.cli import open_store
     from gridmap.errors import InvalidInput
     from gridmap.importer import run_import
 
@@ -82,7 +82,7 @@ def import_command(file: Path, kind: str, layer: str | None, crs: str | None,
             msg = f"--xy 应写成“经度列,纬度列”，收到：{xy!r}"
             raise InvalidInput(msg)
         pair = (parts[0], parts[1])
-    store = _store()
+    store = open_store()
     bars = _ProgressBars()
     try:
         report = run_import(store, file, kind=kind, layer=layer, crs=crs, encoding=encoding,
