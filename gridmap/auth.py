@@ -13,8 +13,8 @@ from typing import Any, Mapping
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from gridmap import limits
-from gridmap.authschema import api_tokens, open311_keys, user_sessions, users
+from gridmap.accounts import repository as limits
+from gridmap.accounts.schema import api_tokens, open311_keys, user_sessions, users
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from gridmap.passwords import check_password, hash_password
 from gridmap.store import Store, reference_tables

@@ -28,7 +28,7 @@ from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
-SCHEMA_VERSION = 2  # 2: token/api key expiry, api key source, sessions, rate_hits (authschema.py)
+SCHEMA_VERSION = 2  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py)
 metadata = MetaData()
 
 meta_table = Table(
@@ -67,7 +67,7 @@ for _spec in TABLES:
 # Modules that define more tables on `metadata` (problems, patrols, …), imported before the
 # schema is created. Add yours here; new tables are created by `migrate`, changes to existing
 # ones need a numbered migration below.
-SCHEMA_MODULES: tuple[str, ...] = ("gridmap.authschema", "gridmap.problems.schema", "gridmap.routing.schema")
+SCHEMA_MODULES: tuple[str, ...] = ("gridmap.accounts.schema", "gridmap.problems.schema", "gridmap.routing.schema")
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.
 MIGRATIONS: dict[int, object] = {}

@@ -18,7 +18,7 @@ from types import SimpleNamespace
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from gridmap import limits
+from gridmap.accounts import repository as limits
 from gridmap.auth import User, may_see_personal_data
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
 from gridmap.problems.categories import Categories, load_categories

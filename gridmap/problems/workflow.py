@@ -167,7 +167,7 @@ def support(ctx: "ProblemContext", ref: object, *, note: object = None, client: 
     One support per ``client`` (address) and problem within ``ctx.support_window_h`` hours:
     a repeat changes nothing and answers ``counted: False`` with a polite message.
     """
-    from gridmap import limits
+    from gridmap.accounts import repository as limits
     from gridmap.problems.schema import problem_events, problems
     from gridmap.problems.service import find_row, public_view, record, to_db, utcnow, write_turn
 

@@ -1,4 +1,4 @@
-"""Attempts counted in the database, so every worker process sees the same limits."""
+"""Rate-limit hits counted in the database, so every worker process sees the same limits."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, func, insert, select
 
-from gridmap.authschema import rate_hits
+from gridmap.accounts.schema import rate_hits
 
 # How often (1 in N records) old rows of a kind are pruned.
 PRUNE_EVERY = 50
