@@ -54,10 +54,6 @@ class User:
                 "unit_code": self.unit_code, "leader_code": self.leader_code}
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
@@ -65,10 +61,6 @@ def _digest(secret: str) -> str:
 def _user(row) -> User:
     return User(id=row.id, username=row.username, role=row.role, unit_code=row.unit_code,
                 leader_code=row.leader_code, active=bool(row.active))
-
-
-def _naive(moment: dt.datetime | None) -> dt.datetime:
-    return limits.naive_utc(moment)
 
 
 def _lifetime(days: object, *, what: str) -> dt.timedelta:
@@ -142,7 +134,7 @@ def add_user(
         "leader_code": leader_code if role == "leader" else None,
         "password_hash": hash_password(password),
         "active": True,
-        "created_at": _utcnow(),
+        "created_at": limits.utcnow(),
     }
     try:
         with store.engine.begin() as conn:
@@ -278,7 +270,7 @@ def login(
     rules = rules or LoginLimits()
     name = (username or "").strip()[: MAX_USERNAME + 1]
     address = address or "-"
-    moment = _naive(now)
+    moment = limits.naive_utc(now)
     with store.engine.connect() as conn:
         user_wait = limits.wait_seconds(conn, rules.user(), name, now=moment)
         address_wait = limits.wait_seconds(conn, rules.address(), address, now=moment)
@@ -309,7 +301,7 @@ def start_session(store: Store, user: User, *, hours: float = SESSION_HOURS,
                   now: dt.datetime | None = None) -> str:
     """A new session id for a logged-in user (kept in the signed cookie; only its hash here)."""
     sid = secrets.token_urlsafe(32)
-    moment = _naive(now)
+    moment = limits.naive_utc(now)
     with store.engine.begin() as conn:
         conn.execute(insert(user_sessions).values(
             sid_hash=_digest(sid), user_id=user.id, created_at=moment,
@@ -327,7 +319,7 @@ def user_for_session(store: Store, sid: str | None, *, now: dt.datetime | None =
     with store.engine.connect() as conn:
         row = conn.execute(
             select(users).join(user_sessions, user_sessions.c.user_id == users.c.id)
-            .where(user_sessions.c.sid_hash == _digest(sid), user_sessions.c.expires_at > _naive(now),
+            .where(user_sessions.c.sid_hash == _digest(sid), user_sessions.c.expires_at > limits.naive_utc(now),
                    users.c.active.is_(True))
         ).first()
     return _user(row) if row else None
@@ -350,7 +342,7 @@ def issue_token(store: Store, *, username: str, days: float = TOKEN_DAYS,
         msg = f"用户“{username}”不存在或已停用"
         raise NotFound(msg)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    moment = _naive(now)
+    moment = limits.naive_utc(now)
     with store.engine.begin() as conn:
         conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=_digest(token),
                                                created_at=moment, expires_at=moment + lifetime))
@@ -371,7 +363,7 @@ def user_for_token(store: Store, token: str, *, now: dt.datetime | None = None) 
     if row is None:
         msg = "访问令牌无效或已停用；请用 `gridmap user token 用户名` 重新签发"
         raise Unauthorized(msg)
-    if row.token_expires_at is not None and row.token_expires_at <= _naive(now):
+    if row.token_expires_at is not None and row.token_expires_at <= limits.naive_utc(now):
         msg = (f"访问令牌已于 {_expiry_text(row.token_expires_at)} 过期；"
                "请用 `gridmap user token 用户名` 重新签发")
         raise Unauthorized(msg)
@@ -411,7 +403,7 @@ def add_api_key(store: Store, *, name: str, source: str = "citizen", days: float
     code = _check_source(source)
     lifetime = _lifetime(days, what="API 密钥")
     key = secrets.token_urlsafe(24)
-    moment = _naive(now)
+    moment = limits.naive_utc(now)
     try:
         with store.engine.begin() as conn:
             conn.execute(insert(open311_keys).values(name=name, key_hash=_digest(key), created_at=moment,
@@ -433,7 +425,7 @@ def api_key(store: Store, key: str | None, *, now: dt.datetime | None = None) ->
     digest = _digest(key)
     for row in rows:
         if hmac.compare_digest(row.key_hash, digest):
-            if row.expires_at is not None and row.expires_at <= _naive(now):
+            if row.expires_at is not None and row.expires_at <= limits.naive_utc(now):
                 msg = (f"api_key（{row.name}）已于 {_expiry_text(row.expires_at)} 过期；"
                        "请联系管理员重新签发")
                 raise Forbidden(msg)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from gridmap import auth
+from gridmap.accounts.repository import utcnow
 from gridmap.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 
 PASSWORD = "secret-pass-1"
@@ -251,7 +252,7 @@ def test_user_and_apikey_commands(settings, loaded_store, monkeypatch):
     key = run("apikey", "add", "测评系统", "--source", "assessment", "--days", "30").stdout.strip()
     found = auth.api_key(loaded_store, key)
     assert found.source == "assessment"
-    assert 29 <= (found.expires_at - auth._utcnow()).days <= 30
+    assert 29 <= (found.expires_at - utcnow()).days <= 30
     assert "assessment" in run("apikey", "list").stdout
     assert run("apikey", "add", "x", "--source", "robot").exit_code != 0
     assert run("apikey", "revoke", "测评系统").exit_code == 0
@@ -288,6 +289,6 @@ def test_schema_1_database_is_migrated(settings):
     assert auth.user_for_token(migrated, token).username == "old"
     partner = auth.api_key(migrated, key)
     assert partner.source == "citizen"  # keys from before schema 2 file reports as citizens
-    assert 364 <= (partner.expires_at - auth._utcnow()).days <= 365
+    assert 364 <= (partner.expires_at - utcnow()).days <= 365
     with pytest.raises(Unauthorized, match="过期"):
         auth.user_for_token(migrated, token, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=91))
