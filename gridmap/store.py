@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -22,7 +25,7 @@ from sqlalchemy import (
     insert,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
@@ -121,6 +124,35 @@ class Store:
                 )
         return SCHEMA_VERSION
 
+    # --- transactions -------------------------------------------------------------------
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """The one way to write: a transaction, queued behind other writers on a SQLite file.
+
+        SQLite lets one writer in at a time and makes the others poll with growing sleeps,
+        which wastes most of the time under many concurrent writers; an advisory file lock
+        around the short write transaction queues them in the kernel instead. PostgreSQL
+        (and in-memory SQLite) need no lock: there it is a plain ``engine.begin()``.
+        """
+        database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
+        if not database or database == ":memory:":
+            with self.engine.begin() as conn:
+                yield conn
+            return
+        import fcntl
+
+        fd = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with self.engine.begin() as conn:
+                yield conn
+        finally:
+            os.close(fd)  # releases the lock
+
+    def reading(self) -> contextlib.AbstractContextManager[Connection]:
+        """A connection for reads (no transaction is held open longer than the block)."""
+        return self.engine.connect()
+
     # --- meta -------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -186,7 +218,7 @@ class Store:
         for spec in TABLES:
             frame = dataset.tables[spec.name][[c.name for c in spec.columns]]
             rows[spec.name] = _records(frame)
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             for table in reference_tables.values():
                 conn.execute(delete(table))
             for name, records in rows.items():
@@ -287,7 +319,7 @@ class Store:
         records = _records(out)
         table = reference_tables[name]
         key = merge_key(name)
-        with self.engine.begin() as conn:
+        with self.writing() as conn:
             version = self._bump_version(conn, expected=expected_version)
             if mode == "replace" or key is None:
                 if mode == "replace":

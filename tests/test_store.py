@@ -75,3 +75,33 @@ def _derived(name, dataset):
     import pandas as pd
 
     return pd.DataFrame({"grid_code": [None] * len(dataset.layers[name])})
+
+
+def test_writing_queues_concurrent_writers_on_a_sqlite_file(tmp_path):
+    import threading
+
+    from sqlalchemy import select
+
+    from gridmap.store import Store, meta_table
+
+    store = Store(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    errors: list[Exception] = []
+
+    def bump(n: int) -> None:
+        try:
+            for _ in range(20):
+                with store.writing() as conn:
+                    store._bump_version(conn)
+        except Exception as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=bump, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert (tmp_path / "w.sqlite.write-lock").exists()
+    with store.reading() as conn:
+        value = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "data_version")).scalar()
+    assert int(value) == 80
