@@ -10,6 +10,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from gridmap.errors import InvalidInput
+from gridmap.io.encoding import decode_text
 
 CHINA = ZoneInfo("Asia/Shanghai")
 MIN_YEAR = 2000
@@ -311,11 +312,8 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     with unpaired surrogates (``"\\ud800"``), which no database or page could store or show.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        msg = f"请求体 JSON 不是 UTF-8 编码（第 {error.start + 1} 个字节有误），请以 UTF-8 发送"
-        raise InvalidInput(msg) from None
+    text = decode_text(raw, codec="utf-8-sig", name="请求体 JSON", hint="请以 UTF-8 发送",
+                       error=InvalidInput).text
     try:
         parsed = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
                             parse_int=_small_int)

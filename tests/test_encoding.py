@@ -346,3 +346,83 @@ def test_real_feng_county_record_reads_intact() -> None:
     assert int(feng["ADCODE93"].iloc[0]) == 610330
     assert feng.geometry.iloc[0].x == pytest.approx(106.51279, abs=1e-5)
     assert feng.geometry.iloc[0].y == pytest.approx(33.918312, abs=1e-5)
+
+
+# --- the one text decoder ------------------------------------------------------------------------
+
+from gridmap.io.encoding import codec_label, decode_text, detect_file_codec, normalize_codec  # noqa: E402
+from gridmap.parsing import parse_json  # noqa: E402
+
+
+def test_decode_text_order_bom_utf8_gb18030():
+    bom = decode_text(b"\xef\xbb\xbf" + "名称,编码".encode())
+    assert (bom.text, bom.codec, bom.reason) == ("名称,编码", "utf-8-sig", "带 UTF-8 BOM 标记")
+    plain = decode_text("凤县".encode(), what="无 .cpg，")
+    assert (plain.text, plain.codec, plain.reason) == ("凤县", "utf-8", "无 .cpg，按内容判断为 UTF-8")
+    gbk = decode_text("双石铺镇".encode("gbk"))
+    assert (gbk.text, gbk.codec) == ("双石铺镇", "gb18030")
+    assert "GBK/GB18030" in gbk.reason
+
+
+def test_decode_text_given_codec_wins_and_must_fit():
+    text = "凤州镇".encode("gbk")
+    assert decode_text(text, codec="gbk").text == "凤州镇"
+    assert decode_text(text, codec="gbk").reason == "按 --encoding 指定"
+    assert decode_text(b"\xef\xbb\xbfname", codec="utf-8").text == "name"  # a BOM is not a character
+    with pytest.raises(DataError, match=r"towns.csv 不能按 utf-8 解码（第 3 个字节有误）") as caught:
+        decode_text(b"ab" + text, codec="utf-8", name="towns.csv")
+    assert caught.value.findings and caught.value.findings[0].file == "towns.csv"
+
+
+def test_decode_text_refuses_or_replaces_what_is_neither():
+    junk = b"name\n\x81\x20"  # 0x81 0x20 is neither UTF-8 nor GB18030
+    with pytest.raises(DataError, match=r"a.csv 既不是 UTF-8 也不是 GBK 编码（第 6 个字节无法解码）"):
+        decode_text(junk, name="a.csv")
+    lenient = decode_text(junk, lenient=True)
+    assert lenient.text.startswith("name\n") and "\ufffd" in lenient.text
+    assert lenient.codec == "gb18030" and "已替换" in lenient.reason
+
+
+def test_decode_text_error_class_for_request_bodies():
+    with pytest.raises(InvalidInput, match="第 3 个字节有误") as caught:
+        decode_text(b'{"\xff', codec="utf-8-sig", name="请求体 JSON", error=InvalidInput)
+    assert not caught.value.findings
+    with pytest.raises(InvalidInput, match=r"请求体 JSON 不能按 utf-8 解码（第 9 个字节有误）；请以 UTF-8 发送"):
+        parse_json(b'{"name":\xb7\xef}')
+    assert parse_json(b'\xef\xbb\xbf{"name": "\xe5\x87\xa4"}') == {"name": "凤"}
+
+
+def test_codec_names_and_labels():
+    assert normalize_codec(" GBK ") == "gbk"
+    assert normalize_codec("UTF8") == "utf-8"
+    assert normalize_codec("cp936") == "gbk"
+    with pytest.raises(InvalidInput, match="无法识别的编码“latin-9x”；常用：UTF-8、GBK、GB18030"):
+        normalize_codec("latin-9x")
+    assert codec_label("gb18030") == "GB18030（GBK 的超集）"
+    assert codec_label("utf-8-sig") == "UTF-8（带 BOM）"
+    assert codec_label("big5") == "BIG5"
+    assert codec_label(None) == ""
+
+
+def test_detect_file_codec_streams_across_chunks(tmp_path):
+    # A character split by the 1 MiB chunk boundary still decodes as UTF-8.
+    path = tmp_path / "big.kml"
+    path.write_bytes(b"x" * ((1 << 20) - 1) + "凤县".encode() * 3)
+    assert detect_file_codec(path, name="big.kml") == ("utf-8", "按内容判断为 UTF-8")
+    gbk = tmp_path / "gbk.kml"
+    gbk.write_bytes(b"x" * ((1 << 20) - 1) + "凤县".encode("gbk") * 3)
+    assert detect_file_codec(gbk, name="gbk.kml")[0] == "gb18030"
+    with pytest.raises(DataError, match=r"gbk.kml 不能按 utf-8 解码（约第 1048576 个字节有误）"):
+        detect_file_codec(gbk, codec="utf-8", name="gbk.kml")
+
+
+def test_detect_file_codec_declared_encoding(tmp_path):
+    path = tmp_path / "doc.kml"
+    path.write_bytes('<?xml version="1.0" encoding="GBK"?><kml><name>凤县</name></kml>'.encode("gbk"))
+    assert detect_file_codec(path, name="doc.kml", declared="gbk", declared_as='XML 声明（encoding="GBK"）') == (
+        "gbk", '按 XML 声明（encoding="GBK"）')
+    utf8 = tmp_path / "utf8.kml"
+    utf8.write_bytes('<?xml version="1.0" encoding="ascii"?><kml><name>凤县</name></kml>'.encode())
+    codec, reason = detect_file_codec(utf8, name="utf8.kml", declared="ascii",
+                                      declared_as='XML 声明（encoding="ascii"）')
+    assert codec == "utf-8" and reason == 'XML 声明（encoding="ascii"）与内容不符，按内容判断为 UTF-8'

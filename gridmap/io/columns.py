@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from gridmap.errors import Finding, InvalidInput
+from gridmap.io.encoding import decode_text
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME, Column
 
 __all__ = [
@@ -253,7 +254,7 @@ def read_mapping_file(path: str | Path, *, kind: str) -> dict[str, str]:
     except OSError as exc:
         msg = f"无法读取字段映射文件 {path}：{exc}"
         raise InvalidInput(msg) from exc
-    text = _decode_text(raw)
+    text = decode_text(raw, name=path.name, lenient=True).text
     pairs: list[tuple[str, str]] = []
     if path.suffix.lower() == ".json" or text.lstrip().startswith("{"):
         try:
@@ -295,15 +296,6 @@ def read_mapping_file(path: str | Path, *, kind: str) -> dict[str, str]:
             raise InvalidInput(msg)
         out[canonical] = source
     return out
-
-
-def _decode_text(raw: bytes) -> str:
-    if raw.startswith(b"\xef\xbb\xbf"):
-        return raw[3:].decode("utf-8")
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("gb18030", errors="replace")
 
 
 def map_columns(

@@ -1,17 +1,31 @@
-"""Detect the text encoding of a Shapefile's .dbf: .cpg file, then LDID byte, then content."""
+"""Text encodings: the one text decoder, codec names and labels, and DBF encoding detection."""
 
 from __future__ import annotations
 
 import codecs
 import os
 import struct
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gridmap.errors import DataError, InvalidInput
+from gridmap.errors import DataError, Finding, GridmapError, InvalidInput
 
-__all__ = ["detect_dbf_encoding"]
+__all__ = ["Decoded", "codec_label", "decode_text", "detect_dbf_encoding", "detect_file_codec",
+           "normalize_codec"]
+
+# How codecs are named to people; any other codec is shown upper-cased.
+_LABELS: dict[str, str] = {
+    "utf-8": "UTF-8",
+    "utf-8-sig": "UTF-8（带 BOM）",
+    "gbk": "GBK",
+    "cp936": "GBK（CP936）",
+    "gb18030": "GB18030（GBK 的超集）",
+}
+
+_CHUNK = 1 << 20  # bytes decoded at a time when a file's encoding is checked
 
 # .cpg contents (upper case, without spaces, "-" and "_") mapped to Python codec names.
 _CPG_CODECS: dict[str, str] = {
@@ -48,10 +62,154 @@ _HEADER_SIZE = 32
 _DESCRIPTOR_SIZE = 32
 
 
-def _codec_label(codec: str) -> str:
-    return {"utf-8": "UTF-8", "gbk": "GBK", "cp936": "GBK/CP936", "gb18030": "GB18030"}.get(
-        codec, codec.upper()
+# --- codec names -------------------------------------------------------------------------------
+
+
+def codec_label(codec: str | None) -> str:
+    """How a codec is named to people: "utf-8" -> "UTF-8", "gb18030" -> "GB18030（GBK 的超集）"."""
+    return _LABELS.get(codec or "", (codec or "").upper())
+
+
+def normalize_codec(name: str) -> str:
+    """A codec name as Python knows it ("GBK" -> "gbk", "UTF8" -> "utf-8"); InvalidInput if unknown."""
+    try:
+        return codecs.lookup(name.strip()).name
+    except LookupError:
+        msg = f"无法识别的编码“{name}”；常用：UTF-8、GBK、GB18030"
+        raise InvalidInput(msg) from None
+
+
+# --- decoding text ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Text decoded from bytes: the text, the codec used and why (in Chinese)."""
+
+    text: str
+    codec: str
+    reason: str
+
+
+# fits(codec) -> None when the bytes decode strictly with codec, else (about) the first bad byte (0-based).
+_Fits = Callable[[str], "int | None"]
+
+
+def _settle(fits: _Fits, *, bom: bool, codec: str | None, what: str, name: str, about: str,
+            hint: str, error: type[GridmapError], lenient: bool,
+            declared: str | None = None, declared_as: str = "") -> tuple[str, str]:
+    """The one order of evidence: given codec, declared codec, UTF-8 BOM, strict UTF-8, GB18030."""
+    if codec:
+        bad = fits(codec)
+        if bad is None:
+            return codec, "按 --encoding 指定"
+        msg = f"{name} 不能按 {codec.removesuffix('-sig')} 解码（{about}第 {bad + 1} 个字节有误）；{hint}"
+        raise error(msg, findings=[Finding(msg, file=name)] if issubclass(error, DataError) else None)
+    if declared_as:
+        if declared and fits(declared) is None:
+            return declared, f"按 {declared_as}"
+        what += f"{declared_as}与内容不符，"
+    if bom:
+        return "utf-8-sig", f"{what}带 UTF-8 BOM 标记"
+    if fits("utf-8") is None:
+        return "utf-8", f"{what}按内容判断为 UTF-8"
+    bad = fits("gb18030")
+    if bad is None:
+        return "gb18030", f"{what}不是有效的 UTF-8，按内容判断为 GBK/GB18030"
+    if lenient:
+        return "gb18030", f"{what}既不是有效的 UTF-8 也不是 GBK，按 GB18030 读取（无法解码的字节已替换）"
+    msg = (
+        f"{name} 既不是 UTF-8 也不是 GBK 编码（{about}第 {bad + 1} 个字节无法解码）；"
+        "请用 --encoding 指定编码，或另存为 UTF-8"
     )
+    raise error(msg, findings=[Finding(msg, file=name)])
+
+
+def decode_text(raw: bytes, *, codec: str | None = None, what: str = "", name: str = "文本",
+                lenient: bool = False, hint: str = "请检查 --encoding",
+                error: type[GridmapError] = DataError) -> Decoded:
+    """Decode text in the one order of evidence: the given codec, a UTF-8 BOM, strict UTF-8, GB18030.
+
+    Parameters
+    ----------
+    raw : bytes
+        The text as stored.
+    codec : str, optional
+        The codec to use (as `normalize_codec` returns it, e.g. from ``--encoding``); the text
+        must decode with it strictly.
+    what : str
+        Prefix of the reason, e.g. "无 .cpg，".
+    name : str
+        What the text is (a file name), shown in error messages.
+    lenient : bool
+        Never refuse the content: text that is neither UTF-8 nor GBK is read as GB18030 with the
+        undecodable bytes replaced (for sniffing a file's head and small side files).
+    hint, error
+        What an error message tells the user to do (when ``codec`` does not fit), and the
+        error raised (DataError; InvalidInput for request bodies).
+
+    Returns
+    -------
+    Decoded
+        ``text``, ``codec`` ("utf-8-sig" when a BOM was removed) and ``reason``.
+    """
+    bom = raw.startswith(codecs.BOM_UTF8)
+    texts: dict[str, str] = {}
+
+    def fits(candidate: str) -> int | None:
+        try:
+            texts[candidate] = raw.decode(candidate)
+        except UnicodeDecodeError as exc:
+            return exc.start
+        return None
+
+    used, reason = _settle(fits, bom=bom, codec=codec, what=what, name=name, about="", hint=hint,
+                           error=error, lenient=lenient)
+    if used in texts:
+        text = texts[used]
+        if used == "utf-8-sig" or (used == codec and text.startswith("\ufeff") and bom):
+            text = text.removeprefix("\ufeff")
+    elif used == "utf-8-sig":
+        text = raw[3:].decode("utf-8", errors="replace")
+    else:  # lenient GB18030
+        text = raw.decode(used, errors="replace")
+    return Decoded(text, used, reason)
+
+
+def _file_fits(path: Path) -> _Fits:
+    def fits(codec: str) -> int | None:
+        decoder = codecs.getincrementaldecoder(codec)("strict")
+        offset = 0
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(_CHUNK):
+                    decoder.decode(chunk)
+                    offset += len(chunk)
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError as exc:
+            return offset + max(exc.start, 0)
+        return None
+
+    return fits
+
+
+def detect_file_codec(path: str | os.PathLike[str], *, codec: str | None = None, name: str,
+                      declared: str | None = None, declared_as: str = "") -> tuple[str, str]:
+    """`decode_text`'s choice for a file too large to hold, checked in streamed chunks: (codec, reason).
+
+    ``declared``/``declared_as``: a codec the file names itself (an XML declaration) and how to
+    say so ('XML 声明（encoding="GBK"）'); it is tried after ``codec`` and before the BOM. Pass
+    ``declared_as`` with ``declared=None`` for a declaration naming an unknown codec.
+    """
+    file = Path(path)
+    with file.open("rb") as fh:
+        bom = fh.read(3) == codecs.BOM_UTF8
+    return _settle(_file_fits(file), bom=bom, codec=codec, what="", name=name, about="约",
+                   hint="请检查 --encoding", error=DataError, lenient=False, declared=declared,
+                   declared_as=declared_as)
+
+
+# --- DBF (Shapefile attribute table) encoding --------------------------------------------------
 
 
 def _dbf_path(path: str | os.PathLike[str]) -> Path:
@@ -88,8 +246,8 @@ def _codec_from_cpg(text: str) -> str | None:
         return None
     for name in (f"cp{key}", key) if key.isdigit() else (key,):
         try:
-            return codecs.lookup(name).name
-        except LookupError:
+            return normalize_codec(name)
+        except InvalidInput:
             continue
     return None
 
@@ -191,7 +349,7 @@ def _by_content(values: list[tuple[bytes, bool]], prefix: str) -> tuple[str, str
         return "gb18030", f"{prefix}按内容判断为 GBK/GB18030（按其超集 GB18030 读取）"
     codec, bad = ("utf-8", utf8_bad) if utf8_bad <= gb_bad else ("gb18030", gb_bad)
     return codec, (
-        f"{prefix}内容编码无法确定：按 {_codec_label(codec)} 读取时仍有 {bad}/{len(non_ascii)} "
+        f"{prefix}内容编码无法确定：按 {codec_label(codec)} 读取时仍有 {bad}/{len(non_ascii)} "
         "个文本值无法解码，请核对数据来源或补一个 .cpg 文件"
     )
 
@@ -231,7 +389,7 @@ def detect_dbf_encoding(path: str | os.PathLike[str]) -> tuple[str, str]:
             reason = f"按 .cpg 文件（{cpg_text}）"
             bad = _failures(values, codec)
             if bad:
-                reason += f"；但有 {bad} 个文本值不能按 {_codec_label(codec)} 解码，.cpg 可能有误"
+                reason += f"；但有 {bad} 个文本值不能按 {codec_label(codec)} 解码，.cpg 可能有误"
             elif codec != "utf-8" and _is_utf8_text(_non_ascii(values)):
                 reason += "；但内容看起来是 UTF-8，.cpg 可能有误"
             return codec, reason
@@ -248,7 +406,7 @@ def detect_dbf_encoding(path: str | os.PathLike[str]) -> tuple[str, str]:
         # UTF-8 Chinese often decodes as GBK too (as mojibake), so a stale LDID on a UTF-8
         # file is caught by the UTF-8 test, not by decoding with the LDID's code page.
         if _failures(values, codec) == 0 and not _is_utf8_text(_non_ascii(values)):
-            return codec, f"{prefix}按 DBF 头部 LDID=0x{ldid:02X}（{_codec_label(codec)}）"
+            return codec, f"{prefix}按 DBF 头部 LDID=0x{ldid:02X}，即 {codec_label(codec)}"
         prefix += f"DBF 头部 LDID=0x{ldid:02X} 与内容不符，"
     elif ldid:
         prefix += f"DBF 头部 LDID=0x{ldid:02X} 未指明中文代码页，"

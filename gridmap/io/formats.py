@@ -34,7 +34,7 @@ from gridmap.io.columns import (
     normalize_header,
     score_header,
 )
-from gridmap.io.encoding import detect_dbf_encoding
+from gridmap.io.encoding import Decoded, decode_text, detect_dbf_encoding, detect_file_codec, normalize_codec
 from gridmap.io.offline import contains_url, no_network
 from gridmap.io.sheets import MAX_CELLS, open_workbook, sheet_rows
 from gridmap.model import LAYER_BY_NAME
@@ -138,7 +138,7 @@ def sniff_format(path: str | Path, *, display_name: str | None = None) -> str:
         raise InvalidInput(msg)
     if head[:4] == b"\x00\x00\x27\x0a" or suffix in {".shp", ".dbf", ".shx"}:
         return "shapefile"
-    text = _head_text(head)
+    text = decode_text(head, lenient=True).text
     stripped = text.lstrip()
     if stripped.startswith("<"):
         if "<kml" in text[:4096].lower():
@@ -154,15 +154,6 @@ def sniff_format(path: str | Path, *, display_name: str | None = None) -> str:
         )
         raise InvalidInput(msg)
     return "csv"
-
-
-def _head_text(head: bytes) -> str:
-    for codec in ("utf-8-sig", "gb18030"):
-        try:
-            return head.decode(codec)
-        except UnicodeDecodeError:
-            continue
-    return head.decode("utf-8", errors="replace")
 
 
 def _sniff_zip(path: Path, *, name: str) -> str:
@@ -230,7 +221,7 @@ def read_source(
     columns_of(kind)  # InvalidInput for unknown kinds
     name = display_name or path.name
     fmt = sniff_format(path, display_name=name)
-    codec = _check_codec(encoding) if encoding else None
+    codec = normalize_codec(encoding) if encoding else None
     if fmt in ("shapezip", "kmz", "xlsx") and limits is None:
         limits = ArchiveLimits.from_settings()
     if fmt == "shapefile":
@@ -252,20 +243,6 @@ def read_source(
     source.file = name
     _finish_geometry(source, kind=kind, xy=xy)
     return source
-
-
-def _check_codec(encoding: str) -> str:
-    try:
-        return codecs.lookup(encoding).name
-    except LookupError:
-        msg = f"无法识别的编码“{encoding}”；常用：UTF-8、GBK、GB18030"
-        raise InvalidInput(msg) from None
-
-
-def _codec_label(codec: str | None) -> str:
-    labels = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8（带 BOM）", "gbk": "GBK", "cp936": "GBK/CP936",
-              "gb18030": "GB18030（GBK 的超集）"}
-    return labels.get(codec or "", (codec or "").upper())
 
 
 # --- vector formats through GDAL -------------------------------------------------------------
@@ -459,30 +436,6 @@ def _read_gpkg(path: Path, *, kind: str, layer: str | None, name: str,
                   declared_crs=declared, crs_note=note)
 
 
-def _decode(raw: bytes, *, codec: str | None, what: str, name: str) -> tuple[str, str, str]:
-    """Decode text: a given codec, else BOM, strict UTF-8, then GB18030. (text, codec, reason)."""
-    if codec:
-        try:
-            return raw.decode(codec), codec, "按 --encoding 指定"
-        except UnicodeDecodeError as exc:
-            msg = f"{name} 不能按 {codec} 解码（第 {exc.start} 字节）；请检查 --encoding"
-            raise DataError(msg, findings=[Finding(msg, file=name)]) from exc
-    if raw.startswith(codecs.BOM_UTF8):
-        return raw[3:].decode("utf-8", errors="replace"), "utf-8-sig", f"{what}带 UTF-8 BOM 标记"
-    try:
-        return raw.decode("utf-8"), "utf-8", f"{what}按内容判断为 UTF-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("gb18030"), "gb18030", f"{what}不是有效的 UTF-8，按内容判断为 GBK/GB18030"
-    except UnicodeDecodeError as exc:
-        msg = (
-            f"{name} 既不是 UTF-8 也不是 GBK 编码（第 {exc.start} 字节无法解码）；"
-            "请用 --encoding 指定编码，或另存为 UTF-8"
-        )
-        raise DataError(msg, findings=[Finding(msg, file=name)]) from exc
-
-
 # The key "crs" in any letter case, any letter possibly written as a \\u escape (json-c and
 # GDAL match member names without regard to case).
 _CRS_KEY = re.compile(r'"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:\s*', re.I)
@@ -551,7 +504,7 @@ def strip_linked_crs(text: str) -> tuple[str, list[str], int]:
 
 
 def _read_geojson(raw: bytes, *, codec: str | None, name: str) -> Source:
-    text, used, reason = _decode(raw, codec=codec, what="", name=name)
+    text, used, reason = _decoded(decode_text(raw, codec=codec, name=name))
     del raw
     stripped = text.lstrip()
     notes = []
@@ -589,54 +542,25 @@ _NETWORK_LINK = re.compile(
 _REMOTE_SCHEMA = re.compile(r"schemaUrl\s*=\s*[\"']\s*((?:https?|ftps?|file)://[^\"'\s]{1,300})", re.I)
 
 
-def _first_bad_byte(path: Path, codec: str) -> int | None:
-    """None when the whole file decodes strictly as codec, else about where it first fails."""
-    decoder = codecs.getincrementaldecoder(codec)("strict")
-    offset = 0
-    try:
-        with path.open("rb") as fh:
-            while chunk := fh.read(_KML_CHUNK):
-                decoder.decode(chunk)
-                offset += len(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        return offset + max(exc.start, 0)
-    return None
-
-
 def _kml_codec(raw: Path, *, codec: str | None, name: str) -> tuple[str, str]:
     """The KML's text encoding and why: --encoding, the XML declaration, BOM, UTF-8, GB18030."""
+    if codec:
+        return detect_file_codec(raw, codec=codec, name=name)
     with raw.open("rb") as fh:
         head = fh.read(4096)
-    if codec:
-        bad = _first_bad_byte(raw, codec)
-        if bad is None:
-            return codec, "按 --encoding 指定"
-        msg = f"{name} 不能按 {codec} 解码（约第 {bad} 字节）；请检查 --encoding"
-        raise DataError(msg, findings=[Finding(msg, file=name)])
-    what = ""
-    declared = _XML_ENCODING.match(head[3:] if head.startswith(codecs.BOM_UTF8) else head)
-    if declared:
-        label = declared.group(1).decode("ascii", errors="replace")
-        try:
-            codec = codecs.lookup(label).name
-        except LookupError:
-            codec = None
-        if codec and _first_bad_byte(raw, codec) is None:
-            return codec, f"按 XML 声明（encoding=\"{label}\"）"
-        what = "XML 声明的编码与内容不符，"
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig", f"{what}带 UTF-8 BOM 标记"
-    if _first_bad_byte(raw, "utf-8") is None:
-        return "utf-8", f"{what}按内容判断为 UTF-8"
-    bad = _first_bad_byte(raw, "gb18030")
-    if bad is None:
-        return "gb18030", f"{what}不是有效的 UTF-8，按内容判断为 GBK/GB18030"
-    msg = (
-        f"{name} 既不是 UTF-8 也不是 GBK 编码（约第 {bad} 字节无法解码）；"
-        "请用 --encoding 指定编码，或另存为 UTF-8"
-    )
-    raise DataError(msg, findings=[Finding(msg, file=name)])
+    declared = _XML_ENCODING.match(head.removeprefix(codecs.BOM_UTF8))
+    if not declared:
+        return detect_file_codec(raw, name=name)
+    label = declared.group(1).decode("ascii", errors="replace")
+    try:
+        named: str | None = normalize_codec(label)
+    except InvalidInput:
+        named = None
+    return detect_file_codec(raw, name=name, declared=named, declared_as=f"XML 声明（encoding=\"{label}\"）")
+
+
+def _decoded(decoded: Decoded) -> tuple[str, str, str]:
+    return decoded.text, decoded.codec, decoded.reason
 
 
 def _kml_to_utf8(raw: Path, doc: Path, *, codec: str) -> tuple[int, list[str]]:
@@ -730,7 +654,7 @@ def _read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str 
 
 
 def _read_csv(path: Path, *, kind: str, codec: str | None, name: str) -> Source:
-    text, used, reason = _decode(path.read_bytes(), codec=codec, what="", name=name)
+    text, used, reason = _decoded(decode_text(path.read_bytes(), codec=codec, name=name))
     sample = text[:20000]
     try:
         dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] if "\n" in sample else sample,

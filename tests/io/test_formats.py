@@ -267,3 +267,13 @@ def test_bare_feature_array_is_read_as_a_collection_without_crs(tmp_path):
     assert any("要素数组" in n for n in source.notes)
     assert "RFC 7946" in source.crs_note
     assert source.frame["名称"].tolist() == ["嘉陵江"]
+
+
+def test_sniff_bom_kml_with_a_character_cut_at_the_sniffed_head(tmp_path):
+    # The head read for sniffing (8192 bytes) ends inside a UTF-8 character of a KML with a BOM.
+    head = b'\xef\xbb\xbf<?xml version="1.0" encoding="UTF-8"?>\n<kml><Document><name>'
+    pad = "凤".encode() * ((8192 - len(head)) // 3 + 1)
+    assert (8192 - len(head)) % 3 and len(head) + len(pad) > 8192  # byte 8192 is inside a character
+    path = tmp_path / "cut.kml"
+    path.write_bytes(head + pad + b"</name></Document></kml>")
+    assert sniff_format(path) == "kml"
