@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from gridmap.errors import ConfigError
 
@@ -195,6 +196,14 @@ SETTINGS: tuple[Setting, ...] = (
         "\"confirm\"; failed previews are deleted at once.",
         _positive_float,
     ),
+    # --- coverage: gaps and overlaps between grids (gridmap/coverage.py) -----------------
+    Setting("GRIDMAP_COVERAGE_TOLERANCE_M2", 1.0, "Gaps and overlaps between grids (or towns) of this "
+            "many square metres or less are ignored by `gridmap audit`, `gridmap import` and the import "
+            "page (their tolerance option overrides it).", _non_negative_float),
+    Setting("GRIDMAP_COVERAGE_MIN_WIDTH_M", 0.05, "Gap and overlap pieces thinner than this on average "
+            "(2 x area / perimeter, metres) are rounding noise and ignored.", _non_negative_float),
+    Setting("GRIDMAP_COVERAGE_SLIVER_WIDTH_M", 1.0, "Gap and overlap pieces thinner than this on average "
+            "(metres) are reported as slivers: edges that do not quite meet.", _non_negative_float),
     # --- patrol routes (issue 4) --------------------------------------------------------
     Setting(
         "GRIDMAP_PATROL_MAX_SNAP_M",
@@ -244,6 +253,90 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+def attribute_name(name: str) -> str:
+    """A setting's attribute on Settings: the environment name without GRIDMAP_, lower case."""
+    return name.removeprefix("GRIDMAP_").lower()
+
+
+@dataclass(frozen=True)
+class Settings(Mapping[str, Any]):
+    """Every setting, resolved and typed; frozen. Read ``settings.patrol_mode``.
+
+    It is also a read-only mapping from the environment names (``settings["GRIDMAP_PATROL_MODE"]``),
+    which is how Flask's ``app.config`` and older call sites see it. Services take a Settings and
+    carry no defaults of their own: the defaults live in SETTINGS above, nowhere else.
+    """
+
+    database_url: str
+    instance_dir: str
+    port: int
+    host: str
+    workers: int
+    basemap: str
+    tianditu_token: str
+    secret_key: str | None
+    secure_cookies: bool
+    whois_tolerance_m: float
+    body_timeout_s: float
+    heavy_slots: int
+    heavy_wait_s: float
+    print_cache_mb: float
+    print_anon_max_dpi: int
+    problem_categories: str
+    duplicate_radius_m: float
+    photo_max_mb: float
+    photo_max_count: int
+    photo_dir: str
+    import_max_mb: float
+    import_max_unpacked_mb: float
+    import_max_ratio: float
+    import_keep_minutes: float
+    coverage_tolerance_m2: float
+    coverage_min_width_m: float
+    coverage_sliver_width_m: float
+    patrol_max_snap_m: float
+    patrol_mode: str
+    patrol_hours: float
+    patrol_walk_kmh: float
+    patrol_bike_kmh: float
+    patrol_stop_minutes: float
+    patrol_point_value_m: float
+    patrol_time_limit: float
+    patrol_own_grids: bool
+    login_max_failures: int
+    login_max_failures_per_address: int
+    login_window_minutes: float
+    trusted_proxies: int
+    session_hours: float
+    token_days: float
+    apikey_days: float
+    reports_per_hour: int
+    support_window_hours: float
+
+    # --- the mapping view, by environment name ---------------------------------------
+    def __getitem__(self, name: str) -> Any:
+        if name not in _BY_NAME:
+            raise KeyError(name)
+        return getattr(self, attribute_name(name))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_BY_NAME)
+
+    def __len__(self) -> int:
+        return len(_BY_NAME)
+
+    def but(self, **changes: Any) -> Settings:
+        """A copy with some attributes changed (tests: ``settings.but(patrol_mode="bike")``)."""
+        return replace(self, **changes)
+
+
+def _typed(setting: Setting, value: Any) -> Any:
+    """An override as its setting's type: text goes through the setting's parser."""
+    if isinstance(value, str) and setting.parse is not str and value != "":
+        return setting.parse(value)
+    return value
+
+
 def config_file(instance_dir: str | Path) -> Path:
     """Return the path of the instance config file (TOML with setting names as keys)."""
     return Path(instance_dir) / "gridmap.toml"
@@ -267,7 +360,7 @@ def _read_config_file(path: Path) -> dict[str, Any]:
 
 def load_settings(
     overrides: Mapping[str, Any] | None = None, *, environ: Mapping[str, str] | None = None
-) -> dict[str, Any]:
+) -> Settings:
     """Resolve every setting: overrides, then environment, then config file, then default."""
     environ = os.environ if environ is None else environ
     overrides = dict(overrides or {})
@@ -282,7 +375,11 @@ def load_settings(
     values: dict[str, Any] = {}
     for setting in SETTINGS:
         if setting.name in overrides:
-            values[setting.name] = overrides[setting.name]
+            try:
+                values[setting.name] = _typed(setting, overrides[setting.name])
+            except (TypeError, ValueError) as exc:
+                msg = f"设置 {setting.name}={overrides[setting.name]!r} 无效：{exc}"
+                raise ConfigError(msg) from exc
             continue
         raw = environ.get(setting.name)
         source = "环境变量"
@@ -305,7 +402,7 @@ def load_settings(
     if values["GRIDMAP_BASEMAP"] == "tianditu" and not values["GRIDMAP_TIANDITU_TOKEN"]:
         msg = "GRIDMAP_BASEMAP=tianditu 需要同时设置 GRIDMAP_TIANDITU_TOKEN（天地图密钥）"
         raise ConfigError(msg)
-    return values
+    return Settings(**{attribute_name(name): value for name, value in values.items()})
 
 
 def secret_key(settings: Mapping[str, Any]) -> str:

@@ -65,3 +65,32 @@ def test_generated_secret_is_kept_private_and_stable(tmp_path):
     first = secret_key(settings)
     assert len(first) == 64 and secret_key(settings) == first
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_settings_object_is_frozen_typed_and_matches_the_registry(tmp_path):
+    import dataclasses
+    import typing
+
+    from gridmap.settings import Settings, attribute_name
+
+    declared = {f.name: f for f in dataclasses.fields(Settings)}
+    assert set(declared) == {attribute_name(s.name) for s in SETTINGS}
+    hints = typing.get_type_hints(Settings)
+    settings = load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
+    for setting in SETTINGS:
+        value = getattr(settings, attribute_name(setting.name))
+        assert settings[setting.name] == value
+        if setting.default is not None:  # every default has its field's type
+            assert isinstance(setting.default, typing.get_args(hints[attribute_name(setting.name)]) or
+                              hints[attribute_name(setting.name)]), setting.name
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        settings.port = 1  # type: ignore[misc]
+    assert settings.but(patrol_mode="bike").patrol_mode == "bike" and settings.patrol_mode == "walk"
+
+
+def test_overrides_are_parsed_like_the_environment(tmp_path):
+    settings = load_settings({"PORT": "8081", "GRIDMAP_PATROL_OWN_GRIDS": "false"},
+                             environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
+    assert settings.port == 8081 and settings.patrol_own_grids is False
+    with pytest.raises(ConfigError, match="GRIDMAP_PATROL_MODE"):
+        load_settings({"GRIDMAP_PATROL_MODE": "drive"}, environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
