@@ -419,7 +419,7 @@ def render_map_parts(
 ) -> dict[str, str]:
     """``header``, ``html`` and ``script`` of a localized map, to embed in our own page."""
     localize(m, base_url=base_url, static_url=static_url)
-    root = m.get_root()
+    root: Any = m.get_root()  # a branca Figure: header, html and script are its children
     root.render()
     return {
         "header": root.header.render(),

@@ -21,7 +21,7 @@ def _patch() -> None:
     import threading
 
     threading.local = monkey.get_original("threading", "local")
-    _threading_local.local = monkey.get_original("_threading_local", "local")
+    _threading_local.local = monkey.get_original("_threading_local", "local")  # type: ignore[misc]
 
 
 _patch()

@@ -186,7 +186,7 @@ class _DeadlineInput:
         return self._timed("readline", size if size is not None else -1)
 
     def readlines(self, hint: int = -1):
-        lines = []
+        lines: list[bytes] = []
         while True:
             line = self.readline()
             if not line:

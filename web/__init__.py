@@ -22,8 +22,8 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.config.update(settings)
     app.config["SECRET_KEY"] = secret_key(settings)
     app.config["JSON_AS_ASCII"] = False
-    app.json.ensure_ascii = False
-    app.json.sort_keys = False
+    app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider
+    app.json.sort_keys = False  # type: ignore[attr-defined]
     store = Store(settings["GRIDMAP_DATABASE_URL"])
     app.extensions["gridmap.store"] = store
     app.extensions["gridmap.reference"] = ReferenceCache(
