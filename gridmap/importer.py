@@ -26,7 +26,9 @@ from gridmap.io.columns import (
     read_mapping_file,
 )
 from gridmap.io.archive import ArchiveLimits
-from gridmap.io.formats import FORMAT_LABELS, Source, parse_coordinates, read_source
+from gridmap.io.coordinates import parse_coordinates
+from gridmap.io.formats import read_source
+from gridmap.io.source import FORMAT_LABELS, Source
 from gridmap.io.georef import georeference
 from gridmap.io.read import Dataset, check_values, validate_layer
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME

@@ -22,7 +22,7 @@ from gridmap.errors import InvalidInput
 from gridmap.importer import KINDS, preview_map, run_import
 from gridmap.io.archive import ArchiveLimits
 from gridmap.io.columns import kind_label
-from gridmap.io.formats import sniff_format
+from gridmap.io.sniff import sniff_format
 from gridmap.maps import map_parts
 from gridmap.parsing import parse_number
 from web.auth import current_user, login_required

@@ -14,7 +14,7 @@ from pyproj.exceptions import CRSError
 from gridmap.crs import convert_geoseries, is_plausible_china_lonlat, local_crs, resolve_crs_name
 from gridmap.errors import DataError, Finding, InvalidInput
 from gridmap.io.columns import normalize_header
-from gridmap.io.formats import Source
+from gridmap.io.source import Source
 
 __all__ = ["CrsChoice", "georeference", "parse_crs_option"]
 

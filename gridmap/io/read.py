@@ -12,9 +12,9 @@ import pyogrio
 import shapely
 
 from gridmap.errors import DataError, Finding
-from gridmap.io.sheets import open_workbook, sheet_rows
 from gridmap.io.columns import blank_cells
 from gridmap.io.offline import no_network
+from gridmap.io.sheets import open_workbook, sheet_rows
 from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE, Column, LayerSpec, TableSpec
 
 STORE_CRS = "EPSG:4326"

@@ -330,7 +330,7 @@ def test_a_sheet_over_the_cell_budget_is_refused_with_a_message(tmp_path):
     '"crs": "http://h/x"',
 ])
 def test_linked_crs_members_are_dropped_wherever_they_are(member):
-    from gridmap.io.formats import strip_linked_crs
+    from gridmap.io.geojson import strip_linked_crs
 
     text = ('{"type": "FeatureCollection", ' + member + ', "features": [{"type": "Feature", '
             '"properties": {"note": "say \\"crs\\": {\\"type\\": \\"link\\"}"}, "geometry": '
@@ -350,7 +350,7 @@ def test_linked_crs_members_are_dropped_wherever_they_are(member):
     {"type": "EPSG", "properties": {"code": 4545}},
 ])
 def test_named_crs_members_are_kept(crs):
-    from gridmap.io.formats import strip_linked_crs
+    from gridmap.io.geojson import strip_linked_crs
 
     text = json.dumps({"type": "FeatureCollection", "crs": crs, "features": []})
     assert strip_linked_crs(text) == (text, [], 1)

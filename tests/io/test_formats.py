@@ -12,7 +12,9 @@ import pytest
 from shapely.geometry import Point, box
 
 from gridmap.errors import DataError, InvalidInput
-from gridmap.io.formats import coordinate_pairs, parse_coordinates, read_source, sniff_format
+from gridmap.io.coordinates import coordinate_pairs, parse_coordinates
+from gridmap.io.formats import read_source
+from gridmap.io.sniff import sniff_format
 
 # --- sniff_format: content decides, the extension only breaks ties ---------------------------
 

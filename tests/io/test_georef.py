@@ -14,7 +14,7 @@ from shapely.geometry import Point
 
 from gridmap.crs import wgs84_from_bd09, wgs84_from_gcj02
 from gridmap.errors import DataError, InvalidInput
-from gridmap.io.formats import Source
+from gridmap.io.source import Source
 from gridmap.io.georef import georeference, parse_crs_option
 
 LON, LAT = 106.52, 33.91  # Feng County (tests/factory.py)
