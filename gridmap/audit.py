@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
 
+from gridmap.coverage import CoverageRule, find_gaps_and_overlaps
 from gridmap.errors import Finding
-
-DEFAULT_TOLERANCE_M2 = 1.0  # slivers smaller than this are numerical noise, not seams
-# Pieces thinner than this on average (2 * area / perimeter) are artefacts of projecting
-# edges with unshared vertices (T-junctions), not real seams or overlaps.
-MIN_WIDTH_M = 0.05
-
-
-def _significant(pieces: np.ndarray, tolerance_m2: float) -> np.ndarray:
-    area = shapely.area(pieces)
-    perimeter = shapely.length(pieces)
-    width = np.divide(2 * area, perimeter, out=np.zeros_like(area), where=perimeter > 0)
-    return (area > tolerance_m2) & (width > MIN_WIDTH_M)
 
 
 @dataclass
@@ -82,52 +71,28 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def _lonlat(geoms: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    pts = gpd.GeoSeries(shapely.point_on_surface(geoms), crs=crs).to_crs("EPSG:4326")
-    return pts.x.to_numpy(), pts.y.to_numpy()
+def audit_model(model, *, tolerance_m2: float | None = None,
+                settings: Mapping[str, Any] | None = None) -> AuditReport:
+    """Check the joined model for seams, overlaps, unassigned items and broken references.
 
-
-def audit_model(model, *, tolerance_m2: float = DEFAULT_TOLERANCE_M2) -> AuditReport:
-    """Check the joined model for seams, overlaps, unassigned items and broken references."""
+    Gaps and overlaps follow `gridmap.coverage` with the thresholds of ``settings`` (default:
+    `load_settings()`); ``tolerance_m2`` overrides GRIDMAP_COVERAGE_TOLERANCE_M2.
+    """
     report = AuditReport()
-    crs = model.local_crs
-    grids = np.asarray(model.grids.geometry.to_crs(crs).values)
+    rule = CoverageRule.from_settings(settings, tolerance_m2=tolerance_m2)
     codes = model.grids.index.to_numpy(dtype=object)
-    tree = shapely.STRtree(grids)
-
-    # Overlaps: every pair of grids whose shared area exceeds the tolerance.
-    a, b = tree.query(grids, predicate="intersects")
-    keep = a < b
-    a, b = a[keep], b[keep]
-    if len(a):
-        inter = shapely.intersection(grids[a], grids[b])
-        area = shapely.area(inter)
-        big = _significant(inter, tolerance_m2)
-        lon, lat = _lonlat(inter[big], crs) if big.any() else ([], [])
-        for i, j, ar, x, y in zip(a[big], b[big], area[big], lon, lat):
-            report.overlaps.append(
-                {"grids": [codes[i], codes[j]], "area_m2": round(float(ar), 2),
-                 "lon": float(x), "lat": float(y)}
-            )
-
-    # Gaps: holes inside the union of all grids (seams between neighbours).
-    if len(grids):
-        union = shapely.union_all(grids)
-        polys = shapely.get_parts(union)
-        holes = []
-        for poly in polys:
-            holes += [shapely.Polygon(r) for r in poly.interiors]
-        holes = np.array(holes, dtype=object)
-        if len(holes):
-            holes = holes[_significant(holes, tolerance_m2)]
-            if len(holes):
-                lon, lat = _lonlat(holes, crs)
-                hq, ht = tree.query(shapely.buffer(holes, 0.5), predicate="intersects")
-                for k, hole in enumerate(holes):
-                    report.gaps.append(
-                        {"area_m2": round(float(hole.area), 2), "lon": float(lon[k]),
-                         "lat": float(lat[k]), "grids": sorted(codes[ht[hq == k]].tolist())}
-                    )
+    gaps, overlaps = find_gaps_and_overlaps(np.asarray(model.grids.geometry.values), rule=rule,
+                                            crs=model.local_crs)
+    for o in overlaps:
+        report.overlaps.append(
+            {"grids": [codes[o.first], codes[o.second]], "area_m2": round(o.area_m2, 2),
+             "lon": o.lon, "lat": o.lat}
+        )
+    for g in gaps:
+        report.gaps.append(
+            {"area_m2": round(g.area_m2, 2), "lon": g.lon, "lat": g.lat,
+             "grids": sorted(codes[list(g.neighbours)].tolist())}
+        )
 
     # Items with no grid or no unit.
     for name, label in (("segments", "路段"), ("points", "考察点位"), ("communities", "小区")):

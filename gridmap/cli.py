@@ -79,15 +79,16 @@ def load(directory: Path, if_empty: bool) -> None:
 @main.command("audit")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-@click.option("--tolerance", default=1.0, show_default=True, help="缝隙/重叠的面积容差（平方米）。")
-def audit(directory: Path | None, as_json: bool, tolerance: float) -> None:
+@click.option("--tolerance", default=None, type=float,
+              help="缝隙/重叠的面积容差（平方米）。  [默认：设置 GRIDMAP_COVERAGE_TOLERANCE_M2]")
+def audit(directory: Path | None, as_json: bool, tolerance: float | None) -> None:
     """审核网格责任图：网格缝隙、重叠、未落实责任的路段/点位/小区、错误引用。"""
     from gridmap.audit import audit_model
     from gridmap.io.read import read_dataset
     from gridmap.responsibility import build_model
 
     dataset = read_dataset(directory) if directory else open_store().read_dataset()
-    report = audit_model(build_model(dataset), tolerance_m2=tolerance)
+    report = audit_model(build_model(dataset), tolerance_m2=tolerance, settings=load_settings())
     if as_json:
         _echo_json(report.as_dict())
     else:

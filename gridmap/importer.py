@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.audit import DEFAULT_TOLERANCE_M2, MIN_WIDTH_M
+from gridmap.coverage import CoverageRule, find_gaps_and_overlaps
 from gridmap.crs import local_crs_for
 from gridmap.errors import DataError, Finding, GridmapError, InvalidInput
 from gridmap.io.columns import (
@@ -34,10 +35,8 @@ from gridmap.io.read import Dataset, check_values, validate_layer
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
 from gridmap.store import Store
 
-__all__ = ["ImportReport", "KINDS", "SLIVER_WIDTH_M", "preview_map", "run_import"]
+__all__ = ["ImportReport", "KINDS", "preview_map", "run_import"]
 
-# Gap/overlap pieces thinner than this (2·area/perimeter) are slivers: edges that do not meet.
-SLIVER_WIDTH_M = 1.0
 # A feature farther than this from every town is outside the county.
 OUTSIDE_BUFFER_DEG = 0.001
 _REPORT_LIMIT = 200  # findings of one severity shown in the text report
@@ -323,65 +322,30 @@ def _column_mismatch(source: Source, geoms: gpd.GeoSeries, crs_used: str, *,
         **where)]
 
 
-def _coverage_findings(grids: gpd.GeoDataFrame, labels: dict, *, tolerance_m2: float,
+def _coverage_findings(grids: gpd.GeoDataFrame, labels: dict, *, rule: CoverageRule,
                        what: str, where: dict) -> list[Finding]:
-    """Gaps, overlaps and slivers between polygons (in metres), as warnings."""
+    """Gaps, overlaps and slivers between polygons (`gridmap.coverage`, in metres), as warnings."""
     if len(grids) < 1:
         return []
-    # Topology in the stored lon/lat (where the edges really are); only measuring is metric,
-    # so edges with unshared vertices do not turn into projection slivers.
-    crs = local_crs_for(tuple(grids.total_bounds))
-    geoms = np.asarray(grids.geometry.values)
     codes = grids["code"].to_numpy(dtype=object)
+    gaps, overlaps = find_gaps_and_overlaps(np.asarray(grids.geometry.values), rule=rule)
     findings: list[Finding] = []
-
-    def measured(pieces: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        metric = gpd.GeoSeries(pieces, crs="EPSG:4326").to_crs(crs).to_numpy()
-        area = shapely.area(metric)
-        perimeter = shapely.length(metric)
-        width = np.divide(2 * area, perimeter, out=np.zeros_like(area), where=perimeter > 0)
-        where_ = [f"{p.x:.6f},{p.y:.6f}" for p in shapely.point_on_surface(pieces)]
-        return area, width, where_
-
-    tree = shapely.STRtree(geoms)
-    if shapely.coverage_is_valid(geoms):
-        union = shapely.coverage_union_all(geoms)
-    else:
-        a, b = tree.query(geoms, predicate="intersects")
-        keep = a < b
-        a, b = a[keep], b[keep]
-        if len(a):
-            inter = shapely.intersection(geoms[a], geoms[b])
-            polygonal = np.isin(shapely.get_type_id(inter), (3, 6, 7)) & ~shapely.is_empty(inter)
-            a, b, inter = a[polygonal], b[polygonal], inter[polygonal]
-        if len(a):
-            area, width, at = measured(inter)
-            big = (area > tolerance_m2) & (width > MIN_WIDTH_M)
-            for k in np.flatnonzero(big):
-                i, j, ar, w = a[k], b[k], area[k], width[k]
-                kind = "狭长重叠碎片" if w < SLIVER_WIDTH_M else "重叠"
-                findings.append(Finding(
-                    f"{what} {codes[i]} 与{what} {codes[j]} {kind} {ar:.1f} m²"
-                    f"{f'（平均宽约 {w:.2f} m）' if w < SLIVER_WIDTH_M else ''}，位于 {at[k]}",
-                    feature=labels.get(i, labels.get(j)), severity="warning",
-                    hint="重叠处的责任不清：请在 GIS 软件中调整边界，使相邻两块共用同一条边", **where))
-        union = shapely.union_all(geoms)
-    holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union)
-             if poly.geom_type == "Polygon" for ring in poly.interiors]
-    if holes:
-        holes = np.array(holes, dtype=object)
-        area, width, at = measured(holes)
-        big = (area > tolerance_m2) & (width > MIN_WIDTH_M)
-        for k in np.flatnonzero(big):
-            hole, ar, w = holes[k], area[k], width[k]
-            near = sorted(codes[tree.query(hole, predicate="intersects")].tolist())
-            kind = "狭长缝隙碎片" if w < SLIVER_WIDTH_M else "缝隙"
-            findings.append(Finding(
-                f"{what}之间有{kind} {ar:.1f} m²"
-                f"{f'（平均宽约 {w:.2f} m）' if w < SLIVER_WIDTH_M else ''}，位于 {at[k]}，"
-                f"相邻{what}：{'、'.join(map(str, near[:8])) or '无'}",
-                severity="warning",
-                hint="缝隙处没有人负责：请把缝隙并入相邻的一块，或确认是有意留出", **where))
+    for o in overlaps:
+        kind = "狭长重叠碎片" if o.sliver else "重叠"
+        findings.append(Finding(
+            f"{what} {codes[o.first]} 与{what} {codes[o.second]} {kind} {o.area_m2:.1f} m²"
+            f"{f'（平均宽约 {o.width_m:.2f} m）' if o.sliver else ''}，位于 {o.lon:.6f},{o.lat:.6f}",
+            feature=labels.get(o.first, labels.get(o.second)), severity="warning",
+            hint="重叠处的责任不清：请在 GIS 软件中调整边界，使相邻两块共用同一条边", **where))
+    for g in gaps:
+        near = sorted(codes[list(g.neighbours)].tolist())
+        kind = "狭长缝隙碎片" if g.sliver else "缝隙"
+        findings.append(Finding(
+            f"{what}之间有{kind} {g.area_m2:.1f} m²"
+            f"{f'（平均宽约 {g.width_m:.2f} m）' if g.sliver else ''}，位于 {g.lon:.6f},{g.lat:.6f}，"
+            f"相邻{what}：{'、'.join(map(str, near[:8])) or '无'}",
+            severity="warning",
+            hint="缝隙处没有人负责：请把缝隙并入相邻的一块，或确认是有意留出", **where))
     return findings
 
 
@@ -526,7 +490,8 @@ def run_import(
     xy: tuple[str, str] | None = None,
     mode: str = "replace",
     dry_run: bool = False,
-    tolerance_m2: float = DEFAULT_TOLERANCE_M2,
+    tolerance_m2: float | None = None,
+    settings: Mapping[str, Any] | None = None,
     display_name: str | None = None,
     progress: Progress | None = None,
     limits: ArchiveLimits | None = None,
@@ -556,8 +521,11 @@ def run_import(
     mode : {"replace", "merge"}
     dry_run : bool
         Check and report only; write nothing.
-    tolerance_m2 : float
-        Gaps and overlaps smaller than this many m² are ignored.
+    tolerance_m2 : float, optional
+        Gaps and overlaps of this many m² or less are ignored (default:
+        GRIDMAP_COVERAGE_TOLERANCE_M2).
+    settings : mapping, optional
+        The settings (`gridmap.settings.load_settings`, the default) with the coverage rule.
     display_name : str, optional
         The file name to show (for uploads stored under another name).
     progress : callable, optional
@@ -581,7 +549,8 @@ def run_import(
     report = ImportReport(file=name, kind=kind, mode=mode, dry_run=dry_run)
     try:
         _run(store, Path(path), report, kind=kind, layer=layer, crs=crs, encoding=encoding,
-             columns=columns, xy=xy, mode=mode, dry_run=dry_run, tolerance_m2=tolerance_m2,
+             columns=columns, xy=xy, mode=mode, dry_run=dry_run,
+             rule=CoverageRule.from_settings(settings, tolerance_m2=tolerance_m2),
              progress=progress, limits=limits)
     except (DataError, InvalidInput) as error:
         report.findings += error.findings or [Finding(error.message, file=name)]
@@ -592,7 +561,7 @@ def run_import(
 
 
 def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, encoding, columns,
-         xy, mode, dry_run, tolerance_m2, progress, limits) -> None:
+         xy, mode, dry_run, rule, progress, limits) -> None:
     overrides = None
     if isinstance(columns, dict):
         overrides = dict(columns)
@@ -671,7 +640,7 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
         first = len(combined.layers[kind]) - len(out) if mode == "merge" else 0
         own = dict(zip(range(first, first + len(out)), labels.tolist()))
         report.findings += _coverage_findings(
-            combined.layers[kind], own, tolerance_m2=tolerance_m2,
+            combined.layers[kind], own, rule=rule,
             what=LAYER_BY_NAME[kind].label, where=where)
     report.findings += _others_broken(current, combined, kind)
     if report.errors or dry_run:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import click
 
-from gridmap.audit import DEFAULT_TOLERANCE_M2
 from gridmap.io.columns import KINDS
 
 
@@ -60,12 +59,12 @@ class _ProgressBars:
               help="替换该类数据（默认）：导入后只剩本文件的内容。")
 @click.option("--merge", "mode", flag_value="merge",
               help="合并：编码相同的记录被替换，其余保留。")
-@click.option("--tolerance", default=DEFAULT_TOLERANCE_M2, show_default=True, type=float,
-              help="网格缝隙/重叠的面积容差（平方米）。")
+@click.option("--tolerance", default=None, type=float,
+              help="网格缝隙/重叠的面积容差（平方米）。  [默认：设置 GRIDMAP_COVERAGE_TOLERANCE_M2]")
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出报告。")
 def import_command(file: Path, kind: str, layer: str | None, crs: str | None,
                    encoding: str | None, columns: Path | None, xy: str | None, dry_run: bool,
-                   mode: str, tolerance: float, as_json: bool) -> None:
+                   mode: str, tolerance: float | None, as_json: bool) -> None:
     """导入一个文件（Shapefile 或其 ZIP、GeoPackage、GeoJSON、KML/KMZ、CSV、XLSX）为一类数据。
 
     报告列出所用编码和坐标系及其依据，逐条列出问题（要素/行号与处理办法）。有错误时不导入、
