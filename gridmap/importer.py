@@ -32,7 +32,7 @@ from gridmap.io.formats import read_source
 from gridmap.io.source import FORMAT_LABELS, Source
 from gridmap.io.georef import georeference
 from gridmap.io.read import Dataset, check_values, validate_layer
-from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
+from gridmap.model import GRID_CODE_LAYERS, LAYER_BY_NAME, TABLE_BY_NAME
 from gridmap.store import Store
 
 __all__ = ["ImportReport", "KINDS", "preview_map", "run_import"]
@@ -54,7 +54,7 @@ _REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "inspectors": (("grid_codes", "grids", "code"),),
 }
 _NAME_COLUMN = {"segments": "road_name"}
-_DERIVED = ("segments", "points", "communities")
+_DERIVED = GRID_CODE_LAYERS  # layers that store the code of the grid they lie in
 _MODES = {"replace": "替换（导入后该类数据只剩本文件的内容）",
           "merge": "合并（编码相同的替换，其余保留）"}
 

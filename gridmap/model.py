@@ -29,6 +29,9 @@ class LayerSpec:
     geom_types: tuple[str, ...]
     columns: tuple[Column, ...]
     required: bool = True
+    # Columns computed from the other layers and stored beside the spec's columns (never read
+    # from files): the grid a segment, point or community lies in.
+    derived: tuple[str, ...] = ()
 
     def column(self, name: str) -> Column:
         return next(c for c in self.columns if c.name == name)
@@ -78,6 +81,7 @@ LAYERS: tuple[LayerSpec, ...] = (
             Column("to_name", "终点", required=False),
             Column("unit_code", "责任单位代码"),
         ),
+        derived=("grid_code",),
     ),
     LayerSpec(
         "points",
@@ -90,6 +94,7 @@ LAYERS: tuple[LayerSpec, ...] = (
             Column("address", "地址", required=False),
             Column("unit_code", "责任单位代码"),
         ),
+        derived=("grid_code",),
     ),
     LayerSpec(
         "communities",
@@ -102,6 +107,7 @@ LAYERS: tuple[LayerSpec, ...] = (
             Column("households", "户数", required=False, kind="int"),
             Column("unit_code", "包抓单位代码", required=False),
         ),
+        derived=("grid_code",),
     ),
     LayerSpec(
         "rivers",
@@ -186,6 +192,8 @@ TABLES: tuple[TableSpec, ...] = (
 )
 
 LAYER_BY_NAME = {spec.name: spec for spec in LAYERS}
+# The layers whose stored rows carry the code of the grid they lie in (LayerSpec.derived).
+GRID_CODE_LAYERS: tuple[str, ...] = tuple(spec.name for spec in LAYERS if "grid_code" in spec.derived)
 TABLE_BY_NAME = {spec.name: spec for spec in TABLES}
 
 # File names of a dataset directory (the demo's layout).

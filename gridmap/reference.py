@@ -10,6 +10,7 @@ import pandas as pd
 
 from gridmap.audit import AuditReport, audit_model
 from gridmap.io.read import Dataset, read_dataset
+from gridmap.model import GRID_CODE_LAYERS
 from gridmap.responsibility import ResponsibilityModel, build_model
 from gridmap.store import Store
 from gridmap.whois import WhoisIndex
@@ -31,7 +32,7 @@ def load_directory(store: Store, directory: str | Path) -> LoadResult:
     model = build_model(dataset)
     derived = {
         name: pd.DataFrame({"grid_code": getattr(model, name)["grid_code"].to_numpy(dtype=object)})
-        for name in ("segments", "points", "communities")
+        for name in GRID_CODE_LAYERS
     }
     version = store.replace_reference(dataset, derived)
     counts = {name: len(gdf) for name, gdf in dataset.layers.items()}

@@ -41,10 +41,6 @@ meta_table = Table(
     Column("value", Text, nullable=True),
 )
 
-# Derived columns stored beside the spec's columns, computed at load.
-_DERIVED = {"segments": ("grid_code",), "points": ("grid_code",), "communities": ("grid_code",)}
-
-
 def _column_type(kind: str):
     return Integer if kind == "int" else Text
 
@@ -56,7 +52,7 @@ for _spec in LAYERS:
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         *[Column(c.name, _column_type(c.kind), index=(c.name == "code")) for c in _spec.columns],
-        *[Column(name, Text, index=True) for name in _DERIVED.get(_spec.name, ())],
+        *[Column(name, Text, index=True) for name in _spec.derived],  # computed at load
         Column("geom", LargeBinary, nullable=False),  # WKB, EPSG:4326
     )
 for _spec in TABLES:
@@ -211,7 +207,7 @@ class Store:
                 rows[spec.name] = []
                 continue
             frame = pd.DataFrame({c.name: gdf[c.name].to_numpy(dtype=object) for c in spec.columns})
-            for name in _DERIVED.get(spec.name, ()):
+            for name in spec.derived:
                 frame[name] = derived[spec.name][name].to_numpy(dtype=object)
             frame["geom"] = shapely.to_wkb(gdf.geometry.to_numpy(), output_dimension=2)
             rows[spec.name] = _records(frame)
@@ -252,7 +248,7 @@ class Store:
                     columns=[c.name for c in table.columns],
                 )
                 geoms = shapely.from_wkb(frame.pop("geom").to_numpy())
-                frame = frame.drop(columns=["id", *_DERIVED.get(spec.name, ())])
+                frame = frame.drop(columns=["id", *spec.derived])
                 for c in spec.columns:
                     frame[c.name] = frame[c.name].astype("Int64" if c.kind == "int" else object)
                 layers[spec.name] = gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
@@ -306,7 +302,7 @@ class Store:
         if name in LAYER_BY_NAME:
             spec_columns = [c.name for c in LAYER_BY_NAME[name].columns]
             out = pd.DataFrame({c: frame[c].to_numpy(dtype=object) for c in spec_columns})
-            for column in _DERIVED.get(name, ()):
+            for column in LAYER_BY_NAME[name].derived:
                 values = frame[column] if column in frame else pd.Series([None] * len(frame))
                 out[column] = values.to_numpy(dtype=object)
             out["geom"] = shapely.to_wkb(frame.geometry.to_numpy(), output_dimension=2)
