@@ -15,9 +15,10 @@ from flask import (
     url_for,
 )
 
-from gridmap.errors import GridmapError, InvalidInput, NotFound
-from gridmap.problems import duplicates, lists, maplayer, service, workflow
-from gridmap.problems.service import ProblemContext
+from gridmap import clock
+from gridmap.errors import GridmapError, InvalidInput
+from gridmap.problems import duplicates, lists, maplayer, records, service, workflow
+from gridmap.problems.context import ProblemContext, context_from_settings
 from web.auth import current_user, login_required
 from web.context import reference, store
 
@@ -30,7 +31,7 @@ def ctx() -> ProblemContext:
     """The app's problem context, made on first use."""
     found = current_app.extensions.get("gridmap.problems")
     if found is None:
-        found = service.context_from_settings(store(), reference(), current_app.config)
+        found = context_from_settings(store(), reference(), current_app.config)
         found.photo_base = url_for("problems.photo", photo_id=0).rsplit("/", 1)[0]
         current_app.extensions["gridmap.problems"] = found
     return found
@@ -38,8 +39,8 @@ def ctx() -> ProblemContext:
 
 def now() -> dt.datetime:
     """Now; tests may set app.extensions["gridmap.clock"] to a function returning an aware time."""
-    clock = current_app.extensions.get("gridmap.clock")
-    return clock() if clock else service.utcnow()
+    injected = current_app.extensions.get("gridmap.clock")
+    return injected() if injected else clock.utcnow()
 
 
 def _payload() -> tuple[dict, list[tuple[str, bytes]]]:
@@ -85,7 +86,7 @@ def create():
         client=request.remote_addr or "-",
         now=now(),
     )
-    body = result.record if (user and user.role == "office") else service.public_view(result.record)
+    body = result.record if (user and user.role == "office") else records.public_view(result.record)
     response = current_app.json.response(body)
     response.status_code = 200 if result.replayed else 201
     response.headers["Location"] = url_for("problems.show_api", ref=body["tracking_no"])
@@ -98,7 +99,7 @@ def create():
 @login_required()
 def list_api():
     user = current_user()
-    scope = request.args.get("scope") or _default_scope(user)
+    scope = request.args.get("scope") or lists.default_scope(user)
     filters = lists.parse_filter(request.args, categories=ctx().categories)
     rows = lists.list_problems(ctx(), user=user, scope=scope, filters=filters, now=now())
     return {"scope": scope, "count": len(rows), "problems": rows}
@@ -117,18 +118,15 @@ def map_data():
     args = request.args
     # "grid" present but empty (a leader without grids): no problems, not all of them
     grids = [g for g in args["grid"].split(",") if g] if "grid" in args else None
-    records = lists.map_problems(ctx(), grid_codes=grids, unit_code=args.get("unit") or None,
-                                 now=now())
+    found = lists.map_problems(ctx(), grid_codes=grids, unit_code=args.get("unit") or None, now=now())
     crs = args.get("crs") or "wgs84"
     page_base = url_for("pages.index").rstrip("/")
-    return {"features": maplayer.features(records, page_base=page_base, crs=crs)}
+    return {"features": maplayer.features(found, page_base=page_base, crs=crs)}
 
 
 @bp.get("/api/problems/<ref>")
 def show_api(ref: str):
-    row = service.find_row(ctx(), ref)
-    rec = service.record(ctx(), row, viewer=current_user(), now=now())
-    return rec if current_user() else service.public_view(rec)
+    return records.show(ctx(), ref, viewer=current_user(), now=now())
 
 
 @bp.post("/api/problems/<ref>/actions")
@@ -159,16 +157,7 @@ def thumb(photo_id: int):
 
 
 def _photo(photo_id: int, *, thumb: bool) -> Response:
-    from sqlalchemy import select
-
-    from gridmap.problems.schema import problem_photos
-
-    with store().engine.connect() as conn:
-        row = conn.execute(select(problem_photos).where(problem_photos.c.id == photo_id)).first()
-    if row is None:
-        msg = "照片不存在"
-        raise NotFound(msg)
-    data = ctx().storage.get(row.thumb_key if thumb else row.key)
+    data = records.photo_file(ctx(), photo_id, thumb=thumb)
     response = Response(data, mimetype="image/jpeg")
     response.headers["Cache-Control"] = "public, max-age=86400"
     response.headers["X-Content-Type-Options"] = "nosniff"
@@ -246,34 +235,9 @@ def _county_bounds() -> list[list[float]] | None:
 @bp.get("/problems/<ref>")
 def show_page(ref: str):
     user = current_user()
-    row = service.find_row(ctx(), ref)
-    rec = service.record(ctx(), row, viewer=user, now=now())
-    if user is None:
-        rec = service.public_view(rec)
-    actions = _allowed_actions(user, rec)
-    return render_template("problems/problem.html", p=rec, actions=actions, user=user,
-                           action_labels=workflow.ACTION_LABELS,
-                           units=_unit_choices() if "dispatch" in actions else [])
-
-
-def _allowed_actions(user, rec) -> list[str]:
-    from gridmap.auth import ACTION_ROLES
-
-    if user is None:
-        return []
-    out = []
-    for action, (sources, _target) in workflow.TRANSITIONS.items():
-        if rec["status"] not in sources or user.role not in ACTION_ROLES[action]:
-            continue
-        if user.role == "unit" and (rec["unit"] or {}).get("code") != user.unit_code:
-            continue
-        out.append(action)
-    return out
-
-
-def _unit_choices() -> list[tuple[str, str]]:
-    units = reference().model().units
-    return [(code, name) for code, name in zip(units.index, units["name"])]
+    page = workflow.problem_page(ctx(), ref, user=user, now=now())
+    return render_template("problems/problem.html", p=page.record, actions=page.actions, user=user,
+                           action_labels=workflow.ACTION_LABELS, units=page.units)
 
 
 @bp.post("/problems/<ref>/act")
@@ -287,17 +251,11 @@ def act_page(ref: str):
             photos=photos, now=now(),
         )
     except GridmapError as error:
-        row = service.find_row(ctx(), ref)
-        rec = service.record(ctx(), row, viewer=current_user(), now=now())
-        actions = _allowed_actions(current_user(), rec)
-        return render_template("problems/problem.html", p=rec, actions=actions, user=current_user(),
-                               action_labels=workflow.ACTION_LABELS, error=error.message,
-                               units=_unit_choices() if "dispatch" in actions else []), error.status
+        page = workflow.problem_page(ctx(), ref, user=current_user(), now=now())
+        return render_template("problems/problem.html", p=page.record, actions=page.actions,
+                               user=current_user(), action_labels=workflow.ACTION_LABELS, error=error.message,
+                               units=page.units), error.status
     return redirect(url_for("problems.show_page", ref=rec["tracking_no"]))
-
-
-def _default_scope(user) -> str:
-    return {"unit": "tasks", "leader": "grids", "office": "all", "inspector": "all"}.get(user.role, "all")
 
 
 def _list_page(scope: str, title: str):
@@ -306,7 +264,7 @@ def _list_page(scope: str, title: str):
     filters = lists.parse_filter(request.args, categories=c.categories)
     rows = lists.list_problems(c, user=user, scope=scope, filters=filters, now=now())
     fmt = request.args.get("format")
-    stamp = now().astimezone(service.CHINA).strftime("%Y%m%d-%H%M")
+    stamp = clock.china(now()).strftime("%Y%m%d-%H%M")
     if fmt == "csv":
         return _download(lists.to_csv(rows, user=user), f"{scope}-{stamp}.csv", "text/csv; charset=utf-8")
     if fmt == "xlsx":

@@ -7,9 +7,10 @@ from functools import lru_cache
 
 import numpy as np
 from pyproj import Transformer
-from sqlalchemy import select
 
-from gridmap.problems.schema import problems
+from gridmap.problems import repository
+from gridmap.problems.context import ProblemContext
+from gridmap.problems.records import public_view, records
 from gridmap.problems.states import OPEN_STATUSES
 from gridmap.whois import parse_lonlat
 
@@ -21,30 +22,23 @@ def _to_local(local) -> Transformer:
 
 
 def find_duplicates(
-    ctx, *, lon: object, lat: object, category: object, radius_m: float | None = None,
+    ctx: ProblemContext, *, lon: object, lat: object, category: object, radius_m: float | None = None,
     limit: int = 5,
 ) -> list[dict]:
     """Open problems of this category within ``radius_m`` metres of the spot, nearest first.
 
     Public records (no personal data) with ``distance_m``.
     """
-    from gridmap.problems.service import public_view, records
-
     lon_f, lat_f = parse_lonlat(lon, lat)
     cat = ctx.categories.get(category)
     radius = float(radius_m if radius_m is not None else ctx.duplicate_radius_m)
     # a generous box in degrees narrows the candidates; the distance is then exact, in metres
     dlat = radius / 111_000.0 * 1.5
     dlon = dlat / max(math.cos(math.radians(lat_f)), 0.01)
-    with ctx.store.engine.connect() as conn:
-        rows = conn.execute(
-            select(problems).where(
-                problems.c.category == cat.code,
-                problems.c.status.in_(OPEN_STATUSES),
-                problems.c.lon.between(lon_f - dlon, lon_f + dlon),
-                problems.c.lat.between(lat_f - dlat, lat_f + dlat),
-            )
-        ).all()
+    rows = repository.select_problems(ctx.store, repository.Criteria(
+        equal=(("category", cat.code),), among=(("status", OPEN_STATUSES),),
+        lon_between=(lon_f - dlon, lon_f + dlon), lat_between=(lat_f - dlat, lat_f + dlat),
+    ))
     if not rows:
         return []
     local = ctx.reference.model().local_crs

@@ -8,13 +8,15 @@ import io
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from sqlalchemy import func, select
-
 from gridmap.auth import User, may_see_personal_data
+from gridmap.clock import iso, to_db
 from gridmap.errors import Forbidden, InvalidInput, Unauthorized
 from gridmap.parsing import parse_bool, parse_datetime, shown
-from gridmap.problems.schema import problems
-from gridmap.problems.states import PENDING_STATUSES, SOURCES, STATUS_LABELS
+from gridmap.problems import repository
+from gridmap.problems.categories import Categories
+from gridmap.problems.context import ProblemContext
+from gridmap.problems.records import public_view, records
+from gridmap.problems.states import SOURCES, STATUS_LABELS
 
 SCOPES: dict[str, str] = {
     "tasks": "我的任务",
@@ -22,6 +24,8 @@ SCOPES: dict[str, str] = {
     "chase": "督办清单（逾期未整改）",
     "all": "全部问题",
 }
+# The list a user sees when asking for none in particular, by role; "all" for any other role.
+DEFAULT_SCOPES: dict[str, str] = {"unit": "tasks", "leader": "grids", "office": "all", "inspector": "all"}
 MAX_ROWS = 5000
 
 
@@ -42,8 +46,6 @@ class ProblemFilter:
 
     def as_params(self) -> dict[str, str]:
         """The filter as query parameters (for links such as the export)."""
-        from gridmap.problems.service import iso
-
         out: dict[str, str] = {}
         if self.status:
             out["status"] = ",".join(self.status)
@@ -61,7 +63,12 @@ class ProblemFilter:
         return out
 
 
-def parse_filter(args: Mapping[str, object], *, categories) -> ProblemFilter:
+def default_scope(user: User) -> str:
+    """The list a user sees by default: a unit its tasks, a leader its grids, others all problems."""
+    return DEFAULT_SCOPES.get(user.role, "all")
+
+
+def parse_filter(args: Mapping[str, object], *, categories: Categories) -> ProblemFilter:
     """Validate list filters from query parameters; dates are China dates unless an offset is given."""
 
     def get(name: str) -> str:
@@ -92,7 +99,8 @@ def parse_filter(args: Mapping[str, object], *, categories) -> ProblemFilter:
     return out
 
 
-def leader_grids(ctx, user: User) -> list[str]:
+def leader_grids(ctx: ProblemContext, user: User) -> list[str]:
+    """The grid codes a leader user answers for (none if the leader is not in the reference data)."""
     model = ctx.reference.model()
     if user.leader_code not in model.leaders.index:
         return []
@@ -100,7 +108,7 @@ def leader_grids(ctx, user: User) -> list[str]:
 
 
 def list_problems(
-    ctx,
+    ctx: ProblemContext,
     *,
     user: User | None,
     scope: str,
@@ -109,8 +117,6 @@ def list_problems(
     limit: int = MAX_ROWS,
 ) -> list[dict]:
     """Problems a user may list in a scope, newest first, as records (personal data for office)."""
-    from gridmap.problems.service import records, to_db, utcnow
-
     if user is None:
         msg = "请先登录"
         raise Unauthorized(msg)
@@ -118,69 +124,55 @@ def list_problems(
         msg = f"列表 scope 应为 {'、'.join(SCOPES)} 之一"
         raise InvalidInput(msg)
     filters = filters or ProblemFilter()
-    now_db = to_db(now or utcnow())
-    conditions = []
+    equal: list[tuple[str, object]] = []
+    among: list[tuple[str, list[str]]] = []
     if user.role == "unit":
         if scope not in ("tasks", "all"):
             msg = "责任单位只能查看本单位的任务"
             raise Forbidden(msg)
-        conditions.append(problems.c.unit_code == user.unit_code)
+        equal.append(("unit_code", user.unit_code))
     elif user.role == "leader":
         if scope not in ("grids", "all", "chase"):
             msg = "包片领导可查看所包网格的问题"
             raise Forbidden(msg)
-        conditions.append(problems.c.grid_code.in_(leader_grids(ctx, user) or ["\x00"]))
+        among.append(("grid_code", leader_grids(ctx, user) or ["\x00"]))
     elif scope == "tasks" and user.role not in ("office", "inspector"):
         msg = "没有权限"
         raise Forbidden(msg)
     if scope == "chase" and user.role not in ("office", "leader"):
         msg = "督办清单仅创建办和包片领导可查看"
         raise Forbidden(msg)
-    if scope == "chase" or filters.overdue:
-        conditions += [problems.c.status.in_(PENDING_STATUSES), problems.c.deadline < now_db]
     if filters.status:
-        conditions.append(problems.c.status.in_(filters.status))
-    if filters.fallback:
-        conditions.append(problems.c.fallback.is_(True))
-    for name, column in (("category", problems.c.category), ("source", problems.c.source),
-                         ("grid", problems.c.grid_code), ("unit", problems.c.unit_code)):
+        among.append(("status", filters.status))
+    for name, column in (("category", "category"), ("source", "source"), ("grid", "grid_code"),
+                         ("unit", "unit_code")):
         value = getattr(filters, name)
         if value:
-            conditions.append(column == value)
-    if filters.date_from:
-        conditions.append(problems.c.created_at >= to_db(filters.date_from))
-    if filters.date_to:
-        conditions.append(problems.c.created_at < to_db(filters.date_to))
-    if filters.q:
-        like = f"%{filters.q}%"
-        conditions.append(problems.c.tracking_no.like(like) | problems.c.description.like(like))
-    order = problems.c.deadline.asc() if scope == "chase" else problems.c.created_at.desc()
-    query = select(problems).where(*conditions).order_by(order, problems.c.id.desc()).limit(limit)
-    with ctx.store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+            equal.append((column, value))
+    criteria = repository.Criteria(
+        equal=tuple(equal), among=tuple(among),
+        overdue_at=to_db(now) if scope == "chase" or filters.overdue else None,
+        fallback=filters.fallback, created_from=filters.date_from, created_before=filters.date_to,
+        text=filters.q,
+    )
+    order = ("deadline", "-id") if scope == "chase" else ("-created_at", "-id")
+    rows = repository.select_problems(ctx.store, criteria, order=order, limit=limit)
     return records(ctx, rows, viewer=user, now=now, history=False)
 
 
-def map_problems(ctx, *, grid_codes: list[str] | None = None, unit_code: str | None = None,
+def map_problems(ctx: ProblemContext, *, grid_codes: list[str] | None = None, unit_code: str | None = None,
                  now: dt.datetime | None = None, limit: int = 5000) -> list[dict]:
     """Public records (with history) of problems for a map: all, some grids', or one unit's."""
-    from gridmap.problems.service import public_view, records
-
-    conditions = []
-    if grid_codes is not None:
-        conditions.append(problems.c.grid_code.in_(grid_codes or ["\x00"]))
-    if unit_code is not None:
-        conditions.append(problems.c.unit_code == unit_code)
-    query = select(problems).where(*conditions).order_by(problems.c.created_at.desc()).limit(limit)
-    with ctx.store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+    among = () if grid_codes is None else (("grid_code", grid_codes or ["\x00"]),)
+    equal = () if unit_code is None else (("unit_code", unit_code),)
+    criteria = repository.Criteria(equal=equal, among=among)
+    rows = repository.select_problems(ctx.store, criteria, order=("-created_at",), limit=limit)
     return [public_view(r) for r in records(ctx, rows, now=now)]
 
 
-def counts_by_status(ctx) -> dict[str, int]:
-    with ctx.store.engine.connect() as conn:
-        rows = conn.execute(select(problems.c.status, func.count()).group_by(problems.c.status)).all()
-    return {status: n for status, n in rows}
+def counts_by_status(ctx: ProblemContext) -> dict[str, int]:
+    """How many problems there are in each status."""
+    return repository.counts_by_status(ctx.store)
 
 
 # --- export ----------------------------------------------------------------------------------

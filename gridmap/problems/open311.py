@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Mapping
 
-from sqlalchemy import select
-
 from gridmap.auth import api_key as find_api_key
+from gridmap.clock import utcnow
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.parsing import parse_datetime, shown
-from gridmap.problems.schema import problems
+from gridmap.problems import repository
+from gridmap.problems.context import ProblemContext
+from gridmap.problems.records import find_row, public_view, record, records
+from gridmap.problems.service import report_problem
 from gridmap.problems.states import OPEN_STATUSES, STATUS_LABELS
 
 SPEC_URL = "http://wiki.open311.org/GeoReport_v2"
@@ -38,7 +40,7 @@ def discovery(*, base_url: str) -> dict:
     }
 
 
-def services(ctx) -> list[dict]:
+def services(ctx: ProblemContext) -> list[dict]:
     """One service per problem category."""
     return [
         {
@@ -54,7 +56,7 @@ def services(ctx) -> list[dict]:
     ]
 
 
-def service_definition(ctx, code: str) -> dict:
+def service_definition(ctx: ProblemContext, code: str) -> dict:
     """Our services have no extra attributes; the definition says so."""
     try:
         category = ctx.categories.get(code)
@@ -64,7 +66,7 @@ def service_definition(ctx, code: str) -> dict:
     return {"service_code": category.code, "attributes": []}
 
 
-def _request(ctx, rec: dict) -> dict:
+def _request(ctx: ProblemContext, rec: dict) -> dict:
     status = "closed" if rec["status"] in CLOSED_STATUSES else "open"
     notes = rec["status_label"]
     if rec["overdue"]:
@@ -95,23 +97,22 @@ def _request(ctx, rec: dict) -> dict:
     }
 
 
-def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = None) -> list[dict]:
+def get_requests(ctx: ProblemContext, args: Mapping[str, object], *, now: dt.datetime | None = None) -> list[dict]:
     """GET requests.json with the spec's filters; default: the last 90 days, at most 1000."""
-    from gridmap.problems.service import public_view, records, to_db, utcnow
-
     def get(name: str) -> str:
         value = args.get(name)
         return "" if value is None else str(value).strip()
 
     now = now or utcnow()
-    conditions = []
+    among: list[tuple[str, list[str]]] = []
+    start = end = None
     if get("service_request_id"):
         ids = [s.strip().upper() for s in get("service_request_id").split(",") if s.strip()]
-        conditions.append(problems.c.tracking_no.in_(ids))
+        among.append(("tracking_no", ids))
     else:
         if get("service_code"):
             codes = [ctx.categories.get(c).code for c in get("service_code").split(",") if c.strip()]
-            conditions.append(problems.c.category.in_(codes))
+            among.append(("category", codes))
         start = parse_datetime(get("start_date"), name="start_date", default=None)
         end = parse_datetime(get("end_date"), name="end_date", default=None)
         if start and end and end - start > dt.timedelta(days=MAX_SPAN_DAYS):
@@ -122,10 +123,6 @@ def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = N
             raise InvalidInput(msg)
         if start is None and end is None:
             start = now - dt.timedelta(days=MAX_SPAN_DAYS)
-        if start:
-            conditions.append(problems.c.created_at >= to_db(start))
-        if end:
-            conditions.append(problems.c.created_at <= to_db(end))
         if get("status"):
             wanted = {s.strip() for s in get("status").split(",") if s.strip()}
             bad = wanted - {"open", "closed"}
@@ -137,26 +134,20 @@ def get_requests(ctx, args: Mapping[str, object], *, now: dt.datetime | None = N
                 statuses += list(OPEN_STATUSES)
             if "closed" in wanted:
                 statuses += list(CLOSED_STATUSES)
-            conditions.append(problems.c.status.in_(statuses))
-    query = (select(problems).where(*conditions)
-             .order_by(problems.c.created_at.desc(), problems.c.id.desc()).limit(MAX_RESULTS))
-    with ctx.store.engine.connect() as conn:
-        rows = conn.execute(query).all()
+            among.append(("status", statuses))
+    criteria = repository.Criteria(among=tuple(among), created_from=start, created_until=end)
+    rows = repository.select_problems(ctx.store, criteria, order=("-created_at", "-id"), limit=MAX_RESULTS)
     return [_request(ctx, public_view(r)) for r in records(ctx, rows, now=now)]
 
 
-def get_request(ctx, request_id: str, *, now: dt.datetime | None = None) -> list[dict]:
+def get_request(ctx: ProblemContext, request_id: str, *, now: dt.datetime | None = None) -> list[dict]:
     """GET requests/<id>.json: a list holding the one request, as the spec has it."""
-    from gridmap.problems.service import find_row, public_view, record
-
     row = find_row(ctx, request_id)
     return [_request(ctx, public_view(record(ctx, row, now=now)))]
 
 
-def post_request(ctx, form: Mapping[str, object], *, photos=None, now: dt.datetime | None = None) -> list[dict]:
+def post_request(ctx: ProblemContext, form: Mapping[str, object], *, photos=None, now: dt.datetime | None = None) -> list[dict]:
     """POST requests.json: a new problem from a partner system holding an api_key."""
-    from gridmap.problems.service import report_problem
-
     partner = find_api_key(ctx.store, _str(form.get("api_key")), now=now)
     if not _str(form.get("service_code")):
         msg = "缺少 service_code（问题类别编码，见 services.json）"

@@ -2,244 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import hashlib
-import os
 import re
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Mapping
-from zoneinfo import ZoneInfo
-
 from types import SimpleNamespace
-
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gridmap.accounts import repository as limits
 from gridmap.auth import User, may_see_personal_data
-from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests
-from gridmap.problems.categories import Categories, load_categories
-from gridmap.problems.photos import FolderStorage, PhotoStorage, PhotoWriter, prepare_photos
-from gridmap.problems.schema import (
-    idempotency_keys,
-    problem_counters,
-    problem_events,
-    problem_photos,
-    problems,
-)
-from gridmap.problems.states import (
-    ACTION_LABELS,
-    SOURCES,
-    STATUS_LABELS,
-    is_overdue,
-)
-from gridmap.reference import ReferenceCache
-from gridmap.store import Store
+from gridmap.clock import china, to_db, utcnow
+from gridmap.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
+from gridmap.problems import repository
+from gridmap.problems.context import ProblemContext, context_from_settings
+from gridmap.problems.photos import PhotoWriter, prepare_photos
+from gridmap.problems.records import build_record, record
+from gridmap.problems.states import SOURCES
 from gridmap.whois import parse_lonlat
 
-CHINA = ZoneInfo("Asia/Shanghai")
+__all__ = ["ProblemContext", "ReportResult", "context_from_settings", "decide_source", "report_limit",
+           "report_problem"]
+
 TRACKING_PREFIX = "FX"
 MAX_DESCRIPTION = 2000
-_TRACKING = re.compile(r"^[A-Z]{2}\d{8}-\d{4,}$")
+WRITE_ATTEMPTS = 8  # a report is tried this often when a concurrent writer takes its number or key
 _PHONE = re.compile(r"^[0-9+\-() ]{5,20}$")
-
-
-@dataclass
-class ProblemContext:
-    """What the problem functions work with: the store, reference data, categories, photos."""
-
-    store: Store
-    reference: ReferenceCache
-    categories: Categories
-    storage: PhotoStorage
-    duplicate_radius_m: float = 50.0
-    photo_max_bytes: int = 8_000_000
-    photo_max_count: int = 3
-    photo_base: str = "/problems/photos"
-    whois_check_s: float = 2.0  # how often to ask the store whether reference data changed
-    reports_per_hour: int = 0  # anonymous reports per client address and hour; 0: no limit
-    support_window_h: float = 24.0  # one support per client address and problem in this window
-
-    def whois(self):
-        """The whois index, re-validated against the store's data version every few seconds."""
-        cached = self.__dict__.get("_whois")
-        clock = time.monotonic()
-        if cached is None or clock - cached[1] > self.whois_check_s:
-            cached = (self.reference.whois(), clock)
-            self.__dict__["_whois"] = cached
-        return cached[0]
-
-
-def context_from_settings(store: Store, reference: ReferenceCache, settings: Mapping[str, Any]) -> ProblemContext:
-    """A ProblemContext configured by the settings registry."""
-    folder = settings.get("GRIDMAP_PHOTO_DIR") or str(Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads")
-    return ProblemContext(
-        store=store,
-        reference=reference,
-        categories=load_categories(settings.get("GRIDMAP_PROBLEM_CATEGORIES") or None),
-        storage=FolderStorage(folder),
-        duplicate_radius_m=float(settings.get("GRIDMAP_DUPLICATE_RADIUS_M", 50.0)),
-        photo_max_bytes=int(float(settings.get("GRIDMAP_PHOTO_MAX_MB", 8.0)) * 1_000_000),
-        photo_max_count=int(settings.get("GRIDMAP_PHOTO_MAX_COUNT", 3)),
-        reports_per_hour=int(settings.get("GRIDMAP_REPORTS_PER_HOUR", 60)),
-        support_window_h=float(settings.get("GRIDMAP_SUPPORT_WINDOW_HOURS", 24.0)),
-    )
-
-
-# --- time ------------------------------------------------------------------------------
-def utcnow() -> dt.datetime:
-    """Now, as an aware UTC datetime."""
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def to_db(moment: dt.datetime) -> dt.datetime:
-    """Aware datetime → naive UTC for the database."""
-    if moment.tzinfo is None:
-        return moment
-    return moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-
-
-def iso(moment: dt.datetime | None) -> str | None:
-    """A stored (naive UTC) datetime as ISO 8601 in China Standard Time, with the offset."""
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(CHINA).isoformat(timespec="seconds")
-
-
-def parse_time(value: object, *, name: str) -> dt.datetime:
-    """An ISO 8601 date or datetime from user input (no offset: China time) → aware UTC, years bounded."""
-    from gridmap.parsing import parse_datetime
-
-    return parse_datetime(value, name=name)
-
-
-# --- reading ------------------------------------------------------------------------------
-def find_row(ctx: ProblemContext, ref: object):
-    """The problem row for an id or a tracking number; NotFound otherwise."""
-    text = str(ref or "").strip()
-    if text.isdigit():
-        condition = problems.c.id == int(text)
-    else:
-        condition = problems.c.tracking_no == text.upper()
-    with ctx.store.engine.connect() as conn:
-        row = conn.execute(select(problems).where(condition)).first()
-    if row is None:
-        msg = f"问题“{text}”不存在，请核对受理编号（如 FX20261127-0001）"
-        raise NotFound(msg)
-    return row
-
-
-def _events(conn, problem_ids: list[int]) -> dict[int, list]:
-    out: dict[int, list] = {i: [] for i in problem_ids}
-    if not problem_ids:
-        return out
-    for chunk in range(0, len(problem_ids), 500):
-        ids = problem_ids[chunk:chunk + 500]
-        rows = conn.execute(
-            select(problem_events).where(problem_events.c.problem_id.in_(ids))
-            .order_by(problem_events.c.at, problem_events.c.id)
-        )
-        for r in rows:
-            out[r.problem_id].append(r)
-    return out
-
-
-def _photos(conn, problem_ids: list[int]) -> dict[int, list]:
-    out: dict[int, list] = {i: [] for i in problem_ids}
-    for chunk in range(0, len(problem_ids), 500):
-        ids = problem_ids[chunk:chunk + 500]
-        rows = conn.execute(
-            select(problem_photos).where(problem_photos.c.problem_id.in_(ids))
-            .order_by(problem_photos.c.id)
-        )
-        for r in rows:
-            out[r.problem_id].append(r)
-    return out
-
-
-def records(
-    ctx: ProblemContext, rows: list, *, viewer: User | None = None, now: dt.datetime | None = None,
-    history: bool = True,
-) -> list[dict]:
-    """JSON-ready records of problem rows; reporters' contacts only for office users."""
-    now = to_db(now or utcnow())
-    ids = [r.id for r in rows]
-    with ctx.store.engine.connect() as conn:
-        events = _events(conn, ids) if history else {}
-        photos = _photos(conn, ids)
-    personal = may_see_personal_data(viewer)
-    staff = viewer is not None
-    return [
-        _record(ctx, r, events.get(r.id, []), photos.get(r.id, []), now=now, personal=personal,
-                staff=staff, history=history)
-        for r in rows
-    ]
-
-
-def record(ctx: ProblemContext, row, *, viewer: User | None = None, now: dt.datetime | None = None) -> dict:
-    return records(ctx, [row], viewer=viewer, now=now)[0]
-
-
-def _record(ctx, r, events, photos, *, now, personal, staff, history) -> dict:
-    overdue = is_overdue(r.status, r.deadline, now)
-    out = {
-        "id": r.id,
-        "tracking_no": r.tracking_no,
-        "status": r.status,
-        "status_label": STATUS_LABELS.get(r.status, r.status),
-        "overdue": overdue,
-        "category": r.category,
-        "category_name": ctx.categories.name(r.category),
-        "description": r.description,
-        "lon": r.lon,
-        "lat": r.lat,
-        "address": r.address,
-        "source": r.source,
-        "source_label": SOURCES.get(r.source, r.source),
-        "town": {"code": r.town_code, "name": r.town_name} if r.town_code else None,
-        "grid": {"code": r.grid_code, "name": r.grid_name} if r.grid_code else None,
-        "unit": {"code": r.unit_code, "name": r.unit_name} if r.unit_code else None,
-        "fallback": bool(r.fallback),
-        "deadline": iso(r.deadline),
-        "created_at": iso(r.created_at),
-        "updated_at": iso(r.updated_at),
-        "closed_at": iso(r.closed_at),
-        "supporters": r.supporters or 0,
-        "extensions": r.extensions or 0,
-        "reworks": r.reworks or 0,
-        "photos": [
-            {"id": p.id, "url": f"{ctx.photo_base}/{p.id}.jpg",
-             "thumb_url": f"{ctx.photo_base}/{p.id}/thumb.jpg",
-             "event_id": p.event_id, "width": p.width, "height": p.height}
-            for p in photos
-        ],
-    }
-    if history:
-        out["history"] = [
-            {
-                "at": iso(e.at),
-                "action": e.action,
-                "action_label": ACTION_LABELS.get(e.action, e.action),
-                "status": e.to_status,
-                "status_label": STATUS_LABELS.get(e.to_status, e.to_status),
-                # staff see who acted; the public sees only the role
-                "actor": e.actor if staff else None,
-                "actor_role": e.actor_role,
-                "note": e.note,
-                "deadline": iso(e.deadline),
-                "photos": [p.id for p in photos if p.event_id == e.id],
-            }
-            for e in events
-        ]
-    if personal:
-        out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone,
-                           "username": r.reported_by}
-    return out
 
 
 # --- reporting -----------------------------------------------------------------------------
@@ -297,12 +84,13 @@ def decide_source(user: User | None, claimed: object = None, *, partner_source: 
 
 
 def report_limit(ctx: ProblemContext) -> limits.Limit:
+    """The rate limit on anonymous reports per client address (inactive at 0 per hour)."""
     return limits.Limit("report", int(ctx.reports_per_hour or 0), dt.timedelta(hours=1))
 
 
 def _check_report_rate(ctx: ProblemContext, client: str, *, now: dt.datetime) -> None:
     rule = report_limit(ctx)
-    with ctx.store.engine.connect() as conn:
+    with ctx.store.reading() as conn:
         wait = limits.wait_seconds(conn, rule, client, now=now)
     if wait:
         msg = (f"同一网络地址每小时最多匿名上报 {rule.count} 条问题，已达上限，请{limits.minutes_text(wait)}后再试。"
@@ -310,59 +98,17 @@ def _check_report_rate(ctx: ProblemContext, client: str, *, now: dt.datetime) ->
         raise TooManyRequests(msg, retry_after=wait)
 
 
-def _replay(ctx: ProblemContext, key: str, fingerprint: str, *, viewer, now) -> ReportResult | None:
-    with ctx.store.engine.connect() as conn:
-        hit = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
-        if hit is None:
-            return None
-        row = conn.execute(select(problems).where(problems.c.id == hit.problem_id)).first()
-    if hit.fingerprint != fingerprint:
+def _replay(ctx: ProblemContext, key: str, fingerprint: str, *, viewer: User | None,
+            now: dt.datetime) -> ReportResult | None:
+    hit = repository.idempotency_hit(ctx.store, key)
+    if hit is None:
+        return None
+    stored, row = hit
+    if stored != fingerprint:
         msg = ("Idempotency-Key 已用于另一份内容不同的上报，本次未受理："
                "重发时位置、类别、描述、联系方式和照片应与第一次完全相同；新的上报请使用新的 Idempotency-Key")
         raise Conflict(msg)
     return ReportResult(record(ctx, row, viewer=viewer, now=now), replayed=True)
-
-
-@contextlib.contextmanager
-def write_turn(store: Store):
-    """Take turns writing to a SQLite file: waiters sleep in the kernel and wake at once.
-
-    SQLite lets one writer at a time in and makes the others poll with growing sleeps,
-    which wastes most of the time under many concurrent reporters; an advisory file lock
-    around the short write transaction queues them instead. Other databases: no-op.
-    """
-    database = store.engine.url.database if store.engine.dialect.name == "sqlite" else None
-    if not database or database == ":memory:":
-        yield
-        return
-    import fcntl
-
-    fd = os.open(f"{database}.write-lock", os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
-_BUMP = (
-    update(problem_counters).where(problem_counters.c.day == bindparam("d"))
-    .values(last=problem_counters.c.last + 1).returning(problem_counters.c.last)
-)
-_INSERT_PROBLEM = insert(problems)
-_INSERT_EVENT = insert(problem_events)
-_INSERT_PHOTO = insert(problem_photos)
-_INSERT_KEY = insert(idempotency_keys)
-_INSERT_COUNTER = insert(problem_counters)
-
-
-def _next_number(conn, day: str) -> int:
-    """Increment the day's counter as the transaction's first write (serialises writers)."""
-    row = conn.execute(_BUMP, {"d": day}).first()
-    if row is not None:
-        return int(row[0])
-    conn.execute(_INSERT_COUNTER, {"day": day, "last": 1})
-    return 1
 
 
 def report_problem(
@@ -446,7 +192,7 @@ def report_problem(
     elif who["community"]:
         address = who["community"]["name"]
     deadline = now + dt.timedelta(hours=cat.deadline_hours)
-    local_day = now.astimezone(CHINA).strftime("%Y%m%d")
+    local_day = china(now).strftime("%Y%m%d")
     values = {
         "category": cat.code,
         "description": text,
@@ -483,64 +229,38 @@ def report_problem(
         "note": None,
     }
     # assemble: one short transaction; photos written inside it and removed if it fails
-    for attempt in range(8):
+    hits = [(report_limit(ctx), client)] if limited else []
+    for attempt in range(WRITE_ATTEMPTS):
         writer = PhotoWriter(ctx.storage)
-        photo_rows: list[dict] = []
         try:
-            with write_turn(ctx.store), ctx.store.engine.begin() as conn:
-                number = _next_number(conn, local_day)
-                tracking_no = f"{TRACKING_PREFIX}{local_day}-{number:04d}"
-                problem_id = conn.execute(
-                    _INSERT_PROBLEM, {"tracking_no": tracking_no, **values}
-                ).inserted_primary_key[0]
-                if key is not None:
-                    conn.execute(_INSERT_KEY, {"key": key, "problem_id": problem_id,
-                                               "fingerprint": fingerprint, "created_at": to_db(now)})
-                if limited:
-                    limits.record(conn, report_limit(ctx), client, now=now)
-                event_id = conn.execute(
-                    _INSERT_EVENT, {"problem_id": problem_id, **event}
-                ).inserted_primary_key[0]
-                for photo in prepared:
-                    photo_key, thumb_key = writer.put(photo, day=local_day)
-                    photo_row = {"problem_id": problem_id, "event_id": event_id, "key": photo_key,
-                                 "thumb_key": thumb_key, "width": photo.width, "height": photo.height,
-                                 "size": len(photo.data), "created_at": to_db(now)}
-                    photo_row["id"] = conn.execute(_INSERT_PHOTO, photo_row).inserted_primary_key[0]
-                    photo_rows.append(photo_row)
+            stored = repository.insert_report(
+                ctx.store, day=local_day, prefix=TRACKING_PREFIX, values=values, event=event, key=key,
+                fingerprint=fingerprint, hits=hits, photos=prepared, put_photo=writer.put, now=now)
             break
-        except IntegrityError:
+        except repository.KeyTaken:
             writer.rollback()
             if key is not None:
                 replay = _replay(ctx, key, fingerprint, viewer=user, now=now)
                 if replay is not None:
                     return replay
-            if attempt == 7:
+            if attempt == WRITE_ATTEMPTS - 1:
                 raise
-        except OperationalError as exc:  # "database is locked" after busy_timeout: try again
+        except repository.Busy:  # "database is locked" after busy_timeout: try again
             writer.rollback()
-            if "locked" not in str(exc).lower() or attempt == 7:
+            if attempt == WRITE_ATTEMPTS - 1:
                 raise
             time.sleep(0.05 * (attempt + 1))
         except BaseException:
             writer.rollback()
             raise
     # the record of what was just written, without reading it back
-    row = SimpleNamespace(id=problem_id, tracking_no=tracking_no, closed_at=None, **values)
-    events = [SimpleNamespace(id=event_id, problem_id=problem_id, deadline=None, unit_code=None, **event)]
-    photo_ns = [SimpleNamespace(**p) for p in photo_rows]
-    rec = _record(ctx, row, events, photo_ns, now=to_db(now), personal=may_see_personal_data(user),
-                  staff=user is not None, history=True)
+    row = SimpleNamespace(id=stored.problem_id, tracking_no=stored.tracking_no, closed_at=None, **values)
+    events = [SimpleNamespace(id=stored.event_id, problem_id=stored.problem_id, deadline=None, unit_code=None,
+                              **event)]
+    photo_ns = [SimpleNamespace(**p) for p in stored.photos]
+    rec = build_record(ctx, row, events, photo_ns, now=to_db(now), personal=may_see_personal_data(user),
+                       staff=user is not None, history=True)
     return ReportResult(rec)
 
 
-def public_view(rec: dict) -> dict:
-    """A record without anything personal (for citizens, Open311 and public pages)."""
-    out = {k: v for k, v in rec.items() if k != "reporter"}
-    if "history" in out:
-        out["history"] = [dict(h, actor=None) for h in out["history"]]
-    return out
-
-
-def is_tracking_no(text: str) -> bool:
-    return bool(_TRACKING.match(text or ""))
+    return ReportResult(rec)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from sqlalchemy import insert, update
-
-from gridmap.auth import User, require_action
+from gridmap.accounts import repository as limits
+from gridmap.auth import ACTION_ROLES, User, require_action
+from gridmap.clock import iso, to_db, utcnow
 from gridmap.errors import Conflict, InvalidInput
 from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
+from gridmap.problems import repository
+from gridmap.problems.context import ProblemContext
+from gridmap.problems.photos import PhotoWriter, prepare_photos
+from gridmap.problems.records import find_row, public_view, record, show
 from gridmap.problems.states import (  # web/problems.py also reads the labels and SOURCES as workflow.X
     ACTION_LABELS,
     OPEN_STATUSES,
@@ -18,8 +22,8 @@ from gridmap.problems.states import (  # web/problems.py also reads the labels a
     STATUS_LABELS,
 )
 
-if TYPE_CHECKING:
-    from gridmap.problems.service import ProblemContext
+__all__ = ["ACTION_LABELS", "SOURCES", "STATUS_LABELS", "TRANSITIONS", "ProblemPage", "act", "allowed_actions",
+           "dispatch_units", "problem_page", "support"]
 
 # action -> (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -37,7 +41,7 @@ NOTE_REQUIRED = {"reject": "不予立案的理由", "rework": "返工的原因",
 
 
 def act(
-    ctx: "ProblemContext",
+    ctx: ProblemContext,
     ref: object,
     *,
     user: User | None,
@@ -55,17 +59,6 @@ def act(
     the problem's status allows it (409). Every action is an event with actor, time, note and
     optional photos, written in one transaction with the status change.
     """
-    from gridmap.problems.photos import PhotoWriter, prepare_photos
-    from gridmap.problems.schema import problem_events, problem_photos, problems
-    from gridmap.problems.service import (
-        find_row,
-        iso,
-        record,
-        to_db,
-        utcnow,
-        write_turn,
-    )
-
     now = now or utcnow()
     name = str(action or "").strip()
     if name not in TRANSITIONS:
@@ -73,6 +66,7 @@ def act(
         raise InvalidInput(msg)
     row = find_row(ctx, ref)
     require_action(user, name, unit_code=row.unit_code)
+    assert user is not None  # require_action refuses anonymous users
     sources, target = TRANSITIONS[name]
     if row.status not in sources:
         allowed = "、".join(STATUS_LABELS[s] for s in sources)
@@ -133,44 +127,27 @@ def act(
     prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
     writer = PhotoWriter(ctx.storage)
     day = now.strftime("%Y%m%d")
+    event = {"at": to_db(now), "actor": user.username, "actor_role": user.role, "action": name,
+             "to_status": new_status, "note": text, "deadline": event_deadline, "unit_code": event_unit}
     try:
-        with write_turn(ctx.store), ctx.store.engine.begin() as conn:
-            # compare-and-set on the status: two people acting at once cannot both win
-            done = conn.execute(
-                update(problems).where(problems.c.id == row.id, problems.c.status == row.status)
-                .values(**changes)
-            ).rowcount
-            if not done:
-                msg = f"问题 {row.tracking_no} 刚被他人处理过，请刷新后重试"
-                raise Conflict(msg)
-            event_id = conn.execute(insert(problem_events).values(
-                problem_id=row.id, at=to_db(now), actor=user.username, actor_role=user.role,
-                action=name, from_status=row.status, to_status=new_status, note=text,
-                deadline=event_deadline, unit_code=event_unit,
-            )).inserted_primary_key[0]
-            for photo in prepared:
-                key, thumb_key = writer.put(photo, day=day)
-                conn.execute(insert(problem_photos).values(
-                    problem_id=row.id, event_id=event_id, key=key, thumb_key=thumb_key,
-                    width=photo.width, height=photo.height, size=len(photo.data),
-                    created_at=to_db(now)))
+        done = repository.apply_action(ctx.store, problem_id=row.id, from_status=row.status, changes=changes,
+                                       event=event, photos=prepared, put_photo=writer.put, day=day, now=now)
     except BaseException:
         writer.rollback()
         raise
+    if not done:
+        msg = f"问题 {row.tracking_no} 刚被他人处理过，请刷新后重试"
+        raise Conflict(msg)
     return record(ctx, find_row(ctx, row.id), viewer=user, now=now)
 
 
-def support(ctx: "ProblemContext", ref: object, *, note: object = None, client: str | None = None,
+def support(ctx: ProblemContext, ref: object, *, note: object = None, client: str | None = None,
             now: dt.datetime | None = None) -> dict:
     """A citizen says "me too" to an open problem instead of filing a duplicate.
 
     One support per ``client`` (address) and problem within ``ctx.support_window_h`` hours:
     a repeat changes nothing and answers ``counted: False`` with a polite message.
     """
-    from gridmap.accounts import repository as limits
-    from gridmap.problems.schema import problem_events, problems
-    from gridmap.problems.service import find_row, public_view, record, to_db, utcnow, write_turn
-
     now = now or utcnow()
     row = find_row(ctx, ref)
     if row.status not in OPEN_STATUSES:
@@ -178,19 +155,9 @@ def support(ctx: "ProblemContext", ref: object, *, note: object = None, client: 
         raise Conflict(msg)
     text = None if note is None else str(note).strip()[:500] or None
     rule = limits.Limit("support", 1, dt.timedelta(hours=float(ctx.support_window_h)))
-    who = f"{row.id}\x1f{client}"
-    counted = True
-    with write_turn(ctx.store), ctx.store.engine.begin() as conn:
-        if client is not None and limits.count(conn, rule, who, now=now):
-            counted = False
-        else:
-            conn.execute(update(problems).where(problems.c.id == row.id).values(
-                supporters=problems.c.supporters + 1, updated_at=to_db(now)))
-            conn.execute(insert(problem_events).values(
-                problem_id=row.id, at=to_db(now), actor=None, actor_role="citizen", action="support",
-                from_status=row.status, to_status=row.status, note=text))
-            if client is not None:
-                limits.record(conn, rule, who, now=now)
+    who = None if client is None else f"{row.id}\x1f{client}"
+    counted = repository.add_support(ctx.store, problem_id=row.id, status=row.status, note=text, now=now,
+                                     rule=rule, who=who)
     out = public_view(record(ctx, find_row(ctx, row.id), now=now))
     out["counted"] = counted
     if counted:
@@ -199,3 +166,43 @@ def support(ctx: "ProblemContext", ref: object, *, note: object = None, client: 
         out["message"] = (f"您已经附议过问题 {row.tracking_no}，每人 {rule.window.total_seconds() / 3600:g} 小时内"
                           "只计一次。谢谢您的关注，我们会尽快处理！")
     return out
+
+
+def allowed_actions(user: User | None, rec: dict) -> list[str]:
+    """The actions ``user`` may take on a problem's record now: its status and the user's role decide.
+
+    A unit acts only on its own problems; anonymous visitors take none.
+    """
+    if user is None:
+        return []
+    out = []
+    for action, (sources, _target) in TRANSITIONS.items():
+        if rec["status"] not in sources or user.role not in ACTION_ROLES[action]:
+            continue
+        if user.role == "unit" and (rec["unit"] or {}).get("code") != user.unit_code:
+            continue
+        out.append(action)
+    return out
+
+
+def dispatch_units(ctx: ProblemContext) -> list[tuple[str, str]]:
+    """(code, name) of every unit a problem may be dispatched to."""
+    units = ctx.reference.model().units
+    return [(code, name) for code, name in zip(units.index, units["name"])]
+
+
+@dataclass
+class ProblemPage:
+    """What a problem's page shows: the record as its viewer may see it, the actions, the units."""
+
+    record: dict
+    actions: list[str]
+    units: list[tuple[str, str]]
+
+
+def problem_page(ctx: ProblemContext, ref: object, *, user: User | None, now: dt.datetime | None = None
+                 ) -> ProblemPage:
+    """A problem for its page: the record, the actions the user may take, units to dispatch to."""
+    rec = show(ctx, ref, viewer=user, now=now)
+    actions = allowed_actions(user, rec)
+    return ProblemPage(rec, actions, dispatch_units(ctx) if "dispatch" in actions else [])

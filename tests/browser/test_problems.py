@@ -57,12 +57,14 @@ def test_hostile_description_is_text_everywhere(live_server_factory, settings, l
     from gridmap.auth import add_user
     from gridmap.problems.service import context_from_settings, report_problem
     from gridmap.reference import ReferenceCache
+    from gridmap.settings import load_settings
 
     server = live_server_factory(env=settings)
     no = _post(server, {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage",
                         "description": PAYLOAD})["tracking_no"]
     # an overdue one for the chase list: reported three days ago, written through the same store code
-    ctx = context_from_settings(loaded_store, ReferenceCache(loaded_store), settings)
+    ctx = context_from_settings(loaded_store, ReferenceCache(loaded_store),
+                                load_settings(settings, environ={}))
     old = report_problem(ctx, lon=NEAR_HOSPITAL[0], lat=NEAR_HOSPITAL[1], category="manhole",
                          description=PAYLOAD, now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3))
     add_user(loaded_store, username="office", role="office", password="secret-pass-1")

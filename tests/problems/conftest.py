@@ -17,10 +17,12 @@ OUTSIDE_COUNTY = (100.0, 30.0)
 
 @pytest.fixture
 def ctx(loaded_store, settings):
-    from gridmap.problems.service import context_from_settings
+    from gridmap.problems.context import context_from_settings
     from gridmap.reference import ReferenceCache
+    from gridmap.settings import load_settings
 
-    return context_from_settings(loaded_store, ReferenceCache(loaded_store), settings)
+    return context_from_settings(loaded_store, ReferenceCache(loaded_store),
+                                 load_settings(settings, environ={}))
 
 
 def jpeg_bytes(size=(64, 48), color=(200, 30, 30), gps: tuple[float, float] | None = None) -> bytes:

@@ -9,13 +9,14 @@ from tests import factory
 
 def make_context(folder: Path):
     """Load tests/factory.py's dataset into a fresh SQLite store in `folder`; its ProblemContext."""
-    from gridmap.problems.service import context_from_settings
+    from gridmap.problems.context import context_from_settings
     from gridmap.reference import ReferenceCache, load_directory
+    from gridmap.settings import load_settings
     from gridmap.store import Store
 
-    settings = {"GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-                "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
-                "GRIDMAP_SECRET_KEY": "test-secret"}
+    settings = load_settings({"GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+                              "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
+                              "GRIDMAP_SECRET_KEY": "test-secret"}, environ={})
     store = Store(settings["GRIDMAP_DATABASE_URL"])
     load_directory(store, factory.write_dataset(folder / "data"))
     return context_from_settings(store, ReferenceCache(store), settings)

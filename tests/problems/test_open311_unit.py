@@ -153,7 +153,7 @@ def test_post_files_a_problem_as_the_keys_source(world):
     [answer] = open311.post_request(ctx, form, now=NOW)
     number = answer["service_request_id"]
     assert answer["service_notice"] == f"已受理，受理编号 {number}，由县住建局负责，期限 2026-11-28T09:00:00+08:00"
-    from gridmap.problems.service import find_row, record
+    from gridmap.problems.records import find_row, record
 
     row = find_row(ctx, number)
     assert (row.source, row.reporter_name, row.reporter_phone) == ("media", "张 三", "13900000001")

@@ -45,7 +45,7 @@ def test_extend_by_deadline_and_overdue_flag(ctx, people):
     no = rec["tracking_no"]
     later = T0 + dt.timedelta(hours=5)
     act(ctx, no, user=people["office"], action="accept", now=T0)
-    from gridmap.problems.service import find_row, record
+    from gridmap.problems.records import find_row, record
 
     assert record(ctx, find_row(ctx, no), now=later)["overdue"] is True
     with pytest.raises(InvalidInput, match="晚于原期限"):

@@ -1,0 +1,137 @@
+"""Reading problems: find one, JSON-ready records with history and photos, public views, photo files."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from gridmap.auth import User, may_see_personal_data
+from gridmap.clock import iso, to_db
+from gridmap.errors import NotFound
+from gridmap.problems import repository
+from gridmap.problems.context import ProblemContext
+from gridmap.problems.states import ACTION_LABELS, SOURCES, STATUS_LABELS, is_overdue
+
+_TRACKING = re.compile(r"^[A-Z]{2}\d{8}-\d{4,}$")
+
+
+def find_row(ctx: ProblemContext, ref: object) -> Any:
+    """The problem row for an id or a tracking number; NotFound otherwise."""
+    text = str(ref or "").strip()
+    if text.isdigit():
+        row = repository.find_problem(ctx.store, problem_id=int(text))
+    else:
+        row = repository.find_problem(ctx.store, tracking_no=text.upper())
+    if row is None:
+        msg = f"问题“{text}”不存在，请核对受理编号（如 FX20261127-0001）"
+        raise NotFound(msg)
+    return row
+
+
+def records(
+    ctx: ProblemContext, rows: list, *, viewer: User | None = None, now: dt.datetime | None = None,
+    history: bool = True,
+) -> list[dict]:
+    """JSON-ready records of problem rows; reporters' contacts only for office users."""
+    now_db = to_db(now)
+    events, photos = repository.events_and_photos(ctx.store, [r.id for r in rows], events=history)
+    personal = may_see_personal_data(viewer)
+    staff = viewer is not None
+    return [
+        build_record(ctx, r, events.get(r.id, []), photos.get(r.id, []), now=now_db, personal=personal,
+                     staff=staff, history=history)
+        for r in rows
+    ]
+
+
+def record(ctx: ProblemContext, row: Any, *, viewer: User | None = None, now: dt.datetime | None = None) -> dict:
+    """The JSON-ready record of one problem row, with its history."""
+    return records(ctx, [row], viewer=viewer, now=now)[0]
+
+
+def show(ctx: ProblemContext, ref: object, *, viewer: User | None, now: dt.datetime | None = None) -> dict:
+    """One problem as its viewer may see it: staff get the full record, everyone else the public view."""
+    rec = record(ctx, find_row(ctx, ref), viewer=viewer, now=now)
+    return rec if viewer is not None else public_view(rec)
+
+
+def build_record(ctx: ProblemContext, r: Any, events: list, photos: list, *, now: dt.datetime, personal: bool,
+                 staff: bool, history: bool) -> dict:
+    """The record of a problem row with its events and photos (rows or objects with their fields)."""
+    overdue = is_overdue(r.status, r.deadline, now)
+    out = {
+        "id": r.id,
+        "tracking_no": r.tracking_no,
+        "status": r.status,
+        "status_label": STATUS_LABELS.get(r.status, r.status),
+        "overdue": overdue,
+        "category": r.category,
+        "category_name": ctx.categories.name(r.category),
+        "description": r.description,
+        "lon": r.lon,
+        "lat": r.lat,
+        "address": r.address,
+        "source": r.source,
+        "source_label": SOURCES.get(r.source, r.source),
+        "town": {"code": r.town_code, "name": r.town_name} if r.town_code else None,
+        "grid": {"code": r.grid_code, "name": r.grid_name} if r.grid_code else None,
+        "unit": {"code": r.unit_code, "name": r.unit_name} if r.unit_code else None,
+        "fallback": bool(r.fallback),
+        "deadline": iso(r.deadline),
+        "created_at": iso(r.created_at),
+        "updated_at": iso(r.updated_at),
+        "closed_at": iso(r.closed_at),
+        "supporters": r.supporters or 0,
+        "extensions": r.extensions or 0,
+        "reworks": r.reworks or 0,
+        "photos": [
+            {"id": p.id, "url": f"{ctx.photo_base}/{p.id}.jpg",
+             "thumb_url": f"{ctx.photo_base}/{p.id}/thumb.jpg",
+             "event_id": p.event_id, "width": p.width, "height": p.height}
+            for p in photos
+        ],
+    }
+    if history:
+        out["history"] = [
+            {
+                "at": iso(e.at),
+                "action": e.action,
+                "action_label": ACTION_LABELS.get(e.action, e.action),
+                "status": e.to_status,
+                "status_label": STATUS_LABELS.get(e.to_status, e.to_status),
+                # staff see who acted; the public sees only the role
+                "actor": e.actor if staff else None,
+                "actor_role": e.actor_role,
+                "note": e.note,
+                "deadline": iso(e.deadline),
+                "photos": [p.id for p in photos if p.event_id == e.id],
+            }
+            for e in events
+        ]
+    if personal:
+        out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone,
+                           "username": r.reported_by}
+    return out
+
+
+def public_view(rec: dict) -> dict:
+    """A record without anything personal (for citizens, Open311 and public pages)."""
+    out = {k: v for k, v in rec.items() if k != "reporter"}
+    if "history" in out:
+        out["history"] = [dict(h, actor=None) for h in out["history"]]
+    return out
+
+
+def is_tracking_no(text: str) -> bool:
+    """Whether ``text`` looks like a tracking number (FX20261127-0001)."""
+    return bool(_TRACKING.match(text or ""))
+
+
+def photo_file(ctx: ProblemContext, photo_id: int, *, thumb: bool = False) -> bytes:
+    """The stored JPEG of a problem photo (or its thumbnail); NotFound if there is no such photo."""
+    row = repository.find_photo(ctx.store, photo_id)
+    if row is None:
+        msg = "照片不存在"
+        raise NotFound(msg)
+    return ctx.storage.get(row.thumb_key if thumb else row.key)

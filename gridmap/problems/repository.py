@@ -1,0 +1,275 @@
+"""The problems' data access: every query and write of problems, events, photos, counters and keys."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy.engine import Connection, Row
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from gridmap.accounts import repository as limits
+from gridmap.clock import to_db
+from gridmap.problems.photos import PreparedPhoto
+from gridmap.problems.schema import (
+    idempotency_keys,
+    problem_counters,
+    problem_events,
+    problem_photos,
+    problems,
+)
+from gridmap.problems.states import PENDING_STATUSES
+from gridmap.store import Store
+
+# Puts a prepared photo into storage for a day; answers its (photo key, thumbnail key).
+PutPhoto = Callable[..., tuple[str, str]]
+
+
+class KeyTaken(Exception):
+    """A unique value (tracking number or idempotency key) was taken by a concurrent writer."""
+
+
+class Busy(Exception):
+    """The database stayed locked past its busy timeout; the write may be tried again."""
+
+
+# --- reading ----------------------------------------------------------------------------
+def find_problem(store: Store, *, problem_id: int | None = None, tracking_no: str | None = None) -> Row | None:
+    """The problem row with this id or tracking number, or None."""
+    if problem_id is not None:
+        condition = problems.c.id == problem_id
+    else:
+        condition = problems.c.tracking_no == tracking_no
+    with store.reading() as conn:
+        return conn.execute(select(problems).where(condition)).first()
+
+
+def _by_problem(conn: Connection, table: Any, problem_ids: list[int], order: Sequence[Any]) -> dict[int, list]:
+    out: dict[int, list] = {i: [] for i in problem_ids}
+    for chunk in range(0, len(problem_ids), 500):
+        ids = problem_ids[chunk:chunk + 500]
+        rows = conn.execute(select(table).where(table.c.problem_id.in_(ids)).order_by(*order))
+        for r in rows:
+            out[r.problem_id].append(r)
+    return out
+
+
+def events_and_photos(store: Store, problem_ids: list[int], *, events: bool = True
+                      ) -> tuple[dict[int, list], dict[int, list]]:
+    """Per problem id: its events (oldest first; empty without ``events``) and its photos."""
+    with store.reading() as conn:
+        found = (_by_problem(conn, problem_events, problem_ids, (problem_events.c.at, problem_events.c.id))
+                 if events else {})
+        photos = _by_problem(conn, problem_photos, problem_ids, (problem_photos.c.id,))
+    return found, photos
+
+
+def find_photo(store: Store, photo_id: int) -> Row | None:
+    """The photo row with this id, or None."""
+    with store.reading() as conn:
+        return conn.execute(select(problem_photos).where(problem_photos.c.id == photo_id)).first()
+
+
+def idempotency_hit(store: Store, key: str) -> tuple[str, Row | None] | None:
+    """For a used Idempotency-Key: the fingerprint stored with it and its problem row; else None."""
+    with store.reading() as conn:
+        hit = conn.execute(select(idempotency_keys).where(idempotency_keys.c.key == key)).first()
+        if hit is None:
+            return None
+        row = conn.execute(select(problems).where(problems.c.id == hit.problem_id)).first()
+    return hit.fingerprint, row
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """Which problems to select: every given condition must hold."""
+
+    equal: tuple[tuple[str, object], ...] = ()  # column == value
+    among: tuple[tuple[str, Sequence[object]], ...] = ()  # column IN values (none: no row)
+    overdue_at: dt.datetime | None = None  # still pending and past the deadline at this moment
+    fallback: bool = False  # only problems outside every grid
+    created_from: dt.datetime | None = None  # created_at >= this
+    created_before: dt.datetime | None = None  # created_at < this
+    created_until: dt.datetime | None = None  # created_at <= this
+    text: str | None = None  # in the tracking number or the description
+    lon_between: tuple[float, float] | None = None
+    lat_between: tuple[float, float] | None = None
+
+
+def _conditions(criteria: Criteria) -> list[Any]:
+    c = problems.c
+    out: list[Any] = [c[name] == value for name, value in criteria.equal]
+    out += [c[name].in_(list(values)) for name, values in criteria.among]
+    if criteria.overdue_at is not None:
+        out += [c.status.in_(PENDING_STATUSES), c.deadline < to_db(criteria.overdue_at)]
+    if criteria.fallback:
+        out.append(c.fallback.is_(True))
+    if criteria.created_from is not None:
+        out.append(c.created_at >= to_db(criteria.created_from))
+    if criteria.created_before is not None:
+        out.append(c.created_at < to_db(criteria.created_before))
+    if criteria.created_until is not None:
+        out.append(c.created_at <= to_db(criteria.created_until))
+    if criteria.text:
+        like = f"%{criteria.text}%"
+        out.append(c.tracking_no.like(like) | c.description.like(like))
+    if criteria.lon_between is not None:
+        out.append(c.lon.between(*criteria.lon_between))
+    if criteria.lat_between is not None:
+        out.append(c.lat.between(*criteria.lat_between))
+    return out
+
+
+def select_problems(store: Store, criteria: Criteria = Criteria(), *, order: Sequence[str] = (),
+                    limit: int | None = None) -> list[Row]:
+    """Problem rows matching ``criteria``; ``order`` names columns, "-" first for descending."""
+    columns = [problems.c[name.lstrip("-")] for name in order]
+    ordering = [col.desc() if name.startswith("-") else col.asc() for name, col in zip(order, columns)]
+    query = select(problems).where(*_conditions(criteria)).order_by(*ordering)
+    if limit is not None:
+        query = query.limit(limit)
+    with store.reading() as conn:
+        return list(conn.execute(query).all())
+
+
+def counts_by_status(store: Store) -> dict[str, int]:
+    """How many problems there are in each status."""
+    with store.reading() as conn:
+        rows = conn.execute(select(problems.c.status, func.count()).group_by(problems.c.status)).all()
+    return {str(status): int(n) for status, n in rows}
+
+
+# --- writing ----------------------------------------------------------------------------
+_BUMP = (
+    update(problem_counters).where(problem_counters.c.day == bindparam("d"))
+    .values(last=problem_counters.c.last + 1).returning(problem_counters.c.last)
+)
+_INSERT_PROBLEM = insert(problems)
+_INSERT_EVENT = insert(problem_events)
+_INSERT_PHOTO = insert(problem_photos)
+_INSERT_KEY = insert(idempotency_keys)
+_INSERT_COUNTER = insert(problem_counters)
+
+
+def _next_number(conn: Connection, day: str) -> int:
+    """Increment the day's counter as the transaction's first write (serialises writers)."""
+    row = conn.execute(_BUMP, {"d": day}).first()
+    if row is not None:
+        return int(row[0])
+    conn.execute(_INSERT_COUNTER, {"day": day, "last": 1})
+    return 1
+
+
+def _add_photos(conn: Connection, *, problem_id: int, event_id: int, photos: Sequence[PreparedPhoto],
+                put_photo: PutPhoto, day: str, now: dt.datetime) -> list[dict]:
+    out = []
+    for photo in photos:
+        key, thumb_key = put_photo(photo, day=day)
+        row = {"problem_id": problem_id, "event_id": event_id, "key": key, "thumb_key": thumb_key,
+               "width": photo.width, "height": photo.height, "size": len(photo.data),
+               "created_at": to_db(now)}
+        row["id"] = conn.execute(_INSERT_PHOTO, row).inserted_primary_key[0]
+        out.append(row)
+    return out
+
+
+@dataclass
+class Inserted:
+    """What a new report was stored as."""
+
+    problem_id: int
+    tracking_no: str
+    event_id: int
+    photos: list[dict]
+
+
+def insert_report(
+    store: Store,
+    *,
+    day: str,
+    prefix: str,
+    values: Mapping[str, object],
+    event: Mapping[str, object],
+    key: str | None,
+    fingerprint: str,
+    hits: Iterable[tuple[limits.Limit, object]],
+    photos: Sequence[PreparedPhoto],
+    put_photo: PutPhoto,
+    now: dt.datetime,
+) -> Inserted:
+    """Store a report in one short transaction: its number, row, key, rate hits, event and photos.
+
+    The tracking number is ``prefix``, the (China) ``day`` and the day's next number. Photos
+    are put into storage inside the transaction; on failure the caller removes them again.
+    A unique value taken meanwhile raises KeyTaken, a database still locked raises Busy.
+    """
+    try:
+        with store.writing() as conn:
+            number = _next_number(conn, day)
+            tracking_no = f"{prefix}{day}-{number:04d}"
+            problem_id = conn.execute(_INSERT_PROBLEM, {"tracking_no": tracking_no, **values}
+                                      ).inserted_primary_key[0]
+            if key is not None:
+                conn.execute(_INSERT_KEY, {"key": key, "problem_id": problem_id,
+                                           "fingerprint": fingerprint, "created_at": to_db(now)})
+            for rule, value in hits:
+                limits.record(conn, rule, value, now=now)
+            event_id = conn.execute(_INSERT_EVENT, {"problem_id": problem_id, **event}).inserted_primary_key[0]
+            rows = _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos,
+                               put_photo=put_photo, day=day, now=now)
+    except IntegrityError as exc:
+        raise KeyTaken(str(exc)) from exc
+    except OperationalError as exc:  # "database is locked" after busy_timeout
+        if "locked" in str(exc).lower():
+            raise Busy(str(exc)) from exc
+        raise
+    return Inserted(problem_id, tracking_no, event_id, rows)
+
+
+def apply_action(
+    store: Store,
+    *,
+    problem_id: int,
+    from_status: str,
+    changes: Mapping[str, object],
+    event: Mapping[str, object],
+    photos: Sequence[PreparedPhoto],
+    put_photo: PutPhoto,
+    day: str,
+    now: dt.datetime,
+) -> bool:
+    """Change a problem still in ``from_status`` and add its event and photos; False if it moved on.
+
+    A compare-and-set on the status: two people acting at once cannot both win.
+    """
+    with store.writing() as conn:
+        done = conn.execute(
+            update(problems).where(problems.c.id == problem_id, problems.c.status == from_status)
+            .values(**changes)
+        ).rowcount
+        if not done:
+            return False
+        event_id = conn.execute(insert(problem_events).values(
+            problem_id=problem_id, from_status=from_status, **event)).inserted_primary_key[0]
+        _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos, put_photo=put_photo,
+                    day=day, now=now)
+    return True
+
+
+def add_support(store: Store, *, problem_id: int, status: str, note: str | None, now: dt.datetime,
+                rule: limits.Limit, who: str | None) -> bool:
+    """Count one "me too" on a problem, unless ``who`` already did within the rule's window."""
+    with store.writing() as conn:
+        if who is not None and limits.count(conn, rule, who, now=now):
+            return False
+        conn.execute(update(problems).where(problems.c.id == problem_id).values(
+            supporters=problems.c.supporters + 1, updated_at=to_db(now)))
+        conn.execute(insert(problem_events).values(
+            problem_id=problem_id, at=to_db(now), actor=None, actor_role="citizen", action="support",
+            from_status=status, to_status=status, note=note))
+        if who is not None:
+            limits.record(conn, rule, who, now=now)
+    return True
