@@ -7,17 +7,16 @@ import functools
 import hashlib
 import hmac
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-
-from gridmap.accounts import repository as limits
-from gridmap.accounts.schema import api_tokens, open311_keys, user_sessions, users
+from gridmap.accounts import repository
+from gridmap.accounts.repository import Limit, StoredUser, minutes_text
+from gridmap.clock import china, to_db
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
 from gridmap.passwords import check_password, hash_password
-from gridmap.store import Store, reference_tables
+from gridmap.store import Store
 
 ROLES: dict[str, str] = {
     "office": "创建办（管理员）",
@@ -28,10 +27,8 @@ ROLES: dict[str, str] = {
 MIN_PASSWORD = 8
 MAX_USERNAME = 64
 TOKEN_PREFIX = "gm_"
-TOKEN_DAYS = 90  # defaults; the settings GRIDMAP_TOKEN_DAYS / GRIDMAP_APIKEY_DAYS override them
-APIKEY_DAYS = 365
-SESSION_HOURS = 24.0
 MAX_LIFETIME_DAYS = 3650
+PRUNE_SESSIONS_EVERY = 50  # 1 in N new sessions also forgets the sessions that ran out
 
 
 @dataclass(frozen=True)
@@ -58,12 +55,12 @@ def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
-def _user(row) -> User:
+def _user(row: StoredUser) -> User:
     return User(id=row.id, username=row.username, role=row.role, unit_code=row.unit_code,
-                leader_code=row.leader_code, active=bool(row.active))
+                leader_code=row.leader_code, active=row.active)
 
 
-def _lifetime(days: object, *, what: str) -> dt.timedelta:
+def _lifetime(days: float | str, *, what: str) -> dt.timedelta:
     try:
         number = float(days)
     except (TypeError, ValueError):
@@ -77,18 +74,7 @@ def _lifetime(days: object, *, what: str) -> dt.timedelta:
 def _expiry_text(moment: dt.datetime | None) -> str:
     if moment is None:
         return "长期"
-    from zoneinfo import ZoneInfo
-
-    local = moment.replace(tzinfo=dt.timezone.utc).astimezone(ZoneInfo("Asia/Shanghai"))
-    return local.strftime("%Y-%m-%d %H:%M")
-
-
-def _reference_codes(store: Store, table: str) -> set[str] | None:
-    """Codes of a reference table, or None when no reference data is loaded yet."""
-    t = reference_tables[table]
-    with store.engine.connect() as conn:
-        codes = {r[0] for r in conn.execute(select(t.c.code))}
-    return codes or None
+    return china(moment).strftime("%Y-%m-%d %H:%M")
 
 
 def add_user(
@@ -99,6 +85,7 @@ def add_user(
     password: str,
     unit_code: str | None = None,
     leader_code: str | None = None,
+    now: dt.datetime | None = None,
 ) -> User:
     """Create a user; units need a unit code, leaders a leader code, passwords ≥ 8 characters."""
     username = (username or "").strip()
@@ -115,7 +102,7 @@ def add_user(
         if not unit_code:
             msg = "责任单位用户需要 --unit 单位代码"
             raise InvalidInput(msg)
-        codes = _reference_codes(store, "units")
+        codes = repository.reference_codes(store, "units")
         if codes is not None and unit_code not in codes:
             msg = f"单位代码“{unit_code}”不在已导入的责任单位表中"
             raise InvalidInput(msg)
@@ -123,42 +110,25 @@ def add_user(
         if not leader_code:
             msg = "包片领导用户需要 --leader 领导编号"
             raise InvalidInput(msg)
-        codes = _reference_codes(store, "leaders")
+        codes = repository.reference_codes(store, "leaders")
         if codes is not None and leader_code not in codes:
             msg = f"领导编号“{leader_code}”不在已导入的县级领导表中"
             raise InvalidInput(msg)
-    values = {
-        "username": username,
-        "role": role,
-        "unit_code": unit_code if role == "unit" else None,
-        "leader_code": leader_code if role == "leader" else None,
-        "password_hash": hash_password(password),
-        "active": True,
-        "created_at": limits.utcnow(),
-    }
-    try:
-        with store.engine.begin() as conn:
-            new_id = conn.execute(insert(users).values(**values)).inserted_primary_key[0]
-    except IntegrityError:
+    unit = unit_code if role == "unit" else None
+    leader = leader_code if role == "leader" else None
+    new_id = repository.insert_user(store, username=username, role=role, unit_code=unit, leader_code=leader,
+                                    password_hash=hash_password(password), created_at=to_db(now))
+    if new_id is None:
         msg = f"用户名“{username}”已存在"
-        raise Conflict(msg) from None
-    return User(id=new_id, username=username, role=role, unit_code=values["unit_code"],
-                leader_code=values["leader_code"])
+        raise Conflict(msg)
+    return User(id=new_id, username=username, role=role, unit_code=unit, leader_code=leader)
 
 
-def _user_id(conn, username: str) -> int:
-    found = conn.execute(select(users.c.id).where(users.c.username == username)).scalar()
-    if found is None:
+def _changed(done: tuple[int, int] | None, username: str) -> tuple[int, int]:
+    if done is None:
         msg = f"用户“{username}”不存在；用 `gridmap user list` 查看已有用户"
         raise NotFound(msg)
-    return int(found)
-
-
-def _end_all(conn, user_id: int) -> tuple[int, int]:
-    """Delete every session and token of a user; return how many of each."""
-    sessions = conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user_id)).rowcount
-    tokens = conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id)).rowcount
-    return sessions, tokens
+    return done
 
 
 def set_password(store: Store, *, username: str, password: str) -> None:
@@ -166,42 +136,29 @@ def set_password(store: Store, *, username: str, password: str) -> None:
     if not password or len(password) < MIN_PASSWORD:
         msg = f"密码至少 {MIN_PASSWORD} 个字符"
         raise InvalidInput(msg)
-    with store.engine.begin() as conn:
-        user_id = _user_id(conn, username)
-        conn.execute(update(users).where(users.c.id == user_id)
-                     .values(password_hash=hash_password(password)))
-        _end_all(conn, user_id)
+    _changed(repository.change_user(store, username, password_hash=hash_password(password), end_access=True),
+             username)
 
 
 def set_active(store: Store, *, username: str, active: bool) -> None:
     """Enable or disable a user; disabling ends their sessions and tokens at once."""
-    with store.engine.begin() as conn:
-        user_id = _user_id(conn, username)
-        conn.execute(update(users).where(users.c.id == user_id).values(active=bool(active)))
-        if not active:
-            _end_all(conn, user_id)
+    _changed(repository.change_user(store, username, active=bool(active), end_access=not active), username)
 
 
 def revoke(store: Store, *, username: str) -> tuple[int, int]:
     """End every session and token of a user (the password stays); return (sessions, tokens)."""
-    with store.engine.begin() as conn:
-        return _end_all(conn, _user_id(conn, username))
+    return _changed(repository.change_user(store, username, end_access=True), username)
 
 
 def get_user(store: Store, *, username: str | None = None, user_id: int | None = None) -> User | None:
     """An active user by name or id, or None."""
-    query = select(users).where(users.c.active.is_(True))
-    query = query.where(users.c.username == username) if username is not None else query.where(
-        users.c.id == user_id
-    )
-    with store.engine.connect() as conn:
-        row = conn.execute(query).first()
+    row = repository.find_user(store, username=username, user_id=user_id)
     return _user(row) if row else None
 
 
 def list_users(store: Store) -> list[User]:
-    with store.engine.connect() as conn:
-        return [_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
+    """Every user, disabled ones too, by name."""
+    return [_user(r) for r in repository.all_users(store)]
 
 
 @functools.cache
@@ -219,9 +176,7 @@ def authenticate(store: Store, *, username: str, password: str) -> User:
     name = (username or "").strip()
     row = None
     if name and len(name) <= MAX_USERNAME:
-        with store.engine.connect() as conn:
-            row = conn.execute(select(users).where(users.c.username == name,
-                                                   users.c.active.is_(True))).first()
+        row = repository.find_user(store, username=name)
     stored = row.password_hash if row is not None else _dummy_hash()
     matches = check_password(stored, password or "")
     if row is None or not password or not matches:
@@ -234,23 +189,24 @@ def authenticate(store: Store, *, username: str, password: str) -> User:
 class LoginLimits:
     """Failed logins allowed per user name and per client address within a window."""
 
-    per_user: int = 10
-    per_address: int = 50
-    window: dt.timedelta = dt.timedelta(minutes=15)
+    per_user: int
+    per_address: int
+    window: dt.timedelta
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any]) -> "LoginLimits":
+    def from_settings(cls, settings: Mapping[str, Any]) -> LoginLimits:
+        """The limits GRIDMAP_LOGIN_MAX_FAILURES(_PER_ADDRESS) and GRIDMAP_LOGIN_WINDOW_MINUTES set."""
         return cls(
-            per_user=int(settings.get("GRIDMAP_LOGIN_MAX_FAILURES", cls.per_user)),
-            per_address=int(settings.get("GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS", cls.per_address)),
-            window=dt.timedelta(minutes=float(settings.get("GRIDMAP_LOGIN_WINDOW_MINUTES", 15))),
+            per_user=int(settings["GRIDMAP_LOGIN_MAX_FAILURES"]),
+            per_address=int(settings["GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS"]),
+            window=dt.timedelta(minutes=float(settings["GRIDMAP_LOGIN_WINDOW_MINUTES"])),
         )
 
-    def user(self) -> limits.Limit:
-        return limits.Limit("login_user", self.per_user, self.window)
+    def user(self) -> Limit:
+        return Limit("login_user", self.per_user, self.window)
 
-    def address(self) -> limits.Limit:
-        return limits.Limit("login_addr", self.per_address, self.window)
+    def address(self) -> Limit:
+        return Limit("login_addr", self.per_address, self.window)
 
 
 def login(
@@ -259,7 +215,7 @@ def login(
     username: str,
     password: str,
     address: str | None,
-    rules: LoginLimits | None = None,
+    rules: LoginLimits,
     now: dt.datetime | None = None,
 ) -> User:
     """authenticate() behind throttling: too many recent failures for this name or address → 429.
@@ -267,48 +223,41 @@ def login(
     While throttled the password is not even checked, so guessing on gets nowhere; the wait is
     the same for known and unknown names. A successful login clears the name's failures.
     """
-    rules = rules or LoginLimits()
     name = (username or "").strip()[: MAX_USERNAME + 1]
     address = address or "-"
-    moment = limits.naive_utc(now)
-    with store.engine.connect() as conn:
-        user_wait = limits.wait_seconds(conn, rules.user(), name, now=moment)
-        address_wait = limits.wait_seconds(conn, rules.address(), address, now=moment)
+    moment = to_db(now)
+    user_wait, address_wait = repository.waits(store, [(rules.user(), name), (rules.address(), address)],
+                                               now=moment)
     if user_wait or address_wait:
         minutes = rules.window.total_seconds() / 60
         if user_wait >= address_wait:
             msg = (f"登录失败次数过多：用户名“{name}”在 {minutes:g} 分钟内已输错 {rules.per_user} 次密码，"
-                   f"为防止密码被猜出，请{limits.minutes_text(user_wait)}后再试。"
+                   f"为防止密码被猜出，请{minutes_text(user_wait)}后再试。"
                    "忘记密码请联系创建办（管理员）用 `gridmap user password 用户名` 重设")
         else:
             msg = (f"登录失败次数过多：本机地址在 {minutes:g} 分钟内已输错 {rules.per_address} 次密码，"
-                   f"请{limits.minutes_text(address_wait)}后再试")
+                   f"请{minutes_text(address_wait)}后再试")
         raise TooManyRequests(msg, retry_after=max(user_wait, address_wait))
     try:
         user = authenticate(store, username=name, password=password)
     except Unauthorized:
-        with store.engine.begin() as conn:
-            limits.record(conn, rules.user(), name, now=moment)
-            limits.record(conn, rules.address(), address, now=moment)
+        repository.record_hits(store, [(rules.user(), name), (rules.address(), address)], now=moment)
         raise
-    with store.engine.begin() as conn:
-        limits.clear(conn, rules.user(), name)
+    repository.clear_hits(store, rules.user(), name)
     return user
 
 
 # --- browser sessions -------------------------------------------------------------------
-def start_session(store: Store, user: User, *, hours: float = SESSION_HOURS,
-                  now: dt.datetime | None = None) -> str:
-    """A new session id for a logged-in user (kept in the signed cookie; only its hash here)."""
+def start_session(store: Store, user: User, *, hours: float, now: dt.datetime | None = None) -> str:
+    """A new session id for a logged-in user, live for ``hours`` (GRIDMAP_SESSION_HOURS).
+
+    The id goes into the signed cookie; only its hash is stored.
+    """
     sid = secrets.token_urlsafe(32)
-    moment = limits.naive_utc(now)
-    with store.engine.begin() as conn:
-        conn.execute(insert(user_sessions).values(
-            sid_hash=_digest(sid), user_id=user.id, created_at=moment,
-            expires_at=moment + dt.timedelta(hours=float(hours))))
-        # now and then forget sessions that ran out
-        if secrets.randbelow(50) == 0:
-            conn.execute(delete(user_sessions).where(user_sessions.c.expires_at <= moment))
+    moment = to_db(now)
+    repository.insert_session(store, sid_hash=_digest(sid), user_id=user.id, created_at=moment,
+                              expires_at=moment + dt.timedelta(hours=float(hours)),
+                              prune=secrets.randbelow(PRUNE_SESSIONS_EVERY) == 0)
     return sid
 
 
@@ -316,36 +265,31 @@ def user_for_session(store: Store, sid: str | None, *, now: dt.datetime | None =
     """The active user of a live session, or None (ended, expired, disabled user)."""
     if not sid or not isinstance(sid, str):
         return None
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(users).join(user_sessions, user_sessions.c.user_id == users.c.id)
-            .where(user_sessions.c.sid_hash == _digest(sid), user_sessions.c.expires_at > limits.naive_utc(now),
-                   users.c.active.is_(True))
-        ).first()
+    row = repository.session_user(store, _digest(sid), now=to_db(now))
     return _user(row) if row else None
 
 
 def end_session(store: Store, sid: str | None) -> None:
     """Log one session out: its cookie no longer works, even if someone kept a copy."""
     if sid and isinstance(sid, str):
-        with store.engine.begin() as conn:
-            conn.execute(delete(user_sessions).where(user_sessions.c.sid_hash == _digest(sid)))
+        repository.delete_session(store, _digest(sid))
 
 
 # --- API tokens ---------------------------------------------------------------------------
-def issue_token(store: Store, *, username: str, days: float = TOKEN_DAYS,
-                now: dt.datetime | None = None) -> str:
-    """A new API bearer token for a user, valid for ``days``; only its hash is kept, so show it once."""
+def issue_token(store: Store, *, username: str, days: float, now: dt.datetime | None = None) -> str:
+    """A new API bearer token for a user, valid for ``days`` (GRIDMAP_TOKEN_DAYS unless the office says).
+
+    Only its hash is kept, so show it once.
+    """
     lifetime = _lifetime(days, what="访问令牌")
     user = get_user(store, username=username)
     if user is None:
         msg = f"用户“{username}”不存在或已停用"
         raise NotFound(msg)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    moment = limits.naive_utc(now)
-    with store.engine.begin() as conn:
-        conn.execute(insert(api_tokens).values(user_id=user.id, token_hash=_digest(token),
-                                               created_at=moment, expires_at=moment + lifetime))
+    moment = to_db(now)
+    repository.insert_token(store, user_id=user.id, token_hash=_digest(token), created_at=moment,
+                            expires_at=moment + lifetime)
     return token
 
 
@@ -354,17 +298,13 @@ def user_for_token(store: Store, token: str, *, now: dt.datetime | None = None) 
     if not token:
         msg = "缺少访问令牌"
         raise Unauthorized(msg)
-    with store.engine.connect() as conn:
-        row = conn.execute(
-            select(users, api_tokens.c.expires_at.label("token_expires_at"))
-            .join(api_tokens, api_tokens.c.user_id == users.c.id)
-            .where(api_tokens.c.token_hash == _digest(token), users.c.active.is_(True))
-        ).first()
-    if row is None:
+    found = repository.token_user(store, _digest(token))
+    if found is None:
         msg = "访问令牌无效或已停用；请用 `gridmap user token 用户名` 重新签发"
         raise Unauthorized(msg)
-    if row.token_expires_at is not None and row.token_expires_at <= limits.naive_utc(now):
-        msg = (f"访问令牌已于 {_expiry_text(row.token_expires_at)} 过期；"
+    row, expires_at = found
+    if expires_at is not None and expires_at <= to_db(now):
+        msg = (f"访问令牌已于 {_expiry_text(expires_at)} 过期；"
                "请用 `gridmap user token 用户名` 重新签发")
         raise Unauthorized(msg)
     return _user(row)
@@ -390,9 +330,10 @@ def _check_source(source: object) -> str:
     return code
 
 
-def add_api_key(store: Store, *, name: str, source: str = "citizen", days: float = APIKEY_DAYS,
+def add_api_key(store: Store, *, name: str, days: float, source: str = "citizen",
                 now: dt.datetime | None = None) -> str:
-    """A new Open311 api_key for a partner system, filing reports as ``source``; only its hash is kept."""
+    """A new Open311 api_key for a partner system, filing reports as ``source``, valid for ``days``
+    (GRIDMAP_APIKEY_DAYS unless the office says); only its hash is kept."""
     name = (name or "").strip()
     if not name:
         msg = "API 密钥名称不能为空"
@@ -403,14 +344,11 @@ def add_api_key(store: Store, *, name: str, source: str = "citizen", days: float
     code = _check_source(source)
     lifetime = _lifetime(days, what="API 密钥")
     key = secrets.token_urlsafe(24)
-    moment = limits.naive_utc(now)
-    try:
-        with store.engine.begin() as conn:
-            conn.execute(insert(open311_keys).values(name=name, key_hash=_digest(key), created_at=moment,
-                                                     source=code, expires_at=moment + lifetime))
-    except IntegrityError:
+    moment = to_db(now)
+    if not repository.insert_api_key(store, name=name, key_hash=_digest(key), source=code, created_at=moment,
+                                     expires_at=moment + lifetime):
         msg = f"名为“{name}”的 API 密钥已存在；要换新密钥请先 `gridmap apikey revoke {name}`"
-        raise Conflict(msg) from None
+        raise Conflict(msg)
     return key
 
 
@@ -419,17 +357,14 @@ def api_key(store: Store, key: str | None, *, now: dt.datetime | None = None) ->
     if not key:
         msg = "缺少 api_key：提交问题需要 API 密钥（由管理员用 `gridmap apikey add 名称` 签发）"
         raise Forbidden(msg)
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(open311_keys.c.name, open311_keys.c.key_hash, open311_keys.c.source,
-                                   open311_keys.c.expires_at)).all()
     digest = _digest(key)
-    for row in rows:
+    for row in repository.all_api_keys(store):
         if hmac.compare_digest(row.key_hash, digest):
-            if row.expires_at is not None and row.expires_at <= limits.naive_utc(now):
+            if row.expires_at is not None and row.expires_at <= to_db(now):
                 msg = (f"api_key（{row.name}）已于 {_expiry_text(row.expires_at)} 过期；"
                        "请联系管理员重新签发")
                 raise Forbidden(msg)
-            return ApiKey(name=row.name, source=row.source or "citizen", expires_at=row.expires_at)
+            return ApiKey(name=row.name, source=row.source, expires_at=row.expires_at)
     msg = "api_key 无效或已吊销"
     raise Forbidden(msg)
 
@@ -441,17 +376,14 @@ def check_api_key(store: Store, key: str | None) -> str:
 
 def revoke_api_key(store: Store, *, name: str) -> None:
     """Withdraw a partner's api_key at once."""
-    with store.engine.begin() as conn:
-        done = conn.execute(delete(open311_keys).where(open311_keys.c.name == (name or "").strip())).rowcount
-    if not done:
+    if not repository.delete_api_key(store, (name or "").strip()):
         msg = f"没有名为“{name}”的 API 密钥；用 `gridmap apikey list` 查看"
         raise NotFound(msg)
 
 
 def list_api_keys(store: Store) -> list[ApiKey]:
-    with store.engine.connect() as conn:
-        rows = conn.execute(select(open311_keys).order_by(open311_keys.c.name)).all()
-    return [ApiKey(name=r.name, source=r.source or "citizen", expires_at=r.expires_at) for r in rows]
+    """Every partner's key (name, source, expiry), by name; the keys themselves are not kept."""
+    return [ApiKey(name=r.name, source=r.source, expires_at=r.expires_at) for r in repository.all_api_keys(store)]
 
 
 def expiry_text(moment: dt.datetime | None) -> str:

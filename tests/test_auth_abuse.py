@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import pytest
 
 from gridmap import auth
-from gridmap.accounts.repository import utcnow
+from gridmap.clock import from_db, utcnow
 from gridmap.errors import Forbidden, InvalidInput, TooManyRequests, Unauthorized
 
 PASSWORD = "secret-pass-1"
@@ -71,7 +71,7 @@ def test_throttle_ends_after_the_window_and_success_clears_failures(db, office):
 
 
 def test_throttle_per_address_covers_every_name(db, office):
-    rules = auth.LoginLimits(per_user=100, per_address=5)
+    rules = auth.LoginLimits(per_user=100, per_address=5, window=dt.timedelta(minutes=15))
     for i in range(5):
         with pytest.raises(Unauthorized):
             auth.login(db, username=f"guess{i}", password="nope", address="10.9.9.9", rules=rules)
@@ -169,7 +169,7 @@ def test_a_copied_session_cookie_stops_working_after_logout(app, client, office)
 @pytest.mark.parametrize("how", ["password", "disable", "revoke"])
 def test_password_change_disable_and_revoke_end_sessions_and_tokens(app, client, db, office, how):
     assert login(client, "boss").status_code == 302
-    token = auth.issue_token(db, username="boss")
+    token = auth.issue_token(db, username="boss", days=90)
     bearer = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/me").status_code == 200
     assert app.test_client().get("/api/me", headers=bearer).status_code == 200
@@ -199,7 +199,7 @@ def test_sessions_expire(app, client, db, office):
 
 # --- tokens and api keys ------------------------------------------------------------------------
 def test_tokens_expire(client, db, office):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = utcnow()
     old = auth.issue_token(db, username="boss", days=1, now=now - dt.timedelta(days=2))
     r = client.get("/api/me", headers={"Authorization": f"Bearer {old}"})
     assert r.status_code == 401 and "过期" in r.get_json()["message"]
@@ -210,11 +210,11 @@ def test_tokens_expire(client, db, office):
 
 
 def test_api_keys_expire_and_can_be_revoked(db):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = utcnow()
     old = auth.add_api_key(db, name="old", days=1, now=now - dt.timedelta(days=2))
     with pytest.raises(Forbidden, match="过期"):
         auth.api_key(db, old)
-    key = auth.add_api_key(db, name="12345热线", source="citizen")
+    key = auth.add_api_key(db, name="12345热线", source="citizen", days=365)
     assert auth.api_key(db, key).source == "citizen"
     auth.revoke_api_key(db, name="12345热线")
     with pytest.raises(Forbidden, match="无效或已吊销"):
@@ -252,7 +252,7 @@ def test_user_and_apikey_commands(settings, loaded_store, monkeypatch):
     key = run("apikey", "add", "测评系统", "--source", "assessment", "--days", "30").stdout.strip()
     found = auth.api_key(loaded_store, key)
     assert found.source == "assessment"
-    assert 29 <= (found.expires_at - utcnow()).days <= 30
+    assert 29 <= (from_db(found.expires_at) - utcnow()).days <= 30
     assert "assessment" in run("apikey", "list").stdout
     assert run("apikey", "add", "x", "--source", "robot").exit_code != 0
     assert run("apikey", "revoke", "测评系统").exit_code == 0
@@ -269,8 +269,8 @@ def test_schema_1_database_is_migrated(settings):
     url = settings["GRIDMAP_DATABASE_URL"]
     store = Store(url)
     auth.add_user(store, username="old", role="office", password=PASSWORD)
-    token = auth.issue_token(store, username="old")
-    key = auth.add_api_key(store, name="partner", source="media")
+    token = auth.issue_token(store, username="old", days=90)
+    key = auth.add_api_key(store, name="partner", source="media", days=365)
     store.engine.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:  # back to what schema 1 had
@@ -289,6 +289,6 @@ def test_schema_1_database_is_migrated(settings):
     assert auth.user_for_token(migrated, token).username == "old"
     partner = auth.api_key(migrated, key)
     assert partner.source == "citizen"  # keys from before schema 2 file reports as citizens
-    assert 364 <= (partner.expires_at - utcnow()).days <= 365
+    assert 364 <= (from_db(partner.expires_at) - utcnow()).days <= 365
     with pytest.raises(Unauthorized, match="过期"):
-        auth.user_for_token(migrated, token, now=dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=91))
+        auth.user_for_token(migrated, token, now=utcnow() + dt.timedelta(days=91))

@@ -48,14 +48,14 @@ def _configure(state) -> None:
     config["SESSION_COOKIE_HTTPONLY"] = True
     if not config.get("SESSION_COOKIE_SAMESITE"):
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    proxies = int(config.get("GRIDMAP_TRUSTED_PROXIES") or 0)
+    proxies = int(config["GRIDMAP_TRUSTED_PROXIES"])
     if proxies > 0 and not state.app.extensions.get("gridmap.proxyfix"):
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         state.app.wsgi_app = ProxyFix(state.app.wsgi_app, x_for=proxies, x_proto=proxies)
         state.app.extensions["gridmap.proxyfix"] = proxies
-    max_mb = float(config.get("GRIDMAP_PHOTO_MAX_MB", 8.0))
-    count = int(config.get("GRIDMAP_PHOTO_MAX_COUNT", 3))
+    max_mb = float(config["GRIDMAP_PHOTO_MAX_MB"])
+    count = int(config["GRIDMAP_PHOTO_MAX_COUNT"])
     # the whole request may hold every photo at its limit, plus the form; beyond that: 413
     if not config.get("MAX_CONTENT_LENGTH"):
         config["MAX_CONTENT_LENGTH"] = int((max_mb * count + 2) * 1_000_000)
@@ -167,8 +167,7 @@ def login():
         else:
             auth.end_session(store(), session.get("sid"))
             session.clear()
-            session["sid"] = auth.start_session(
-                store(), user, hours=float(config.get("GRIDMAP_SESSION_HOURS", auth.SESSION_HOURS)))
+            session["sid"] = auth.start_session(store(), user, hours=float(config["GRIDMAP_SESSION_HOURS"]))
             csrf_token()
             nxt = request.form.get("next")
             return redirect(_safe_next(nxt) if nxt else home_for(user))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
 
+from gridmap.clock import to_db
 from gridmap.store import MIGRATIONS, metadata
 
 # Times are naive UTC datetimes (converted at the edges).
@@ -80,7 +81,7 @@ def _migrate_2(conn) -> None:
 
     from sqlalchemy import inspect, text
 
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = to_db(None)
     have = {t: {c["name"] for c in inspect(conn).get_columns(t)} for t in ("api_tokens", "open311_keys")}
     if "expires_at" not in have["api_tokens"]:
         conn.execute(text("ALTER TABLE api_tokens ADD COLUMN expires_at DATETIME"))

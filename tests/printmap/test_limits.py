@@ -32,7 +32,7 @@ def app(tmp_path):
     load_directory(store, factory.write_dataset(tmp_path / "data"))
     app = create_app(settings)
     add_user(store, username="office1", role="office", password="secret-pass-1")
-    app.config["TEST_STAFF"] = {"Authorization": f"Bearer {issue_token(store, username='office1')}"}
+    app.config["TEST_STAFF"] = {"Authorization": f"Bearer {issue_token(store, username='office1', days=90)}"}
     return app
 
 

@@ -19,7 +19,7 @@ def report(client, address="198.51.100.7", headers=None, **kw):
 def bearer(app, username, role, **kw):
     store = app.extensions["gridmap.store"]
     auth.add_user(store, username=username, role=role, password="secret-pass-1", **kw)
-    return {"Authorization": f"Bearer {auth.issue_token(store, username=username)}"}
+    return {"Authorization": f"Bearer {auth.issue_token(store, username=username, days=90)}"}
 
 
 # --- 附议 ------------------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_source_follows_who_reports(app, client):
 
 def test_open311_keys_carry_their_source(app, client):
     store = app.extensions["gridmap.store"]
-    key = auth.add_api_key(store, name="测评系统", source="assessment")
+    key = auth.add_api_key(store, name="测评系统", source="assessment", days=365)
     form = {"api_key": key, "service_code": "garbage", "lat": ON_BINJIANG_ROAD[1],
             "long": ON_BINJIANG_ROAD[0], "description": "测评发现垃圾"}
     done = client.post("/open311/v2/requests.json", data=form)

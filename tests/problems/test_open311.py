@@ -44,7 +44,7 @@ def _check(schemas, schema, body):
 def api_key(app):
     from gridmap.auth import add_api_key
 
-    return add_api_key(app.extensions["gridmap.store"], name="12345 热线")
+    return add_api_key(app.extensions["gridmap.store"], name="12345 热线", days=365)
 
 
 def test_discovery_services_and_definition(client, schemas):
@@ -88,7 +88,7 @@ def test_closed_and_rejected_map_to_closed(app, client, schemas):
 
     store = app.extensions["gridmap.store"]
     add_user(store, username="office", role="office", password="secret-pass-1")
-    headers = {"Authorization": "Bearer " + issue_token(store, username="office")}
+    headers = {"Authorization": "Bearer " + issue_token(store, username="office", days=90)}
     no = client.post("/api/problems", json={"lon": NEAR_HOSPITAL[0], "lat": NEAR_HOSPITAL[1],
                                             "category": "stall", "description": "d"}).get_json()["tracking_no"]
     client.post(f"/api/problems/{no}/actions", json={"action": "reject", "note": "不属于本系统受理范围"},

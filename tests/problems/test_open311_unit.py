@@ -37,7 +37,7 @@ def world(tmp_path_factory):
         "P4": report(OUTSIDE_GRIDS, "garbage"),
     }
     act(ctx, numbers["P2"], user=OFFICE, action="reject", note="不属于本系统受理范围", now=NOW)
-    key = add_api_key(ctx.store, name="12345 热线", source="media", now=NOW)
+    key = add_api_key(ctx.store, name="12345 热线", source="media", days=365, now=NOW)
     return ctx, numbers, key
 
 

@@ -23,7 +23,7 @@ def bearer(client_app, username, role, **kw):
 
     store = client_app.extensions["gridmap.store"]
     add_user(store, username=username, role=role, password="secret-pass-1", **kw)
-    return {"Authorization": f"Bearer {issue_token(store, username=username)}"}
+    return {"Authorization": f"Bearer {issue_token(store, username=username, days=90)}"}
 
 
 @pytest.fixture
