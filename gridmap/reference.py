@@ -44,7 +44,8 @@ def load_directory(store: Store, directory: str | Path) -> LoadResult:
 class ReferenceCache:
     """The responsibility model and whois index of the store's current data, rebuilt on change."""
 
-    def __init__(self, store: Store, *, tolerance_m: float = 50.0) -> None:
+    def __init__(self, store: Store, *, tolerance_m: float) -> None:
+        """A cache over ``store``; ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, for the whois index."""
         self.store = store
         self.tolerance_m = tolerance_m
         self._lock = threading.Lock()

@@ -71,7 +71,9 @@ def _first_hit(n: int, query_idx: np.ndarray, tree_idx: np.ndarray) -> np.ndarra
 class WhoisIndex:
     """Spatial indexes over one responsibility model, built once and queried many times."""
 
-    def __init__(self, model: ResponsibilityModel, *, tolerance_m: float = 50.0) -> None:
+    def __init__(self, model: ResponsibilityModel, *, tolerance_m: float) -> None:
+        """Index ``model``; a spot within ``tolerance_m`` metres (GRIDMAP_WHOIS_TOLERANCE_M) of a road
+        segment is answered for by that segment's unit."""
         self.model = model
         self.tolerance_m = float(tolerance_m)
         self._to_local = Transformer.from_crs("EPSG:4326", model.local_crs, always_xy=True)

@@ -68,7 +68,7 @@ def naive_lookup(grids: np.ndarray, codes: list[str], lon: float, lat: float) ->
 def bench_whois(n_points: int = 2000) -> dict:
     dataset = synthetic_dataset()
     model = build_model(dataset)
-    index = WhoisIndex(model)
+    index = WhoisIndex(model, tolerance_m=50.0)
     grids = model.grids.geometry.to_numpy()
     codes = list(model.grids.index)
     rng = np.random.default_rng(1)

@@ -173,7 +173,7 @@ def hostile_model(tmp_path):
             row[3] = _hostile(next(counter))
     store = Store(f"sqlite:///{tmp_path / 'hostile.sqlite'}")
     load_directory(store, factory.write_dataset(tmp_path / "hostile", layers_=layers, tables_=tables))
-    return ReferenceCache(store).model()
+    return ReferenceCache(store, tolerance_m=50.0).model()
 
 
 def _assert_safe_script(parts: dict) -> None:

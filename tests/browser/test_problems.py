@@ -63,7 +63,7 @@ def test_hostile_description_is_text_everywhere(live_server_factory, settings, l
     no = _post(server, {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage",
                         "description": PAYLOAD})["tracking_no"]
     # an overdue one for the chase list: reported three days ago, written through the same store code
-    ctx = context_from_settings(loaded_store, ReferenceCache(loaded_store),
+    ctx = context_from_settings(loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0),
                                 load_settings(settings, environ={}))
     old = report_problem(ctx, lon=NEAR_HOSPITAL[0], lat=NEAR_HOSPITAL[1], category="manhole",
                          description=PAYLOAD, now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3))

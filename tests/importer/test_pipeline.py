@@ -135,7 +135,7 @@ def test_towns_must_come_before_grids(tmp_path, empty_store):
 
 
 def test_commit_replace_then_merge_and_the_cache_sees_it(tmp_path, loaded_store):
-    cache = ReferenceCache(loaded_store)
+    cache = ReferenceCache(loaded_store, tolerance_m=50.0)
     assert set(cache.model().grids.index) == {"610330100001", "610330100002"}
     before = loaded_store.data_version()
     grids = factory.layers()["grids"].copy()

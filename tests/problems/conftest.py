@@ -21,7 +21,7 @@ def ctx(loaded_store, settings):
     from gridmap.reference import ReferenceCache
     from gridmap.settings import load_settings
 
-    return context_from_settings(loaded_store, ReferenceCache(loaded_store),
+    return context_from_settings(loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0),
                                  load_settings(settings, environ={}))
 
 

@@ -19,4 +19,4 @@ def make_context(folder: Path):
                               "GRIDMAP_SECRET_KEY": "test-secret"}, environ={})
     store = Store(settings["GRIDMAP_DATABASE_URL"])
     load_directory(store, factory.write_dataset(folder / "data"))
-    return context_from_settings(store, ReferenceCache(store), settings)
+    return context_from_settings(store, ReferenceCache(store, tolerance_m=50.0), settings)
