@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
 import matplotlib
 
 matplotlib.use("Agg", force=False)  # headless; the OO API below never opens a window
 
+from gridmap import clock  # noqa: E402
 from gridmap.errors import Forbidden  # noqa: E402
 from gridmap.printmap import fonts  # noqa: E402  (registers the font if it is built)
 from gridmap.printmap.atlas import render_atlas  # noqa: E402
@@ -24,7 +24,8 @@ from gridmap.printmap.page import (  # noqa: E402
     PageOptions,
     page_options,
 )
-from gridmap.printmap.render import Footer, draw_page, render_page  # noqa: E402
+from gridmap.printmap.panels import Footer  # noqa: E402
+from gridmap.printmap.render import draw_page, render_page  # noqa: E402
 from gridmap.printmap.subjects import KINDS, PageContent, page_content  # noqa: E402
 from gridmap.responsibility import ResponsibilityModel  # noqa: E402
 
@@ -111,7 +112,7 @@ def source_note(store) -> str:
     text = f"网格责任数据“{name}”"
     if loaded:
         try:
-            when = dt.datetime.fromisoformat(loaded).astimezone(ZoneInfo("Asia/Shanghai"))
+            when = clock.china(dt.datetime.fromisoformat(loaded))
             text += f"，{when.year}年{when.month}月{when.day}日导入"
         except ValueError:
             pass
@@ -139,7 +140,7 @@ def export_map(cache, *, kind: str, code: str | None = None, fmt: object = "png"
         raise Forbidden(msg)
     model = cache.model()
     source = source_note(cache.store)
-    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = clock.today()
 
     def make() -> tuple[dict, bytes]:
         rendered = run_heavy("地图出图", render_map, model, kind=kind, code=code, fmt=options.fmt,

@@ -17,8 +17,10 @@ import matplotlib
 from matplotlib.backends.backend_pdf import PdfPages
 
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.printmap.output import rc_params
 from gridmap.printmap.page import PageOptions, page_options
-from gridmap.printmap.render import Footer, draw_page, render_page, rc_params
+from gridmap.printmap.panels import Footer
+from gridmap.printmap.render import draw_page, render_page
 from gridmap.printmap.subjects import page_content
 from gridmap.responsibility import ResponsibilityModel
 

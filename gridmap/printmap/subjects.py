@@ -69,13 +69,15 @@ def _person(name: object, title: object = None, phone: object = None) -> str:
     return out
 
 
-def _leaders(model: ResponsibilityModel, codes: list[str]) -> str:
-    records = model.leader_records(codes)
+def _people(records: list[dict]) -> str:
     return "；".join(_person(r["name"], r["title"], r["phone"]) for r in records) or "—"
 
 
-def _unit_line(model: ResponsibilityModel, code: object) -> str:
-    rec = model.unit_record(_text(code) or None)
+def _leaders(model: ResponsibilityModel, codes: list[str]) -> str:
+    return _people(model.leader_records(codes))
+
+
+def _unit_line(rec: dict | None) -> str:
     if rec is None:
         return "—"
     out = rec["name"]
@@ -128,25 +130,21 @@ def _grid_page(model: ResponsibilityModel, code: str) -> PageContent:
     if code not in model.grids.index:
         msg = f"网格编码“{code}”不存在；可在“网格”列表页查看全部网格编码"
         raise NotFound(msg)
+    detail = model.grid_detail(code)  # who answers for the grid, its units, segments and points
     g = model.grids.loc[code]
     segs = model.segments[model.segments["grid_code"] == code]
     pts = model.points[model.points["grid_code"] == code]
     comms = model.communities[model.communities["grid_code"] == code]
-    unit_codes = list(dict.fromkeys([*segs["unit_code"], *pts["unit_code"]]))
     rows, swatches = [], []
-    for uc in unit_codes:
-        rec = model.unit_record(uc)
-        if rec is None:
-            continue
-        contact = " ".join(v for v in (_text(rec["contact"]), _text(rec["phone"])) if v) or "—"
-        unit_pts = pts[pts["unit_code"] == uc]
+    for unit in detail["units"]:
+        contact = " ".join(v for v in (_text(unit["contact"]), _text(unit["phone"])) if v) or "—"
         rows.append([
-            rec["name"],
+            unit["name"],
             contact,
-            _sections(segs[segs["unit_code"] == uc]) if (segs["unit_code"] == uc).any() else "—",
-            "、".join(unit_pts["name"].astype(str)) or "—",
+            _sections(pd.DataFrame(unit["segments"])) if unit["segments"] else "—",
+            "、".join(str(p["name"]) for p in unit["points"]) or "—",
         ])
-        swatches.append(uc if (segs["unit_code"] == uc).any() else None)
+        swatches.append(unit["code"] if unit["segments"] else None)
     table = Table(
         "责任单位及包抓路段、考察点位",
         [("责任单位", 0.20), ("联系人 / 电话", 0.20), ("包抓路段（起止）", 0.38), ("考察点位", 0.22)],
@@ -154,10 +152,11 @@ def _grid_page(model: ResponsibilityModel, code: str) -> PageContent:
         swatches,
     )
     area_km2 = float(g["area_m2"]) / 1e6
+    head = detail["grid_head"]
     facts = [
-        ("包片县级领导", _leaders(model, g["leader_codes"])),
-        ("网格长", _person(g["grid_head"], None, g["grid_head_phone"])),
-        ("牵头部门", _unit_line(model, g["lead_unit_code"])),
+        ("包片县级领导", _people(detail["leaders"])),
+        ("网格长", _person(head["name"], None, head["phone"])),
+        ("牵头部门", _unit_line(detail["lead_department"])),
     ]
     if len(comms):
         facts.append((f"小区（{len(comms)} 个）", "、".join(comms["name"].astype(str))))
