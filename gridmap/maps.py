@@ -18,6 +18,7 @@ from jinja2 import Template
 
 from gridmap import safe
 from gridmap.crs import convert_geoseries
+from gridmap.popups import point_popup, segment_popup
 from gridmap.responsibility import ResponsibilityModel
 
 GRID_COLORS = (
@@ -106,54 +107,6 @@ def unit_color(code: str) -> str:
     h = int(hashlib.sha1(code.encode("utf-8")).hexdigest()[:8], 16)
     r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, 0.42, 0.75)
     return "#{:02x}{:02x}{:02x}".format(int(r * 255), int(g * 255), int(b * 255))
-
-
-def _e(value) -> str:
-    """Escape any value for HTML; missing values show as a dash."""
-    return safe.html_text(value)
-
-
-def _phone(value) -> str:
-    if safe.is_missing(value):
-        return ""
-    digits = re.sub(r"[^0-9+]", "", str(value))  # the link dials digits only; the text shows it all
-    return f' <a href="tel:{digits}">{_e(value)}</a>' if digits else f" {_e(value)}"
-
-
-def _unit_html(model: ResponsibilityModel, code, opts: MapOptions) -> str:
-    rec = model.unit_record(code)
-    if rec is None:
-        return "—"
-    link = f"{opts.page_base}/units/{safe.url_part(code)}"
-    contact = f"，联系人 {_e(rec['contact'])}" if not safe.is_missing(rec["contact"]) else ""
-    return f"<a href='{safe.html_attr(link)}'>{_e(rec['name'])}</a>{contact}{_phone(rec['phone'])}"
-
-
-def segment_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
-    s = model.segments.loc[code]
-    return (
-        f"<div class='gm-popup'><h4>{_e(s['road_name'])}</h4>"
-        f"<div class='gm-sub'>路段 {_e(code)}：{_e(s['from_name'])} 至 {_e(s['to_name'])}，"
-        f"长 {s['length_m']:.0f} 米</div>"
-        f"<b>包段单位</b>：{_unit_html(model, s['unit_code'], opts)}<br>"
-        f"<b>所在网格</b>：{_e(_grid_name(model, s['grid_code']))}</div>"
-    )
-
-
-def point_popup(model: ResponsibilityModel, code: str, opts: MapOptions) -> str:
-    p = model.points.loc[code]
-    return (
-        f"<div class='gm-popup'><h4>{_e(p['name'])}</h4>"
-        f"<div class='gm-sub'>{_e(p['category'])} · {_e(p['address'])}</div>"
-        f"<b>责任单位</b>：{_unit_html(model, p['unit_code'], opts)}<br>"
-        f"<b>所在网格</b>：{_e(_grid_name(model, p['grid_code']))}</div>"
-    )
-
-
-def _grid_name(model: ResponsibilityModel, code) -> str | None:
-    if code is None or code not in model.grids.index:
-        return None
-    return model.grids.loc[code, "name"]
 
 
 def _display(gdf: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoDataFrame:
@@ -391,7 +344,7 @@ def build_map(
     seg_disp = _display(segments, opts)
     seg_styles = [{"color": unit_color(u), "weight": 5, "opacity": 0.9} for u in segments["unit_code"]]
     _geojson_layer(
-        seg_disp, [segment_popup(model, c, opts) for c in segments.index], name="责任路段（按单位着色）",
+        seg_disp, [segment_popup(model, c, page_base=opts.page_base) for c in segments.index], name="责任路段（按单位着色）",
         style=seg_styles, highlight={"weight": 9}, tooltip_field="road_name",
     ).add_to(m)
 
@@ -416,7 +369,7 @@ def build_map(
         pt = geom if geom.geom_type == "Point" else geom.representative_point()
         items.append({"at": [round(pt.y, 7), round(pt.x, 7)], "fa": icon, "color": color,
                       "tip": safe.text(points.loc[code, "name"], missing=safe.MISSING),
-                      "popup": point_popup(model, code, opts)})
+                      "popup": point_popup(model, code, page_base=opts.page_base)})
     cluster.add_child(JsonMarkers(items))
     cluster.add_to(point_group)
     point_group.add_to(m)
@@ -477,7 +430,7 @@ class _Legend(MacroElement):
             rows.append("<div class='gm-legend-title'>考察点位类别</div><div class='gm-cats'>")
             for category in categories:
                 icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
-                rows.append(f"<div><i class='fa fa-{icon} gm-ic-{color}'></i> {_e(category)}</div>")
+                rows.append(f"<div><i class='fa fa-{icon} gm-ic-{color}'></i> {safe.html_text(category)}</div>")
             rows.append("</div>")
         rows.append("</details>")
         self.html = "".join(rows)

@@ -1,4 +1,4 @@
-"""gridmap.maps on its own: what goes into each layer, focus and bounds, datum shift, popups.
+"""gridmap.maps on its own: what goes into each layer, focus and bounds, datum shift, legend.
 
 Escaping of hostile names is tested in tests/test_safe.py; this file checks the content.
 """
@@ -74,21 +74,6 @@ def test_unit_colours_are_stable_and_distinct():
     assert colours == [maps.unit_color(u) for u in ("U1", "U2", "U3")]
     assert all(re.fullmatch(r"#[0-9a-f]{6}", c) for c in colours)
     assert len(set(colours)) == 3
-
-
-def test_segment_popup_names_road_length_unit_and_grid(model):
-    html = maps.segment_popup(model, "S1", maps.MapOptions(page_base="/gm"))
-    assert "<h4>滨江路</h4>" in html and "路段 S1：东桥 至 西桥" in html
-    assert f"长 {model.segments.loc['S1', 'length_m']:.0f} 米" in html and "长 740 米" in html
-    assert "<a href='/gm/units/U1'>县住建局</a>，联系人 赵科长" in html
-    assert '<a href="tel:09174711111">0917-4711111</a>' in html  # the link dials digits only
-    assert "<b>所在网格</b>：滨江网格" in html
-
-
-def test_point_popup_shows_a_dash_for_missing_values(model):
-    html = maps.point_popup(model, "P1", maps.MapOptions())
-    assert "<h4>城关农贸市场</h4>" in html and "农贸市场 · —" in html
-    assert "<a href='/units/U1'>县住建局</a>" in html and "滨江网格" in html
 
 
 def test_county_map_has_every_layer_and_fits_the_grids(model):
