@@ -204,7 +204,9 @@ def day_bench() -> dict:
 
     from gridmap.problems.service import context_from_settings
     from gridmap.reference import ReferenceCache, load_directory
-    from gridmap.routing import daily, sources, streets
+    from gridmap.routing import county, sources, streets
+    from gridmap.routing.options import options_from_settings
+    from gridmap.settings import load_settings
     from gridmap.store import Store
     from tests.routing.town import seed_demo_problems
 
@@ -212,10 +214,11 @@ def day_bench() -> dict:
     print("演示县一天的巡查计划（46 名巡查员、139 个考察点位、30 个问题，沿路网距离；目标 ≤ 10 秒）")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = {"GRIDMAP_INSTANCE_DIR": tmp, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite"}
+        settings = load_settings({"GRIDMAP_INSTANCE_DIR": tmp, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite"},
+                                 environ={})
         store = Store(settings["GRIDMAP_DATABASE_URL"])
         load_directory(store, ROOT / "geodata" / "demo")
-        cache = ReferenceCache(store)
+        cache = ReferenceCache(store, tolerance_m=50.0)
         problems = seed_demo_problems(context_from_settings(store, cache, settings), cache.model(), count=30)
         must = {k for k, kind in problems.items() if kind != "fresh"}
         print(f"{'grids':10} {'matrix':8} {'seconds':>8} {'routes':>6} {'visited':>7} {'must':>5} {'dropped':>7} "
@@ -227,8 +230,8 @@ def day_bench() -> dict:
                 sources._cache.clear()  # noqa: SLF001 - each run builds its network from the store
                 try:
                     began = time.perf_counter()
-                    options = daily.options_from_settings({}, own_grids=own)
-                    plan = daily.plan_county_day(store, settings, day="2026-11-27", options=options)
+                    options = options_from_settings(settings, own_grids=own)
+                    plan = county.plan_county_day(store, settings, day="2026-11-27", options=options)
                     seconds = time.perf_counter() - began
                 finally:
                     streets.Placement.matrix = original
@@ -246,7 +249,7 @@ def day_bench() -> dict:
         # the matrix alone, ours vs the Python loop, on the same placement of all stops
         network = sources.load_network(store)
         model = cache.model()
-        stops = daily.county_stops(store, model)
+        stops = county.county_stops(store, model, point_value_m=settings["GRIDMAP_PATROL_POINT_VALUE_M"])
         place = network.place(np.array([[s.lon, s.lat] for s in stops]))
         t0 = time.perf_counter()
         fast = original(place)

@@ -8,15 +8,16 @@ from gridmap import maps
 from gridmap.assets import localize
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.parsing import parse_bool, parse_date, parse_number
+from gridmap.routing import patrols
+from gridmap.routing.day import parse_day
+from gridmap.routing.options import options_from_settings
+from gridmap.routing.patrols import PLANNERS, STAFF
 from web.auth import current_user, login_required
 from web.context import reference, store
 
 bp = Blueprint("patrol", __name__)
 
-# The routing modules (solvers, scipy's graphs) load on the first patrol request, not with the app.
-
-STAFF = ("office", "inspector", "leader")
-PLANNERS = ("office", "inspector")
+# The solvers (PyVRP, scipy's graphs) load on the first patrol plan, not with the app.
 
 
 def _flag(value: object, name: str, label: str) -> bool | None:
@@ -30,27 +31,25 @@ def _number(value: object, name: str, label: str, *, maximum: float, above_zero:
 
 def _day(value: object) -> str:
     """The plan's day as YYYY-MM-DD (blank: today), its year within bounds."""
-    from gridmap.routing import daily
-
     day = parse_date(value, name="day", label="日期", default=None)
-    return daily.parse_day(day.isoformat() if day else None)
+    return parse_day(day.isoformat() if day else None)
 
 
 def _plan_from(data, codes: list[str]) -> list[int]:
     """Plan and store the day for these inspectors (all when empty and the user is the office)."""
-    from gridmap.routing import daily, patrols
+    from gridmap.routing import county  # the solvers
 
     user = current_user()
     patrols.may_plan(user, codes)  # before any work: 401/403
     own = _flag(data.get("own_grids"), "own_grids", "只去本人负责的网格")
-    options = daily.options_from_settings(
+    options = options_from_settings(
         current_app.config,
         mode=(data.get("mode") or None),
         hours=_number(data.get("hours"), "hours", "工作时长（小时）", maximum=24),
         stop_minutes=_number(data.get("stop_minutes"), "stop_minutes", "每站分钟数", maximum=240, above_zero=False),
         own_grids=own if own is not None else (False if data.get("form") == "1" else None),
     )
-    plan = daily.plan_county_day(
+    plan = county.plan_county_day(
         store(), current_app.config, day=_day(data.get("day")), inspectors=codes or None, options=options,
         model=reference().model(),
     )
@@ -65,32 +64,20 @@ def _codes(values: list[str]) -> list[str]:
 @bp.get("/patrol")
 @login_required(roles=STAFF)
 def index():
-    from gridmap.routing import daily, patrols, sources
-
     user = current_user()
-    day = _day(request.args.get("day"))
-    model = reference().model()
-    inspectors = [
-        {"code": str(code), "name": str(row["name"]), "grids": "、".join(
-            str(model.grids.loc[g, "name"]) for g in row["grid_list"] if g in model.grids.index)}
-        for code, row in model.inspectors.iterrows()
-    ]
-    if user.role == "inspector":
-        inspectors = [i for i in inspectors if i["code"] == user.username]
-    network = sources.current_import(store())
-    return render_template(
-        "patrol.html", day=day, plans=patrols.list_plans(store(), day=day),
-        dropped=patrols.latest_dropped(store(), day=day), inspectors=inspectors, user=user,
-        may_plan=user.role in PLANNERS, network=network,
-        defaults=daily.options_from_settings(current_app.config),
-    )
+    return _index_page(user, _day(request.args.get("day")), may_plan=user.role in PLANNERS)
+
+
+def _index_page(user, day: str, **extra):
+    """The patrol page of a day: its plans, the stops left out, and the inspectors to plan for."""
+    overview = patrols.day_overview(store(), reference().model(), day=day, user=user)
+    defaults = options_from_settings(current_app.config)
+    return render_template("patrol.html", day=day, user=user, defaults=defaults, **overview, **extra)
 
 
 @bp.post("/patrol/plan")
 @login_required(roles=PLANNERS)
 def plan_page():
-    from gridmap.routing import daily, patrols, sources
-
     form = request.form
     codes = _codes(form.getlist("inspector"))
     day = _day(form.get("day"))
@@ -99,17 +86,8 @@ def plan_page():
     except GridmapError as error:
         if error.status in (401, 403):
             raise
-        model = reference().model()
-        inspectors = [{"code": str(c), "name": str(r["name"]), "grids": ""} for c, r in model.inspectors.iterrows()]
-        user = current_user()
-        if user.role == "inspector":
-            inspectors = [i for i in inspectors if i["code"] == user.username]
-        return render_template(
-            "patrol.html", day=day, plans=patrols.list_plans(store(), day=day),
-            dropped=patrols.latest_dropped(store(), day=day), inspectors=inspectors, user=user, may_plan=True,
-            network=sources.current_import(store()), defaults=daily.options_from_settings(current_app.config),
-            error=str(error), selected=codes,
-        ), error.status
+        page = _index_page(current_user(), day, may_plan=True, error=str(error), selected=codes)
+        return page, error.status
     if len(ids) == 1:
         return redirect(url_for("patrol.show", plan_id=ids[0]))
     return redirect(url_for("patrol.index", day=day))
@@ -129,11 +107,8 @@ def _map_html(plan: dict) -> dict:
 @bp.get("/patrol/<int:plan_id>")
 @login_required(roles=STAFF)
 def show(plan_id: int):
-    from gridmap.routing import patrols
-
     plan = patrols.get_plan(store(), plan_id)
-    user = current_user()
-    may_check_in = user.role == "office" or (user.role == "inspector" and user.username == plan["inspector"]["code"])
+    may_check_in = patrols.may_check_in(current_user(), plan)
     report = url_for("problems.report_page") if "problems.report_page" in current_app.view_functions else None
     return render_template("patrol_plan.html", plan=plan, map=_map_html(plan), may_check_in=may_check_in,
                            report_url=report, error=request.args.get("error"))
@@ -142,23 +117,23 @@ def show(plan_id: int):
 @bp.get("/patrol/<int:plan_id>.<fmt>")
 @login_required(roles=STAFF)
 def download(plan_id: int, fmt: str):
-    from gridmap.routing import export, patrols, sources
+    from gridmap.routing import routefiles, sources
 
     plan = patrols.get_plan(store(), plan_id)
     if fmt == "gpx":
-        data, mimetype = export.to_gpx(plan), "application/gpx+xml"
+        data, mimetype = routefiles.to_gpx(plan), "application/gpx+xml"
     elif fmt == "kml":
-        data, mimetype = export.to_kml(plan), "application/vnd.google-earth.kml+xml"
+        data, mimetype = routefiles.to_kml(plan), "application/vnd.google-earth.kml+xml"
     elif fmt == "pdf":
         network = sources.load_network(store())
-        data, mimetype = export.route_sheet(plan, streets=network.geoms, crs=network.crs), "application/pdf"
+        data, mimetype = routefiles.route_sheet(plan, streets=network.geoms, crs=network.crs), "application/pdf"
     else:
         msg = f"下载格式应为 gpx、kml 或 pdf，实际为“{fmt}”"
         raise InvalidInput(msg)
     from urllib.parse import quote
 
     response = Response(data, mimetype=mimetype)
-    name = export.filename(plan, fmt)
+    name = routefiles.filename(plan, fmt)
     response.headers["Content-Disposition"] = (
         f"attachment; filename=patrol-{plan_id}.{fmt}; filename*=UTF-8''{quote(name)}"
     )
@@ -168,8 +143,6 @@ def download(plan_id: int, fmt: str):
 @bp.post("/patrol/<int:plan_id>/stops/<int:seq>/checkin")
 @login_required(roles=PLANNERS)
 def check_in_page(plan_id: int, seq: int):
-    from gridmap.routing import patrols
-
     form = request.form
     try:
         patrols.check_in(store(), plan_id, seq, user=current_user(), lon=form.get("lon"), lat=form.get("lat"),
@@ -185,8 +158,6 @@ def check_in_page(plan_id: int, seq: int):
 @bp.get("/api/patrols")
 @login_required(roles=STAFF)
 def list_api():
-    from gridmap.routing import daily, patrols
-
     day = _day(request.args.get("day"))
     return {"day": day, "plans": patrols.list_plans(store(), day=day, inspector=request.args.get("inspector")),
             "dropped": patrols.latest_dropped(store(), day=day)}
@@ -195,8 +166,6 @@ def list_api():
 @bp.post("/api/patrols")
 @login_required(roles=PLANNERS)
 def plan_api():
-    from gridmap.routing import daily, patrols
-
     data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     if not isinstance(data, dict):
         msg = '请求体应为 JSON 对象，例如 {"day": "2026-11-27", "inspectors": ["I01"], "mode": "walk"}'
@@ -214,16 +183,12 @@ def plan_api():
 @bp.get("/api/patrols/<int:plan_id>")
 @login_required(roles=STAFF)
 def show_api(plan_id: int):
-    from gridmap.routing import patrols
-
     return patrols.get_plan(store(), plan_id)
 
 
 @bp.post("/api/patrols/<int:plan_id>/stops/<int:seq>/checkin")
 @login_required(roles=PLANNERS)
 def check_in_api(plan_id: int, seq: int):
-    from gridmap.routing import patrols
-
     data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     data = data if isinstance(data, dict) else {}
     return patrols.check_in(store(), plan_id, seq, user=current_user(), lon=data.get("lon"), lat=data.get("lat"),

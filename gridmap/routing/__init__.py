@@ -1,4 +1,9 @@
-"""Patrol routing: near-optimal daily patrols for inspectors, single tours and many budgeted routes."""
+"""Patrol routing: near-optimal daily patrols for inspectors, single tours and many budgeted routes.
+
+Three levels, three names: the solver's `Tour`/`TourSet` (node indices), a stop file's
+`PatrolRoute`/`PatrolPlan` (stop ids), and the county's `DayRoute`/`DayPlan` (inspectors along
+the streets, with turns; saved per inspector and day by `patrols`).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,11 @@ if TYPE_CHECKING:
     from gridmap.routing.plan import PatrolPlan, PatrolRoute, plan_patrols
     from gridmap.routing.stops import Stop, read_stops, validate_stops
     from gridmap.routing.tsp import DEFAULT_TIME_LIMIT, path_length, solve_tour
-    from gridmap.routing.vrp import Plan, Route, plan
+    from gridmap.routing.vrp import Tour, TourSet, solve_tours
     from gridmap.routing.streets import StreetNetwork
-    from gridmap.routing.daily import plan_county_day, plan_day
+    from gridmap.routing.day import DayPlan, DayRoute
+    from gridmap.routing.daily import plan_day
+    from gridmap.routing.county import plan_county_day
 
 # Loaded on first use, so that `gridmap --help` and other commands do not pay for the solvers.
 _HOME = {
@@ -29,12 +36,14 @@ _HOME = {
     "DEFAULT_TIME_LIMIT": "tsp",
     "path_length": "tsp",
     "solve_tour": "tsp",
-    "Plan": "vrp",
-    "Route": "vrp",
-    "plan": "vrp",
+    "Tour": "vrp",
+    "TourSet": "vrp",
+    "solve_tours": "vrp",
     "StreetNetwork": "streets",
+    "DayPlan": "day",
+    "DayRoute": "day",
     "plan_day": "daily",
-    "plan_county_day": "daily",
+    "plan_county_day": "county",
 }
 __all__ = sorted(_HOME)
 

@@ -145,15 +145,13 @@ def _read_starts(path: Path) -> dict:
     import csv
 
     from gridmap.errors import InvalidInput
+    from gridmap.io.encoding import decode_text
 
     try:
         text = path.read_bytes()
     except OSError as error:
         raise InvalidInput(f"无法读取出发点文件 {path}：{error.strerror or error}") from error
-    try:
-        decoded = text.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        decoded = text.decode("gb18030")
+    decoded = decode_text(text, name=path.name, lenient=True, error=InvalidInput).text
     out = {}
     rows = list(csv.DictReader(decoded.splitlines()))
     for number, row in enumerate(rows, start=2):
@@ -194,16 +192,17 @@ def patrol_day(day, inspectors, mode, hours, stop_minutes, own_grids, start_at, 
                no_problems, time_limit, seed, save, out_dir, as_json) -> None:
     """规划全县（或部分巡查员）一天的巡查：必去点位（待核查、已超期的问题）全部安排，
     每人不超过一个工作日，放不下的可选点位列在最后。"""
-    from gridmap.routing import daily, export, patrols, sources
+    from gridmap.routing import county, patrols, routefiles, sources
+    from gridmap.routing.options import options_from_settings
 
     try:
         settings, store = _settings_and_store()
-        options = daily.options_from_settings(settings, mode=mode, hours=hours, stop_minutes=stop_minutes,
-                                              own_grids=own_grids, time_limit=time_limit, seed=seed)
+        options = options_from_settings(settings, mode=mode, hours=hours, stop_minutes=stop_minutes,
+                                        own_grids=own_grids, time_limit=time_limit, seed=seed)
         starts = _read_starts(starts_file) if starts_file else None
-        plan = daily.plan_county_day(store, settings, day=day, inspectors=list(inspectors) or None,
-                                     options=options, points=not no_points, problems=not no_problems,
-                                     starts=starts, start_at=_lonlat(start_at, "--start-at"))
+        plan = county.plan_county_day(store, settings, day=day, inspectors=list(inspectors) or None,
+                                      options=options, points=not no_points, problems=not no_problems,
+                                      starts=starts, start_at=_lonlat(start_at, "--start-at"))
         saved = patrols.save_day(store, plan, user=None, system=True) if save else []
     except GridmapError as error:
         _fail(error)
@@ -220,10 +219,10 @@ def patrol_day(day, inspectors, mode, hours, stop_minutes, own_grids, start_at, 
         network = sources.load_network(store)
         for route_ in plan.routes:
             rec = route_.record(day=plan.day, mode=plan.options.mode)
-            (out_dir / export.filename(rec, "gpx")).write_bytes(export.to_gpx(rec))
-            (out_dir / export.filename(rec, "kml")).write_bytes(export.to_kml(rec))
-            (out_dir / export.filename(rec, "pdf")).write_bytes(
-                export.route_sheet(rec, streets=network.geoms, crs=network.crs))
+            (out_dir / routefiles.filename(rec, "gpx")).write_bytes(routefiles.to_gpx(rec))
+            (out_dir / routefiles.filename(rec, "kml")).write_bytes(routefiles.to_kml(rec))
+            (out_dir / routefiles.filename(rec, "pdf")).write_bytes(
+                routefiles.route_sheet(rec, streets=network.geoms, crs=network.crs))
         click.echo(f"已写出 {len(plan.routes)} 人的 GPX、KML 和路线单 PDF 到 {out_dir}", err=as_json)
 
 

@@ -1,4 +1,4 @@
-"""Daily patrols for stops with ids: validate the request, build the matrix, plan, and report by id."""
+"""Patrols through a file's stops (`gridmap route`): validate, build the matrix, solve, and report by stop id."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from gridmap.errors import InvalidInput
 from gridmap.routing.matrix import MatrixProvider, provider_for
 from gridmap.routing.stops import Stop
 from gridmap.routing.tsp import DEFAULT_TIME_LIMIT
-from gridmap.routing.vrp import plan
+from gridmap.routing.vrp import solve_tours
 
 if TYPE_CHECKING:
     from gridmap.routing.streets import Placement, StreetNetwork
@@ -130,7 +130,7 @@ def plan_patrols(
         snap = DEFAULT_MAX_SNAP_M if max_snap_m is None else max_snap_m
         provider = provider_for(planar=planar, network=network, ids=ids, max_snap_m=snap)
     matrix = provider(coords)
-    result = plan(
+    result = solve_tours(
         matrix,
         vehicles=vehicles,
         max_length=max_length,
@@ -146,8 +146,8 @@ def plan_patrols(
         seed=seed,
     )
     routes = [
-        PatrolRoute(inspector=r.vehicle + 1, stops=[ids[k] for k in r.stops], length=r.length, closed=r.closed)
-        for r in result.routes
+        PatrolRoute(inspector=t.vehicle + 1, stops=[ids[k] for k in t.stops], length=t.length, closed=t.closed)
+        for t in result.tours
     ]
     placement = provider.placement if isinstance(provider, StreetRouter) else None
     return PatrolPlan(routes=routes, dropped=[ids[k] for k in result.dropped], placement=placement)

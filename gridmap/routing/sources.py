@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import datetime as dt
 import gzip
 import re
 import shutil
@@ -14,12 +13,12 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import shapely
-from sqlalchemy import delete, insert, select
 
+from gridmap import clock
 from gridmap.errors import InvalidInput, NotFound
-from gridmap.routing.schema import street_imports, streets
+from gridmap.routing import repository
 from gridmap.routing.streets import StreetNetwork
-from gridmap.store import Store, reference_tables
+from gridmap.store import Store
 
 # OSM highway=* values an inspector on foot or by bicycle cannot use, or that are not roads yet.
 EXCLUDED_HIGHWAYS = frozenset(
@@ -113,42 +112,20 @@ def import_streets(store: Store, path: str | Path) -> dict:
             lines["name"], lines["kind"], lines["osm_id"], shapely.to_wkb(lines.geometry.to_numpy(), output_dimension=2)
         )
     ]
-    with store.engine.begin() as conn:
-        conn.execute(delete(streets))
-        new_id = conn.execute(
-            insert(street_imports).values(
-                source=Path(path).name,
-                imported_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None),
-                streets=len(rows),
-                km=summary["km"],
-                components=summary["components"],
-            )
-        ).inserted_primary_key[0]
-        for start in range(0, len(rows), 5000):
-            conn.execute(insert(streets), [dict(r, import_id=new_id) for r in rows[start : start + 5000]])
+    repository.replace_streets(store, source=Path(path).name, rows=rows, km=summary["km"],
+                               components=summary["components"], at=clock.to_db(None))
     summary["ways"] = len(rows)
     return summary
 
 
 def clear_streets(store: Store) -> None:
     """Forget the imported streets: plans use the segments layer again."""
-    with store.engine.begin() as conn:
-        conn.execute(delete(streets))
-        conn.execute(
-            insert(street_imports).values(
-                source="", imported_at=dt.datetime.now(dt.timezone.utc).replace(tzinfo=None), streets=0,
-                km=0.0, components=0,
-            )
-        )
+    repository.clear_streets(store, at=clock.to_db(None))
 
 
 def current_import(store: Store) -> dict | None:
     """The street import in force (source, time, counts), or None when the segments layer is used."""
-    with store.engine.connect() as conn:
-        row = conn.execute(select(street_imports).order_by(street_imports.c.id.desc()).limit(1)).first()
-    if row is None or not row.streets:
-        return None
-    return dict(row._mapping)
+    return repository.current_import(store)
 
 
 _cache: dict[tuple, StreetNetwork] = {}
@@ -173,18 +150,15 @@ def load_network(store: Store) -> StreetNetwork:
         if found is not None:
             return found
         if imported:
-            with store.engine.connect() as conn:
-                rows = conn.execute(select(streets.c.name, streets.c.geom).where(streets.c.import_id == imported["id"])).all()
+            rows = repository.street_lines(store, imported["id"])
             lines = gpd.GeoDataFrame(
-                {"name": [r.name for r in rows]},
-                geometry=shapely.from_wkb(np.array([r.geom for r in rows], dtype=object)),
+                {"name": [name for name, _ in rows]},
+                geometry=shapely.from_wkb(np.array([geom for _, geom in rows], dtype=object)),
                 crs="EPSG:4326",
             )
             network = StreetNetwork.from_lines(lines, name_column="name", source=f"导入路网 {imported['source']}")
         else:
-            table = reference_tables["segments"]
-            with store.engine.connect() as conn:
-                rows = conn.execute(select(table.c.road_name, table.c.geom)).all()
+            rows = repository.segment_lines(store)
             if not rows:
                 msg = (
                     "路网尚未导入：数据库中既没有导入的路网，也没有责任路段图层，无法沿街道计算距离。"
@@ -193,8 +167,8 @@ def load_network(store: Store) -> StreetNetwork:
                 )
                 raise NotFound(msg)
             lines = gpd.GeoDataFrame(
-                {"name": [r.road_name for r in rows]},
-                geometry=shapely.from_wkb(np.array([r.geom for r in rows], dtype=object)),
+                {"name": [name for name, _ in rows]},
+                geometry=shapely.from_wkb(np.array([geom for _, geom in rows], dtype=object)),
                 crs="EPSG:4326",
             )
             network = StreetNetwork.from_lines(lines, name_column="name", source="责任路段图层")

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gridmap.errors import Finding, InvalidInput
+from gridmap.io.encoding import decode_text
 
 REQUIRED_COLUMNS = ("id", "x", "y")
 OPTIONAL_COLUMNS = ("mandatory", "prize", "service")
@@ -40,14 +41,7 @@ def read_stops(path: str | Path, *, planar: bool) -> list[Stop]:
     except OSError as error:
         msg = f"无法读取点位文件 {source}：{error.strerror or error}"
         raise InvalidInput(msg) from error
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = raw.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:  # pragma: no cover - gb18030 decodes any byte string
-        text = raw.decode("utf-8", errors="replace")
+    text = decode_text(raw, name=source.name, lenient=True, error=InvalidInput).text
     reader = csv.DictReader(io.StringIO(text))
     header = [(name or "").strip().lower() for name in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]

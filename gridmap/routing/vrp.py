@@ -23,8 +23,8 @@ _EPS = 1e-6
 
 
 @dataclass(frozen=True)
-class Route:
-    """One inspector's patrol: node indices in visiting order, from the start to the end if fixed."""
+class Tour:
+    """One vehicle's tour from the solver: node indices in visiting order, from the start to the end if fixed."""
 
     vehicle: int
     stops: list[int]
@@ -34,15 +34,15 @@ class Route:
 
 
 @dataclass(frozen=True)
-class Plan:
-    """Routes of the inspectors who have stops, and the optional stops left out."""
+class TourSet:
+    """The solver's answer: the tours of the vehicles that have stops, and the optional nodes left out."""
 
-    routes: list[Route]
+    tours: list[Tour]
     dropped: list[int] = field(default_factory=list)
 
     @property
     def total_length(self) -> float:
-        return float(sum(r.length for r in self.routes))
+        return float(sum(t.length for t in self.tours))
 
 
 @dataclass(frozen=True)
@@ -53,7 +53,7 @@ class _Vehicle:
     budget: float | None
 
 
-def plan(
+def solve_tours(
     matrix: NDArray[np.floating] | NDArray[np.integer],
     *,
     vehicles: int = 1,
@@ -68,8 +68,8 @@ def plan(
     coords: NDArray[np.floating] | None = None,
     time_limit: float = DEFAULT_TIME_LIMIT,
     seed: int = 0,
-) -> Plan:
-    """Routes for `vehicles` inspectors that visit every mandatory stop within each budget.
+) -> TourSet:
+    """Tours for `vehicles` inspectors that visit every mandatory stop within each budget.
 
     Parameters
     ----------
@@ -101,8 +101,8 @@ def plan(
 
     Returns
     -------
-    Plan
-        Non-empty routes in inspector order, and the optional nodes left out. Every route is
+    TourSet
+        Non-empty tours in inspector order, and the optional nodes left out. Every tour is
         checked here against its budget.
 
     Raises
@@ -133,7 +133,7 @@ def plan(
     remaining = lambda: time_limit - (time.perf_counter() - began)  # noqa: E731
     whole = _one_tour(dist, svc, fleet, clients, worth, remaining(), seed)
     if whole is not None:
-        return Plan(routes=[whole], dropped=[])
+        return TourSet(tours=[whole], dropped=[])
 
     xy = np.zeros((n, 2)) if coords is None else np.asarray(coords, dtype=np.float64)
     routes, dropped = _solve(dist, svc, must, worth, fleet, clients, remaining() * _SEARCH_SHARE, seed, xy)
@@ -143,7 +143,7 @@ def plan(
     missing = [i for i in dropped if must[i]]
     if missing:
         _explain(dist, svc, fleet, required, missing, label, time_limit=time_limit, seed=seed)
-    return Plan(routes=routes, dropped=sorted(dropped))
+    return TourSet(tours=routes, dropped=sorted(dropped))
 
 
 def _check(matrix: NDArray[np.floating] | NDArray[np.integer]) -> NDArray[np.float64]:
@@ -253,7 +253,7 @@ def _fmt(x: float) -> str:
 
 def _one_tour(
     dist, svc, fleet: list[_Vehicle], clients: list[int], worth, limit: float, seed: int
-) -> Route | None:
+) -> Tour | None:
     """When every inspector starts and ends alike, one tour through all stops that fits a budget is the best plan."""
     v = fleet[0]
     if any((u.start, u.end) != (v.start, v.end) for u in fleet):
@@ -273,10 +273,10 @@ def _one_tour(
     return route
 
 
-def _tour(dist, svc, v: _Vehicle, clients: list[int], *, vehicle: int, limit: float, seed: int) -> Route:
+def _tour(dist, svc, v: _Vehicle, clients: list[int], *, vehicle: int, limit: float, seed: int) -> Tour:
     nodes = [v.start, *clients] + ([v.end] if v.end is not None and v.end != v.start else [])
     if len(nodes) == 1:
-        return Route(vehicle=vehicle, stops=nodes, length=0.0, work=0.0, closed=v.closed)
+        return Tour(vehicle=vehicle, stops=nodes, length=0.0, work=0.0, closed=v.closed)
     sub = dist[np.ix_(nodes, nodes)]
     end = len(nodes) - 1 if v.end is not None and v.end != v.start else None
     order = solve_tour(sub, start=0, end=end, closed=v.closed, time_limit=max(limit, 0.02), seed=seed)
@@ -284,10 +284,10 @@ def _tour(dist, svc, v: _Vehicle, clients: list[int], *, vehicle: int, limit: fl
     return _measured(dist, svc, vehicle, stops, v.closed)
 
 
-def _measured(dist, svc, vehicle: int, stops: list[int], closed: bool) -> Route:
+def _measured(dist, svc, vehicle: int, stops: list[int], closed: bool) -> Tour:
     length = path_length(dist, stops, closed=closed)
     work = length + float(svc[stops[1:]].sum()) if len(stops) > 1 else length
-    return Route(vehicle=vehicle, stops=stops, length=length, work=work, closed=closed)
+    return Tour(vehicle=vehicle, stops=stops, length=length, work=work, closed=closed)
 
 
 def _scale(dist: NDArray[np.float64]) -> float:
@@ -373,7 +373,7 @@ def _solve(dist, svc, must, worth, fleet: list[_Vehicle], clients: list[int], li
     return routes, dropped
 
 
-def _reorder(dist, svc, route: Route, v: _Vehicle, limit: float, seed: int) -> Route:
+def _reorder(dist, svc, route: Tour, v: _Vehicle, limit: float, seed: int) -> Tour:
     """Re-sequence one route's stops with the single-tour solver; keep whichever is shorter."""
     fixed_end = v.end is not None and v.end != v.start
     inner = route.stops[1:-1] if fixed_end else route.stops[1:]
@@ -383,7 +383,7 @@ def _reorder(dist, svc, route: Route, v: _Vehicle, limit: float, seed: int) -> R
     return better if better.length < route.length - _EPS else route
 
 
-def _verify(dist, svc, fleet: list[_Vehicle], routes: list[Route], clients: list[int]) -> None:
+def _verify(dist, svc, fleet: list[_Vehicle], routes: list[Tour], clients: list[int]) -> None:
     """Never hand out a plan that breaks a budget or visits a stop twice: check it here, not in the solver."""
     seen: set[int] = set()
     for r in routes:

@@ -17,18 +17,19 @@ def test_patrol_page_shows_the_route_and_checks_in(live_server_factory, settings
     from gridmap.auth import add_user
     from gridmap.reference import load_directory
     from gridmap.routing import daily, patrols
+    from gridmap.routing.day import DayStop, Inspector
     from gridmap.routing.streets import StreetNetwork
 
     load_directory(store, town.write(tmp_path / "town"))
     add_user(store, username="I03", role="inspector", password="secret-pass-1")
     network = StreetNetwork.from_lines(town.street_lines())
-    crew = [daily.Inspector(code="I03", name="褚巡查", grids=(town.GRID_A,), start=town.ll(100, 100),
-                            start_name="西关网格出发点")]
-    stops = [daily.DayStop(id=code, kind="point", name=HOSTILE if code == "P1" else name,
-                           lon=town.ll(x, y)[0], lat=town.ll(x, y)[1], grid_code=town.GRID_A, mandatory=False,
-                           prize_m=None, reason="考察点位")
+    crew = [Inspector(code="I03", name="褚巡查", grids=(town.GRID_A,), start=town.ll(100, 100),
+                      start_name="西关网格出发点")]
+    stops = [DayStop(id=code, kind="point", name=HOSTILE if code == "P1" else name,
+                     lon=town.ll(x, y)[0], lat=town.ll(x, y)[1], grid_code=town.GRID_A, mandatory=False,
+                     prize_m=None, reason="考察点位")
              for code, name, x, y in town.POINTS if x < town.SPLIT_X]
-    plan = daily.plan_day(network, crew, stops, options=daily.DayOptions(time_limit=0.5), day="2026-11-27")
+    plan = daily.plan_day(network, crew, stops, options=town.options(time_limit=0.5), day="2026-11-27")
     (plan_id,) = patrols.save_day(store, plan, user=None, system=True)
 
     server = live_server_factory(env=settings)

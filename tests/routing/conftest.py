@@ -16,14 +16,16 @@ def town_store(store, tmp_path):
 
 
 @pytest.fixture
-def town_ctx(town_store, settings):
+def town_ctx(town_store, town_settings):
     from gridmap.problems.service import context_from_settings
     from gridmap.reference import ReferenceCache
 
-    return context_from_settings(town_store, ReferenceCache(town_store), settings)
+    return context_from_settings(town_store, ReferenceCache(town_store, tolerance_m=50.0), town_settings)
 
 
 @pytest.fixture
 def town_settings(settings):
     """Settings for plans in tests: a short search (the plan stops earlier when it stops improving)."""
-    return {**settings, "GRIDMAP_PATROL_TIME_LIMIT": 1.0}
+    from gridmap.settings import load_settings
+
+    return load_settings({**settings, "GRIDMAP_PATROL_TIME_LIMIT": 1.0}, environ={})

@@ -7,18 +7,20 @@ import pytest
 
 from gridmap.errors import InvalidInput
 from gridmap.reference import ReferenceCache
-from gridmap.routing import daily
-from gridmap.routing.daily import DayStop, Inspector
+from gridmap.routing import county, daily, patrols
+from gridmap.routing.day import DayStop, Inspector, parse_day
+from gridmap.routing.options import options_from_settings
 from gridmap.routing.streets import StreetNetwork
+from gridmap.settings import SETTINGS
 from tests.routing import town
 
 DAY = "2026-11-27"
 
 
 def plan(store, settings, **kw):
-    options = daily.options_from_settings(settings, **{k: kw.pop(k) for k in list(kw) if k in (
+    options = options_from_settings(settings, **{k: kw.pop(k) for k in list(kw) if k in (
         "hours", "mode", "stop_minutes", "own_grids", "time_limit")})
-    return daily.plan_county_day(store, settings, day=DAY, options=options, **kw)
+    return county.plan_county_day(store, settings, day=DAY, options=options, **kw)
 
 
 def check(result, stops_by_id=None):
@@ -49,7 +51,7 @@ def test_mandatory_problems_are_visited_and_points_fill_the_day(town_store, town
 
 def test_inspectors_are_kept_to_their_grids(town_store, town_settings):
     result = plan(town_store, town_settings, own_grids=True)
-    model = ReferenceCache(town_store).model()
+    model = ReferenceCache(town_store, tolerance_m=50.0).model()
     grid_of = model.points["grid_code"].to_dict()
     for r in result.routes:
         assert all(grid_of[s.id] in r.inspector.grids for s in r.stops)
@@ -92,13 +94,13 @@ def test_a_day_too_short_for_the_mandatory_stops_says_what_would_serve(town_stor
 
 
 def test_a_grid_without_inspectors_is_named(town_store, town_settings):
-    model = ReferenceCache(town_store).model()
+    model = ReferenceCache(town_store, tolerance_m=50.0).model()
     network = StreetNetwork.from_lines(town.street_lines())
-    crew = daily.county_inspectors(model, network, codes=["I01"])
+    crew = county.county_inspectors(model, network, codes=["I01"])
     stop = DayStop(id="FX1", kind="problem", name="问题 FX1", lon=town.ll(900, 300)[0], lat=town.ll(900, 300)[1],
                    grid_code=town.GRID_B, mandatory=True, prize_m=None, reason="已整改，待核查")
     with pytest.raises(InvalidInput) as caught:
-        daily.plan_day(network, crew, [stop], options=daily.DayOptions(time_limit=0.5), day=DAY)
+        daily.plan_day(network, crew, [stop], options=town.options(time_limit=0.5), day=DAY)
     assert "FX1" in caught.value.message and town.GRID_B in caught.value.message
     assert "负责网格" in caught.value.message
 
@@ -121,7 +123,7 @@ def test_a_stop_on_a_piece_of_the_network_not_connected_to_the_start_is_named(to
     network = StreetNetwork.from_lines(gpd.GeoDataFrame(pd.concat([town.street_lines(), island]), crs="EPSG:4326"))
     stops = [_stop("近", 300, 105), _stop("孤岛", 250, 2005)]
     with pytest.raises(InvalidInput) as caught:
-        daily.plan_day(network, _crew(), stops, options=daily.DayOptions(time_limit=0.5), day=DAY)
+        daily.plan_day(network, _crew(), stops, options=town.options(time_limit=0.5), day=DAY)
     assert "孤岛" in caught.value.message and "不连通" in caught.value.message
 
 
@@ -129,10 +131,10 @@ def test_far_and_duplicate_stops_are_refused_by_name():
     network = StreetNetwork.from_lines(town.street_lines())
     with pytest.raises(InvalidInput, match="重复：A"):
         daily.plan_day(network, _crew(), [_stop("A", 300, 105), _stop("A", 400, 105)],
-                       options=daily.DayOptions(), day=DAY)
+                       options=town.options(), day=DAY)
     with pytest.raises(InvalidInput) as caught:
         daily.plan_day(network, _crew(), [_stop("A", 300, 105), _stop("田里", 300, 900)],
-                       options=daily.DayOptions(max_snap_m=200), day=DAY)
+                       options=town.options(max_snap_m=200), day=DAY)
     assert "田里" in caught.value.message and "400 米" in caught.value.message
 
 
@@ -148,14 +150,45 @@ def test_fixed_start_and_end_per_inspector(town_store, town_settings):
 
 
 def test_options_from_settings_and_bad_values():
-    opts = daily.options_from_settings({"GRIDMAP_PATROL_HOURS": 6.0, "GRIDMAP_PATROL_WALK_KMH": 4.5})
+    defaults = {s.name: s.default for s in SETTINGS}
+    opts = options_from_settings({**defaults, "GRIDMAP_PATROL_HOURS": 6.0, "GRIDMAP_PATROL_WALK_KMH": 4.5})
     assert opts.budget_m == pytest.approx(27000)
     assert opts.service_m == pytest.approx(750)
-    bike = daily.options_from_settings({}, mode="bike")
+    bike = options_from_settings(defaults, mode="bike")
     assert bike.speed_kmh == 12.0 and bike.budget_m == pytest.approx(72000)
     with pytest.raises(InvalidInput, match="walk"):
-        daily.options_from_settings({}, mode="car")
+        options_from_settings(defaults, mode="car")
     with pytest.raises(InvalidInput, match="正数"):
-        daily.options_from_settings({}, hours=-1)
+        options_from_settings(defaults, hours=-1)
     with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
-        daily.parse_day("27/11/2026")
+        parse_day("27/11/2026")
+
+
+def test_options_come_from_the_settings_not_from_defaults_of_their_own():
+    defaults = {s.name: s.default for s in SETTINGS}
+    slow = options_from_settings({**defaults, "GRIDMAP_PATROL_MODE": "bike", "GRIDMAP_PATROL_BIKE_KMH": 10.0,
+                                  "GRIDMAP_PATROL_HOURS": 2.0, "GRIDMAP_PATROL_STOP_MINUTES": 30.0,
+                                  "GRIDMAP_PATROL_OWN_GRIDS": False, "GRIDMAP_PATROL_TIME_LIMIT": 0.5})
+    assert (slow.mode, slow.speed_kmh, slow.hours, slow.own_grids, slow.time_limit) == ("bike", 10.0, 2.0, False, 0.5)
+    assert slow.budget_m == pytest.approx(20000) and slow.service_m == pytest.approx(5000)
+    missing = dict(defaults)
+    del missing["GRIDMAP_PATROL_HOURS"]
+    with pytest.raises(KeyError, match="GRIDMAP_PATROL_HOURS"):
+        options_from_settings(missing)
+
+
+def test_custom_problem_categories_name_the_patrol_stops(town_store, town_settings, tmp_path):
+    """GRIDMAP_PROBLEM_CATEGORIES names a problem stop by its custom category, on the plan and as stored."""
+    from gridmap.problems.service import context_from_settings
+
+    table = tmp_path / "categories.csv"
+    table.write_text("code,name,group,deadline_hours\nwell_cover,井盖缺失,公共设施,24\n", encoding="utf-8")
+    settings = {**town_settings, "GRIDMAP_PROBLEM_CATEGORIES": str(table)}
+    ctx = context_from_settings(town_store, ReferenceCache(town_store, tolerance_m=50.0), settings)
+    number = town.add_problem(ctx, x=250, y=95, status="rectified", category="well_cover")
+    result = plan(town_store, settings, inspectors=["I03"])
+    (stop,) = [s for r in result.routes for s in r.stops if s.id == number]
+    assert stop.name == f"问题 {number}（井盖缺失）"
+    (plan_id,) = patrols.save_day(town_store, result, user=None, system=True)
+    stored = [s for s in patrols.get_plan(town_store, plan_id)["stops"] if s["ref"] == number]
+    assert [s["name"] for s in stored] == [f"问题 {number}（井盖缺失）"]

@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from gridmap.auth import add_user
-from gridmap.routing.export import KML_NS
+from gridmap.routing.routefiles import KML_NS
 
 DAY = "2026-11-27"
 

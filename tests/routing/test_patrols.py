@@ -6,7 +6,8 @@ import pytest
 
 from gridmap.auth import add_user
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthorized
-from gridmap.routing import daily, patrols
+from gridmap.routing import county, patrols
+from gridmap.routing.options import options_from_settings
 from tests.routing import town
 
 DAY = "2026-11-27"
@@ -14,8 +15,8 @@ DAY = "2026-11-27"
 
 @pytest.fixture
 def saved(town_store, town_settings):
-    opts = daily.options_from_settings(town_settings, own_grids=True)
-    result = daily.plan_county_day(town_store, town_settings, day=DAY, options=opts)
+    opts = options_from_settings(town_settings, own_grids=True)
+    result = county.plan_county_day(town_store, town_settings, day=DAY, options=opts)
     ids = patrols.save_day(town_store, result, user=None, system=True)
     return town_store, result, ids
 
@@ -77,8 +78,8 @@ def test_replanning_keeps_plans_with_check_ins(saved, town_settings):
     first = patrols.list_plans(store, day=DAY)[0]
     people = users(store, first["inspector"]["code"])
     patrols.check_in(store, first["id"], 1, user=people["office"])
-    opts = daily.options_from_settings(town_settings)
-    again = daily.plan_county_day(store, town_settings, day=DAY, options=opts)
+    opts = options_from_settings(town_settings)
+    again = county.plan_county_day(store, town_settings, day=DAY, options=opts)
     with pytest.raises(Conflict, match=first["inspector"]["code"]):
         patrols.save_day(store, again, user=people["office"])
     assert patrols.get_plan(store, first["id"])["stops"][1]["checked_in_by"] == "office"  # nothing written
@@ -96,6 +97,28 @@ def test_who_may_plan():
         patrols.may_plan(leader, ["I01"])
     with pytest.raises(Unauthorized):
         patrols.may_plan(None, ["I01"])
+
+
+def test_who_may_check_in_is_the_office_or_the_plans_own_inspector():
+    plan = {"inspector": {"code": "I01", "name": "冯巡查"}}
+    assert patrols.may_check_in(patrols.User(id=1, username="office", role="office"), plan)
+    assert patrols.may_check_in(patrols.User(id=2, username="I01", role="inspector"), plan)
+    assert not patrols.may_check_in(patrols.User(id=3, username="I02", role="inspector"), plan)
+    assert not patrols.may_check_in(patrols.User(id=4, username="l1", role="leader", leader_code="L01"), plan)
+    assert not patrols.may_check_in(patrols.User(id=5, username="I01", role="unit", unit_code="U1"), plan)
+    assert not patrols.may_check_in(None, plan)
+
+
+def test_the_inspectors_to_plan_for_with_their_grids(town_store):
+    from gridmap.reference import ReferenceCache
+
+    model = ReferenceCache(town_store, tolerance_m=50.0).model()
+    office = patrols.User(id=1, username="office", role="office")
+    everyone = patrols.plannable_inspectors(model, office)
+    assert [(i["code"], i["name"], i["grids"]) for i in everyone] == [
+        ("I01", "冯巡查", "西关网格"), ("I02", "陈巡查", "东关网格"), ("I03", "褚巡查", "西关网格、东关网格")]
+    me = patrols.User(id=2, username="I02", role="inspector")
+    assert patrols.plannable_inspectors(model, me) == [everyone[1]]
 
 
 def test_unknown_plan_and_bad_ids(town_store):

@@ -21,6 +21,14 @@ YS = (100.0, 300.0, 500.0)  # east–west streets, metres north of Y0
 SPLIT_X = 600.0  # the grid boundary, metres east of X0: grid A west of it, grid B east
 
 
+def options(**changes):
+    """DayOptions from the settings registry's defaults, with `changes` (e.g. a short time_limit)."""
+    from gridmap.routing.options import options_from_settings
+    from gridmap.settings import SETTINGS
+
+    return options_from_settings({s.name: s.default for s in SETTINGS}, **changes)
+
+
 def ll(x: float, y: float) -> tuple[float, float]:
     """Town metres (east, north of the corner) → lon/lat."""
     lon, lat = _TO_LL.transform(X0 + x, Y0 + y)

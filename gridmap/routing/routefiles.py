@@ -1,4 +1,4 @@
-"""A patrol plan as files: GPX (stops as waypoints, track along the streets), KML, and an A4 route sheet PDF."""
+"""A stored route as files: GPX (waypoints, track along the streets), KML, and an A4 route sheet PDF."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-MODE_LABELS = {"walk": "步行", "bike": "骑行"}
+from gridmap.routing.day import MODES
+
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 KML_NS = "http://www.opengis.net/kml/2.2"
 
@@ -38,7 +39,7 @@ def to_gpx(plan: dict) -> bytes:
     gpx.name = title
     gpx.creator = "gridmap 网格责任地图"
     gpx.description = (
-        f"{MODE_LABELS.get(plan['mode'], plan['mode'])}，路程 {plan['length_m'] / 1000:.2f} 公里，"
+        f"{MODES.get(plan['mode'], plan['mode'])}，路程 {plan['length_m'] / 1000:.2f} 公里，"
         f"{sum(1 for s in plan['stops'] if s['kind'] in ('point', 'problem'))} 站"
     )
     route = gpxpy.gpx.GPXRoute(name=title)
@@ -162,7 +163,7 @@ def _first_page(fig, plan: dict, *, streets, crs) -> None:
     fig.text(0.06, 0.965, f"巡查路线单 · {plan['day']}", fontsize=15, va="top")
     fig.text(0.06, 0.935,
              f"巡查员 {plan['inspector']['name']}（{plan['inspector']['code']}）· "
-             f"{MODE_LABELS.get(plan['mode'], plan['mode'])} · 路程 {plan['length_m'] / 1000:.2f} 公里 · "
+             f"{MODES.get(plan['mode'], plan['mode'])} · 路程 {plan['length_m'] / 1000:.2f} 公里 · "
              f"{len(visits)} 站 · 预计用时 {plan['work_m'] / (speed * 1000):.1f} 小时（含现场）",
              fontsize=9, va="top")
     ax = fig.add_axes([0.06, 0.45, 0.88, 0.46])

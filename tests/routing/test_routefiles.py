@@ -9,7 +9,8 @@ import gpxpy
 import numpy as np
 import pytest
 
-from gridmap.routing import daily, export
+from gridmap.routing import daily, routefiles
+from gridmap.routing.day import DayStop, Inspector
 from gridmap.routing.streets import StreetNetwork
 from tests.routing import town
 
@@ -17,20 +18,20 @@ from tests.routing import town
 @pytest.fixture(scope="module")
 def record():
     network = StreetNetwork.from_lines(town.street_lines())
-    crew = [daily.Inspector(code="I03", name="褚巡查", grids=(town.GRID_A, town.GRID_B), start=town.ll(100, 100),
+    crew = [Inspector(code="I03", name="褚巡查", grids=(town.GRID_A, town.GRID_B), start=town.ll(100, 100),
                             start_name="西关网格出发点")]
     stops = [
-        daily.DayStop(id=code, kind="point", name=name, lon=town.ll(x, y)[0], lat=town.ll(x, y)[1],
+        DayStop(id=code, kind="point", name=name, lon=town.ll(x, y)[0], lat=town.ll(x, y)[1],
                       grid_code=town.GRID_A if x < town.SPLIT_X else town.GRID_B, mandatory=code == "P5",
                       prize_m=3000.0, reason="考察点位（农贸市场）")
         for code, name, x, y in town.POINTS
     ]
-    plan = daily.plan_day(network, crew, stops, options=daily.DayOptions(time_limit=0.5), day="2026-11-27")
+    plan = daily.plan_day(network, crew, stops, options=town.options(time_limit=0.5), day="2026-11-27")
     return plan.routes[0].record(day=plan.day, mode="walk")
 
 
 def test_gpx_reads_back_with_the_stops_in_order_and_the_track_on_the_streets(record):
-    gpx = gpxpy.parse(export.to_gpx(record).decode("utf-8"))
+    gpx = gpxpy.parse(routefiles.to_gpx(record).decode("utf-8"))
     names = [w.name for w in gpx.waypoints]
     expected = [f"起点 {record['stops'][0]['name']}"] + [f"{s['seq']}. {s['name']}" for s in record["stops"][1:]]
     assert names == expected
@@ -43,10 +44,10 @@ def test_gpx_reads_back_with_the_stops_in_order_and_the_track_on_the_streets(rec
 
 
 def test_kml_keeps_chinese_names(record):
-    data = export.to_kml(record)
+    data = routefiles.to_kml(record)
     assert data.startswith(b"<?xml") and "褚巡查".encode() in data
     root = ET.fromstring(data)
-    ns = {"k": export.KML_NS}
+    ns = {"k": routefiles.KML_NS}
     names = [e.text for e in root.iterfind(".//k:Folder/k:Placemark/k:name", ns)]
     assert names[1] == f"1. {record['stops'][1]['name']}"
     coords = root.find(".//k:LineString/k:coordinates", ns).text.split()
@@ -55,7 +56,7 @@ def test_kml_keeps_chinese_names(record):
 
 def test_route_sheet_is_an_a4_pdf_with_the_cjk_font_embedded(record):
     network = StreetNetwork.from_lines(town.street_lines())
-    pdf = export.route_sheet(record, streets=network.geoms, crs=network.crs)
+    pdf = routefiles.route_sheet(record, streets=network.geoms, crs=network.crs)
     assert pdf.startswith(b"%PDF")
     boxes = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf)
     assert len(boxes) >= 2  # the map page and the directions
@@ -71,5 +72,5 @@ def test_route_sheet_is_an_a4_pdf_with_the_cjk_font_embedded(record):
 
 
 def test_file_names_are_chinese_and_safe(record):
-    name = export.filename(dict(record, inspector={"code": "I/03", "name": "褚 巡查"}), "gpx")
+    name = routefiles.filename(dict(record, inspector={"code": "I/03", "name": "褚 巡查"}), "gpx")
     assert name == "巡查路线_2026-11-27_I_03_褚_巡查.gpx"
