@@ -23,8 +23,9 @@ def _json(body, status: int = 200):
 @bp.errorhandler(GridmapError)
 def _domain_error(error: GridmapError):
     response = _json([{"code": error.status, "description": error.message}], error.status)
-    if getattr(error, "retry_after", None):
-        response.headers["Retry-After"] = str(error.retry_after)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
 
 

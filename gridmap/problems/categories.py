@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gridmap.errors import ConfigError, InvalidInput
 
@@ -122,7 +123,7 @@ def _parse_rows(rows: list, path: Path) -> list[Category]:
         if not isinstance(row, dict):
             msg = f"问题类别文件 {path} 第 {number} 项应为对象"
             raise ConfigError(msg)
-        values = {}
+        values: dict[str, Any] = {}
         for key, names in _HEADERS.items():
             values[key] = next((row[n] for n in names if n in row and row[n] not in (None, "")), None)
         missing = [k for k in ("code", "name", "deadline_hours") if values[k] is None]

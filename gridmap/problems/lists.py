@@ -5,8 +5,8 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 from gridmap.auth import User, may_see_personal_data
 from gridmap.clock import iso, to_db

@@ -7,8 +7,10 @@ in Python, with every piece of user text escaped; the browser inserts it as give
 
 from __future__ import annotations
 
+from typing import cast
+
 import folium
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.plugins import HeatMap, MarkerCluster
 from jinja2 import Template
 
@@ -203,7 +205,8 @@ def add_problem_layer(m: folium.Map, *, data_url: str, categories) -> folium.Map
 
     Call before the map's LayerControl is added so both layers appear in it.
     """
-    m.get_root().header.add_child(Element(_STYLE), name="gm_problem_style")
+    root = cast(Figure, m.get_root())
+    root.header.add_child(Element(_STYLE), name="gm_problem_style")
     cluster = MarkerCluster(name="问题（按状态着色）", options={"maxClusterRadius": 35})
     cluster.add_to(m)
     heat = HeatMap([], name="问题热力图", show=False, radius=22, blur=18, min_opacity=0.4)

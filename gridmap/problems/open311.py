@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Mapping
+from collections.abc import Mapping
 
 from gridmap.auth import api_key as find_api_key
 from gridmap.clock import utcnow

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import uuid
@@ -79,10 +80,8 @@ class FolderStorage:
             raise NotFound(msg) from None
 
     def delete(self, key: str) -> None:
-        try:
+        with contextlib.suppress(OSError, NotFound):
             self._path(key).unlink()
-        except (OSError, NotFound):
-            pass
 
 
 def _ratio(value) -> float:

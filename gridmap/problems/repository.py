@@ -154,6 +154,13 @@ _INSERT_KEY = insert(idempotency_keys)
 _INSERT_COUNTER = insert(problem_counters)
 
 
+def _insert(conn: Connection, statement: Any, values: Mapping[str, object]) -> int:
+    """Insert one row; its new primary key."""
+    key = conn.execute(statement, dict(values)).inserted_primary_key
+    assert key is not None  # an insert has one
+    return int(key[0])
+
+
 def _next_number(conn: Connection, day: str) -> int:
     """Increment the day's counter as the transaction's first write (serialises writers)."""
     row = conn.execute(_BUMP, {"d": day}).first()
@@ -171,7 +178,7 @@ def _add_photos(conn: Connection, *, problem_id: int, event_id: int, photos: Seq
         row = {"problem_id": problem_id, "event_id": event_id, "key": key, "thumb_key": thumb_key,
                "width": photo.width, "height": photo.height, "size": len(photo.data),
                "created_at": to_db(now)}
-        row["id"] = conn.execute(_INSERT_PHOTO, row).inserted_primary_key[0]
+        row["id"] = _insert(conn, _INSERT_PHOTO, row)
         out.append(row)
     return out
 
@@ -210,14 +217,13 @@ def insert_report(
         with store.writing() as conn:
             number = _next_number(conn, day)
             tracking_no = f"{prefix}{day}-{number:04d}"
-            problem_id = conn.execute(_INSERT_PROBLEM, {"tracking_no": tracking_no, **values}
-                                      ).inserted_primary_key[0]
+            problem_id = _insert(conn, _INSERT_PROBLEM, {"tracking_no": tracking_no, **values})
             if key is not None:
                 conn.execute(_INSERT_KEY, {"key": key, "problem_id": problem_id,
                                            "fingerprint": fingerprint, "created_at": to_db(now)})
             for rule, value in hits:
                 limits.record(conn, rule, value, now=now)
-            event_id = conn.execute(_INSERT_EVENT, {"problem_id": problem_id, **event}).inserted_primary_key[0]
+            event_id = _insert(conn, _INSERT_EVENT, {"problem_id": problem_id, **event})
             rows = _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos,
                                put_photo=put_photo, day=day, now=now)
     except IntegrityError as exc:
@@ -252,8 +258,7 @@ def apply_action(
         ).rowcount
         if not done:
             return False
-        event_id = conn.execute(insert(problem_events).values(
-            problem_id=problem_id, from_status=from_status, **event)).inserted_primary_key[0]
+        event_id = _insert(conn, _INSERT_EVENT, {"problem_id": problem_id, "from_status": from_status, **event})
         _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos, put_photo=put_photo,
                     day=day, now=now)
     return True

@@ -88,7 +88,7 @@ def report_limit(ctx: ProblemContext) -> limits.Limit:
     return limits.Limit("report", int(ctx.reports_per_hour or 0), dt.timedelta(hours=1))
 
 
-def _check_report_rate(ctx: ProblemContext, client: str, *, now: dt.datetime) -> None:
+def _check_report_rate(ctx: ProblemContext, client: object, *, now: dt.datetime) -> None:
     rule = report_limit(ctx)
     with ctx.store.reading() as conn:
         wait = limits.wait_seconds(conn, rule, client, now=now)

@@ -84,7 +84,7 @@ def act(
     event_deadline = None
     event_unit = None
     if name == "extend":
-        current = row.deadline.replace(tzinfo=dt.timezone.utc)
+        current = row.deadline.replace(tzinfo=dt.UTC)
         if deadline not in (None, ""):
             new_deadline = parse_datetime(deadline, name="deadline", label="新的整改期限")
         elif hours not in (None, ""):
@@ -98,7 +98,7 @@ def act(
             msg = "新的期限应晚于原期限"
             raise InvalidInput(msg)
         latest = min(current + dt.timedelta(hours=MAX_EXTEND_HOURS),
-                     dt.datetime(MAX_YEAR, 12, 31, 15, 59, 59, tzinfo=dt.timezone.utc))  # Beijing year end
+                     dt.datetime(MAX_YEAR, 12, 31, 15, 59, 59, tzinfo=dt.UTC))  # Beijing year end
         if new_deadline > latest:
             msg = (f"一次延期最多 {MAX_EXTEND_HOURS} 小时（一年），且不晚于 {MAX_YEAR} 年底："
                    f"新的期限 deadline 应不晚于 {iso(latest)}")

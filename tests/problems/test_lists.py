@@ -251,3 +251,15 @@ def test_xlsx_holds_the_same_rows_with_a_frozen_bold_header(world):
     assert [[("" if v is None else v) for v in r] for r in values[1:]] == rows
     assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
     assert sheet.column_dimensions["C"].width == 40  # the description column is wide
+
+
+@pytest.mark.parametrize(("user", "scope"), [
+    (UNIT_U1, "tasks"), (LEADER_L03, "grids"), (OFFICE, "all"), (INSPECTOR, "all"),
+])
+def test_default_scope_by_role(user, scope):
+    assert lists.default_scope(user) == scope
+
+
+def test_every_role_may_list_its_default_scope(world):
+    for user in (UNIT_U1, LEADER_L03, OFFICE, INSPECTOR):
+        assert isinstance(listed(world, user, lists.default_scope(user)), list)

@@ -179,6 +179,29 @@ def test_chase_list_with_injected_time(app, client, staff):
     assert page.status_code == 200
 
 
+def test_without_an_injected_clock_the_routes_read_gridmap_clock(app, client, staff, monkeypatch):
+    from gridmap import clock
+
+    no = report(client, category="manhole").get_json()["tracking_no"]  # 4 hours
+    assert "gridmap.clock" not in app.extensions
+    later = clock.utcnow() + dt.timedelta(hours=5)
+    monkeypatch.setattr(clock, "utcnow", lambda: later)
+    chase = client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()
+    assert [p["tracking_no"] for p in chase["problems"]] == [no]
+    assert client.get(f"/api/problems/{no}").get_json()["overdue"] is True
+    stamp = clock.china(later).strftime("%Y%m%d-%H%M")
+    export = client.get("/chase?format=csv", headers=staff["office"])
+    assert f"chase-{stamp}.csv" in export.headers["Content-Disposition"]
+
+
+def test_problem_page_offers_the_library_s_actions(client, staff):
+    no = report(client).get_json()["tracking_no"]
+    office = client.get(f"/problems/{no}", headers=staff["office"]).get_data(as_text=True)
+    unit = client.get(f"/problems/{no}", headers=staff["u1"]).get_data(as_text=True)
+    assert 'value="dispatch"' in office and 'value="accept"' in office
+    assert 'value="dispatch"' not in unit and 'value="rectify"' not in unit
+
+
 def test_lists_export_csv_and_xlsx(client, staff):
     report(client, description="第一条")
     report(client, spot=ON_XINJIAN_ROAD, category="stall", description="=HYPERLINK(1)")

@@ -83,3 +83,65 @@ def test_out_of_grid_problem_needs_a_unit_to_dispatch(ctx, people):
         act(ctx, rec["tracking_no"], user=people["office"], action="dispatch", unit_code="U99", now=T0)
     done = act(ctx, rec["tracking_no"], user=people["office"], action="dispatch", unit_code="U3", now=T0)
     assert done["unit"] == {"code": "U3", "name": "县供电分公司"} and done["status"] == "dispatched"
+
+
+# --- who may do what, for pages -------------------------------------------------------------
+def _user(role, **kw):
+    from gridmap.auth import User
+
+    return User(id=1, username=role, role=role, **kw)
+
+
+@pytest.mark.parametrize(("role", "extra", "status", "unit", "expected"), [
+    ("office", {}, "reported", "U1", ["accept", "reject", "dispatch", "extend"]),
+    ("office", {}, "rectified", "U1", ["verify", "rework"]),
+    ("office", {}, "verified", "U1", ["rework", "close"]),
+    ("office", {}, "closed", "U1", []),
+    ("unit", {"unit_code": "U1"}, "dispatched", "U1", ["rectify"]),
+    ("unit", {"unit_code": "U2"}, "dispatched", "U1", []),  # another unit's problem
+    ("unit", {"unit_code": "U1"}, "reported", "U1", []),
+    ("inspector", {}, "rectified", None, ["verify", "rework"]),
+    ("inspector", {}, "verified", None, ["rework", "close"]),
+    ("leader", {"leader_code": "L01"}, "reported", "U1", []),
+])
+def test_allowed_actions_by_role_status_and_unit(role, extra, status, unit, expected):
+    from gridmap.problems.workflow import allowed_actions
+
+    rec = {"status": status, "unit": {"code": unit, "name": "单位"} if unit else None}
+    assert allowed_actions(_user(role, **extra), rec) == expected
+
+
+def test_anonymous_visitors_take_no_action():
+    from gridmap.problems.workflow import allowed_actions
+
+    assert allowed_actions(None, {"status": "reported", "unit": None}) == []
+
+
+def test_allowed_actions_are_the_ones_act_accepts(ctx, people):
+    """What the page offers a unit is exactly what act() lets it do, and nothing act() refuses."""
+    from gridmap.problems.workflow import TRANSITIONS, allowed_actions, problem_page
+
+    no = _report(ctx)["tracking_no"]
+    act(ctx, no, user=people["office"], action="dispatch", now=T0)
+    page = problem_page(ctx, no, user=people["unit"], now=T0)
+    assert page.actions == ["rectify"] and page.units == []
+    for action in set(TRANSITIONS) - set(page.actions):
+        with pytest.raises((Forbidden, Conflict, InvalidInput)):
+            act(ctx, no, user=people["unit"], action=action, note="说明", hours=1, now=T0)
+    assert act(ctx, no, user=people["unit"], action="rectify", now=T0)["status"] == "rectified"
+    office = problem_page(ctx, no, user=people["office"], now=T0)
+    assert office.actions == allowed_actions(people["office"], office.record) == ["verify", "rework"]
+    assert "reporter" in office.record
+    public = problem_page(ctx, no, user=None, now=T0)
+    assert public.actions == [] and "reporter" not in public.record
+    assert all(h["actor"] is None for h in public.record["history"])
+
+
+def test_dispatch_offers_every_unit(ctx, people):
+    from gridmap.problems.workflow import problem_page
+
+    no = _report(ctx)["tracking_no"]
+    page = problem_page(ctx, no, user=people["office"], now=T0)
+    assert "dispatch" in page.actions
+    codes = [code for code, _name in page.units]
+    assert codes == list(ctx.reference.model().units.index) and "U1" in codes
