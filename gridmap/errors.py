@@ -150,6 +150,13 @@ class RequestTimeout(GridmapError):
     code = "request_timeout"
 
 
+class TooLarge(GridmapError):
+    """An uploaded file is bigger than its limit (HTTP 413)."""
+
+    status = 413
+    code = "too_large"
+
+
 class ConfigError(GridmapError):
     """A setting is missing or wrong (HTTP 500; fix the configuration)."""
 

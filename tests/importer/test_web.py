@@ -6,6 +6,7 @@ import io
 import re
 
 import pyogrio
+from shapely.geometry import box
 
 from tests import factory
 from tests.importer import fixtures as fx
@@ -206,3 +207,24 @@ def test_keep_minutes_is_a_setting(settings, loaded_store, tmp_path):
     os.utime(tmp_path / "instance" / "uploads" / "imports" / name, (old, old))
     client.get("/import")
     assert _uploads(tmp_path) == [name]  # 61 minutes < 120: still waiting for "confirm"
+
+
+def test_the_tolerance_field_starts_at_the_coverage_setting(settings, loaded_store, tmp_path):
+    from web import create_app
+
+    app = create_app({**settings, "GRIDMAP_COVERAGE_TOLERANCE_M2": 25})
+    client = app.test_client()
+    token = _login(app, client)
+    assert 'name="tolerance" type="number" step="any" min="0" value="25"' in client.get("/import").get_data(
+        as_text=True)
+    # The second grid reaches 0.0001 degrees (about 9.2 m) into the first: about 10,000 m².
+    grids = factory.layers()["grids"].copy()
+    grids.geometry = [box(106.510, 33.905, 106.520, 33.915), box(106.5199, 33.905, 106.530, 33.915)]
+    path = tmp_path / "overlap.gpkg"
+    pyogrio.write_dataframe(grids, path, layer="grids")
+    overlap = "网格 610330100001 与网格 610330100002 重叠"
+    html = _upload(client, token, path).get_data(as_text=True)
+    assert overlap in html and 'value="25"' in html
+    # The form's own tolerance overrides the setting.
+    quiet = _upload(client, token, path, tolerance="1000000").get_data(as_text=True)
+    assert "检查通过" in quiet and overlap not in quiet and 'value="1e+06"' in quiet
