@@ -12,7 +12,7 @@ from gridmap.store import Store
 
 
 # Modules with a blueprint `bp`, registered in this order. Add yours here.
-BLUEPRINT_MODULES: tuple[str, ...] = ("web.vendor", "web.api", "web.pages", "web.auth", "web.problems", "web.open311", "web.imports", "web.export", "web.patrol")
+BLUEPRINT_MODULES: tuple[str, ...] = ("web.tiles", "web.api", "web.pages", "web.auth", "web.problems", "web.open311", "web.imports", "web.downloads", "web.patrol")
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:

@@ -7,19 +7,10 @@ from pathlib import Path
 
 import click
 
+from gridmap.cliopen import open_reference
 from gridmap.errors import InvalidInput
 
 _KIND_OPTIONS = (("grid", "--grid"), ("town", "--town"), ("unit", "--unit"), ("leader", "--leader"))
-
-
-def _cache():
-    from gridmap.reference import ReferenceCache
-    from gridmap.settings import load_settings
-    from gridmap.store import Store
-
-    settings = load_settings()
-    return ReferenceCache(Store(settings["GRIDMAP_DATABASE_URL"]),
-                          tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"])
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -80,7 +71,7 @@ def export_map(grid, town, unit, leader, county, fmt, paper, landscape, dpi, out
     from gridmap.printmap import page_options
 
     page_options(fmt=fmt, paper=paper, landscape=landscape, dpi=dpi)  # fail before loading data
-    cache = _cache()
+    cache = open_reference()
     _font_notice()
     rendered = render(cache, kind=kind, code=code, fmt=fmt, paper=paper, landscape=landscape, dpi=dpi)
     path = output or Path(rendered.filename)
@@ -110,7 +101,7 @@ def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
         msg = f"图集格式“{fmt}”不支持：输出文件请以 .pdf（多页 PDF）或 .zip（PNG 压缩包）结尾"
         raise InvalidInput(msg)
     page_options(fmt="pdf" if fmt == "pdf" else "png", paper=paper, landscape=landscape, dpi=dpi)
-    cache = _cache()
+    cache = open_reference()
     model = cache.model()
     _font_notice()
     from gridmap.printmap import fonts
@@ -137,10 +128,10 @@ def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
                    "（每层一个文件），以 .zip 结尾则输出压缩包。")
 def export_data(fmt, output) -> None:
     """导出图层和责任表（GeoPackage、GeoJSON、KML、Shapefile、XLSX）。"""
-    from gridmap.export import check_format, write_export
+    from gridmap.dataexport import check_format, write_export
 
     check_format(fmt)  # fail before loading data
-    written = write_export(_cache().model(), fmt=fmt, path=output)
+    written = write_export(open_reference().model(), fmt=fmt, path=output)
     click.echo(f"已导出 {output}（{len(written)} 个文件）")
 
 

@@ -91,16 +91,16 @@ def test_the_same_page_is_rendered_once_per_data_version(app, renders, tmp_path)
 
 
 def test_data_downloads_are_made_once_per_data_version(app, monkeypatch, tmp_path):
-    from gridmap import export
+    from gridmap import dataexport
 
     calls = []
-    real = export.export_data
+    real = dataexport.export_data
 
     def counting(model, *, fmt):
         calls.append(fmt)
         return real(model, fmt=fmt)
 
-    monkeypatch.setattr(export, "export_data", counting)
+    monkeypatch.setattr(dataexport, "export_data", counting)
     client = app.test_client()
     first, second = client.get("/export/data.gpkg"), client.get("/export/data.GPKG")
     assert first.status_code == second.status_code == 200

@@ -13,7 +13,7 @@ import pyogrio
 import pytest
 import shapely
 
-from gridmap import export
+from gridmap import dataexport
 from gridmap.errors import InvalidInput
 from gridmap.model import TABLE_BY_NAME
 
@@ -45,7 +45,7 @@ def _same_attributes(expected: pd.DataFrame, actual: pd.DataFrame, columns: dict
 
 @pytest.fixture(scope="module")
 def layers(demo_model):
-    return export.export_layers(demo_model)
+    return dataexport.export_layers(demo_model)
 
 
 def _unzip(data: bytes, folder: Path) -> Path:
@@ -55,11 +55,11 @@ def _unzip(data: bytes, folder: Path) -> Path:
 
 
 def test_geopackage_reads_back(demo_model, layers, tmp_path):
-    exported = export.export_data(demo_model, fmt="gpkg")
+    exported = dataexport.export_data(demo_model, fmt="gpkg")
     path = tmp_path / exported.filename
     path.write_bytes(exported.data)
     names = set(pyogrio.list_layers(path)[:, 0])
-    assert set(layers) | set(export.PUBLIC_TABLES) <= names
+    assert set(layers) | set(dataexport.PUBLIC_TABLES) <= names
     for name, expected in layers.items():
         actual = gpd.read_file(path, layer=name)
         assert len(actual) == len(expected) == len(demo_model.layer(name))
@@ -70,7 +70,7 @@ def test_geopackage_reads_back(demo_model, layers, tmp_path):
 
 
 def test_geojson_zip_reads_back(demo_model, layers, tmp_path):
-    folder = _unzip(export.export_data(demo_model, fmt="geojson").data, tmp_path)
+    folder = _unzip(dataexport.export_data(demo_model, fmt="geojson").data, tmp_path)
     for name, expected in layers.items():
         actual = gpd.read_file(folder / f"{name}.geojson")
         assert actual.crs.to_epsg() == 4326
@@ -82,7 +82,7 @@ def test_geojson_zip_reads_back(demo_model, layers, tmp_path):
 
 
 def test_kml_zip_reads_back_with_chinese_names(demo_model, layers, tmp_path):
-    folder = _unzip(export.export_data(demo_model, fmt="kml").data, tmp_path)
+    folder = _unzip(dataexport.export_data(demo_model, fmt="kml").data, tmp_path)
     for name, expected in layers.items():
         text = (folder / f"{name}.kml").read_text(encoding="utf-8")
         assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
@@ -99,7 +99,7 @@ def test_kml_zip_reads_back_with_chinese_names(demo_model, layers, tmp_path):
 
 
 def test_shapefile_zip_is_utf8_with_cpg_and_short_field_names(demo_model, layers, tmp_path):
-    folder = _unzip(export.export_data(demo_model, fmt="shp").data, tmp_path)
+    folder = _unzip(dataexport.export_data(demo_model, fmt="shp").data, tmp_path)
     mapping = pd.read_csv(folder / "字段对照.csv", dtype=str, encoding="utf-8-sig")
     assert "liaison_leaders" in " ".join(mapping["说明"].fillna(""))
     for name, expected in layers.items():
@@ -108,7 +108,7 @@ def test_shapefile_zip_is_utf8_with_cpg_and_short_field_names(demo_model, layers
         assert all(len(f) <= 10 for f in info["fields"])
         actual = gpd.read_file(folder / f"{name}.shp")
         assert len(actual) == len(expected)
-        columns = {c: export.SHAPEFILE_FIELDS.get(c, c) for c in expected.columns if c != "geometry"}
+        columns = {c: dataexport.SHAPEFILE_FIELDS.get(c, c) for c in expected.columns if c != "geometry"}
         _same_attributes(expected, actual, columns)
         _same_geometries(expected.geometry, actual.geometry)
     # Chinese text intact in the raw DBF bytes, encoded as UTF-8 (not GBK).
@@ -117,11 +117,11 @@ def test_shapefile_zip_is_utf8_with_cpg_and_short_field_names(demo_model, layers
 
 
 def test_xlsx_reads_back_and_keeps_the_import_layout(demo_model, layers, tmp_path):
-    exported = export.export_data(demo_model, fmt="xlsx")
+    exported = dataexport.export_data(demo_model, fmt="xlsx")
     path = tmp_path / exported.filename
     path.write_bytes(exported.data)
     book = pd.read_excel(path, sheet_name=None, dtype=str)
-    for name in export.PUBLIC_TABLES:
+    for name in dataexport.PUBLIC_TABLES:
         spec = TABLE_BY_NAME[name]
         sheet = book[spec.label]
         assert list(sheet.columns) == [c.label for c in spec.columns]
@@ -130,9 +130,9 @@ def test_xlsx_reads_back_and_keeps_the_import_layout(demo_model, layers, tmp_pat
     assert len(grids) == len(layers["grids"])
     assert grids["网格名称"].tolist() == layers["grids"]["name"].tolist()
     for name, expected in layers.items():
-        sheet = book["图层-" + export.LAYER_BY_NAME[name].label.replace("/", "")]
+        sheet = book["图层-" + dataexport.LAYER_BY_NAME[name].label.replace("/", "")]
         assert len(sheet) == len(expected)
-        wkt = sheet[export.DERIVED_LABELS["wkt"]]
+        wkt = sheet[dataexport.DERIVED_LABELS["wkt"]]
         ok = wkt.notna()
         geoms = gpd.GeoSeries(shapely.from_wkt(wkt[ok].tolist()), crs="EPSG:4326")
         _same_geometries(expected.geometry[ok.to_numpy()], geoms)
@@ -144,8 +144,8 @@ def test_the_exported_geopackage_and_workbook_load_again(demo_model, tmp_path):
 
     folder = tmp_path / "again"
     folder.mkdir()
-    export.write_export(demo_model, fmt="gpkg", path=folder / "layers.gpkg")
-    export.write_export(demo_model, fmt="xlsx", path=folder / "responsibility.xlsx")
+    dataexport.write_export(demo_model, fmt="gpkg", path=folder / "layers.gpkg")
+    dataexport.write_export(demo_model, fmt="xlsx", path=folder / "responsibility.xlsx")
     again = build_model(read_dataset(folder))
     assert len(again.grids) == len(demo_model.grids)
     assert again.grid_detail(demo_model.grids.index[0])["leaders"] == \
@@ -153,15 +153,15 @@ def test_the_exported_geopackage_and_workbook_load_again(demo_model, tmp_path):
 
 
 def test_write_export_folder_zip_and_refusals(factory_model, tmp_path):
-    written = export.write_export(factory_model, fmt="shp", path=tmp_path / "shp")
+    written = dataexport.write_export(factory_model, fmt="shp", path=tmp_path / "shp")
     assert (tmp_path / "shp" / "grids.shp").is_file() and (tmp_path / "shp" / "grids.cpg").is_file()
     assert all(p.exists() for p in written)
-    [zipped] = export.write_export(factory_model, fmt="geojson", path=tmp_path / "data.zip")
+    [zipped] = dataexport.write_export(factory_model, fmt="geojson", path=tmp_path / "data.zip")
     assert zipfile.is_zipfile(zipped)
     with pytest.raises(InvalidInput):  # a non-empty folder is not overwritten
-        export.write_export(factory_model, fmt="shp", path=tmp_path / "shp")
+        dataexport.write_export(factory_model, fmt="shp", path=tmp_path / "shp")
     with pytest.raises(InvalidInput):
-        export.write_export(factory_model, fmt="gpkg", path=tmp_path / "no" / "such" / "x.gpkg")
+        dataexport.write_export(factory_model, fmt="gpkg", path=tmp_path / "no" / "such" / "x.gpkg")
     with pytest.raises(InvalidInput):
-        export.export_data(factory_model, fmt="dwg")
+        dataexport.export_data(factory_model, fmt="dwg")
     assert not list(tmp_path.glob(".*"))  # no temporary leftovers

@@ -9,13 +9,13 @@ from urllib.parse import quote
 from flask import Blueprint, current_app, request, send_file
 
 from gridmap import __version__, printmap
-from gridmap import export as data_export
+from gridmap import dataexport
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.serving import run_heavy
 from web.auth import current_user
 from web.context import reference
 
-bp = Blueprint("export", __name__, url_prefix="/export")
+bp = Blueprint("downloads", __name__, url_prefix="/export")
 
 # URL segment -> printmap kind.
 _KINDS = {"grids": "grid", "towns": "town", "units": "unit", "leaders": "leader"}
@@ -88,11 +88,11 @@ def data(fmt: str):
     if fmt.lower() in ("zip", "shp.zip"):
         msg = "请指明导出格式，如 /export/data.shp、/export/data.geojson 或 /export/data.kml"
         raise InvalidInput(msg)
-    fmt = data_export.check_format(fmt)
+    fmt = dataexport.check_format(fmt)
     cache = reference()
 
     def make() -> tuple[dict, bytes]:  # in a heavy-work slot, kept per data version and format
-        exported = run_heavy("数据导出", data_export.export_data, cache.model(), fmt=fmt)
+        exported = run_heavy("数据导出", dataexport.export_data, cache.model(), fmt=fmt)
         return {"mimetype": exported.mimetype, "filename": exported.filename,
                 "ascii_filename": exported.ascii_filename}, exported.data
 

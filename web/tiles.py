@@ -1,4 +1,4 @@
-"""Local basemap tiles, served from the folder named by GRIDMAP_BASEMAP."""
+"""Local basemap tiles, served from the folder named by GRIDMAP_BASEMAP, and the favicon."""
 
 from __future__ import annotations
 
