@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
+from gridmap.cliopen import open_reference, open_store
 from gridmap.errors import GridmapError
 from gridmap.settings import load_settings, secret_key
-from gridmap.store import Store
 
 
 def _fail(error: GridmapError) -> None:
@@ -27,12 +27,6 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except GridmapError as error:
             _fail(error)
-
-
-def open_store() -> Store:
-    """The store that GRIDMAP_DATABASE_URL names (for commands)."""
-    settings = load_settings()
-    return Store(settings["GRIDMAP_DATABASE_URL"])
 
 
 def _echo_json(data) -> None:
@@ -101,12 +95,7 @@ def audit(directory: Path | None, as_json: bool, tolerance: float | None) -> Non
 @click.argument("lat")
 def whois(lon: str, lat: str) -> None:
     """查询某一位置由谁负责（经度 纬度，EPSG:4326）。"""
-    from gridmap.reference import ReferenceCache
-
-    settings = load_settings()
-    cache = ReferenceCache(Store(settings["GRIDMAP_DATABASE_URL"]),
-                           tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"])
-    _echo_json(cache.whois().lookup(lon, lat))
+    _echo_json(open_reference().whois().lookup(lon, lat))
 
 
 @main.command("serve")
@@ -123,7 +112,7 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
     port = port or settings["PORT"]
     host = host or settings["GRIDMAP_HOST"]
     workers = workers or settings["GRIDMAP_WORKERS"]
-    store = Store(settings["GRIDMAP_DATABASE_URL"])  # migrate once, before workers fork
+    store = open_store(settings)  # migrate once, before workers fork
     secret_key(settings)
     if not store.has_reference():
         click.echo("提示：数据库中还没有网格数据，请先运行 `gridmap load geodata/demo`。", err=True)

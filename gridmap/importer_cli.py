@@ -70,7 +70,7 @@ def import_command(file: Path, kind: str, layer: str | None, crs: str | None,
     报告列出所用编码和坐标系及其依据，逐条列出问题（要素/行号与处理办法）。有错误时不导入、
     退出码非 0，数据库保持原样；导入在一个事务中完成。
     """
-    from gridmap.cli import open_store
+    from gridmap.cliopen import open_store
     from gridmap.errors import InvalidInput
     from gridmap.importer import run_import
 

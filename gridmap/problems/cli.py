@@ -5,13 +5,7 @@ from __future__ import annotations
 import click
 
 from gridmap import auth
-
-
-def _store():
-    from gridmap.settings import load_settings
-    from gridmap.store import Store
-
-    return Store(load_settings()["GRIDMAP_DATABASE_URL"])
+from gridmap.cliopen import open_store
 
 
 def _setting(name: str):
@@ -35,7 +29,7 @@ def user() -> None:
               help="密码（至少 8 个字符；不写则交互输入）。")
 def user_add(name: str, role: str, unit_code: str | None, leader_code: str | None, password: str) -> None:
     """创建用户 NAME。系统没有默认密码。"""
-    created = auth.add_user(_store(), username=name, role=role, password=password,
+    created = auth.add_user(open_store(), username=name, role=role, password=password,
                             unit_code=unit_code, leader_code=leader_code)
     extra = f"，单位 {created.unit_code}" if created.unit_code else ""
     extra += f"，领导 {created.leader_code}" if created.leader_code else ""
@@ -49,7 +43,7 @@ def user_add(name: str, role: str, unit_code: str | None, leader_code: str | Non
 def user_token(name: str, days: float | None) -> None:
     """为用户 NAME 签发接口访问令牌（Bearer），只显示这一次。"""
     days = days if days is not None else _setting("GRIDMAP_TOKEN_DAYS")
-    token = auth.issue_token(_store(), username=name, days=days)
+    token = auth.issue_token(open_store(), username=name, days=days)
     click.echo(token)
     click.echo(f"请妥善保存：令牌只显示这一次，{days:g} 天后失效。调用接口时加请求头 "
                "Authorization: Bearer <令牌>；吊销用 `gridmap user revoke 用户名`", err=True)
@@ -60,7 +54,7 @@ def user_token(name: str, days: float | None) -> None:
 @click.option("--password", prompt="新密码", hide_input=True, confirmation_prompt="再输入一次新密码")
 def user_password(name: str, password: str) -> None:
     """修改用户 NAME 的密码（该用户已登录的会话和接口令牌随即失效）。"""
-    auth.set_password(_store(), username=name, password=password)
+    auth.set_password(open_store(), username=name, password=password)
     click.echo(f"已修改用户 {name} 的密码；其已登录的会话和接口令牌均已失效")
 
 
@@ -68,7 +62,7 @@ def user_password(name: str, password: str) -> None:
 @click.argument("name")
 def user_revoke(name: str) -> None:
     """吊销用户 NAME 的全部接口令牌并结束其全部登录会话（密码不变）。"""
-    sessions, tokens = auth.revoke(_store(), username=name)
+    sessions, tokens = auth.revoke(open_store(), username=name)
     click.echo(f"已吊销用户 {name} 的 {tokens} 个接口令牌，结束 {sessions} 个登录会话")
 
 
@@ -76,7 +70,7 @@ def user_revoke(name: str) -> None:
 @click.argument("name")
 def user_disable(name: str) -> None:
     """停用用户 NAME：立即不能登录，已登录的会话和接口令牌随即失效。"""
-    auth.set_active(_store(), username=name, active=False)
+    auth.set_active(open_store(), username=name, active=False)
     click.echo(f"已停用用户 {name}；其会话和接口令牌均已失效（恢复用 `gridmap user enable {name}`）")
 
 
@@ -84,14 +78,14 @@ def user_disable(name: str) -> None:
 @click.argument("name")
 def user_enable(name: str) -> None:
     """恢复已停用的用户 NAME（需要重新登录；接口令牌需重新签发）。"""
-    auth.set_active(_store(), username=name, active=True)
+    auth.set_active(open_store(), username=name, active=True)
     click.echo(f"已恢复用户 {name}")
 
 
 @user.command("list")
 def user_list() -> None:
     """列出所有用户。"""
-    for u in auth.list_users(_store()):
+    for u in auth.list_users(open_store()):
         state = "" if u.active else "\t已停用"
         click.echo(f"{u.username}\t{u.role_label}\t{u.unit_code or u.leader_code or ''}{state}")
 
@@ -117,7 +111,7 @@ def _sources() -> list[str]:
 def apikey_add(name: str, source: str, days: float | None) -> None:
     """为外部系统 NAME（如 12345 热线）签发 Open311 api_key，只显示这一次。"""
     days = days if days is not None else _setting("GRIDMAP_APIKEY_DAYS")
-    key = auth.add_api_key(_store(), name=name, source=source, days=days)
+    key = auth.add_api_key(open_store(), name=name, source=source, days=days)
     click.echo(key)
     click.echo(f"请妥善保存：密钥只显示这一次，{days:g} 天后失效；来源固定为 {source}。"
                f"吊销用 `gridmap apikey revoke {name}`", err=True)
@@ -127,14 +121,14 @@ def apikey_add(name: str, source: str, days: float | None) -> None:
 @click.argument("name")
 def apikey_revoke(name: str) -> None:
     """吊销外部系统 NAME 的 api_key，立即失效。"""
-    auth.revoke_api_key(_store(), name=name)
+    auth.revoke_api_key(open_store(), name=name)
     click.echo(f"已吊销 {name} 的 api_key")
 
 
 @apikey.command("list")
 def apikey_list() -> None:
     """列出已签发的 api_key（名称、来源、到期时间；密钥本身不保存）。"""
-    for key in auth.list_api_keys(_store()):
+    for key in auth.list_api_keys(open_store()):
         click.echo(f"{key.name}\t{key.source}\t到期 {auth.expiry_text(key.expires_at)}")
 
 
