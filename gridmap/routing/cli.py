@@ -72,11 +72,11 @@ def _fail(error: GridmapError) -> None:
 
 
 def _settings_and_store():
+    from gridmap.cliopen import open_store
     from gridmap.settings import load_settings
-    from gridmap.store import Store
 
     settings = load_settings()
-    return settings, Store(settings["GRIDMAP_DATABASE_URL"])
+    return settings, open_store(settings)
 
 
 def _street_network():
