@@ -15,10 +15,12 @@ from flask import (
     url_for,
 )
 
-from gridmap import clock
+from gridmap import assets, clock
 from gridmap.errors import GridmapError, InvalidInput
+from gridmap.maps import BASEMAPS
 from gridmap.problems import duplicates, lists, maplayer, records, service, workflow
 from gridmap.problems.context import ProblemContext, context_from_settings
+from gridmap.whois import parse_lonlat
 from web.auth import current_user, login_required
 from web.context import reference, store
 
@@ -189,15 +191,11 @@ def map_overlay(*, grid: str | None = None, unit: str | None = None):
 # --- pages ----------------------------------------------------------------------------------
 @bp.get("/report")
 def report_page():
-    from gridmap import assets
-
     base = url_for("static", filename="vendor").rstrip("/")
     js, css = assets.links("leaflet", base_url=base)
     basemap = current_app.config.get("GRIDMAP_BASEMAP")
     tiles = None
     if basemap == "osm":
-        from gridmap.maps import BASEMAPS
-
         tiles = BASEMAPS["osm"][0]
     elif basemap not in ("none", "amap", "tianditu") and basemap:
         tiles = url_for("pages.index").rstrip("/") + "/tiles/{z}/{x}/{y}.png"
@@ -211,8 +209,6 @@ def report_page():
 
 def _start_spot() -> list[float] | None:
     """lon/lat given in the link (e.g. from a patrol stop), when they are valid; else none."""
-    from gridmap.whois import parse_lonlat
-
     if "lon" not in request.args:
         return None
     try:

@@ -14,6 +14,7 @@ from typing import Protocol
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.serving import run_heavy
 
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP",
                     "MPO": "JPEG"}
@@ -128,8 +129,6 @@ def prepare_photos(
     decoding runs in one of the worker's heavy-work slots (ServiceBusy when none frees in time).
     Raises InvalidInput naming the file and what is wrong.
     """
-    from gridmap.serving import run_heavy
-
     files = [(name, data) for name, data in files if data]
     if len(files) > max_count:
         msg = f"最多上传 {max_count} 张照片，实际 {len(files)} 张"
