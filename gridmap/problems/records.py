@@ -45,7 +45,8 @@ def records(
     ]
 
 
-def record(ctx: ProblemContext, row: Any, *, viewer: User | None = None, now: dt.datetime | None = None) -> dict:
+def record(ctx: ProblemContext, row: Any, *, viewer: User | None = None,
+           now: dt.datetime | None = None) -> dict:
     """The JSON-ready record of one problem row, with its history."""
     return records(ctx, [row], viewer=viewer, now=now)[0]
 

@@ -37,7 +37,8 @@ class Busy(Exception):
 
 
 # --- reading ----------------------------------------------------------------------------
-def find_problem(store: Store, *, problem_id: int | None = None, tracking_no: str | None = None) -> Row | None:
+def find_problem(store: Store, *, problem_id: int | None = None,
+                 tracking_no: str | None = None) -> Row | None:
     """The problem row with this id or tracking number, or None."""
     if problem_id is not None:
         condition = problems.c.id == problem_id
@@ -47,7 +48,8 @@ def find_problem(store: Store, *, problem_id: int | None = None, tracking_no: st
         return conn.execute(select(problems).where(condition)).first()
 
 
-def _by_problem(conn: Connection, table: Any, problem_ids: list[int], order: Sequence[Any]) -> dict[int, list]:
+def _by_problem(conn: Connection, table: Any, problem_ids: list[int],
+                order: Sequence[Any]) -> dict[int, list]:
     out: dict[int, list] = {i: [] for i in problem_ids}
     for chunk in range(0, len(problem_ids), 500):
         ids = problem_ids[chunk:chunk + 500]
@@ -258,7 +260,8 @@ def apply_action(
         ).rowcount
         if not done:
             return False
-        event_id = _insert(conn, _INSERT_EVENT, {"problem_id": problem_id, "from_status": from_status, **event})
+        event_id = _insert(conn, _INSERT_EVENT,
+                           {"problem_id": problem_id, "from_status": from_status, **event})
         _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos, put_photo=put_photo,
                     day=day, now=now)
     return True

@@ -22,8 +22,8 @@ from gridmap.problems.states import (  # web/problems.py also reads the labels a
     STATUS_LABELS,
 )
 
-__all__ = ["ACTION_LABELS", "SOURCES", "STATUS_LABELS", "TRANSITIONS", "ProblemPage", "act", "allowed_actions",
-           "dispatch_units", "problem_page", "support"]
+__all__ = ["ACTION_LABELS", "SOURCES", "STATUS_LABELS", "TRANSITIONS", "ProblemPage", "act",
+           "allowed_actions", "dispatch_units", "problem_page", "support"]
 
 # action -> (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {

@@ -35,7 +35,8 @@ def test_overrides_reach_the_context(store, tmp_path):
     table.write_text("code,name,group,deadline_hours\nwell_cover,井盖缺失,公共设施,24\n", encoding="utf-8")
     settings = _settings(
         tmp_path, GRIDMAP_DUPLICATE_RADIUS_M="12.5", GRIDMAP_PHOTO_MAX_MB="2", GRIDMAP_PHOTO_MAX_COUNT="5",
-        GRIDMAP_REPORTS_PER_HOUR="0", GRIDMAP_SUPPORT_WINDOW_HOURS="2", GRIDMAP_PHOTO_DIR=str(tmp_path / "pics"),
+        GRIDMAP_REPORTS_PER_HOUR="0", GRIDMAP_SUPPORT_WINDOW_HOURS="2",
+        GRIDMAP_PHOTO_DIR=str(tmp_path / "pics"),
         GRIDMAP_PROBLEM_CATEGORIES=str(table),
     )
     ctx = context_from_settings(store, NO_REFERENCE, settings)

@@ -59,9 +59,10 @@ def test_criteria_and_orders(ctx, four):
     # the manhole (4 hours) is overdue five hours after T0; the 24-hour ones are not
     late = repository.Criteria(overdue_at=T0 + dt.timedelta(hours=7))
     assert _numbers(select(ctx.store, late)) == [p3]
-    window = repository.Criteria(created_from=T0 + dt.timedelta(hours=1), created_before=T0 + dt.timedelta(hours=3))
+    one, three = T0 + dt.timedelta(hours=1), T0 + dt.timedelta(hours=3)
+    window = repository.Criteria(created_from=one, created_before=three)
     assert _numbers(select(ctx.store, window, order=("id",))) == [p2, p3]
-    until = repository.Criteria(created_from=T0 + dt.timedelta(hours=1), created_until=T0 + dt.timedelta(hours=3))
+    until = repository.Criteria(created_from=one, created_until=three)
     assert _numbers(select(ctx.store, until, order=("id",))) == [p2, p3, p4]
     assert _numbers(select(ctx.store, repository.Criteria(text="stall"))) == [p2]
     box = repository.Criteria(lon_between=(ON_BINJIANG_ROAD[0] - 0.001, ON_BINJIANG_ROAD[0] + 0.001),
@@ -75,8 +76,8 @@ def test_a_reused_idempotency_key_is_key_taken_and_writes_nothing(ctx, four):
     values = {k: v for k, v in values.items() if k not in ("id", "tracking_no")}
     event = {"at": T0.replace(tzinfo=None), "actor": None, "actor_role": "citizen", "action": "report",
              "from_status": None, "to_status": "reported", "note": None}
-    kwargs = {"day": "20261127", "prefix": "FX", "values": values, "event": event, "fingerprint": "f" * 64, "hits": [],
-                  "photos": [], "put_photo": lambda photo, day: ("k", "t"), "now": T0}
+    kwargs = {"day": "20261127", "prefix": "FX", "values": values, "event": event, "fingerprint": "f" * 64,
+              "hits": [], "photos": [], "put_photo": lambda photo, day: ("k", "t"), "now": T0}
     first = repository.insert_report(ctx.store, key="same-key", **kwargs)
     assert first.tracking_no == "FX20261127-0005"
     with pytest.raises(repository.KeyTaken):
@@ -92,7 +93,7 @@ def test_an_action_on_a_moved_problem_changes_nothing(ctx, four):
     event = {"at": T0.replace(tzinfo=None), "actor": "office", "actor_role": "office", "action": "accept",
              "to_status": "accepted", "note": None, "deadline": None, "unit_code": None}
     common = {"problem_id": problem_id, "changes": {"status": "accepted"}, "event": event, "photos": [],
-                  "put_photo": lambda photo, day: ("k", "t"), "day": "20261127", "now": T0}
+              "put_photo": lambda photo, day: ("k", "t"), "day": "20261127", "now": T0}
     assert repository.apply_action(ctx.store, from_status="dispatched", **common) is False
     assert repository.find_problem(ctx.store, problem_id=problem_id).status == "reported"
     assert repository.apply_action(ctx.store, from_status="reported", **common) is True
