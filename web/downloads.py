@@ -8,8 +8,7 @@ from urllib.parse import quote
 
 from flask import Blueprint, current_app, request, send_file
 
-from gridmap import __version__, printmap
-from gridmap import dataexport
+from gridmap import __version__, dataexport, printmap
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.serving import run_heavy
 from web.auth import current_user
