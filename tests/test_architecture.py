@@ -164,3 +164,53 @@ def test_io_imports_nothing_above_it():
         if (own := _own(target)) and not own.startswith("gridmap.io") and own not in IO_ALLOWED
     ]
     assert not bad, "gridmap/io may only import gridmap.io and " + ", ".join(sorted(IO_ALLOWED)) + ":\n" + "\n".join(bad)
+
+
+def _is_data_layer(module: str) -> bool:
+    """The store and each feature's schema/repository modules: the only code that touches SQL."""
+    return module == "gridmap.store" or module.rsplit(".", 1)[-1] in {"schema", "repository"}
+
+
+def test_only_the_data_layer_imports_sqlalchemy_or_tables():
+    table_names = {"metadata", "meta_table", "reference_tables"}
+    bad = []
+    for module in MODULES:
+        if _is_data_layer(module):
+            continue
+        for line, target, name in _imports(module):
+            own = _own(target)
+            if target.split(".")[0] == "sqlalchemy":
+                bad.append(f"{module}:{line} imports {target}")
+            elif own and own.rsplit(".", 1)[-1] == "schema":
+                bad.append(f"{module}:{line} imports {own}.{name or ''} (table objects)")
+            elif own == "gridmap.store" and name in table_names:
+                bad.append(f"{module}:{line} imports gridmap.store.{name}")
+    assert not bad, "SQLAlchemy and table objects belong to store/schema/repository modules:\n" + "\n".join(bad)
+
+
+def test_no_sql_runs_outside_the_data_layer():
+    # Outside the data layer nobody opens the engine or executes statements: they call the
+    # store's or a repository's functions, and writes go through Store.writing().
+    bad = []
+    for module, path in MODULES.items():
+        if _is_data_layer(module):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and node.attr in {"engine", "execute", "executemany"}:
+                bad.append(f"{module}:{node.lineno} uses .{node.attr}")
+    assert not bad, "SQL outside the data layer:\n" + "\n".join(bad)
+
+
+def test_the_data_layer_rules_catch_a_stray_query(tmp_path, monkeypatch):
+    # The rules above are only worth having if they fire: a module with a query must be reported.
+    import pytest
+
+    stray = tmp_path / "stray.py"
+    stray.write_text("from sqlalchemy import select\n\ndef f(store):\n    store.engine.connect()\n",
+                     encoding="utf-8")
+    monkeypatch.setitem(MODULES, "gridmap.stray_probe", stray)
+    with pytest.raises(AssertionError, match="gridmap.stray_probe:1 imports sqlalchemy"):
+        test_only_the_data_layer_imports_sqlalchemy_or_tables()
+    with pytest.raises(AssertionError, match="gridmap.stray_probe:4 uses .engine"):
+        test_no_sql_runs_outside_the_data_layer()
