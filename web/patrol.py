@@ -25,8 +25,9 @@ def _flag(value: object, name: str, label: str) -> bool | None:
 
 
 def _number(value: object, name: str, label: str, *, maximum: float, above_zero: bool = True) -> float | None:
-    return parse_number(value, name=name, label=label, default=None, minimum=0, maximum=maximum,
-                        above_minimum=above_zero)
+    return parse_number(
+        value, name=name, label=label, default=None, minimum=0, maximum=maximum, above_minimum=above_zero
+    )
 
 
 def _day(value: object) -> str:
@@ -46,11 +47,17 @@ def _plan_from(data, codes: list[str]) -> list[int]:
         current_app.config,
         mode=(data.get("mode") or None),
         hours=_number(data.get("hours"), "hours", "工作时长（小时）", maximum=24),
-        stop_minutes=_number(data.get("stop_minutes"), "stop_minutes", "每站分钟数", maximum=240, above_zero=False),
+        stop_minutes=_number(
+            data.get("stop_minutes"), "stop_minutes", "每站分钟数", maximum=240, above_zero=False
+        ),
         own_grids=own if own is not None else (False if data.get("form") == "1" else None),
     )
     plan = county.plan_county_day(
-        store(), current_app.config, day=_day(data.get("day")), inspectors=codes or None, options=options,
+        store(),
+        current_app.config,
+        day=_day(data.get("day")),
+        inspectors=codes or None,
+        options=options,
         model=reference().model(),
     )
     return patrols.save_day(store(), plan, user=user)
@@ -110,8 +117,14 @@ def show(plan_id: int):
     plan = patrols.get_plan(store(), plan_id)
     may_check_in = patrols.may_check_in(current_user(), plan)
     report = url_for("problems.report_page") if "problems.report_page" in current_app.view_functions else None
-    return render_template("patrol_plan.html", plan=plan, map=_map_html(plan), may_check_in=may_check_in,
-                           report_url=report, error=request.args.get("error"))
+    return render_template(
+        "patrol_plan.html",
+        plan=plan,
+        map=_map_html(plan),
+        may_check_in=may_check_in,
+        report_url=report,
+        error=request.args.get("error"),
+    )
 
 
 @bp.get("/patrol/<int:plan_id>.<fmt>")
@@ -126,7 +139,10 @@ def download(plan_id: int, fmt: str):
         data, mimetype = routefiles.to_kml(plan), "application/vnd.google-earth.kml+xml"
     elif fmt == "pdf":
         network = sources.load_network(store())
-        data, mimetype = routefiles.route_sheet(plan, streets=network.geoms, crs=network.crs), "application/pdf"
+        data, mimetype = (
+            routefiles.route_sheet(plan, streets=network.geoms, crs=network.crs),
+            "application/pdf",
+        )
     else:
         msg = f"下载格式应为 gpx、kml 或 pdf，实际为“{fmt}”"
         raise InvalidInput(msg)
@@ -145,8 +161,15 @@ def download(plan_id: int, fmt: str):
 def check_in_page(plan_id: int, seq: int):
     form = request.form
     try:
-        patrols.check_in(store(), plan_id, seq, user=current_user(), lon=form.get("lon"), lat=form.get("lat"),
-                         note=form.get("note"))
+        patrols.check_in(
+            store(),
+            plan_id,
+            seq,
+            user=current_user(),
+            lon=form.get("lon"),
+            lat=form.get("lat"),
+            note=form.get("note"),
+        )
     except GridmapError as error:
         if error.status in (401, 403, 404):
             raise
@@ -159,8 +182,11 @@ def check_in_page(plan_id: int, seq: int):
 @login_required(roles=STAFF)
 def list_api():
     day = _day(request.args.get("day"))
-    return {"day": day, "plans": patrols.list_plans(store(), day=day, inspector=request.args.get("inspector")),
-            "dropped": patrols.latest_dropped(store(), day=day)}
+    return {
+        "day": day,
+        "plans": patrols.list_plans(store(), day=day, inspector=request.args.get("inspector")),
+        "dropped": patrols.latest_dropped(store(), day=day),
+    }
 
 
 @bp.post("/api/patrols")
@@ -174,8 +200,13 @@ def plan_api():
     codes = _codes(raw if isinstance(raw, list) else [raw])
     ids = _plan_from(data, codes)
     day = _day(data.get("day"))
-    response = current_app.json.response({"day": day, "plans": [patrols.get_plan(store(), i) for i in ids],
-                                          "dropped": patrols.latest_dropped(store(), day=day)})
+    response = current_app.json.response(
+        {
+            "day": day,
+            "plans": [patrols.get_plan(store(), i) for i in ids],
+            "dropped": patrols.latest_dropped(store(), day=day),
+        }
+    )
     response.status_code = 201
     return response
 
@@ -191,5 +222,12 @@ def show_api(plan_id: int):
 def check_in_api(plan_id: int, seq: int):
     data = request.get_json(silent=True) if request.is_json else request.form.to_dict()
     data = data if isinstance(data, dict) else {}
-    return patrols.check_in(store(), plan_id, seq, user=current_user(), lon=data.get("lon"), lat=data.get("lat"),
-                            note=data.get("note"))
+    return patrols.check_in(
+        store(),
+        plan_id,
+        seq,
+        user=current_user(),
+        lon=data.get("lon"),
+        lat=data.get("lat"),
+        note=data.get("note"),
+    )

@@ -121,9 +121,11 @@ def place_labels(
     return placed
 
 
-def line_anchors(line: shapely.Geometry, fractions=(0.5, 0.35, 0.65, 0.2, 0.8)) -> list[tuple]:
+def line_anchors(
+    line: shapely.Geometry, fractions=(0.5, 0.35, 0.65, 0.2, 0.8)
+) -> list[tuple[float, float, float]]:
     """Anchors along a line with the text angle of the line there, kept upright."""
-    anchors = []
+    anchors: list[tuple[float, float, float]] = []
     length = line.length
     if length == 0:
         return anchors

@@ -102,8 +102,11 @@ def _frame(ax: Axes, model: ResponsibilityModel, content: PageContent, *, box_mm
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("auto")
-    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor=style.MAP_BACKGROUND,
-                           edgecolor="none", zorder=0))
+    ax.add_patch(
+        Rectangle(
+            (0, 0), 1, 1, transform=ax.transAxes, facecolor=style.MAP_BACKGROUND, edgecolor="none", zorder=0
+        )
+    )
     return _Frame(ax, model, content, s, crs, (x0, y0, x1, y1), denominator, mpp, view, view_ll)
 
 
@@ -117,28 +120,42 @@ def _draw_areas(f: _Frame) -> _Drawn:
     is_focus = grids.index.isin(list(focus))
     grid_colours = style.palette_for(list(model.grids.index), by="grid")
 
-    add_polygons(ax, rivers.geometry.values, zorder=2, facecolor=style.RIVER_FILL,
-                 edgecolor=style.RIVER_EDGE, linewidth=0.5)
+    add_polygons(
+        ax,
+        rivers.geometry.values,
+        zorder=2,
+        facecolor=style.RIVER_FILL,
+        edgecolor=style.RIVER_EDGE,
+        linewidth=0.5,
+    )
     if len(rivers) and not rivers.geom_type.isin(_AREAS).all():
         lines = rivers[~rivers.geom_type.isin(_AREAS)]
         add_lines(ax, lines.geometry.values, colors=style.RIVER_EDGE, zorder=2, linewidth=3.0)
     if content.colour_by == "grid":
-        fills = [matplotlib.colors.to_rgba(grid_colours[c], 0.13 if on else 0.05)
-                 for c, on in zip(grids.index, is_focus)]
+        fills = [
+            matplotlib.colors.to_rgba(grid_colours[c], 0.13 if on else 0.05)
+            for c, on in zip(grids.index, is_focus)
+        ]
         add_polygons(ax, grids.geometry.values, zorder=3, facecolors=fills, edgecolor="none")
     else:
-        add_polygons(ax, grids[~is_focus].geometry.values, zorder=3, facecolor=style.GRID_FILL,
-                     edgecolor="none")
-        add_polygons(ax, grids[is_focus].geometry.values, zorder=3, facecolor=style.SUBJECT_FILL,
-                     edgecolor="none")
-    add_lines(ax, towns.geometry.values, colors=style.TOWN_EDGE, zorder=4, linewidth=0.9,
-              linestyles=(0, (6, 3, 1.5, 3)))
+        add_polygons(
+            ax, grids[~is_focus].geometry.values, zorder=3, facecolor=style.GRID_FILL, edgecolor="none"
+        )
+        add_polygons(
+            ax, grids[is_focus].geometry.values, zorder=3, facecolor=style.SUBJECT_FILL, edgecolor="none"
+        )
+    add_lines(
+        ax,
+        towns.geometry.values,
+        colors=style.TOWN_EDGE,
+        zorder=4,
+        linewidth=0.9,
+        linestyles=(0, (6, 3, 1.5, 3)),
+    )
     focus_town = towns[towns.index == content.focus_town] if content.focus_town else towns.iloc[:0]
     if len(focus_town) and not content.focus_grids:
-        add_polygons(ax, focus_town.geometry.values, zorder=1, facecolor=style.SUBJECT_FILL,
-                     edgecolor="none")
-        add_lines(ax, focus_town.geometry.values, colors=style.SUBJECT_EDGE, zorder=11,
-                  linewidth=2.0 * s)
+        add_polygons(ax, focus_town.geometry.values, zorder=1, facecolor=style.SUBJECT_FILL, edgecolor="none")
+        add_lines(ax, focus_town.geometry.values, colors=style.SUBJECT_EDGE, zorder=11, linewidth=2.0 * s)
     return _Drawn(towns, rivers, grids, focus, is_focus, grid_colours, focus_town)
 
 
@@ -153,23 +170,46 @@ def _draw_network(f: _Frame, drawn: _Drawn) -> None:
     add_lines(ax, drawn.context.geometry.values, colors=style.CONTEXT_ROAD, zorder=5, linewidth=1.0)
     comms_all = f.local(model.communities)
     subject_comms = set(content.communities.index)
-    add_polygons(ax, comms_all[~comms_all.index.isin(list(subject_comms))].geometry.values, zorder=5,
-                 facecolor="#e6ece4", edgecolor="none")
+    add_polygons(
+        ax,
+        comms_all[~comms_all.index.isin(list(subject_comms))].geometry.values,
+        zorder=5,
+        facecolor="#e6ece4",
+        edgecolor="none",
+    )
     comms = drawn.comms = comms_all[comms_all.index.isin(list(subject_comms))]
-    add_polygons(ax, comms.geometry.values, zorder=6, facecolor=style.COMMUNITY_FILL,
-                 edgecolor=style.COMMUNITY_EDGE, linewidth=0.5)
+    add_polygons(
+        ax,
+        comms.geometry.values,
+        zorder=6,
+        facecolor=style.COMMUNITY_FILL,
+        edgecolor=style.COMMUNITY_EDGE,
+        linewidth=0.5,
+    )
     comm_points = comms[~comms.geom_type.isin(_AREAS)]
     if len(comm_points):
-        ax.scatter(comm_points.geometry.x, comm_points.geometry.y, s=(4 * s) ** 2, marker="s",
-                   color=style.COMMUNITY_FILL, edgecolors=style.COMMUNITY_EDGE, linewidths=0.5, zorder=6)
+        ax.scatter(
+            comm_points.geometry.x,
+            comm_points.geometry.y,
+            s=(4 * s) ** 2,
+            marker="s",
+            color=style.COMMUNITY_FILL,
+            edgecolors=style.COMMUNITY_EDGE,
+            linewidths=0.5,
+            zorder=6,
+        )
 
     # Grid boundaries: neighbours thin grey, the subject strong red (or grid colours).
     if content.colour_by == "grid":
-        add_lines(ax, grids.geometry.values, colors=[grid_colours[c] for c in grids.index], zorder=7,
-                  linewidth=1.1 * s)
+        add_lines(
+            ax,
+            grids.geometry.values,
+            colors=[grid_colours[c] for c in grids.index],
+            zorder=7,
+            linewidth=1.1 * s,
+        )
     else:
-        add_lines(ax, grids[~is_focus].geometry.values, colors=style.GRID_EDGE, zorder=7,
-                  linewidth=0.8 * s)
+        add_lines(ax, grids[~is_focus].geometry.values, colors=style.GRID_EDGE, zorder=7, linewidth=0.8 * s)
 
     # Subject segments coloured by unit (or grid), with a white casing.
     segs = drawn.segs = segs_all[segs_all.index.isin(list(subject_segs))]
@@ -185,8 +225,11 @@ def _draw_network(f: _Frame, drawn: _Drawn) -> None:
     if content.colour_by == "grid" or content.focus_grids:
         focus_lines = grids[is_focus]
         add_lines(ax, focus_lines.geometry.values, colors="white", zorder=10, linewidth=3.4 * s)
-        edge = ([grid_colours[c] for c in focus_lines.index] if content.colour_by == "grid"
-                else style.SUBJECT_EDGE)
+        edge = (
+            [grid_colours[c] for c in focus_lines.index]
+            if content.colour_by == "grid"
+            else style.SUBJECT_EDGE
+        )
         add_lines(ax, focus_lines.geometry.values, colors=edge, zorder=11, linewidth=2.0 * s)
 
 
@@ -200,41 +243,85 @@ def _draw_points(f: _Frame, *, dense: bool) -> list[tuple[str, str, str]]:
         anchor = pts.geometry.representative_point()
         for category, idx in pts.groupby(pts["category"].astype(str), sort=True).groups.items():
             marker, colour = style.category_symbol(category)
-            ax.scatter(anchor.loc[idx].x, anchor.loc[idx].y, s=marker_size ** 2, marker=marker,
-                       color=colour, edgecolors="white", linewidths=0.6, zorder=14)
+            ax.scatter(
+                anchor.loc[idx].x,
+                anchor.loc[idx].y,
+                s=marker_size**2,
+                marker=marker,
+                color=colour,
+                edgecolors="white",
+                linewidths=0.6,
+                zorder=14,
+            )
             categories.append((category, marker, colour))
         r = marker_size * 0.6 * mpp
         for code, p in zip(pts.index, anchor):
             f.obstacles.append(shapely.box(p.x - r, p.y - r, p.x + r, p.y + r))
             if not dense:
-                f.labels.append(Label(str(pts.loc[code, "name"]), [(p.x, p.y, 0.0)], 5.8 * s, 2,
-                                      color="#1a1a1a", offsets=POINT_OFFSETS, kind="point"))
+                f.labels.append(
+                    Label(
+                        str(pts.loc[code, "name"]),
+                        [(p.x, p.y, 0.0)],
+                        5.8 * s,
+                        2,
+                        color="#1a1a1a",
+                        offsets=POINT_OFFSETS,
+                        kind="point",
+                    )
+                )
     return categories
 
 
-def _draw_overlay_points(f: _Frame, overlay: Overlay, colour: str, text: str,
-                         points: gpd.GeoDataFrame) -> tuple[dict, str]:
+def _draw_overlay_points(
+    f: _Frame, overlay: Overlay, colour: str, text: str, points: gpd.GeoDataFrame
+) -> tuple[dict, str]:
     ax, s = f.ax, f.s
     xy = points.geometry.representative_point()
     size = overlay.size * s
     if overlay.numbered:
-        ax.scatter(xy.x, xy.y, s=(size * 1.25) ** 2, marker="o", color=colour,
-                   edgecolors="white", linewidths=0.7, zorder=16)
+        ax.scatter(
+            xy.x,
+            xy.y,
+            s=(size * 1.25) ** 2,
+            marker="o",
+            color=colour,
+            edgecolors="white",
+            linewidths=0.7,
+            zorder=16,
+        )
         for n, p in enumerate(xy, start=1):
-            put(ax, p.x, p.y, str(n), ha="center", va="center", color="white",
-                fontsize=size * 0.62, zorder=17)
+            put(
+                ax, p.x, p.y, str(n), ha="center", va="center", color="white", fontsize=size * 0.62, zorder=17
+            )
         entry = ({"kind": "numbered", "color": colour}, text)
     else:
-        ax.scatter(xy.x, xy.y, s=size ** 2, marker=overlay.marker, color=colour,
-                   edgecolors="white", linewidths=0.6, zorder=15)
+        ax.scatter(
+            xy.x,
+            xy.y,
+            s=size**2,
+            marker=overlay.marker,
+            color=colour,
+            edgecolors="white",
+            linewidths=0.6,
+            zorder=15,
+        )
         entry = ({"kind": "marker", "marker": overlay.marker, "color": colour}, text)
     rr = size * 0.7 * f.mpp
     f.obstacles.extend(shapely.box(p.x - rr, p.y - rr, p.x + rr, p.y + rr) for p in xy)
     if overlay.label_column:
         for p, name in zip(xy, points[overlay.label_column]):
             if name is not None and str(name).strip():
-                f.labels.append(Label(str(name), [(p.x, p.y, 0.0)], 5.8 * s, 1,
-                                      color=colour, offsets=POINT_OFFSETS, kind="overlay"))
+                f.labels.append(
+                    Label(
+                        str(name),
+                        [(p.x, p.y, 0.0)],
+                        5.8 * s,
+                        1,
+                        color=colour,
+                        offsets=POINT_OFFSETS,
+                        kind="overlay",
+                    )
+                )
     return entry
 
 
@@ -244,22 +331,37 @@ def _draw_overlays(f: _Frame, overlays: list[Overlay], legend: Legend) -> None:
     extra_entries: list[tuple[dict, str]] = []
     for overlay in overlays:
         overlay.validate()
-        entries = []
+        entries: list[tuple[dict, str]] = []
         for text, colour, part in overlay.groups():
             part = to_local(part, f.crs)
             geom_types = set(part.geom_type)
             if geom_types & {"Polygon", "MultiPolygon"}:
                 polys = part[part.geom_type.isin(_AREAS)]
-                add_polygons(ax, polys.geometry.values, zorder=12,
-                             facecolor=matplotlib.colors.to_rgba(colour, 0.25), edgecolor=colour,
-                             linewidth=1.0)
+                add_polygons(
+                    ax,
+                    polys.geometry.values,
+                    zorder=12,
+                    facecolor=matplotlib.colors.to_rgba(colour, 0.25),
+                    edgecolor=colour,
+                    linewidth=1.0,
+                )
                 entries.append(({"kind": "fill", "color": colour}, text))
             if geom_types & {"LineString", "MultiLineString"}:
                 lines = part[part.geom_type.isin(["LineString", "MultiLineString"])]
-                add_lines(ax, lines.geometry.values, colors=colour, zorder=13,
-                          linewidth=overlay.size * s, linestyles=overlay.linestyle)
-                entries.append(({"kind": "line", "color": colour, "width": overlay.size,
-                                 "style": overlay.linestyle}, text))
+                add_lines(
+                    ax,
+                    lines.geometry.values,
+                    colors=colour,
+                    zorder=13,
+                    linewidth=overlay.size * s,
+                    linestyles=overlay.linestyle,
+                )
+                entries.append(
+                    (
+                        {"kind": "line", "color": colour, "width": overlay.size, "style": overlay.linestyle},
+                        text,
+                    )
+                )
             points = part[part.geom_type.isin(["Point", "MultiPoint"])]
             if len(points):
                 entries.append(_draw_overlay_points(f, overlay, colour, text, points))
@@ -278,17 +380,33 @@ def _draw_furniture(f: _Frame) -> None:
     arrow_x = x1 - 9 * s * PT_PER_MM * mpp
     arrow_y = y1 - 16 * s * PT_PER_MM * mpp
     angle = furniture.convergence_deg(f.crs, (x0 + x1) / 2, (y0 + y1) / 2)
-    f.obstacles.append(furniture.draw_north_arrow(ax, x=arrow_x, y=arrow_y, height_m=height_m,
-                                                  angle_deg=angle, size=7.5 * s))
+    f.obstacles.append(
+        furniture.draw_north_arrow(ax, x=arrow_x, y=arrow_y, height_m=height_m, angle_deg=angle, size=7.5 * s)
+    )
     bar_x = x0 + 6 * s * PT_PER_MM * mpp
     bar_y = y0 + 5 * s * PT_PER_MM * mpp
-    f.obstacles.append(furniture.draw_scale_bar(
-        ax, x=bar_x, y=bar_y, max_length_m=(x1 - x0) * 0.28, metres_per_point=mpp, size=6.0 * s))
+    f.obstacles.append(
+        furniture.draw_scale_bar(
+            ax, x=bar_x, y=bar_y, max_length_m=(x1 - x0) * 0.28, metres_per_point=mpp, size=6.0 * s
+        )
+    )
     scale_text = f"比例尺 {furniture.format_scale(f.denominator)}"
-    put(ax, bar_x, bar_y - 1.0 * s * PT_PER_MM * mpp, scale_text, ha="left", va="top",
-        fontsize=6.0 * s, color="#222", zorder=31)
-    f.obstacles.append(shapely.box(bar_x, bar_y - 4.5 * s * PT_PER_MM * mpp,
-                                   bar_x + tm.width(scale_text, 6.0 * s) * mpp, bar_y))
+    put(
+        ax,
+        bar_x,
+        bar_y - 1.0 * s * PT_PER_MM * mpp,
+        scale_text,
+        ha="left",
+        va="top",
+        fontsize=6.0 * s,
+        color="#222",
+        zorder=31,
+    )
+    f.obstacles.append(
+        shapely.box(
+            bar_x, bar_y - 4.5 * s * PT_PER_MM * mpp, bar_x + tm.width(scale_text, 6.0 * s) * mpp, bar_y
+        )
+    )
 
 
 def _draw_labels(f: _Frame, drawn: _Drawn, *, dense: bool) -> None:
@@ -301,13 +419,20 @@ def _draw_labels(f: _Frame, drawn: _Drawn, *, dense: bool) -> None:
             continue
         mine = code in drawn.focus
         name = str(model.grids.loc[code, "name"])
-        labels.append(Label(
-            name, [(p.x, p.y, 0.0)], (10.5 if mine else 8.0) * s, 0 if mine else 4,
-            color=(drawn.grid_colours[code] if content.colour_by == "grid" else style.SUBJECT_EDGE)
-            if mine else "#8a8a8a",
-            offsets=CENTRE + tuple((dx * 3, dy * 3, ha, va) for dx, dy, ha, va in POINT_OFFSETS[2:4]),
-            kind="grid", required=mine,
-        ))
+        labels.append(
+            Label(
+                name,
+                [(p.x, p.y, 0.0)],
+                (10.5 if mine else 8.0) * s,
+                0 if mine else 4,
+                color=(drawn.grid_colours[code] if content.colour_by == "grid" else style.SUBJECT_EDGE)
+                if mine
+                else "#8a8a8a",
+                offsets=CENTRE + tuple((dx * 3, dy * 3, ha, va) for dx, dy, ha, va in POINT_OFFSETS[2:4]),
+                kind="grid",
+                required=mine,
+            )
+        )
     segs = drawn.segs
     if segs is not None and len(segs):
         for road, group in segs.groupby("road_name", sort=False):
@@ -316,8 +441,7 @@ def _draw_labels(f: _Frame, drawn: _Drawn, *, dense: bool) -> None:
             need = tm.width(str(road), 6.0 * s) * f.mpp * 1.1
             if longest.length < need:
                 continue
-            labels.append(Label(str(road), line_anchors(longest), 6.0 * s, 3, color="#3a3a3a",
-                                kind="road"))
+            labels.append(Label(str(road), line_anchors(longest), 6.0 * s, 3, color="#3a3a3a", kind="road"))
     for code, geom in zip(drawn.towns.index, drawn.towns.geometry):
         if content.kind != "town":  # on grid-level pages the town's name is only clutter
             break
@@ -325,28 +449,56 @@ def _draw_labels(f: _Frame, drawn: _Drawn, *, dense: bool) -> None:
         if p.is_empty:
             continue
         mine = code == content.focus_town
-        labels.append(Label(str(model.towns.loc[code, "name"]), [(p.x, p.y, 0.0)],
-                            (10.5 if mine else 8.5) * s, 1 if mine else 6,
-                            color=style.SUBJECT_EDGE if mine else "#707070", kind="town"))
+        labels.append(
+            Label(
+                str(model.towns.loc[code, "name"]),
+                [(p.x, p.y, 0.0)],
+                (10.5 if mine else 8.5) * s,
+                1 if mine else 6,
+                color=style.SUBJECT_EDGE if mine else "#707070",
+                kind="town",
+            )
+        )
     comms = drawn.comms if drawn.comms is not None else drawn.grids.iloc[:0]
     for code, geom in zip(comms.index, comms.geometry):
         if dense:
             break
         p = geom.representative_point()
-        labels.append(Label(str(model.communities.loc[code, "name"]), [(p.x, p.y, 0.0)], 5.2 * s, 5,
-                            color=style.COMMUNITY_TEXT, offsets=CENTRE + POINT_OFFSETS[2:4],
-                            kind="community"))
+        labels.append(
+            Label(
+                str(model.communities.loc[code, "name"]),
+                [(p.x, p.y, 0.0)],
+                5.2 * s,
+                5,
+                color=style.COMMUNITY_TEXT,
+                offsets=CENTRE + POINT_OFFSETS[2:4],
+                kind="community",
+            )
+        )
     placed = place_labels(labels, frame=f.bounds, metres_per_point=f.mpp, obstacles=f.obstacles)
     for item in placed:
         lab = item.label
         big = lab.kind == "grid" and lab.priority == 0
-        put(f.ax, item.x, item.y, lab.text, halo=3.0 if big else 2.2, bold=0.5 if big else 0.0,
-            ha=item.ha, va=item.va, rotation=item.angle, rotation_mode="anchor",
-            fontsize=lab.size, color=lab.color, zorder=20)
+        put(
+            f.ax,
+            item.x,
+            item.y,
+            lab.text,
+            halo=3.0 if big else 2.2,
+            bold=0.5 if big else 0.0,
+            ha=item.ha,
+            va=item.va,
+            rotation=item.angle,
+            rotation_mode="anchor",
+            fontsize=lab.size,
+            color=lab.color,
+            zorder=20,
+        )
 
 
-def _legend_sections(f: _Frame, drawn: _Drawn, categories: list[tuple[str, str, str]],
-                     legend: Legend) -> None:
+def _legend_sections(
+    f: _Frame, drawn: _Drawn, categories: list[tuple[str, str, str]], legend: Legend
+) -> None:
     """Legend entries for what was drawn: base layers, the page's segments, point categories."""
     model, content = f.model, f.content
     empty = pd.DataFrame()
@@ -356,41 +508,67 @@ def _legend_sections(f: _Frame, drawn: _Drawn, categories: list[tuple[str, str, 
     palette, grid_colours = drawn.palette, drawn.grid_colours
     base = []
     if content.focus_grids and content.colour_by != "grid":
-        base.append(({"kind": "fill", "color": style.SUBJECT_FILL, "edge": style.SUBJECT_EDGE, "lw": 1.6},
-                     "本图网格" if content.kind != "grid" else "本网格"))
+        base.append(
+            (
+                {"kind": "fill", "color": style.SUBJECT_FILL, "edge": style.SUBJECT_EDGE, "lw": 1.6},
+                "本图网格" if content.kind != "grid" else "本网格",
+            )
+        )
         if (~drawn.is_focus).any():
-            base.append(({"kind": "fill", "color": style.GRID_FILL, "edge": style.GRID_EDGE, "lw": 0.6},
-                         "相邻网格"))
+            base.append(
+                ({"kind": "fill", "color": style.GRID_FILL, "edge": style.GRID_EDGE, "lw": 0.6}, "相邻网格")
+            )
     if len(drawn.focus_town) and not content.focus_grids:
-        base.append(({"kind": "fill", "color": style.SUBJECT_FILL, "edge": style.SUBJECT_EDGE, "lw": 1.6},
-                     "本镇（街道）"))
+        base.append(
+            (
+                {"kind": "fill", "color": style.SUBJECT_FILL, "edge": style.SUBJECT_EDGE, "lw": 1.6},
+                "本镇（街道）",
+            )
+        )
     if len(drawn.towns):
-        base.append(({"kind": "line", "color": style.TOWN_EDGE, "width": 0.9,
-                      "style": (0, (6, 3, 1.5, 3))}, "镇（街道）界"))
+        base.append(
+            (
+                {"kind": "line", "color": style.TOWN_EDGE, "width": 0.9, "style": (0, (6, 3, 1.5, 3))},
+                "镇（街道）界",
+            )
+        )
     if len(drawn.rivers):
-        base.append(({"kind": "fill", "color": style.RIVER_FILL, "edge": style.RIVER_EDGE, "lw": 0.5},
-                      "河流"))
+        base.append(
+            ({"kind": "fill", "color": style.RIVER_FILL, "edge": style.RIVER_EDGE, "lw": 0.5}, "河流")
+        )
     if len(comms):
-        base.append(({"kind": "fill", "color": style.COMMUNITY_FILL, "edge": style.COMMUNITY_EDGE,
-                      "lw": 0.5}, "小区"))
+        base.append(
+            ({"kind": "fill", "color": style.COMMUNITY_FILL, "edge": style.COMMUNITY_EDGE, "lw": 0.5}, "小区")
+        )
     if len(context):
         base.append(({"kind": "line", "color": style.CONTEXT_ROAD, "width": 1.0}, "其他路段"))
     legend.sections.insert(0, ("图例", base))
     if len(segs):
         if content.colour_by == "unit":
             units = [u for u in palette if u in set(segs["unit_code"])]
-            entries = [({"kind": "line", "color": palette[u], "width": 2.4},
-                        str(model.units.loc[u, "name"]) if u in model.units.index else str(u))
-                       for u in units]
+            entries = [
+                (
+                    {"kind": "line", "color": palette[u], "width": 2.4},
+                    str(model.units.loc[u, "name"]) if u in model.units.index else str(u),
+                )
+                for u in units
+            ]
             legend.sections.insert(1, ("责任路段（按包段单位着色）", entries))
         else:
             grid_codes = [g for g in model.grids.index if g in set(segs["grid_code"])]
-            entries = [({"kind": "line", "color": grid_colours[g], "width": 2.4},
-                        str(model.grids.loc[g, "name"])) for g in grid_codes]
+            entries = [
+                ({"kind": "line", "color": grid_colours[g], "width": 2.4}, str(model.grids.loc[g, "name"]))
+                for g in grid_codes
+            ]
             legend.sections.insert(1, ("网格及其责任路段（按网格着色）", entries))
     if categories:
-        legend.sections.insert(2, ("考察点位类别", [
-            ({"kind": "marker", "marker": m, "color": c}, cat) for cat, m, c in categories]))
+        legend.sections.insert(
+            2,
+            (
+                "考察点位类别",
+                [({"kind": "marker", "marker": m, "color": c}, cat) for cat, m, c in categories],
+            ),
+        )
 
 
 def draw_map(
@@ -415,14 +593,24 @@ def draw_map(
     f.obstacles.append(_draw_locator(ax, model, content, view=f.bounds, s=s, mpp=f.mpp))
     _draw_furniture(f)
     _draw_labels(f, drawn, dense=dense)
-    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, facecolor="none",
-                           edgecolor="#222", linewidth=0.9, zorder=40, clip_on=False))
+    ax.add_patch(
+        Rectangle(
+            (0, 0),
+            1,
+            1,
+            transform=ax.transAxes,
+            facecolor="none",
+            edgecolor="#222",
+            linewidth=0.9,
+            zorder=40,
+            clip_on=False,
+        )
+    )
     _legend_sections(f, drawn, categories, legend)
     return f.denominator
 
 
-def _draw_locator(ax: Axes, model: ResponsibilityModel, content: PageContent, *, view, s: float,
-                  mpp: float):
+def _draw_locator(ax: Axes, model: ResponsibilityModel, content: PageContent, *, view, s: float, mpp: float):
     """A small locator map in the top left corner of the map: where this page lies among the
     grids of the county town (or, for pages that show the whole town, among the county's towns).
     Returns its box in map metres, for label placement to avoid."""
@@ -465,21 +653,47 @@ def _draw_locator(ax: Axes, model: ResponsibilityModel, content: PageContent, *,
         spine.set_linewidth(0.6)
     if mode == "towns":
         mine = model.towns.index == content.focus_town
-        add_polygons(inset, towns[~mine].values, zorder=1, facecolor="#f1f1ec",
-                      edgecolor="#8a8a8a", linewidth=0.35)
-        add_polygons(inset, towns[mine].values, zorder=1, facecolor="#fbe3e3",
-                      edgecolor=style.SUBJECT_EDGE, linewidth=0.5)
+        add_polygons(
+            inset, towns[~mine].values, zorder=1, facecolor="#f1f1ec", edgecolor="#8a8a8a", linewidth=0.35
+        )
+        add_polygons(
+            inset,
+            towns[mine].values,
+            zorder=1,
+            facecolor="#fbe3e3",
+            edgecolor=style.SUBJECT_EDGE,
+            linewidth=0.5,
+        )
         if len(grids):
             add_polygons(inset, grids.values, zorder=2, facecolor="#f4b6b6", edgecolor="none")
     else:
         focus = model.grids.index.isin(content.focus_grids)
-        add_polygons(inset, grids[~focus].values, zorder=1, facecolor="#eeeeea",
-                      edgecolor="#9a9a9a", linewidth=0.35)
-        add_polygons(inset, grids[focus].values, zorder=2, facecolor="#f08a8a",
-                      edgecolor=style.SUBJECT_EDGE, linewidth=0.5)
-    inset.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none", edgecolor="#111",
-                              linewidth=0.8, zorder=3))
-    put(inset, 0.03, 0.03, "位置示意", halo=1.5, transform=inset.transAxes, ha="left",
-        va="bottom", fontsize=5.0 * s, color="#333", zorder=4)
+        add_polygons(
+            inset, grids[~focus].values, zorder=1, facecolor="#eeeeea", edgecolor="#9a9a9a", linewidth=0.35
+        )
+        add_polygons(
+            inset,
+            grids[focus].values,
+            zorder=2,
+            facecolor="#f08a8a",
+            edgecolor=style.SUBJECT_EDGE,
+            linewidth=0.5,
+        )
+    inset.add_patch(
+        Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none", edgecolor="#111", linewidth=0.8, zorder=3)
+    )
+    put(
+        inset,
+        0.03,
+        0.03,
+        "位置示意",
+        halo=1.5,
+        transform=inset.transAxes,
+        ha="left",
+        va="bottom",
+        fontsize=5.0 * s,
+        color="#333",
+        zorder=4,
+    )
     pad_m = 1.5 * s * PT_PER_MM * mpp
     return shapely.box(bx0 - pad_m, by0 - pad_m, bx1 + pad_m, by1 + pad_m)

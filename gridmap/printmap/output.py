@@ -6,6 +6,7 @@ import io
 
 import matplotlib
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image, PngImagePlugin
 
@@ -36,14 +37,19 @@ def save_figure(fig: Figure, options: PageOptions, *, title: str) -> bytes:
     buf = io.BytesIO()
     meta = {"Title": title}
     if options.fmt == "png":
+        canvas = fig.canvas
+        if not isinstance(canvas, FigureCanvasAgg):
+            msg = "a PNG page needs a figure drawn on an Agg canvas (FigureCanvasAgg(fig))"
+            raise TypeError(msg)
         with matplotlib.rc_context(rc_params()):
-            fig.canvas.draw()
-        rgb = np.ascontiguousarray(np.asarray(fig.canvas.buffer_rgba())[:, :, :3])
+            canvas.draw()
+        rgb = np.ascontiguousarray(np.asarray(canvas.buffer_rgba())[:, :, :3])
         info = PngImagePlugin.PngInfo()
         info.add_itxt("Title", title)
         info.add_text("Software", "gridmap")
-        Image.fromarray(rgb).save(buf, format="png", dpi=(options.dpi, options.dpi),
-                                  compress_level=1, pnginfo=info)
+        Image.fromarray(rgb).save(
+            buf, format="png", dpi=(options.dpi, options.dpi), compress_level=1, pnginfo=info
+        )
         return buf.getvalue()
     if options.fmt == "pdf":
         meta.update({"Author": "网格责任地图 gridmap", "Creator": "gridmap", "Subject": "网格责任图"})

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 
 from gridmap.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from matplotlib.typing import LineStyleType
 
 # Problem workflow statuses (see DESIGN.md): the fallback when gridmap.problems is absent.
 PROBLEM_STATUS_STYLE: dict[str, tuple[str, str]] = {
@@ -45,8 +49,8 @@ class Overlay:
         Matplotlib marker of point features.
     size : float
         Marker size in points (diameter) or line width in points.
-    linestyle : str
-        Line style of line features.
+    linestyle : str or (offset, dashes)
+        Line style of line features (a Matplotlib line style, e.g. ``"-"`` or ``(0, (5, 2))``).
     numbered : bool
         Number point features 1, 2, 3 … in row order (patrol stops).
     label_column : str, optional
@@ -61,7 +65,7 @@ class Overlay:
     names: Mapping[str, str] = field(default_factory=dict)
     marker: str = "o"
     size: float = 6.0
-    linestyle: str = "-"
+    linestyle: LineStyleType = "-"
     numbered: bool = False
     label_column: str | None = None
 
@@ -101,21 +105,36 @@ def _status_style() -> tuple[dict[str, str], dict[str, str]]:
     return {**colors, **STATUS_COLORS}, {**names, **STATUS_LABELS}
 
 
-def problem_overlay(problems: gpd.GeoDataFrame, *, status_column: str = "status",
-                    label: str = "问题（按状态）") -> Overlay:
+def problem_overlay(
+    problems: gpd.GeoDataFrame, *, status_column: str = "status", label: str = "问题（按状态）"
+) -> Overlay:
     """Problems as dots coloured by workflow status, with Chinese status names in the legend
     (the same colours and names as the web map's problem layer)."""
     colors, names = _status_style()
-    return Overlay(data=problems, label=label, column=status_column, colors=colors, names=names,
-                   marker="X", size=6.5)
+    return Overlay(
+        data=problems, label=label, column=status_column, colors=colors, names=names, marker="X", size=6.5
+    )
 
 
-def route_overlays(route: gpd.GeoDataFrame, stops: gpd.GeoDataFrame | None = None, *,
-                   label: str = "巡查路线", stop_label: str = "巡查点（按顺序编号）",
-                   name_column: str | None = None) -> list[Overlay]:
+def route_overlays(
+    route: gpd.GeoDataFrame,
+    stops: gpd.GeoDataFrame | None = None,
+    *,
+    label: str = "巡查路线",
+    stop_label: str = "巡查点（按顺序编号）",
+    name_column: str | None = None,
+) -> list[Overlay]:
     """A patrol route line and, if given, its stops numbered in row order."""
     layers = [Overlay(data=route, label=label, color="#0050b4", size=2.2, linestyle=(0, (5, 2)))]
     if stops is not None:
-        layers.append(Overlay(data=stops, label=stop_label, color="#0050b4", numbered=True,
-                              size=9.0, label_column=name_column))
+        layers.append(
+            Overlay(
+                data=stops,
+                label=stop_label,
+                color="#0050b4",
+                numbered=True,
+                size=9.0,
+                label_column=name_column,
+            )
+        )
     return layers

@@ -44,8 +44,8 @@ class PageOptions:
     def figsize(self) -> tuple[float, float]:
         """Figure size in inches; for rasters the exact pixel count divided by the dpi."""
         if self.fmt == "png":
-            w, h = self.size_px
-            return w / self.dpi, h / self.dpi
+            w_px, h_px = self.size_px
+            return w_px / self.dpi, h_px / self.dpi
         w, h = self.size_mm
         return w / MM_PER_INCH, h / MM_PER_INCH
 
@@ -113,6 +113,4 @@ def page_options(
     if isinstance(dpi_value, bool) or not DPI_RANGE[0] <= dpi_value <= DPI_RANGE[1]:
         msg = f"分辨率 dpi 应在 {DPI_RANGE[0]}–{DPI_RANGE[1]} 之间，收到 {dpi}"
         raise InvalidInput(msg)
-    return PageOptions(
-        fmt=fmt_text, paper=paper_text, landscape=parse_bool(landscape), dpi=dpi_value
-    )
+    return PageOptions(fmt=fmt_text, paper=paper_text, landscape=parse_bool(landscape), dpi=dpi_value)

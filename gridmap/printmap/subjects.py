@@ -94,7 +94,8 @@ def _sections(segs: pd.DataFrame) -> str:
     parts = []
     for road, group in segs.groupby("road_name", sort=False):
         spans = [
-            "—".join(v for v in (_text(a), _text(b)) if v) for a, b in zip(group["from_name"], group["to_name"])
+            "—".join(v for v in (_text(a), _text(b)) if v)
+            for a, b in zip(group["from_name"], group["to_name"])
         ]
         spans = [s for s in spans if s]
         parts.append(f"{road}（{'、'.join(spans)}）" if spans else str(road))
@@ -138,12 +139,14 @@ def _grid_page(model: ResponsibilityModel, code: str) -> PageContent:
     rows, swatches = [], []
     for unit in detail["units"]:
         contact = " ".join(v for v in (_text(unit["contact"]), _text(unit["phone"])) if v) or "—"
-        rows.append([
-            unit["name"],
-            contact,
-            _sections(pd.DataFrame(unit["segments"])) if unit["segments"] else "—",
-            "、".join(str(p["name"]) for p in unit["points"]) or "—",
-        ])
+        rows.append(
+            [
+                unit["name"],
+                contact,
+                _sections(pd.DataFrame(unit["segments"])) if unit["segments"] else "—",
+                "、".join(str(p["name"]) for p in unit["points"]) or "—",
+            ]
+        )
         swatches.append(unit["code"] if unit["segments"] else None)
     table = Table(
         "责任单位及包抓路段、考察点位",
@@ -192,9 +195,7 @@ def _town_page(model: ResponsibilityModel, code: str) -> PageContent:
     facts = [("联系镇县级领导", _leaders(model, t["liaison_codes"]))]
     if not grid_codes:
         facts.append(("网格", "本镇（街道）尚未划分网格，由镇（街道）属地兜底负责"))
-    extent = (
-        model.grids.geometry.loc[grid_codes] if grid_codes else model.towns.geometry.loc[[code]]
-    )
+    extent = model.grids.geometry.loc[grid_codes] if grid_codes else model.towns.geometry.loc[[code]]
     return PageContent(
         kind="town",
         code=code,
@@ -219,20 +220,39 @@ def _unit_page(model: ResponsibilityModel, code: str) -> PageContent:
     segs = model.segments[model.segments["unit_code"] == code]
     pts = model.points[model.points["unit_code"] == code]
     comms = model.communities[model.communities["unit_code"] == code]
-    grid_names = {c: n for c, n in model.grids["name"].items()}
-    rows, swatches = [], []
+    grid_names = dict(model.grids["name"].items())
+    rows: list[list[str]] = []
+    swatches: list[str | None] = []
     for _, s in segs.iterrows():
         span = "—".join(v for v in (_text(s["from_name"]), _text(s["to_name"])) if v) or "—"
-        rows.append([f"路段：{s['road_name']}", span, f"{float(s['length_m']):.0f} 米",
-                     grid_names.get(s["grid_code"], "—")])
+        rows.append(
+            [
+                f"路段：{s['road_name']}",
+                span,
+                f"{float(s['length_m']):.0f} 米",
+                grid_names.get(s["grid_code"], "—"),
+            ]
+        )
         swatches.append(code)
     for _, p in pts.iterrows():
-        rows.append([f"点位：{p['name']}", f"{_text(p['category'])} · {_text(p['address']) or '—'}", "",
-                     grid_names.get(p["grid_code"], "—")])
+        rows.append(
+            [
+                f"点位：{p['name']}",
+                f"{_text(p['category'])} · {_text(p['address']) or '—'}",
+                "",
+                grid_names.get(p["grid_code"], "—"),
+            ]
+        )
         swatches.append(None)
     for _, c in comms.iterrows():
-        rows.append([f"小区：{c['name']}", _text(c["property_company"]) or "—", "",
-                     grid_names.get(c["grid_code"], "—")])
+        rows.append(
+            [
+                f"小区：{c['name']}",
+                _text(c["property_company"]) or "—",
+                "",
+                grid_names.get(c["grid_code"], "—"),
+            ]
+        )
         swatches.append(None)
     parts = [g for g in (segs.geometry, pts.geometry, comms.geometry) if len(g)]
     grid_codes = [g["code"] for g in detail["grids"]]
@@ -253,7 +273,8 @@ def _unit_page(model: ResponsibilityModel, code: str) -> PageContent:
         kind="unit",
         code=code,
         title=f"{detail['name']}责任区图",
-        subtitle=f"单位代码 {code}" + (f" · {_text(detail['kind'])}" if _text(detail["kind"]) else "")
+        subtitle=f"单位代码 {code}"
+        + (f" · {_text(detail['kind'])}" if _text(detail["kind"]) else "")
         + f" · 包抓路段 {len(segs)} 条（共 {total:.0f} 米） · 考察点位 {len(pts)} 个 · 小区 {len(comms)} 个",
         stem=f"{detail['name']}责任区图",
         focus_grids=grid_codes,

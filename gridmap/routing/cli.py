@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import click
 
@@ -15,16 +16,30 @@ DEFAULT_TIME_LIMIT = 2.0  # seconds; the same as gridmap.routing.tsp.DEFAULT_TIM
 
 @click.command("route")
 @click.argument("points", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--planar", is_flag=True, help="x、y 为平面坐标（米），按直线距离（四舍五入到整米）规划；否则为经纬度，沿路网规划。")
+@click.option(
+    "--planar",
+    is_flag=True,
+    help="x、y 为平面坐标（米），按直线距离（四舍五入到整米）规划；否则为经纬度，沿路网规划。",
+)
 @click.option("--vehicles", type=int, default=1, show_default=True, help="巡查员人数。")
-@click.option("--max-length", type=float, default=None, help="每条路线的长度上限（米，含 service 列的现场折算长度）。")
+@click.option(
+    "--max-length", type=float, default=None, help="每条路线的长度上限（米，含 service 列的现场折算长度）。"
+)
 @click.option("--start", default=None, help="出发点位的 id（默认：文件中第一个点位）。")
 @click.option("--end", default=None, help="终点点位的 id（需与 --open 一起用）。")
-@click.option("--open", "open_path", is_flag=True, help="路线不回到起点（到 --end 结束，未给则在最后一个点位结束）。")
 @click.option(
-    "--time-limit", type=float, default=DEFAULT_TIME_LIMIT, show_default=True, help="求解时间上限（秒）；小问题会提前结束。"
+    "--open", "open_path", is_flag=True, help="路线不回到起点（到 --end 结束，未给则在最后一个点位结束）。"
 )
-@click.option("--seed", type=int, default=0, show_default=True, help="随机种子：同样的输入和种子给出同样的路线。")
+@click.option(
+    "--time-limit",
+    type=float,
+    default=DEFAULT_TIME_LIMIT,
+    show_default=True,
+    help="求解时间上限（秒）；小问题会提前结束。",
+)
+@click.option(
+    "--seed", type=int, default=0, show_default=True, help="随机种子：同样的输入和种子给出同样的路线。"
+)
 def route(
     points: Path,
     planar: bool,
@@ -66,7 +81,7 @@ def route(
     click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
 
 
-def _fail(error: GridmapError) -> None:
+def _fail(error: GridmapError) -> NoReturn:
     click.echo(str(error), err=True)
     sys.exit(2 if error.status == 400 else 1)
 
@@ -111,11 +126,12 @@ def import_streets(file: Path | None, clear: bool) -> None:
             return
         if file is None:
             raise click.UsageError("请给出路网文件 FILE（.osm 或 .osm.pbf），或用 --clear 删除已导入的路网")
+        shown = file.name
         summary = sources.import_streets(store, file)
     except GridmapError as error:
         _fail(error)
     click.echo(
-        f"已导入路网 {file.name}：道路 {summary['ways']} 条，断开为 {summary['edges']} 段，"
+        f"已导入路网 {shown}：道路 {summary['ways']} 条，断开为 {summary['edges']} 段，"
         f"路口 {summary['nodes']} 个，总长 {summary['km']:.1f} 公里。"
     )
     if summary["components"] > 1:
@@ -173,23 +189,56 @@ def _read_starts(path: Path) -> dict:
 @click.command("patrol-day")
 @click.option("--day", default=None, help="日期 YYYY-MM-DD（默认今天，北京时间）。")
 @click.option("--inspector", "inspectors", multiple=True, help="只规划这些巡查员（编号，可重复）；默认全部。")
-@click.option("--mode", type=click.Choice(["walk", "bike"]), default=None, help="步行 walk 或骑行 bike（默认取设置）。")
+@click.option(
+    "--mode", type=click.Choice(["walk", "bike"]), default=None, help="步行 walk 或骑行 bike（默认取设置）。"
+)
 @click.option("--hours", type=float, default=None, help="每人巡查小时数（默认取 GRIDMAP_PATROL_HOURS）。")
 @click.option("--stop-minutes", type=float, default=None, help="每站停留分钟数（默认取设置）。")
-@click.option("--own-grids/--any-grid", default=None, help="只去本人负责的网格（默认取 GRIDMAP_PATROL_OWN_GRIDS）。")
-@click.option("--start-at", default=None, help="所有人统一的出发点“经度,纬度”（默认各自第一个网格中心附近的道路）。")
-@click.option("--starts", "starts_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="每人的出发点 CSV：code,lon,lat（可选 end_lon,end_lat 作为终点）。")
+@click.option(
+    "--own-grids/--any-grid", default=None, help="只去本人负责的网格（默认取 GRIDMAP_PATROL_OWN_GRIDS）。"
+)
+@click.option(
+    "--start-at", default=None, help="所有人统一的出发点“经度,纬度”（默认各自第一个网格中心附近的道路）。"
+)
+@click.option(
+    "--starts",
+    "starts_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="每人的出发点 CSV：code,lon,lat（可选 end_lon,end_lat 作为终点）。",
+)
 @click.option("--no-points", is_flag=True, help="不安排考察点位，只安排问题。")
 @click.option("--no-problems", is_flag=True, help="不安排问题，只安排考察点位。")
-@click.option("--time-limit", type=float, default=None, help="求解时间上限（秒，默认取 GRIDMAP_PATROL_TIME_LIMIT）。")
+@click.option(
+    "--time-limit", type=float, default=None, help="求解时间上限（秒，默认取 GRIDMAP_PATROL_TIME_LIMIT）。"
+)
 @click.option("--seed", type=int, default=0, show_default=True, help="随机种子。")
 @click.option("--save", is_flag=True, help="保存为当天的巡查计划（网页 /patrol 可查看、下载、签到）。")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="把每人的 GPX、KML 和 A4 路线单 PDF 写到这个目录。")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="把每人的 GPX、KML 和 A4 路线单 PDF 写到这个目录。",
+)
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-def patrol_day(day, inspectors, mode, hours, stop_minutes, own_grids, start_at, starts_file, no_points,
-               no_problems, time_limit, seed, save, out_dir, as_json) -> None:
+def patrol_day(
+    day,
+    inspectors,
+    mode,
+    hours,
+    stop_minutes,
+    own_grids,
+    start_at,
+    starts_file,
+    no_points,
+    no_problems,
+    time_limit,
+    seed,
+    save,
+    out_dir,
+    as_json,
+) -> None:
     """规划全县（或部分巡查员）一天的巡查：必去点位（待核查、已超期的问题）全部安排，
     每人不超过一个工作日，放不下的可选点位列在最后。"""
     from gridmap.routing import county, patrols, routefiles, sources
@@ -197,12 +246,27 @@ def patrol_day(day, inspectors, mode, hours, stop_minutes, own_grids, start_at, 
 
     try:
         settings, store = _settings_and_store()
-        options = options_from_settings(settings, mode=mode, hours=hours, stop_minutes=stop_minutes,
-                                        own_grids=own_grids, time_limit=time_limit, seed=seed)
+        options = options_from_settings(
+            settings,
+            mode=mode,
+            hours=hours,
+            stop_minutes=stop_minutes,
+            own_grids=own_grids,
+            time_limit=time_limit,
+            seed=seed,
+        )
         starts = _read_starts(starts_file) if starts_file else None
-        plan = county.plan_county_day(store, settings, day=day, inspectors=list(inspectors) or None,
-                                      options=options, points=not no_points, problems=not no_problems,
-                                      starts=starts, start_at=_lonlat(start_at, "--start-at"))
+        plan = county.plan_county_day(
+            store,
+            settings,
+            day=day,
+            inspectors=list(inspectors) or None,
+            options=options,
+            points=not no_points,
+            problems=not no_problems,
+            starts=starts,
+            start_at=_lonlat(start_at, "--start-at"),
+        )
         saved = patrols.save_day(store, plan, user=None, system=True) if save else []
     except GridmapError as error:
         _fail(error)
@@ -222,7 +286,8 @@ def patrol_day(day, inspectors, mode, hours, stop_minutes, own_grids, start_at, 
             (out_dir / routefiles.filename(rec, "gpx")).write_bytes(routefiles.to_gpx(rec))
             (out_dir / routefiles.filename(rec, "kml")).write_bytes(routefiles.to_kml(rec))
             (out_dir / routefiles.filename(rec, "pdf")).write_bytes(
-                routefiles.route_sheet(rec, streets=network.geoms, crs=network.crs))
+                routefiles.route_sheet(rec, streets=network.geoms, crs=network.crs)
+            )
         click.echo(f"已写出 {len(plan.routes)} 人的 GPX、KML 和路线单 PDF 到 {out_dir}", err=as_json)
 
 

@@ -68,8 +68,17 @@ def county_inspectors(
         else:
             msg = "没有网格数据，无法确定巡查员的出发点：请先导入网格，或给出统一的出发点"
             raise InvalidInput(msg)
-        out.append(Inspector(code=str(code), name=name, grids=own, start=tuple(start), start_name=start_name,
-                             end=tuple(end) if end is not None else None, end_name="终点" if end is not None else None))
+        out.append(
+            Inspector(
+                code=str(code),
+                name=name,
+                grids=own,
+                start=(start[0], start[1]),
+                start_name=start_name,
+                end=(end[0], end[1]) if end is not None else None,
+                end_name="终点" if end is not None else None,
+            )
+        )
     return out
 
 
@@ -99,9 +108,19 @@ def county_stops(
             grid = row.grid_code if isinstance(row.grid_code, str) else None
             if wanted is not None and grid not in wanted:
                 continue
-            out.append(DayStop(id=str(code), kind="point", name=str(row.name), lon=float(geom.x), lat=float(geom.y),
-                               grid_code=grid, mandatory=False, prize_m=point_value_m,
-                               reason=f"考察点位（{row.category}）"))
+            out.append(
+                DayStop(
+                    id=str(code),
+                    kind="point",
+                    name=str(row.name),
+                    lon=float(geom.x),
+                    lat=float(geom.y),
+                    grid_code=grid,
+                    mandatory=False,
+                    prize_m=point_value_m,
+                    reason=f"考察点位（{row.category}）",
+                )
+            )
     if problems:
         out.extend(_open_problems(store, model, now=now, wanted=wanted, category_names=category_names or {}))
     return out
@@ -119,7 +138,9 @@ def _open_problems(store, model, *, now, wanted, category_names: Mapping[str, st
     for r in rows:
         grid = r.grid_code
         if not grid and grids is not None:  # outside every grid: the nearest grid's inspectors go
-            spot = gpd.GeoSeries([shapely.Point(r.lon, r.lat)], crs="EPSG:4326").to_crs(model.local_crs).iloc[0]
+            spot = (
+                gpd.GeoSeries([shapely.Point(r.lon, r.lat)], crs="EPSG:4326").to_crs(model.local_crs).iloc[0]
+            )
             grid = str(grids.index[int(np.argmin(grids.distance(spot).to_numpy()))])
         if wanted is not None and grid not in wanted:
             continue
@@ -131,9 +152,19 @@ def _open_problems(store, model, *, now, wanted, category_names: Mapping[str, st
         else:
             mandatory, reason = False, "待处置问题"
         label = category_names.get(r.category, r.category)
-        out.append(DayStop(id=r.tracking_no, kind="problem", name=f"问题 {r.tracking_no}（{label}）",
-                           lon=float(r.lon), lat=float(r.lat), grid_code=grid, mandatory=mandatory, prize_m=None,
-                           reason=reason))
+        out.append(
+            DayStop(
+                id=r.tracking_no,
+                kind="problem",
+                name=f"问题 {r.tracking_no}（{label}）",
+                lon=float(r.lon),
+                lat=float(r.lat),
+                grid_code=grid,
+                mandatory=mandatory,
+                prize_m=None,
+                reason=reason,
+            )
+        )
     return out
 
 
@@ -171,9 +202,16 @@ def plan_county_day(
     network = load_network(store)
     crew = county_inspectors(model, network, codes=inspectors, starts=starts, start_at=start_at)
     scope = sorted({g for i in crew for g in i.grids}) if inspectors and opts.own_grids else None
-    stops = county_stops(store, model, now=now, points=points, problems=problems,
-                         point_value_m=opts.point_value_m, grid_codes=scope,
-                         category_names=categories_in_force(settings) if problems else None)
+    stops = county_stops(
+        store,
+        model,
+        now=now,
+        points=points,
+        problems=problems,
+        point_value_m=opts.point_value_m,
+        grid_codes=scope,
+        category_names=categories_in_force(settings) if problems else None,
+    )
     result = plan_day(network, crew, stops, options=opts, day=when)
     result.seconds = time.perf_counter() - began
     return result

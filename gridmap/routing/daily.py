@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Sequence
@@ -46,10 +47,10 @@ def plan_day(
     labels: list[str] = []
     lonlat: list[tuple[float, float]] = []
     for i in inspectors:
-        for where, name in ((i.start, i.start_name), (i.end, i.end_name)):
-            if where is not None and where not in places:
-                places[where] = len(lonlat)
-                lonlat.append(where)
+        for spot, name in ((i.start, i.start_name), (i.end, i.end_name)):
+            if spot is not None and spot not in places:
+                places[spot] = len(lonlat)
+                lonlat.append(spot)
                 labels.append(f"{name or '出发点'}（{i.code} {i.name}）")
     first_stop = len(lonlat)
     lonlat.extend((s.lon, s.lat) for s in stops)
@@ -67,7 +68,9 @@ def plan_day(
     left = Counter(code for _, codes, _ in groups for code in codes)
     # a route split over g grids and merged back may pay the way end → start g − 1 times
     reserve = {
-        i.code: (left[i.code] - 1) * float(matrix[end_of[i.code], start_of[i.code]]) if end_of[i.code] is not None else 0.0
+        i.code: (left[i.code] - 1) * float(matrix[end_of[i.code], start_of[i.code]])
+        if end_of[i.code] is not None
+        else 0.0
         for i in inspectors
     }
     by_code = {i.code: i for i in inspectors}
@@ -80,13 +83,35 @@ def plan_day(
             continue
         shares = {c: max(0.0, remaining[c] - reserve[c]) / left[c] for c in codes}
         try:
-            routes, lost = _solve_group(matrix, service, codes, members, shares, start_of, end_of, stop_node,
-                                        options, per_group, labels)
+            routes, lost = _solve_group(
+                matrix,
+                service,
+                codes,
+                members,
+                shares,
+                start_of,
+                end_of,
+                stop_node,
+                options,
+                per_group,
+                labels,
+            )
         except InvalidInput:
             fuller = {c: max(0.0, remaining[c] - reserve[c]) for c in codes}  # all that is left
             try:
-                routes, lost = _solve_group(matrix, service, codes, members, fuller, start_of, end_of, stop_node,
-                                            options, per_group, labels)
+                routes, lost = _solve_group(
+                    matrix,
+                    service,
+                    codes,
+                    members,
+                    fuller,
+                    start_of,
+                    end_of,
+                    stop_node,
+                    options,
+                    per_group,
+                    labels,
+                )
             except InvalidInput as error:
                 where = f"{label}：" if label else ""
                 hint = _budget_hint(options) if "上限" in error.message else ""
@@ -104,9 +129,13 @@ def plan_day(
         if not parts.get(i.code):
             continue
         nodes = _merge(matrix, service, parts[i.code], start_of[i.code], end_of[i.code], options)
-        out_routes.append(_route(by_code[i.code], nodes, matrix, service, placement, stops, first_stop, options))
+        out_routes.append(
+            _route(by_code[i.code], nodes, matrix, service, placement, stops, first_stop, options)
+        )
     plan = DayPlan(
-        day=day, options=options, routes=out_routes,
+        day=day,
+        options=options,
+        routes=out_routes,
         dropped=sorted(dropped, key=lambda s: s.id),
         idle=[i for i in inspectors if not parts.get(i.code)],
         network=network.summary(),
@@ -171,9 +200,13 @@ def _groups(inspectors, stops, options) -> list[tuple[str, list[str], list[DaySt
     return out
 
 
-def _solve_group(matrix, service, codes, members, budgets, start_of, end_of, stop_node, options, limit, labels):
+def _solve_group(
+    matrix, service, codes, members, budgets, start_of, end_of, stop_node, options, limit, labels
+):
     """One vehicle-routing problem: these inspectors, these stops; returns routes as full-matrix nodes."""
-    depots = list(dict.fromkeys([start_of[c] for c in codes] + [end_of[c] for c in codes if end_of[c] is not None]))
+    depots = list(
+        dict.fromkeys([start_of[c] for c in codes] + [end_of[c] for c in codes if end_of[c] is not None])
+    )
     nodes = depots + [stop_node[s.id] for s in members]
     local = {node: k for k, node in enumerate(nodes)}
     sub = matrix[np.ix_(nodes, nodes)]
@@ -193,7 +226,9 @@ def _solve_group(matrix, service, codes, members, budgets, start_of, end_of, sto
         time_limit=limit,
         seed=options.seed,
     )
-    routes = [(codes[t.vehicle], [nodes[k] for k in t.stops], t.work) for t in result.tours if len(t.stops) > 1]
+    routes = [
+        (codes[t.vehicle], [nodes[k] for k in t.stops], t.work) for t in result.tours if len(t.stops) > 1
+    ]
     routes = [(c, ns, w) for c, ns, w in routes if any(n not in depots for n in ns)]
     lost = [members[k - len(depots)] for k in result.dropped]
     return routes, lost
@@ -201,16 +236,23 @@ def _solve_group(matrix, service, codes, members, budgets, start_of, end_of, sto
 
 def _merge(matrix, service, parts: list[list[int]], start: int, end: int | None, options) -> list[int]:
     """One route from an inspector's routes in several grids: re-ordered, or joined if that is shorter."""
-    fixed_end = end is not None and end != start
+    tail = [] if end is None or end == start else [end]
+    fixed_end = bool(tail)
     inner = [n for p in parts for n in (p[1:-1] if fixed_end else p[1:])]
     if len(parts) == 1:
         return parts[0]
-    joined = [start, *inner] + ([end] if fixed_end else [])
+    joined = [start, *inner, *tail]
     closed = end is None or end == start
-    nodes = [start, *inner] + ([end] if fixed_end else [])
+    nodes = [start, *inner, *tail]
     sub = matrix[np.ix_(nodes, nodes)]
-    order = solve_tour(sub, start=0, end=len(nodes) - 1 if fixed_end else None, closed=closed,
-                       time_limit=min(1.0, options.time_limit / 4), seed=options.seed)
+    order = solve_tour(
+        sub,
+        start=0,
+        end=len(nodes) - 1 if fixed_end else None,
+        closed=closed,
+        time_limit=min(1.0, options.time_limit / 4),
+        seed=options.seed,
+    )
     tour = [nodes[k] for k in order]
     if path_length(matrix, tour, closed=closed) < path_length(matrix, joined, closed=closed) - _EPS:
         return tour
@@ -220,8 +262,8 @@ def _merge(matrix, service, parts: list[list[int]], start: int, end: int | None,
 def _route(inspector, nodes, matrix, service, placement: Placement, stops, first_stop, options) -> DayRoute:
     closed = inspector.end is None
     walk = nodes + ([nodes[0]] if closed else [])
-    legs = [placement.leg(a, b) for a, b in zip(walk[:-1], walk[1:])]
-    legs_m = [float(matrix[a, b]) for a, b in zip(walk[:-1], walk[1:])]
+    legs = [placement.leg(a, b) for a, b in itertools.pairwise(walk)]
+    legs_m = [float(matrix[a, b]) for a, b in itertools.pairwise(walk)]
     length = float(sum(legs_m))
     inner = nodes[1:-1] if not closed else nodes[1:]
     work = length + float(service[inner].sum())
@@ -231,9 +273,16 @@ def _route(inspector, nodes, matrix, service, placement: Placement, stops, first
     names = [inspector.start_name, *[f"第 {k} 站 {s.name}" for k, s in enumerate(day_stops, start=1)]]
     names.append(inspector.start_name if closed else (inspector.end_name or "终点"))
     return DayRoute(
-        inspector=inspector, stops=day_stops, legs_m=legs_m, length_m=length, work_m=work,
-        budget_m=options.budget_m, closed=closed, line=[(float(x), float(y)) for x, y in line],
-        turns=turn_list(legs, names, closed=closed), line_local=local,
+        inspector=inspector,
+        stops=day_stops,
+        legs_m=legs_m,
+        length_m=length,
+        work_m=work,
+        budget_m=options.budget_m,
+        closed=closed,
+        line=[(float(x), float(y)) for x, y in line],
+        turns=turn_list(legs, names, closed=closed),
+        line_local=local,
     )
 
 

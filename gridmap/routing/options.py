@@ -22,7 +22,8 @@ def options_from_settings(settings: Mapping[str, Any], **overrides: Any) -> DayO
         msg = f"巡查方式应为 walk（步行）或 bike（骑行），实际为“{mode}”"
         raise InvalidInput(msg)
     speed = settings["GRIDMAP_PATROL_BIKE_KMH"] if mode == "bike" else settings["GRIDMAP_PATROL_WALK_KMH"]
-    values = {
+    # setting values, then the caller's overrides (any type; checked below and by DayOptions)
+    values: dict[str, Any] = {
         "mode": mode,
         "hours": float(settings["GRIDMAP_PATROL_HOURS"]),
         "speed_kmh": float(speed),
@@ -33,7 +34,11 @@ def options_from_settings(settings: Mapping[str, Any], **overrides: Any) -> DayO
         "time_limit": float(settings["GRIDMAP_PATROL_TIME_LIMIT"]),
     }
     values.update(over)
-    positive = (("hours", "工作时长 hours"), ("speed_kmh", "速度 speed_kmh"), ("time_limit", "时间上限 time_limit"))
+    positive = (
+        ("hours", "工作时长 hours"),
+        ("speed_kmh", "速度 speed_kmh"),
+        ("time_limit", "时间上限 time_limit"),
+    )
     for name, label in positive:
         if not (isinstance(values[name], (int, float)) and math.isfinite(values[name]) and values[name] > 0):
             msg = f"{label} 应为正数，实际为 {values[name]}"

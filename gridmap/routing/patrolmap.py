@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import folium
 import numpy as np
+from branca.element import Figure
 
 from gridmap import safe
 from gridmap.crs import convert_lonlat
@@ -32,13 +33,23 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
 
     line = show(np.asarray(plan["line"], dtype=float).reshape(-1, 2))
     pts = show(np.array([[s["lon"], s["lat"]] for s in plan["stops"]], dtype=float).reshape(-1, 2))
-    m = folium.Map(tiles=None, zoom_start=15, location=[float(pts[:, 1].mean()), float(pts[:, 0].mean())],
-                   max_zoom=19, control_scale=True)
+    m = folium.Map(
+        tiles=None,
+        zoom_start=15,
+        location=[float(pts[:, 1].mean()), float(pts[:, 0].mean())],
+        max_zoom=19,
+        control_scale=True,
+    )
     add_basemap(m, opts)
     route = folium.FeatureGroup(name="巡查路线")
     if len(line) >= 2:
-        folium.PolyLine([[y, x] for x, y in line], color=ROUTE_COLOR, weight=5, opacity=0.85,
-                        tooltip=safe.template_html(f"巡查路线 {plan['length_m'] / 1000:.2f} 公里")).add_to(route)
+        folium.PolyLine(
+            [[y, x] for x, y in line],
+            color=ROUTE_COLOR,
+            weight=5,
+            opacity=0.85,
+            tooltip=safe.template_html(f"巡查路线 {plan['length_m'] / 1000:.2f} 公里"),
+        ).add_to(route)
     route.add_to(m)
     stops = folium.FeatureGroup(name="巡查点（按顺序编号）")
     items = []
@@ -63,20 +74,35 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
         style = {"background": color}
         if done:
             style["opacity"] = ".55"
-        items.append({
-            "at": [round(float(y), 7), round(float(x), 7)], "text": label, "text_class": "gm-stop",
-            "text_style": style, "icon_class": "gm-stop-icon", "size": [24, 24], "anchor": [12, 12],
-            "tip": name if ends else f"{label}. {name}", "popup": "".join(popup), "max_width": 300,
-        })
+        items.append(
+            {
+                "at": [round(float(y), 7), round(float(x), 7)],
+                "text": label,
+                "text_class": "gm-stop",
+                "text_style": style,
+                "icon_class": "gm-stop-icon",
+                "size": [24, 24],
+                "anchor": [12, 12],
+                "tip": name if ends else f"{label}. {name}",
+                "popup": "".join(popup),
+                "max_width": 300,
+            }
+        )
     stops.add_child(JsonMarkers(items))
     stops.add_to(m)
     folium.LayerControl(collapsed=True).add_to(m)
     every = np.vstack([line, pts]) if len(line) else pts
     (x0, y0), (x1, y1) = every.min(axis=0), every.max(axis=0)
     m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], padding=(20, 20))
-    m.get_root().header.add_child(folium.Element(
-        "<style>.gm-stop{width:24px;height:24px;border-radius:50%;color:#fff;font:bold 12px/24px sans-serif;"
-        "text-align:center;border:2px solid #fff;box-shadow:0 1px 3px rgba(0,0,0,.5)}"
-        ".gm-stop-icon{background:none;border:none}</style>"
-    ))
+    root = m.get_root()
+    if not isinstance(root, Figure):  # a folium Map always sits in a branca Figure
+        msg = "internal error: the map has no page to carry its style"
+        raise RuntimeError(msg)
+    root.header.add_child(
+        folium.Element(
+            "<style>.gm-stop{width:24px;height:24px;border-radius:50%;color:#fff;font:bold 12px/24px sans-serif;"
+            "text-align:center;border:2px solid #fff;box-shadow:0 1px 3px rgba(0,0,0,.5)}"
+            ".gm-stop-icon{background:none;border:none}</style>"
+        )
+    )
     return m

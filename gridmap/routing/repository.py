@@ -12,7 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, insert, select, update
 
 from gridmap.errors import Conflict
 from gridmap.problems.schema import problems
@@ -22,6 +22,15 @@ from gridmap.store import Store, reference_tables
 _STREET_CHUNK = 5000
 
 
+def _new_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row insert just added."""
+    key = result.inserted_primary_key
+    if key is None:
+        msg = "internal error: the insert returned no primary key"
+        raise RuntimeError(msg)
+    return int(key[0])
+
+
 # --- imported streets ---------------------------------------------------------------------
 def replace_streets(
     store: Store, *, source: str, rows: Sequence[dict], km: float, components: int, at: dt.datetime
@@ -29,14 +38,17 @@ def replace_streets(
     """Make `rows` (name, kind, osm_id, WKB geom) the imported streets, in one write; return the import id."""
     with store.writing() as conn:
         conn.execute(delete(streets))
-        new_id = conn.execute(
-            insert(street_imports).values(source=source, imported_at=at, streets=len(rows), km=km,
-                                          components=components)
-        ).inserted_primary_key[0]
+        new_id = _new_id(
+            conn.execute(
+                insert(street_imports).values(
+                    source=source, imported_at=at, streets=len(rows), km=km, components=components
+                )
+            )
+        )
         for start in range(0, len(rows), _STREET_CHUNK):
             chunk = rows[start : start + _STREET_CHUNK]
             conn.execute(insert(streets), [dict(r, import_id=new_id) for r in chunk])
-    return int(new_id)
+    return new_id
 
 
 def clear_streets(store: Store, *, at: dt.datetime) -> None:
@@ -86,17 +98,26 @@ def replace_day_plans(
         When an inspector being replaced has checked in at a stop of the day (nothing is written).
     """
     with store.writing() as conn:
-        old_ids = conn.execute(
-            select(patrol_plans.c.id)
-            .where(patrol_plans.c.day == day, patrol_plans.c.inspector_code.in_(codes or [""]))
-        ).scalars().all()
+        old_ids = (
+            conn.execute(
+                select(patrol_plans.c.id).where(
+                    patrol_plans.c.day == day, patrol_plans.c.inspector_code.in_(codes or [""])
+                )
+            )
+            .scalars()
+            .all()
+        )
         if old_ids:
-            done = conn.execute(
-                select(patrol_plans.c.inspector_code)
-                .join(patrol_stops, patrol_stops.c.plan_id == patrol_plans.c.id)
-                .where(patrol_plans.c.id.in_(old_ids), patrol_stops.c.checked_in_at.is_not(None))
-                .distinct()
-            ).scalars().all()
+            done = (
+                conn.execute(
+                    select(patrol_plans.c.inspector_code)
+                    .join(patrol_stops, patrol_stops.c.plan_id == patrol_plans.c.id)
+                    .where(patrol_plans.c.id.in_(old_ids), patrol_stops.c.checked_in_at.is_not(None))
+                    .distinct()
+                )
+                .scalars()
+                .all()
+            )
             if done:
                 msg = (
                     f"巡查员 {'、'.join(sorted(done))} 在 {day} 的计划已有签到，不能重新规划；"
@@ -105,13 +126,12 @@ def replace_day_plans(
                 raise Conflict(msg)
             conn.execute(delete(patrol_stops).where(patrol_stops.c.plan_id.in_(old_ids)))
             conn.execute(delete(patrol_plans).where(patrol_plans.c.id.in_(old_ids)))
-        run_id = conn.execute(insert(patrol_runs).values(day=day, **run)).inserted_primary_key[0]
+        run_id = _new_id(conn.execute(insert(patrol_runs).values(day=day, **run)))
         ids = []
         for plan, stops in plans:
-            added = conn.execute(insert(patrol_plans).values(run_id=run_id, day=day, **plan))
-            plan_id = added.inserted_primary_key[0]
+            plan_id = _new_id(conn.execute(insert(patrol_plans).values(run_id=run_id, day=day, **plan)))
             conn.execute(insert(patrol_stops), [dict(s, plan_id=plan_id) for s in stops])
-            ids.append(int(plan_id))
+            ids.append(plan_id)
     return ids
 
 
@@ -128,8 +148,9 @@ def day_plans(
         rows = conn.execute(query).all()
         if rows:
             for plan_id, checked in conn.execute(
-                select(patrol_stops.c.plan_id, patrol_stops.c.checked_in_at)
-                .where(patrol_stops.c.plan_id.in_([r.id for r in rows]), patrol_stops.c.kind.in_(list(kinds)))
+                select(patrol_stops.c.plan_id, patrol_stops.c.checked_in_at).where(
+                    patrol_stops.c.plan_id.in_([r.id for r in rows]), patrol_stops.c.kind.in_(list(kinds))
+                )
             ):
                 total, done = counts.get(plan_id, (0, 0))
                 counts[plan_id] = (total + 1, done + (checked is not None))
@@ -176,10 +197,19 @@ def record_check_in(
     with store.writing() as conn:
         done = conn.execute(
             update(patrol_stops)
-            .where(patrol_stops.c.plan_id == plan_id, patrol_stops.c.seq == seq,
-                   patrol_stops.c.checked_in_at.is_(None))
-            .values(checked_in_at=at, checked_in_by=by, checkin_lon=lon, checkin_lat=lat,
-                    checkin_distance_m=distance_m, note=note)
+            .where(
+                patrol_stops.c.plan_id == plan_id,
+                patrol_stops.c.seq == seq,
+                patrol_stops.c.checked_in_at.is_(None),
+            )
+            .values(
+                checked_in_at=at,
+                checked_in_by=by,
+                checkin_lon=lon,
+                checkin_lat=lat,
+                checkin_distance_m=distance_m,
+                note=note,
+            )
         ).rowcount
     return bool(done)
 
@@ -190,8 +220,15 @@ def problems_in(store: Store, statuses: Iterable[str]) -> list[Any]:
     with store.reading() as conn:
         return list(
             conn.execute(
-                select(problems.c.tracking_no, problems.c.category, problems.c.lon, problems.c.lat,
-                       problems.c.status, problems.c.deadline, problems.c.grid_code)
+                select(
+                    problems.c.tracking_no,
+                    problems.c.category,
+                    problems.c.lon,
+                    problems.c.lat,
+                    problems.c.status,
+                    problems.c.deadline,
+                    problems.c.grid_code,
+                )
                 .where(problems.c.status.in_(list(statuses)))
                 .order_by(problems.c.id)
             ).all()

@@ -7,10 +7,16 @@ import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gridmap.routing.day import MODES
+
+if TYPE_CHECKING:
+    import shapely
+    from matplotlib.typing import RcKeyType
 
 _UNSAFE = re.compile(r'[\\/:*?"<>|\s]+')
 KML_NS = "http://www.opengis.net/kml/2.2"
@@ -46,8 +52,13 @@ def to_gpx(plan: dict) -> bytes:
     for stop in plan["stops"]:
         label = _stop_label(stop)
         gpx.waypoints.append(
-            gpxpy.gpx.GPXWaypoint(stop["lat"], stop["lon"], name=label, description=stop.get("reason") or None,
-                                  type=stop["kind"])
+            gpxpy.gpx.GPXWaypoint(
+                stop["lat"],
+                stop["lon"],
+                name=label,
+                description=stop.get("reason") or None,
+                type=stop["kind"],
+            )
         )
         route.points.append(gpxpy.gpx.GPXRoutePoint(stop["lat"], stop["lon"], name=label))
     gpx.routes.append(route)
@@ -93,7 +104,12 @@ _A4 = (210 / 25.4, 297 / 25.4)
 _LINES_PER_COLUMN = 62
 
 
-def route_sheet(plan: dict, *, streets: Sequence | None = None, crs: str | None = None) -> bytes:
+def route_sheet(
+    plan: dict,
+    *,
+    streets: Sequence[shapely.Geometry] | NDArray[np.object_] | None = None,
+    crs: str | None = None,
+) -> bytes:
     """A4 portrait PDF: the route on a map with numbered stops and the stop list, then the turn list.
 
     `streets` are LineStrings in `crs` (a metric CRS, e.g. the street network's) drawn grey
@@ -108,30 +124,53 @@ def route_sheet(plan: dict, *, streets: Sequence | None = None, crs: str | None 
     from gridmap.printmap import fonts
 
     family = fonts.register()
-    rc = {"font.family": [family], "font.size": 8.0, "pdf.fonttype": 42, "axes.unicode_minus": True,
-          "pdf.compression": 6}
+    rc: dict[RcKeyType, Any] = {
+        "font.family": [family],
+        "font.size": 8.0,
+        "pdf.fonttype": 42,
+        "axes.unicode_minus": True,
+        "pdf.compression": 6,
+    }
     buf = io.BytesIO()
-    with matplotlib.rc_context(rc):
-        with PdfPages(buf, metadata={"Title": f"巡查路线单 {plan['day']} {plan['inspector']['name']}",
-                                     "Creator": "gridmap 网格责任地图"}) as pdf:
-            first = Figure(figsize=_A4)
-            _first_page(first, plan, streets=streets, crs=crs)
-            pdf.savefig(first)
-            lines = _turn_lines(plan)
-            per_page = 2 * _LINES_PER_COLUMN
-            pages = max(1, math.ceil(len(lines) / per_page))
-            for page in range(pages):
-                fig = Figure(figsize=_A4)
-                chunk = lines[page * per_page : (page + 1) * per_page]
-                fig.text(0.06, 0.965, f"行走指引（{page + 1}/{pages}）· {plan['day']} {plan['inspector']['name']}",
-                         fontsize=12, va="top")
-                for col in range(2):
-                    part = chunk[col * _LINES_PER_COLUMN : (col + 1) * _LINES_PER_COLUMN]
-                    for row, (text, bold) in enumerate(part):
-                        fig.text(0.06 + col * 0.46, 0.93 - row * 0.0142, _fit(text, 34), fontsize=7.6,
-                                 color="#000000" if bold else "#444444", va="top")
-                _footer(fig, plan)
-                pdf.savefig(fig)
+    with (
+        matplotlib.rc_context(rc),
+        PdfPages(
+            buf,
+            metadata={
+                "Title": f"巡查路线单 {plan['day']} {plan['inspector']['name']}",
+                "Creator": "gridmap 网格责任地图",
+            },
+        ) as pdf,
+    ):
+        first = Figure(figsize=_A4)
+        _first_page(first, plan, streets=streets, crs=crs)
+        pdf.savefig(first)
+        lines = _turn_lines(plan)
+        per_page = 2 * _LINES_PER_COLUMN
+        pages = max(1, math.ceil(len(lines) / per_page))
+        for page in range(pages):
+            fig = Figure(figsize=_A4)
+            chunk = lines[page * per_page : (page + 1) * per_page]
+            fig.text(
+                0.06,
+                0.965,
+                f"行走指引（{page + 1}/{pages}）· {plan['day']} {plan['inspector']['name']}",
+                fontsize=12,
+                va="top",
+            )
+            for col in range(2):
+                part = chunk[col * _LINES_PER_COLUMN : (col + 1) * _LINES_PER_COLUMN]
+                for row, (text, bold) in enumerate(part):
+                    fig.text(
+                        0.06 + col * 0.46,
+                        0.93 - row * 0.0142,
+                        _fit(text, 34),
+                        fontsize=7.6,
+                        color="#000000" if bold else "#444444",
+                        va="top",
+                    )
+            _footer(fig, plan)
+            pdf.savefig(fig)
     return buf.getvalue()
 
 
@@ -148,8 +187,14 @@ def _turn_lines(plan: dict) -> list[tuple[str, bool]]:
 
 
 def _footer(fig, plan: dict) -> None:
-    fig.text(0.06, 0.025, f"gridmap 网格责任地图 · 计划生成于 {plan.get('created_at') or plan['day']} · "
-                          "距离沿路网计算，签到请在系统中点“签到”", fontsize=6.5, color="#666666")
+    fig.text(
+        0.06,
+        0.025,
+        f"gridmap 网格责任地图 · 计划生成于 {plan.get('created_at') or plan['day']} · "
+        "距离沿路网计算，签到请在系统中点“签到”",
+        fontsize=6.5,
+        color="#666666",
+    )
 
 
 def _first_page(fig, plan: dict, *, streets, crs) -> None:
@@ -161,14 +206,20 @@ def _first_page(fig, plan: dict, *, streets, crs) -> None:
     visits = [s for s in stops if s["kind"] in ("point", "problem")]
     speed = 12.0 if plan["mode"] == "bike" else 4.5
     fig.text(0.06, 0.965, f"巡查路线单 · {plan['day']}", fontsize=15, va="top")
-    fig.text(0.06, 0.935,
-             f"巡查员 {plan['inspector']['name']}（{plan['inspector']['code']}）· "
-             f"{MODES.get(plan['mode'], plan['mode'])} · 路程 {plan['length_m'] / 1000:.2f} 公里 · "
-             f"{len(visits)} 站 · 预计用时 {plan['work_m'] / (speed * 1000):.1f} 小时（含现场）",
-             fontsize=9, va="top")
+    fig.text(
+        0.06,
+        0.935,
+        f"巡查员 {plan['inspector']['name']}（{plan['inspector']['code']}）· "
+        f"{MODES.get(plan['mode'], plan['mode'])} · 路程 {plan['length_m'] / 1000:.2f} 公里 · "
+        f"{len(visits)} 站 · 预计用时 {plan['work_m'] / (speed * 1000):.1f} 小时（含现场）",
+        fontsize=9,
+        va="top",
+    )
     ax = fig.add_axes([0.06, 0.45, 0.88, 0.46])
     ax.set_axis_off()
-    ax.add_patch(Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="#999999", linewidth=0.6))
+    ax.add_patch(
+        Rectangle((0, 0), 1, 1, transform=ax.transAxes, fill=False, edgecolor="#999999", linewidth=0.6)
+    )
     line = np.asarray(plan["line"], dtype=float).reshape(-1, 2)
     pts = np.array([[s["lon"], s["lat"]] for s in stops], dtype=float)
     every = np.vstack([line, pts]) if len(line) else pts
@@ -208,30 +259,61 @@ def _first_page(fig, plan: dict, *, streets, crs) -> None:
     sxy = project(pts)
     for stop, (x, y) in zip(stops, sxy):
         if stop["kind"] in ("start", "end"):
-            ax.plot(x, y, marker="*" if stop["kind"] == "start" else "s", markersize=12, color="#d62728",
-                    markeredgecolor="white", zorder=5)
+            ax.plot(
+                x,
+                y,
+                marker="*" if stop["kind"] == "start" else "s",
+                markersize=12,
+                color="#d62728",
+                markeredgecolor="white",
+                zorder=5,
+            )
             continue
         color = "#d62728" if stop["mandatory"] else "#0050b4"
         ax.plot(x, y, marker="o", markersize=11, color=color, markeredgecolor="white", zorder=6)
-        ax.text(x, y, str(stop["seq"]), color="white", fontsize=6.5, ha="center", va="center", zorder=7,
-                )
+        ax.text(
+            x,
+            y,
+            str(stop["seq"]),
+            color="white",
+            fontsize=6.5,
+            ha="center",
+            va="center",
+            zorder=7,
+        )
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_aspect("equal")
     _scale_bar(ax, x0, x1, y0, y1)
-    fig.text(0.06, 0.437, "★ 起点  ● 必去（红）/ 可选（蓝），数字为顺序；蓝线为沿街道的路线", fontsize=7, va="top",
-             color="#444444")
+    fig.text(
+        0.06,
+        0.437,
+        "★ 起点  ● 必去（红）/ 可选（蓝），数字为顺序；蓝线为沿街道的路线",
+        fontsize=7,
+        va="top",
+        color="#444444",
+    )
     # the stop list with a box to tick on paper
     rows = [(s["seq"], s["name"], s.get("reason") or "", s["leg_m"]) for s in visits]
     fig.text(0.06, 0.415, "巡查点", fontsize=10, va="top")
     per_col = 24
     for n, (seq, name, reason, leg) in enumerate(rows[: per_col * 2]):
         col, row = divmod(n, per_col)
-        fig.text(0.06 + col * 0.46, 0.39 - row * 0.0142,
-                 f"□ {seq:>2}. {_fit(name, 16)}（{_fit(reason, 10)}）{leg:,.0f} 米", fontsize=7.2, va="top")
+        fig.text(
+            0.06 + col * 0.46,
+            0.39 - row * 0.0142,
+            f"□ {seq:>2}. {_fit(name, 16)}（{_fit(reason, 10)}）{leg:,.0f} 米",
+            fontsize=7.2,
+            va="top",
+        )
     if len(rows) > per_col * 2:
-        fig.text(0.06, 0.39 - per_col * 0.0142, f"……另有 {len(rows) - per_col * 2} 站，见系统中的计划", fontsize=7.2,
-                 va="top")
+        fig.text(
+            0.06,
+            0.39 - per_col * 0.0142,
+            f"……另有 {len(rows) - per_col * 2} 站，见系统中的计划",
+            fontsize=7.2,
+            va="top",
+        )
     _footer(fig, plan)
 
 
@@ -244,4 +326,12 @@ def _scale_bar(ax, x0, x1, y0, y1) -> None:
             break
     bx, by = x0 + (x1 - x0) * 0.04, y0 + (y1 - y0) * 0.04
     ax.plot([bx, bx + nice], [by, by], color="black", linewidth=2, zorder=8)
-    ax.text(bx + nice / 2, by + (y1 - y0) * 0.012, f"{nice:,.0f} 米", ha="center", va="bottom", fontsize=7, zorder=8)
+    ax.text(
+        bx + nice / 2,
+        by + (y1 - y0) * 0.012,
+        f"{nice:,.0f} 米",
+        ha="center",
+        va="bottom",
+        fontsize=7,
+        zorder=8,
+    )

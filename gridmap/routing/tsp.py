@@ -70,7 +70,9 @@ def solve_tour(
     anchors = [] if closed else [start] if end is None else [start, end]
     exact = _exact_weights(sym, anchors)
     budget = min(time_limit, 0.1 + 0.002 * n)
-    cycle = _search(exact, budget=max(0.02, budget - (time.perf_counter() - began)), dummy=bool(anchors))
+    cycle: list[int] | NDArray[np.int64] = _search(
+        exact, budget=max(0.02, budget - (time.perf_counter() - began)), dummy=bool(anchors)
+    )
     m = len(exact)
     if m <= _POLISH_MAX_NODES or not _anchored(cycle, n, anchors):
         weights = _tie_broken(exact, seed)
@@ -81,7 +83,9 @@ def solve_tour(
     return _orient(dist, [int(v) for v in cycle], n=n, start=start, end=end, closed=closed)
 
 
-def path_length(matrix: NDArray[np.floating] | NDArray[np.integer], order: list[int], *, closed: bool) -> float:
+def path_length(
+    matrix: NDArray[np.floating] | NDArray[np.integer], order: list[int], *, closed: bool
+) -> float:
     """Length of visiting `order` in turn on `matrix`, back to the first node when `closed`."""
     if len(order) < 2:
         return 0.0

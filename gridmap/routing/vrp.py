@@ -260,7 +260,8 @@ def _one_tour(
         return None
     if any(worth[i] is not None for i in clients):
         return None  # some optional stops are worth only so much: that is prize collecting
-    widest = max(range(len(fleet)), key=lambda k: math.inf if fleet[k].budget is None else fleet[k].budget)
+    reach = [math.inf if u.budget is None else u.budget for u in fleet]
+    widest = max(range(len(fleet)), key=reach.__getitem__)
     budget = fleet[widest].budget
     if budget is not None:
         bound = _mst_length(dist, [v.start, *clients]) + float(svc[clients].sum())
@@ -308,7 +309,7 @@ def _solve(dist, svc, must, worth, fleet: list[_Vehicle], clients: list[int], li
     f = _scale(dist)
     finite = np.where(np.isfinite(dist), dist, np.nan)
     top = float(np.nanmax(finite)) if clients else 0.0
-    unreachable = int(math.ceil(top * f)) * (n + 1) + 1
+    unreachable = math.ceil(top * f) * (n + 1) + 1
     d_int = np.where(np.isfinite(dist), np.ceil(dist * f - 1e-9), unreachable).astype(np.int64)
     free_end = any(v.end is None for v in fleet)
     size = n + 1 if free_end else n
@@ -316,9 +317,9 @@ def _solve(dist, svc, must, worth, fleet: list[_Vehicle], clients: list[int], li
     matrix[:n, :n] = d_int  # the free-end dummy (node n) is 0 away from everywhere
     s_int = np.ceil(svc * f - 1e-9).astype(np.int64)
 
-    detour = 2 * int(math.ceil(top * f)) + int(s_int.max(initial=0)) + 1
+    detour = 2 * math.ceil(top * f) + int(s_int.max(initial=0)) + 1
     prize_opt = {
-        i: detour if worth[i] is None else max(0, int(round(float(worth[i]) * f))) for i in clients if not must[i]
+        i: detour if worth[i] is None else max(0, round(float(worth[i]) * f)) for i in clients if not must[i]
     }
     prize_must = sum(prize_opt.values()) + (n + len(fleet) + 1) * detour + 1
 
@@ -328,10 +329,13 @@ def _solve(dist, svc, must, worth, fleet: list[_Vehicle], clients: list[int], li
     depot_of = {node: k for k, node in enumerate(depot_nodes)}
     groups: dict[tuple[int, int, int], list[int]] = {}
     for k, v in enumerate(fleet):
-        cap = np.iinfo(np.int64).max if v.budget is None else int(math.floor(v.budget * f + 1e-9))
+        cap = np.iinfo(np.int64).max if v.budget is None else math.floor(v.budget * f + 1e-9)
         key = (depot_of[v.start], depot_of[n if v.end is None else v.end], cap)
         groups.setdefault(key, []).append(k)
-    types = [VehicleType(len(ks), start_depot=s, end_depot=e, shift_duration=cap) for (s, e, cap), ks in groups.items()]
+    types = [
+        VehicleType(len(ks), start_depot=s, end_depot=e, shift_duration=cap)
+        for (s, e, cap), ks in groups.items()
+    ]
     owners = list(groups.values())
 
     places = [Location(float(x), float(y)) for x, y in xy] + ([Location(0.0, 0.0)] if free_end else [])
@@ -348,15 +352,15 @@ def _solve(dist, svc, must, worth, fleet: list[_Vehicle], clients: list[int], li
         ],
         [Depot(location=node) for node in depot_nodes],
         types,
-        [matrix],
-        [matrix],
+        [matrix],  # type: ignore[list-item]  # pyvrp's stub spells the matrix np.ndarray[int] (a shape)
+        [matrix],  # type: ignore[list-item]  # (same)
     )
     stop = MultipleCriteria([NoImprovement(_STALL), MaxRuntime(max(limit, 0.05))])
     with warnings.catch_warnings():
         # raised when budgets are too tight for every stop: we report that ourselves, by name
         warnings.simplefilter("ignore", PenaltyBoundWarning)
         result = solve(data, stop, seed=seed, collect_stats=False, display=False)
-    used = {t: 0 for t in range(len(types))}
+    used = dict.fromkeys(range(len(types)), 0)
     routes = []
     served: set[int] = set()
     for r in result.best.routes():
@@ -433,7 +437,9 @@ def _explain(dist, svc, fleet: list[_Vehicle], required, missing, label, *, time
     for a in starts:
         for b in starts:
             joined[a, b] = 0.0
-    bound = _mst_length(joined, starts + [i for i in required if i not in starts]) + float(svc[required].sum())
+    bound = _mst_length(joined, starts + [i for i in required if i not in starts]) + float(
+        svc[required].sum()
+    )
     k_low = max(k + 1, math.ceil(bound / top - _EPS))
     quick = max(0.2, time_limit / 4)
     more = _fewest_vehicles(dist, svc, fleet, required, k_low, quick, seed, time.perf_counter() + time_limit)
@@ -451,9 +457,8 @@ def _explain(dist, svc, fleet: list[_Vehicle], required, missing, label, *, time
         if proven
         else f"在 {_fmt(time_limit)} 秒内未能把它们排进 {k} 条路线"
     )
-    msg = (
-        f"必去点位 {_names(label, missing)} 无法安排：{why}。"
-        + ("可行的办法：" + "；或者".join(ways) + "。" if ways else "请增加巡查员或放宽路线长度上限。")
+    msg = f"必去点位 {_names(label, missing)} 无法安排：{why}。" + (
+        "可行的办法：" + "；或者".join(ways) + "。" if ways else "请增加巡查员或放宽路线长度上限。"
     )
     raise InvalidInput(msg)
 
@@ -463,7 +468,9 @@ def _fits(dist, svc, fleet: list[_Vehicle], required: list[int], limit: float, s
     n = len(dist)
     must = np.zeros(n, dtype=bool)
     must[required] = True
-    routes, dropped = _solve(dist, svc, must, [None] * n, fleet, list(required), limit, seed, np.zeros((n, 2)))
+    _routes, dropped = _solve(
+        dist, svc, must, [None] * n, fleet, list(required), limit, seed, np.zeros((n, 2))
+    )
     return not any(must[i] for i in dropped)
 
 
@@ -499,6 +506,7 @@ def _shortest_budget(
     dist, svc, fleet, required, low: float, limit: float, seed: int, deadline: float
 ) -> float | None:
     """A route budget, for the same inspectors, that fits: grow from `low`, then narrow down a little."""
+
     def with_budget(b: float) -> list[_Vehicle]:
         return [_Vehicle(v.start, v.end, v.closed, b) for v in fleet]
 
