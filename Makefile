@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export PORT
 
-.PHONY: setup sysdeps venv vendor demo run test bench clean
+.PHONY: setup sysdeps venv vendor demo run lint test bench clean
 
 setup: sysdeps venv vendor
 
@@ -31,7 +31,12 @@ demo: setup
 run: demo
 	$(BIN)/gridmap serve --port $(PORT)
 
-test: setup
+lint: venv
+	$(BIN)/ruff check gridmap web tests scripts
+	$(BIN)/ruff format --check gridmap web tests scripts
+	$(BIN)/mypy
+
+test: setup lint
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 bench: setup

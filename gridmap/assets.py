@@ -23,10 +23,11 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from functools import lru_cache
+from collections.abc import Callable, Iterator
+from functools import cache
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from branca.element import Element, Figure, Link
 
@@ -71,8 +72,7 @@ _SPEC: dict[str, dict[str, Any]] = {
     "bootstrap3": {
         "css": ["dist/css/bootstrap-glyphicons.css"],
         "files": [
-            f"dist/fonts/glyphicons-halflings-regular.{ext}"
-            for ext in ("eot", "svg", "ttf", "woff", "woff2")
+            f"dist/fonts/glyphicons-halflings-regular.{ext}" for ext in ("eot", "svg", "ttf", "woff", "woff2")
         ],
         "generated": {"dist/css/bootstrap-glyphicons.css": "glyphicons"},
     },
@@ -304,7 +304,7 @@ def links(*keys: str, base_url: str) -> tuple[list[str], list[str]]:
     return js, css
 
 
-@lru_cache(maxsize=None)
+@cache
 def _static_version(path: str) -> str:
     return hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
 
@@ -414,9 +414,7 @@ def render_map_html(m: Element, *, base_url: str, static_url: str | None = None)
     return m.get_root().render()
 
 
-def render_map_parts(
-    m: Element, *, base_url: str, static_url: str | None = None
-) -> dict[str, str]:
+def render_map_parts(m: Element, *, base_url: str, static_url: str | None = None) -> dict[str, str]:
     """``header``, ``html`` and ``script`` of a localized map, to embed in our own page."""
     localize(m, base_url=base_url, static_url=static_url)
     root: Any = m.get_root()  # a branca Figure: header, html and script are its children

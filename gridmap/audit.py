@@ -71,8 +71,9 @@ class AuditReport:
         return "\n".join(lines)
 
 
-def audit_model(model, *, tolerance_m2: float | None = None,
-                settings: Mapping[str, Any] | None = None) -> AuditReport:
+def audit_model(
+    model, *, tolerance_m2: float | None = None, settings: Mapping[str, Any] | None = None
+) -> AuditReport:
     """Check the joined model for seams, overlaps, unassigned items and broken references.
 
     Gaps and overlaps follow `gridmap.coverage` with the thresholds of ``settings`` (default:
@@ -81,17 +82,26 @@ def audit_model(model, *, tolerance_m2: float | None = None,
     report = AuditReport()
     rule = CoverageRule.from_settings(settings, tolerance_m2=tolerance_m2)
     codes = model.grids.index.to_numpy(dtype=object)
-    gaps, overlaps = find_gaps_and_overlaps(np.asarray(model.grids.geometry.values), rule=rule,
-                                            crs=model.local_crs)
+    gaps, overlaps = find_gaps_and_overlaps(
+        np.asarray(model.grids.geometry.values), rule=rule, crs=model.local_crs
+    )
     for o in overlaps:
         report.overlaps.append(
-            {"grids": [codes[o.first], codes[o.second]], "area_m2": round(o.area_m2, 2),
-             "lon": o.lon, "lat": o.lat}
+            {
+                "grids": [codes[o.first], codes[o.second]],
+                "area_m2": round(o.area_m2, 2),
+                "lon": o.lon,
+                "lat": o.lat,
+            }
         )
     for g in gaps:
         report.gaps.append(
-            {"area_m2": round(g.area_m2, 2), "lon": g.lon, "lat": g.lat,
-             "grids": sorted(codes[list(g.neighbours)].tolist())}
+            {
+                "area_m2": round(g.area_m2, 2),
+                "lon": g.lon,
+                "lat": g.lat,
+                "grids": sorted(codes[list(g.neighbours)].tolist()),
+            }
         )
 
     # Items with no grid or no unit.
@@ -100,28 +110,50 @@ def audit_model(model, *, tolerance_m2: float | None = None,
         no_grid = frame["grid_code"].isna()
         for code, row in frame[no_grid].iterrows():
             report.unassigned.append(
-                {"layer": name, "layer_label": label, "code": code,
-                 "name": row.get("name") or row.get("road_name"),
-                 "problem": "不在任何网格内", "kind": "outside_grid"}
+                {
+                    "layer": name,
+                    "layer_label": label,
+                    "code": code,
+                    "name": row.get("name") or row.get("road_name"),
+                    "problem": "不在任何网格内",
+                    "kind": "outside_grid",
+                }
             )
         if name != "communities":
             no_unit = frame["unit_name"].isna()
             for code, row in frame[no_unit & ~no_grid].iterrows():
                 report.unassigned.append(
-                    {"layer": name, "layer_label": label, "code": code,
-                     "name": row.get("name") or row.get("road_name"),
-                     "problem": "没有有效的责任单位", "kind": "no_unit"}
+                    {
+                        "layer": name,
+                        "layer_label": label,
+                        "code": code,
+                        "name": row.get("name") or row.get("road_name"),
+                        "problem": "没有有效的责任单位",
+                        "kind": "no_unit",
+                    }
                 )
     for code, row in model.grids.iterrows():
         if not row["leader_codes"]:
             report.unassigned.append(
-                {"layer": "grids", "layer_label": "网格", "code": code, "name": row["name"],
-                 "problem": "没有包片县级领导", "kind": "no_leader"}
+                {
+                    "layer": "grids",
+                    "layer_label": "网格",
+                    "code": code,
+                    "name": row["name"],
+                    "problem": "没有包片县级领导",
+                    "kind": "no_leader",
+                }
             )
         if not row["grid_head"] or pd.isna(row["lead_department"]):
             report.unassigned.append(
-                {"layer": "grids", "layer_label": "网格", "code": code, "name": row["name"],
-                 "problem": "缺少网格长或牵头部门", "kind": "no_head"}
+                {
+                    "layer": "grids",
+                    "layer_label": "网格",
+                    "code": code,
+                    "name": row["name"],
+                    "problem": "缺少网格长或牵头部门",
+                    "kind": "no_head",
+                }
             )
     idle = model.units[model.units["segment_count"] == 0]
     for code, row in idle.iterrows():

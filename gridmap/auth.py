@@ -47,8 +47,13 @@ class User:
         return ROLES.get(self.role, self.role)
 
     def as_dict(self) -> dict:
-        return {"username": self.username, "role": self.role, "role_label": self.role_label,
-                "unit_code": self.unit_code, "leader_code": self.leader_code}
+        return {
+            "username": self.username,
+            "role": self.role,
+            "role_label": self.role_label,
+            "unit_code": self.unit_code,
+            "leader_code": self.leader_code,
+        }
 
 
 def _digest(secret: str) -> str:
@@ -56,8 +61,14 @@ def _digest(secret: str) -> str:
 
 
 def _user(row: StoredUser) -> User:
-    return User(id=row.id, username=row.username, role=row.role, unit_code=row.unit_code,
-                leader_code=row.leader_code, active=row.active)
+    return User(
+        id=row.id,
+        username=row.username,
+        role=row.role,
+        unit_code=row.unit_code,
+        leader_code=row.leader_code,
+        active=row.active,
+    )
 
 
 def _lifetime(days: float | str, *, what: str) -> dt.timedelta:
@@ -116,8 +127,15 @@ def add_user(
             raise InvalidInput(msg)
     unit = unit_code if role == "unit" else None
     leader = leader_code if role == "leader" else None
-    new_id = repository.insert_user(store, username=username, role=role, unit_code=unit, leader_code=leader,
-                                    password_hash=hash_password(password), created_at=to_db(now))
+    new_id = repository.insert_user(
+        store,
+        username=username,
+        role=role,
+        unit_code=unit,
+        leader_code=leader,
+        password_hash=hash_password(password),
+        created_at=to_db(now),
+    )
     if new_id is None:
         msg = f"用户名“{username}”已存在"
         raise Conflict(msg)
@@ -136,8 +154,10 @@ def set_password(store: Store, *, username: str, password: str) -> None:
     if not password or len(password) < MIN_PASSWORD:
         msg = f"密码至少 {MIN_PASSWORD} 个字符"
         raise InvalidInput(msg)
-    _changed(repository.change_user(store, username, password_hash=hash_password(password), end_access=True),
-             username)
+    _changed(
+        repository.change_user(store, username, password_hash=hash_password(password), end_access=True),
+        username,
+    )
 
 
 def set_active(store: Store, *, username: str, active: bool) -> None:
@@ -226,17 +246,22 @@ def login(
     name = (username or "").strip()[: MAX_USERNAME + 1]
     address = address or "-"
     moment = to_db(now)
-    user_wait, address_wait = repository.waits(store, [(rules.user(), name), (rules.address(), address)],
-                                               now=moment)
+    user_wait, address_wait = repository.waits(
+        store, [(rules.user(), name), (rules.address(), address)], now=moment
+    )
     if user_wait or address_wait:
         minutes = rules.window.total_seconds() / 60
         if user_wait >= address_wait:
-            msg = (f"登录失败次数过多：用户名“{name}”在 {minutes:g} 分钟内已输错 {rules.per_user} 次密码，"
-                   f"为防止密码被猜出，请{minutes_text(user_wait)}后再试。"
-                   "忘记密码请联系创建办（管理员）用 `gridmap user password 用户名` 重设")
+            msg = (
+                f"登录失败次数过多：用户名“{name}”在 {minutes:g} 分钟内已输错 {rules.per_user} 次密码，"
+                f"为防止密码被猜出，请{minutes_text(user_wait)}后再试。"
+                "忘记密码请联系创建办（管理员）用 `gridmap user password 用户名` 重设"
+            )
         else:
-            msg = (f"登录失败次数过多：本机地址在 {minutes:g} 分钟内已输错 {rules.per_address} 次密码，"
-                   f"请{minutes_text(address_wait)}后再试")
+            msg = (
+                f"登录失败次数过多：本机地址在 {minutes:g} 分钟内已输错 {rules.per_address} 次密码，"
+                f"请{minutes_text(address_wait)}后再试"
+            )
         raise TooManyRequests(msg, retry_after=max(user_wait, address_wait))
     try:
         user = authenticate(store, username=name, password=password)
@@ -255,9 +280,14 @@ def start_session(store: Store, user: User, *, hours: float, now: dt.datetime | 
     """
     sid = secrets.token_urlsafe(32)
     moment = to_db(now)
-    repository.insert_session(store, sid_hash=_digest(sid), user_id=user.id, created_at=moment,
-                              expires_at=moment + dt.timedelta(hours=float(hours)),
-                              prune=secrets.randbelow(PRUNE_SESSIONS_EVERY) == 0)
+    repository.insert_session(
+        store,
+        sid_hash=_digest(sid),
+        user_id=user.id,
+        created_at=moment,
+        expires_at=moment + dt.timedelta(hours=float(hours)),
+        prune=secrets.randbelow(PRUNE_SESSIONS_EVERY) == 0,
+    )
     return sid
 
 
@@ -288,8 +318,9 @@ def issue_token(store: Store, *, username: str, days: float, now: dt.datetime | 
         raise NotFound(msg)
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     moment = to_db(now)
-    repository.insert_token(store, user_id=user.id, token_hash=_digest(token), created_at=moment,
-                            expires_at=moment + lifetime)
+    repository.insert_token(
+        store, user_id=user.id, token_hash=_digest(token), created_at=moment, expires_at=moment + lifetime
+    )
     return token
 
 
@@ -304,8 +335,7 @@ def user_for_token(store: Store, token: str, *, now: dt.datetime | None = None) 
         raise Unauthorized(msg)
     row, expires_at = found
     if expires_at is not None and expires_at <= to_db(now):
-        msg = (f"访问令牌已于 {_expiry_text(expires_at)} 过期；"
-               "请用 `gridmap user token 用户名` 重新签发")
+        msg = f"访问令牌已于 {_expiry_text(expires_at)} 过期；请用 `gridmap user token 用户名` 重新签发"
         raise Unauthorized(msg)
     return _user(row)
 
@@ -330,8 +360,9 @@ def _check_source(source: object) -> str:
     return code
 
 
-def add_api_key(store: Store, *, name: str, days: float, source: str = "citizen",
-                now: dt.datetime | None = None) -> str:
+def add_api_key(
+    store: Store, *, name: str, days: float, source: str = "citizen", now: dt.datetime | None = None
+) -> str:
     """A new Open311 api_key for a partner system, filing reports as ``source``, valid for ``days``
     (GRIDMAP_APIKEY_DAYS unless the office says); only its hash is kept."""
     name = (name or "").strip()
@@ -345,8 +376,9 @@ def add_api_key(store: Store, *, name: str, days: float, source: str = "citizen"
     lifetime = _lifetime(days, what="API 密钥")
     key = secrets.token_urlsafe(24)
     moment = to_db(now)
-    if not repository.insert_api_key(store, name=name, key_hash=_digest(key), source=code, created_at=moment,
-                                     expires_at=moment + lifetime):
+    if not repository.insert_api_key(
+        store, name=name, key_hash=_digest(key), source=code, created_at=moment, expires_at=moment + lifetime
+    ):
         msg = f"名为“{name}”的 API 密钥已存在；要换新密钥请先 `gridmap apikey revoke {name}`"
         raise Conflict(msg)
     return key
@@ -361,8 +393,7 @@ def api_key(store: Store, key: str | None, *, now: dt.datetime | None = None) ->
     for row in repository.all_api_keys(store):
         if hmac.compare_digest(row.key_hash, digest):
             if row.expires_at is not None and row.expires_at <= to_db(now):
-                msg = (f"api_key（{row.name}）已于 {_expiry_text(row.expires_at)} 过期；"
-                       "请联系管理员重新签发")
+                msg = f"api_key（{row.name}）已于 {_expiry_text(row.expires_at)} 过期；请联系管理员重新签发"
                 raise Forbidden(msg)
             return ApiKey(name=row.name, source=row.source, expires_at=row.expires_at)
     msg = "api_key 无效或已吊销"
@@ -383,7 +414,9 @@ def revoke_api_key(store: Store, *, name: str) -> None:
 
 def list_api_keys(store: Store) -> list[ApiKey]:
     """Every partner's key (name, source, expiry), by name; the keys themselves are not kept."""
-    return [ApiKey(name=r.name, source=r.source, expires_at=r.expires_at) for r in repository.all_api_keys(store)]
+    return [
+        ApiKey(name=r.name, source=r.source, expires_at=r.expires_at) for r in repository.all_api_keys(store)
+    ]
 
 
 def expiry_text(moment: dt.datetime | None) -> str:

@@ -73,8 +73,12 @@ def load(directory: Path, if_empty: bool) -> None:
 @main.command("audit")
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="以 JSON 输出。")
-@click.option("--tolerance", default=None, type=float,
-              help="缝隙/重叠的面积容差（平方米）。  [默认：设置 GRIDMAP_COVERAGE_TOLERANCE_M2]")
+@click.option(
+    "--tolerance",
+    default=None,
+    type=float,
+    help="缝隙/重叠的面积容差（平方米）。  [默认：设置 GRIDMAP_COVERAGE_TOLERANCE_M2]",
+)
 def audit(directory: Path | None, as_json: bool, tolerance: float | None) -> None:
     """审核网格责任图：网格缝隙、重叠、未落实责任的路段/点位/小区、错误引用。"""
     from gridmap.audit import audit_model
@@ -126,7 +130,12 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
 
 
 # Modules that add commands: each has `commands`, a list of click commands. Add yours here.
-COMMAND_MODULES: tuple[str, ...] = ("gridmap.routing.cli", "gridmap.importer_cli", "gridmap.problems.cli", "gridmap.printmap.cli")
+COMMAND_MODULES: tuple[str, ...] = (
+    "gridmap.routing.cli",
+    "gridmap.importer_cli",
+    "gridmap.problems.cli",
+    "gridmap.printmap.cli",
+)
 
 
 def _register_commands() -> None:

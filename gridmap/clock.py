@@ -7,7 +7,7 @@ from collections.abc import Callable
 from zoneinfo import ZoneInfo
 
 CHINA = ZoneInfo("Asia/Shanghai")
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 # A clock is any callable returning "now" as an aware datetime; tests pass a fixed one.
 Clock = Callable[[], dt.datetime]

@@ -32,16 +32,20 @@ class CoverageRule:
     sliver_width_m: float
 
     @classmethod
-    def from_settings(cls, settings: Mapping[str, Any] | None = None, *,
-                      tolerance_m2: float | None = None) -> CoverageRule:
+    def from_settings(
+        cls, settings: Mapping[str, Any] | None = None, *, tolerance_m2: float | None = None
+    ) -> CoverageRule:
         """The rule of the settings (GRIDMAP_COVERAGE_*); ``tolerance_m2`` overrides the area."""
         if settings is None:
             from gridmap.settings import load_settings
 
             settings = load_settings()
         area = settings["GRIDMAP_COVERAGE_TOLERANCE_M2"] if tolerance_m2 is None else tolerance_m2
-        return cls(tolerance_m2=float(area), min_width_m=float(settings["GRIDMAP_COVERAGE_MIN_WIDTH_M"]),
-                   sliver_width_m=float(settings["GRIDMAP_COVERAGE_SLIVER_WIDTH_M"]))
+        return cls(
+            tolerance_m2=float(area),
+            min_width_m=float(settings["GRIDMAP_COVERAGE_MIN_WIDTH_M"]),
+            sliver_width_m=float(settings["GRIDMAP_COVERAGE_SLIVER_WIDTH_M"]),
+        )
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,9 @@ class Gap:
     sliver: bool
 
 
-def find_gaps_and_overlaps(geoms: np.ndarray, *, rule: CoverageRule,
-                           crs: str | None = None) -> tuple[list[Gap], list[Overlap]]:
+def find_gaps_and_overlaps(
+    geoms: np.ndarray, *, rule: CoverageRule, crs: str | None = None
+) -> tuple[list[Gap], list[Overlap]]:
     """Gaps and overlaps between lon/lat (EPSG:4326) polygons, measured in metres.
 
     The pieces are cut where the edges really are, in the stored lon/lat: projecting first
@@ -102,8 +107,12 @@ def find_gaps_and_overlaps(geoms: np.ndarray, *, rule: CoverageRule,
     else:
         overlaps = _overlaps(geoms, tree, rule=rule, crs=crs)
         union = shapely.union_all(geoms)
-    holes = [shapely.Polygon(ring) for poly in shapely.get_parts(union)
-             if poly.geom_type == "Polygon" for ring in poly.interiors]
+    holes = [
+        shapely.Polygon(ring)
+        for poly in shapely.get_parts(union)
+        if poly.geom_type == "Polygon"
+        for ring in poly.interiors
+    ]
     return _gaps(np.array(holes, dtype=object), geoms, tree, rule=rule, crs=crs), overlaps
 
 
@@ -116,8 +125,7 @@ def _measure(pieces: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray, np.n
     return area, width, metric
 
 
-def _overlaps(geoms: np.ndarray, tree: shapely.STRtree, *, rule: CoverageRule,
-              crs: str) -> list[Overlap]:
+def _overlaps(geoms: np.ndarray, tree: shapely.STRtree, *, rule: CoverageRule, crs: str) -> list[Overlap]:
     a, b = tree.query(geoms, predicate="intersects")
     keep = a < b
     a, b = a[keep], b[keep]
@@ -131,13 +139,23 @@ def _overlaps(geoms: np.ndarray, tree: shapely.STRtree, *, rule: CoverageRule,
     area, width, _ = _measure(inter, crs)
     big = (area > rule.tolerance_m2) & (width > rule.min_width_m)
     at = shapely.point_on_surface(inter[big])
-    return [Overlap(first=int(i), second=int(j), area_m2=float(ar), width_m=float(w),
-                    lon=float(p.x), lat=float(p.y), sliver=bool(w < rule.sliver_width_m))
-            for i, j, ar, w, p in zip(a[big], b[big], area[big], width[big], at)]
+    return [
+        Overlap(
+            first=int(i),
+            second=int(j),
+            area_m2=float(ar),
+            width_m=float(w),
+            lon=float(p.x),
+            lat=float(p.y),
+            sliver=bool(w < rule.sliver_width_m),
+        )
+        for i, j, ar, w, p in zip(a[big], b[big], area[big], width[big], at)
+    ]
 
 
-def _gaps(holes: np.ndarray, geoms: np.ndarray, tree: shapely.STRtree, *, rule: CoverageRule,
-          crs: str) -> list[Gap]:
+def _gaps(
+    holes: np.ndarray, geoms: np.ndarray, tree: shapely.STRtree, *, rule: CoverageRule, crs: str
+) -> list[Gap]:
     if not len(holes):
         return []
     area, width, metric = _measure(holes, crs)
@@ -160,7 +178,14 @@ def _gaps(holes: np.ndarray, geoms: np.ndarray, tree: shapely.STRtree, *, rule: 
     h, g = h[near][order], g[near][order]
     groups = np.split(g, np.searchsorted(h, np.arange(1, len(holes))))
     at = shapely.point_on_surface(holes)
-    return [Gap(area_m2=float(area[k]), width_m=float(width[k]), lon=float(at[k].x),
-                lat=float(at[k].y), neighbours=tuple(sorted(int(i) for i in groups[k])),
-                sliver=bool(width[k] < rule.sliver_width_m))
-            for k in range(len(holes))]
+    return [
+        Gap(
+            area_m2=float(area[k]),
+            width_m=float(width[k]),
+            lon=float(at[k].x),
+            lat=float(at[k].y),
+            neighbours=tuple(sorted(int(i) for i in groups[k])),
+            sliver=bool(width[k] < rule.sliver_width_m),
+        )
+        for k in range(len(holes))
+    ]

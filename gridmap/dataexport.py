@@ -40,8 +40,13 @@ EXPORT_FORMATS: dict[str, str] = {
     "shp": "application/zip",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
-FORMAT_LABELS = {"gpkg": "GeoPackage", "geojson": "GeoJSON", "kml": "KML", "shp": "Shapefile",
-                 "xlsx": "Excel 工作簿"}
+FORMAT_LABELS = {
+    "gpkg": "GeoPackage",
+    "geojson": "GeoJSON",
+    "kml": "KML",
+    "shp": "Shapefile",
+    "xlsx": "Excel 工作簿",
+}
 SINGLE_LAYER_FORMATS = ("geojson", "kml", "shp")
 PUBLIC_TABLES = ("leaders", "units", "grid_roles", "grid_leaders", "town_leaders")
 
@@ -144,11 +149,13 @@ def check_format(fmt: object) -> str:
 
 def _write_gpkg(model: ResponsibilityModel, path: Path) -> None:
     for name, gdf in export_layers(model).items():
-        pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG",
-                                layer_options={"IDENTIFIER": LAYER_BY_NAME[name].label})
+        pyogrio.write_dataframe(
+            gdf, path, layer=name, driver="GPKG", layer_options={"IDENTIFIER": LAYER_BY_NAME[name].label}
+        )
     for name, frame in export_tables(model).items():
-        pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG",
-                                layer_options={"IDENTIFIER": TABLE_BY_NAME[name].label})
+        pyogrio.write_dataframe(
+            frame, path, layer=name, driver="GPKG", layer_options={"IDENTIFIER": TABLE_BY_NAME[name].label}
+        )
 
 
 def _write_kml(gdf: gpd.GeoDataFrame, path: Path, name: str) -> None:
@@ -160,20 +167,25 @@ def _write_kml(gdf: gpd.GeoDataFrame, path: Path, name: str) -> None:
         previous = pyogrio.get_gdal_config_option("LIBKML_NAME_FIELD")
         pyogrio.set_gdal_config_options({"LIBKML_NAME_FIELD": name_field})
         try:
-            pyogrio.write_dataframe(gdf, path, driver="LIBKML", layer=name,
-                                    dataset_options={"DOCUMENT_ID": name},
-                                    layer_options={"NAME": label})
+            pyogrio.write_dataframe(
+                gdf,
+                path,
+                driver="LIBKML",
+                layer=name,
+                dataset_options={"DOCUMENT_ID": name},
+                layer_options={"NAME": label},
+            )
         finally:
             pyogrio.set_gdal_config_options({"LIBKML_NAME_FIELD": previous})
     else:
-        pyogrio.write_dataframe(gdf, path, driver="KML", layer=name,
-                                dataset_options={"NameField": name_field})
+        pyogrio.write_dataframe(
+            gdf, path, driver="KML", layer=name, dataset_options={"NameField": name_field}
+        )
 
 
 def _split_shapefile(gdf: gpd.GeoDataFrame, name: str) -> dict[str, gpd.GeoDataFrame]:
     """A Shapefile holds one geometry family: split mixed layers into name_point, name_polygon."""
-    family = gdf.geom_type.map(lambda t: "point" if "Point" in t else "line" if "Line" in t
-                               else "polygon")
+    family = gdf.geom_type.map(lambda t: "point" if "Point" in t else "line" if "Line" in t else "polygon")
     if family.nunique() <= 1:
         return {name: gdf}
     return {f"{name}_{f}": gdf[family == f] for f in sorted(family.unique())}
@@ -186,8 +198,9 @@ def _write_single_layer(model: ResponsibilityModel, fmt: str, folder: Path) -> l
     for name, gdf in export_layers(model).items():
         if fmt == "geojson":
             path = folder / f"{name}.geojson"
-            pyogrio.write_dataframe(gdf, path, driver="GeoJSON",
-                                    layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"})
+            pyogrio.write_dataframe(
+                gdf, path, driver="GeoJSON", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}
+            )
             written.append(path)
         elif fmt == "kml":
             path = folder / f"{name}.kml"
@@ -202,7 +215,8 @@ def _write_single_layer(model: ResponsibilityModel, fmt: str, folder: Path) -> l
     for name, frame in export_tables(model).items():
         path = folder / f"{name}.csv"
         frame.rename(columns={c.name: c.label for c in TABLE_BY_NAME[name].columns}).to_csv(
-            path, index=False, encoding="utf-8-sig")  # BOM: Excel opens UTF-8 CSV correctly
+            path, index=False, encoding="utf-8-sig"
+        )  # BOM: Excel opens UTF-8 CSV correctly
         written.append(path)
     written.append(_write_readme(model, fmt, folder))
     return written
@@ -234,7 +248,8 @@ def _write_xlsx(model: ResponsibilityModel, path: Path) -> None:
         for name, frame in export_tables(model).items():
             spec = TABLE_BY_NAME[name]
             frame.rename(columns={c.name: c.label for c in spec.columns}).to_excel(
-                writer, sheet_name=spec.label, index=False)
+                writer, sheet_name=spec.label, index=False
+            )
         for name, gdf in export_layers(model).items():
             frame = pd.DataFrame(gdf.drop(columns="geometry"))
             wkt = shapely.to_wkt(gdf.geometry.values, rounding_precision=7, trim=True)
@@ -246,12 +261,16 @@ def _write_xlsx(model: ResponsibilityModel, path: Path) -> None:
             labels.update({"lon": "经度（代表点）", "lat": "纬度（代表点）"})
             sheet = "图层-" + LAYER_BY_NAME[name].label.replace("/", "")
             frame.rename(columns=labels).to_excel(writer, sheet_name=sheet, index=False)
-        notes = pd.DataFrame({"说明": [
-            "前几个工作表为责任表，表名和表头与导入用的 responsibility.xlsx 相同，可直接再导入。",
-            "“图层-”开头的工作表为各图层的属性，几何以 WKT 文本给出（EPSG:4326 经纬度，保留 7 位小数）；"
-            "超过 Excel 单元格长度上限的几何留空，请使用 GeoPackage 导出。",
-            "中心户长和巡查员含个人信息，不在导出之列。",
-        ]})
+        notes = pd.DataFrame(
+            {
+                "说明": [
+                    "前几个工作表为责任表，表名和表头与导入用的 responsibility.xlsx 相同，可直接再导入。",
+                    "“图层-”开头的工作表为各图层的属性，几何以 WKT 文本给出（EPSG:4326 经纬度，保留 7 位小数）；"
+                    "超过 Excel 单元格长度上限的几何留空，请使用 GeoPackage 导出。",
+                    "中心户长和巡查员含个人信息，不在导出之列。",
+                ]
+            }
+        )
         notes.to_excel(writer, sheet_name="说明", index=False)
 
 
@@ -282,16 +301,18 @@ def export_data(model: ResponsibilityModel, *, fmt: object) -> Exported:
         if fmt == "gpkg":
             path = folder / "gridmap.gpkg"
             _write_gpkg(model, path)
-            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], "网格责任数据.gpkg",
-                            "gridmap-data.gpkg")
+            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], "网格责任数据.gpkg", "gridmap-data.gpkg")
         if fmt == "xlsx":
             path = folder / "gridmap.xlsx"
             _write_xlsx(model, path)
-            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], "网格责任数据.xlsx",
-                            "gridmap-data.xlsx")
+            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], "网格责任数据.xlsx", "gridmap-data.xlsx")
         files = _write_single_layer(model, fmt, folder / "data")
-        return Exported(_zip_folder(files, folder / "data"), EXPORT_FORMATS[fmt],
-                        f"网格责任数据_{FORMAT_LABELS[fmt]}.zip", f"gridmap-data-{fmt}.zip")
+        return Exported(
+            _zip_folder(files, folder / "data"),
+            EXPORT_FORMATS[fmt],
+            f"网格责任数据_{FORMAT_LABELS[fmt]}.zip",
+            f"gridmap-data-{fmt}.zip",
+        )
 
 
 def write_export(model: ResponsibilityModel, *, fmt: object, path: str | Path) -> list[Path]:
@@ -300,8 +321,11 @@ def write_export(model: ResponsibilityModel, *, fmt: object, path: str | Path) -
     Returns the paths written."""
     fmt = check_format(fmt)
     target = Path(path)
-    if target.exists() and target.is_dir() and (fmt not in SINGLE_LAYER_FORMATS or
-                                                 target.suffix.lower() == ".zip"):
+    if (
+        target.exists()
+        and target.is_dir()
+        and (fmt not in SINGLE_LAYER_FORMATS or target.suffix.lower() == ".zip")
+    ):
         msg = f"输出路径 {target} 是一个文件夹；请给出文件名，如 {target / ('网格责任数据.' + fmt)}"
         raise InvalidInput(msg)
     if not target.parent.exists():

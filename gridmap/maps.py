@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import colorsys
 import hashlib
-import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from urllib.parse import urlsplit
 
 import folium
@@ -18,27 +17,55 @@ from jinja2 import Template
 
 from gridmap import safe
 from gridmap.crs import convert_geoseries
+from gridmap.mapelements import FeatureText as FeatureText  # re-exported: maps.FeatureText
+from gridmap.mapelements import JsonMarkers as JsonMarkers
+from gridmap.mapelements import map_parts as map_parts
 from gridmap.popups import point_popup, segment_popup
 from gridmap.responsibility import ResponsibilityModel
 
 GRID_COLORS = (
-    "#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
-    "#f032e6", "#9a6324", "#469990", "#808000", "#000075", "#e6a800",
+    "#e6194b",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#9a6324",
+    "#469990",
+    "#808000",
+    "#000075",
+    "#e6a800",
 )
 # Category -> (Font Awesome icon, awesome-markers colour). Unknown categories get a pin.
 CATEGORY_ICONS: dict[str, tuple[str, str]] = {
-    "农贸市场": ("store", "orange"), "学校": ("school", "blue"), "医院": ("hospital", "red"),
-    "公交站点": ("bus", "green"), "公共厕所": ("restroom", "cadetblue"),
-    "背街小巷": ("road", "gray"), "主次干道": ("road", "darkblue"),
-    "商业大街": ("shopping-bag", "purple"), "居民小区": ("home", "darkgreen"),
-    "窗口单位": ("building", "darkpurple"), "车站": ("bus", "darkred"),
-    "广场": ("square", "lightblue"), "公园": ("tree", "green"), "景区": ("mountain", "darkgreen"),
-    "图书馆": ("book", "blue"), "文化馆": ("theater-masks", "purple"),
-    "新时代文明实践所": ("flag", "red"), "社区服务中心": ("hands-helping", "cadetblue"),
-    "建筑工地": ("hard-hat", "orange"), "餐饮街区": ("utensils", "darkred"),
-    "宾馆酒店": ("bed", "lightred"), "银行网点": ("university", "darkblue"),
-    "政务服务中心": ("landmark", "darkpurple"), "加油站": ("gas-pump", "black"),
-    "停车场": ("parking", "blue"), "城乡结合部": ("map", "gray"), "网吧": ("desktop", "black"),
+    "农贸市场": ("store", "orange"),
+    "学校": ("school", "blue"),
+    "医院": ("hospital", "red"),
+    "公交站点": ("bus", "green"),
+    "公共厕所": ("restroom", "cadetblue"),
+    "背街小巷": ("road", "gray"),
+    "主次干道": ("road", "darkblue"),
+    "商业大街": ("shopping-bag", "purple"),
+    "居民小区": ("home", "darkgreen"),
+    "窗口单位": ("building", "darkpurple"),
+    "车站": ("bus", "darkred"),
+    "广场": ("square", "lightblue"),
+    "公园": ("tree", "green"),
+    "景区": ("mountain", "darkgreen"),
+    "图书馆": ("book", "blue"),
+    "文化馆": ("theater-masks", "purple"),
+    "新时代文明实践所": ("flag", "red"),
+    "社区服务中心": ("hands-helping", "cadetblue"),
+    "建筑工地": ("hard-hat", "orange"),
+    "餐饮街区": ("utensils", "darkred"),
+    "宾馆酒店": ("bed", "lightred"),
+    "银行网点": ("university", "darkblue"),
+    "政务服务中心": ("landmark", "darkpurple"),
+    "加油站": ("gas-pump", "black"),
+    "停车场": ("parking", "blue"),
+    "城乡结合部": ("map", "gray"),
+    "网吧": ("desktop", "black"),
     "未成年人活动场所": ("child", "pink"),
 }
 _DEFAULT_ICON = ("map-marker", "gray")
@@ -46,8 +73,7 @@ _DEFAULT_ICON = ("map-marker", "gray")
 BASEMAPS = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
     "amap": (
-        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8"
-        "&x={x}&y={y}&z={z}",
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
         "© 高德地图",
         "1234",
     ),
@@ -106,7 +132,7 @@ def unit_color(code: str) -> str:
     """A stable, distinct-enough colour for a unit code."""
     h = int(hashlib.sha1(code.encode("utf-8")).hexdigest()[:8], 16)
     r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, 0.42, 0.75)
-    return "#{:02x}{:02x}{:02x}".format(int(r * 255), int(g * 255), int(b * 255))
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
 def _display(gdf: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoDataFrame:
@@ -117,8 +143,14 @@ def _display(gdf: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoDataFrame:
 
 
 def _geojson_layer(
-    gdf: gpd.GeoDataFrame, popups: list[str] | None, *, name: str, style: list[dict],
-    show: bool = True, highlight: dict | None = None, tooltip_field: str | None = None,
+    gdf: gpd.GeoDataFrame,
+    popups: list[str] | None,
+    *,
+    name: str,
+    style: list[dict],
+    show: bool = True,
+    highlight: dict | None = None,
+    tooltip_field: str | None = None,
 ) -> folium.FeatureGroup:
     """One FeatureGroup with a GeoJSON layer.
 
@@ -129,11 +161,11 @@ def _geojson_layer(
     group = folium.FeatureGroup(name=name, show=show)
     features = []
     geoms = shapely.set_precision(gdf.geometry.values, 1e-7, mode="pointwise")
-    labels = gdf[tooltip_field].tolist() if tooltip_field else [None] * len(gdf)
+    labels: list[str | None] = gdf[tooltip_field].tolist() if tooltip_field else [None] * len(gdf)
     if popups is not None:
         style = [dict(st, bubblingMouseEvents=False) for st in style]
-    for geom, popup, st, label, code in zip(geoms, popups or [None] * len(gdf), style, labels,
-                                              gdf.index):
+    popup_html: list[str | None] = list(popups) if popups is not None else [None] * len(gdf)
+    for geom, popup, st, label, code in zip(geoms, popup_html, style, labels, gdf.index):
         properties = {"style": st, "code": str(code)}
         if tooltip_field:
             properties["label"] = safe.text(label, missing=safe.MISSING)
@@ -162,99 +194,6 @@ def _geojson_layer(
     return group
 
 
-class FeatureText(MacroElement):
-    """Tooltip and popup of each feature of the parent ``folium.GeoJson``, from its properties.
-
-    ``properties.label`` is plain text, shown with ``textContent`` (lines split on newlines);
-    ``properties.popup`` is HTML already escaped with gridmap.safe. Replaces folium's
-    GeoJsonTooltip/GeoJsonPopup, which insert property values as raw HTML.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function() {
-          var layer = {{ this._parent.get_name() }};
-          {%- if this.tooltip %}
-          layer.bindTooltip(function(l) {
-            var div = document.createElement('div');
-            div.className = 'gm-tip';
-            var label = l.feature && l.feature.properties ? l.feature.properties.label : null;
-            div.textContent = label === null || label === undefined ? '—' : String(label);
-            return div;
-          }, {{ this.tooltip_options|tojson }});
-          {%- endif %}
-          {%- if this.popup %}
-          layer.bindPopup(function(l) {
-            return (l.feature && l.feature.properties && l.feature.properties.popup) || '';
-          }, {{ this.popup_options|tojson }});
-          {%- endif %}
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, *, tooltip: bool = True, popup: bool = False, max_width: int = 360,
-                 sticky: bool = True) -> None:
-        super().__init__()
-        self._name = "FeatureText"
-        self.tooltip = tooltip
-        self.popup = popup
-        self.tooltip_options = {"sticky": sticky}
-        self.popup_options = {"maxWidth": max_width}
-
-
-class JsonMarkers(MacroElement):
-    """Markers added to the parent layer (FeatureGroup or MarkerCluster) from one JSON list.
-
-    Each item: ``at`` [lat, lng]; an icon, either ``fa`` + ``color`` (an awesome marker) or
-    ``text`` (a div icon whose text is set with ``textContent``; ``text_class``, ``text_style``,
-    ``icon_class``, ``size``, ``anchor``); optional ``tip`` (plain text tooltip), ``popup``
-    (HTML escaped with gridmap.safe), ``interactive`` (default true). Names never pass through
-    a folium template: the list is written with ``safe.script_json``.
-    """
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function() {
-          var target = {{ this._parent.get_name() }};
-          var items = {{ this.items_json }};
-          function textDiv(text, cls) {
-            var div = document.createElement('div');
-            if (cls) div.className = cls;
-            div.textContent = text === null || text === undefined ? '—' : String(text);
-            return div;
-          }
-          var markers = items.map(function(it) {
-            var icon;
-            if (it.fa) {
-              icon = L.AwesomeMarkers.icon({icon: it.fa, prefix: 'fa', markerColor: it.color || 'gray',
-                                            iconColor: 'white', extraClasses: 'fa-rotate-0'});
-            } else {
-              var div = textDiv(it.text, it.text_class);
-              if (it.text_style) Object.keys(it.text_style).forEach(function(k) { div.style[k] = it.text_style[k]; });
-              icon = L.divIcon({html: div, className: it.icon_class || 'empty',
-                                iconSize: it.size || null, iconAnchor: it.anchor || null});
-            }
-            var marker = L.marker(it.at, {icon: icon, interactive: it.interactive !== false});
-            if (it.tip !== undefined && it.tip !== null) marker.bindTooltip(textDiv(it.tip, 'gm-tip'), {sticky: true});
-            if (it.popup) marker.bindPopup(it.popup, {maxWidth: it.max_width || 360});
-            return marker;
-          });
-          if (target.addLayers) target.addLayers(markers);
-          else markers.forEach(function(m) { target.addLayer(m); });
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, items: list[dict]) -> None:
-        super().__init__()
-        self._name = "JsonMarkers"
-        self.items_json = safe.script_json(items)
-
-
 def add_basemap(m: folium.Map, opts: MapOptions) -> None:
     """Add the background tiles that `opts.basemap` names to the map (none for "none")."""
     if opts.basemap == "none":
@@ -262,12 +201,21 @@ def add_basemap(m: folium.Map, opts: MapOptions) -> None:
     if opts.basemap in BASEMAPS:
         url, attribution, subdomains = BASEMAPS[opts.basemap]
         url = url.replace("{token}", opts.tianditu_token)
-        kwargs = {"subdomains": subdomains} if subdomains else {}
-        folium.TileLayer(url, attr=attribution, name="底图", max_zoom=19, **kwargs).add_to(m)
+        folium.TileLayer(
+            url,
+            attr=attribution,
+            name="底图",
+            max_zoom=19,
+            **({"subdomains": subdomains} if subdomains else {}),  # type: ignore[arg-type]
+        ).add_to(m)
         if opts.basemap == "tianditu":
             folium.TileLayer(
-                TIANDITU_LABELS.replace("{token}", opts.tianditu_token), attr=attribution,
-                name="注记", overlay=True, subdomains="01234567", max_zoom=19,
+                TIANDITU_LABELS.replace("{token}", opts.tianditu_token),
+                attr=attribution,
+                name="注记",
+                overlay=True,
+                subdomains="01234567",
+                max_zoom=19,
             ).add_to(m)
         return
     folium.TileLayer("/tiles/{z}/{x}/{y}.png", attr="本地瓦片", name="底图", max_zoom=19).add_to(m)
@@ -299,53 +247,89 @@ def build_map(
         points = points[points["unit_code"] == unit_code]
         communities = communities[communities["unit_code"] == unit_code]
         parts = [g for g in (segments, points) if len(g)]
-        focus = gpd.GeoDataFrame(geometry=np.concatenate([p.geometry.values for p in parts]),
-                                 crs="EPSG:4326") if parts else None
+        focus = (
+            gpd.GeoDataFrame(geometry=np.concatenate([p.geometry.values for p in parts]), crs="EPSG:4326")
+            if parts
+            else None
+        )
 
-    m = folium.Map(tiles=None, control_scale=False, prefer_canvas=False, zoom_start=14,
-                   location=[33.91, 106.52], max_zoom=19, maxZoom=19)
+    m = folium.Map(
+        tiles=None,
+        control_scale=False,
+        prefer_canvas=False,
+        zoom_start=14,
+        location=[33.91, 106.52],
+        max_zoom=19,
+        maxZoom=19,
+    )
     add_basemap(m, opts)
 
     towns = _display(model.towns, opts)
-    town_styles = [{"color": "#555", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02,
-                    "fillColor": "#999"}] * len(towns)
-    _geojson_layer(towns, None, name="镇（街道）", style=town_styles,
-                   tooltip_field="name").add_to(m)
+    town_styles = [
+        {"color": "#555", "weight": 2, "dashArray": "6 4", "fillOpacity": 0.02, "fillColor": "#999"}
+    ] * len(towns)
+    _geojson_layer(towns, None, name="镇（街道）", style=town_styles, tooltip_field="name").add_to(m)
 
     if len(model.rivers):
         rivers = _display(model.rivers, opts)
-        river_styles = [{"color": "#6fa8dc", "weight": 6, "fillColor": "#9fc5e8",
-                         "fillOpacity": 0.8}] * len(rivers)
-        _geojson_layer(rivers, None, name="河流",
-                       style=river_styles, tooltip_field="name").add_to(m)
+        river_styles = [{"color": "#6fa8dc", "weight": 6, "fillColor": "#9fc5e8", "fillOpacity": 0.8}] * len(
+            rivers
+        )
+        _geojson_layer(rivers, None, name="河流", style=river_styles, tooltip_field="name").add_to(m)
 
     grid_disp = _display(grids, opts)
     grid_styles = []
     for i, code in enumerate(grids.index):
         color = GRID_COLORS[i % len(GRID_COLORS)]
         faded = grid_codes is not None and code not in grid_codes
-        grid_styles.append({"color": color, "weight": 1 if faded else 3, "fillColor": color,
-                            "fillOpacity": 0.03 if faded else 0.15, "opacity": 0.4 if faded else 1})
+        grid_styles.append(
+            {
+                "color": color,
+                "weight": 1 if faded else 3,
+                "fillColor": color,
+                "fillOpacity": 0.03 if faded else 0.15,
+                "opacity": 0.4 if faded else 1,
+            }
+        )
     _geojson_layer(
-        grid_disp, None, name="网格",
-        style=grid_styles, highlight={"weight": 5, "fillOpacity": 0.3}, tooltip_field="name",
+        grid_disp,
+        None,
+        name="网格",
+        style=grid_styles,
+        highlight={"weight": 5, "fillOpacity": 0.3},
+        tooltip_field="name",
     ).add_to(m)
 
     labels = folium.FeatureGroup(name="网格名称")
-    centres = _display(gpd.GeoDataFrame(geometry=grids.geometry.representative_point(),
-                                        crs="EPSG:4326"), opts)
-    labels.add_child(JsonMarkers([
-        {"at": [round(pt.y, 7), round(pt.x, 7)], "text": safe.text(name, missing=safe.MISSING),
-         "text_class": "gm-grid-label", "size": [120, 20], "anchor": [60, 10], "interactive": False}
-        for name, pt in zip(grids["name"], centres.geometry)
-    ]))
+    centres = _display(
+        gpd.GeoDataFrame(geometry=grids.geometry.representative_point(), crs="EPSG:4326"), opts
+    )
+    labels.add_child(
+        JsonMarkers(
+            [
+                {
+                    "at": [round(pt.y, 7), round(pt.x, 7)],
+                    "text": safe.text(name, missing=safe.MISSING),
+                    "text_class": "gm-grid-label",
+                    "size": [120, 20],
+                    "anchor": [60, 10],
+                    "interactive": False,
+                }
+                for name, pt in zip(grids["name"], centres.geometry)
+            ]
+        )
+    )
     labels.add_to(m)
 
     seg_disp = _display(segments, opts)
     seg_styles = [{"color": unit_color(u), "weight": 5, "opacity": 0.9} for u in segments["unit_code"]]
     _geojson_layer(
-        seg_disp, [segment_popup(model, c, page_base=opts.page_base) for c in segments.index], name="责任路段（按单位着色）",
-        style=seg_styles, highlight={"weight": 9}, tooltip_field="road_name",
+        seg_disp,
+        [segment_popup(model, c, page_base=opts.page_base) for c in segments.index],
+        name="责任路段（按单位着色）",
+        style=seg_styles,
+        highlight={"weight": 9},
+        tooltip_field="road_name",
     ).add_to(m)
 
     comm_disp = _display(communities, opts)
@@ -353,8 +337,11 @@ def build_map(
         communities
     )
     _geojson_layer(
-        comm_disp, None, name="小区",
-        style=comm_styles, tooltip_field="name",
+        comm_disp,
+        None,
+        name="小区",
+        style=comm_styles,
+        tooltip_field="name",
     ).add_to(m)
 
     from folium.plugins import MarkerCluster
@@ -367,9 +354,15 @@ def build_map(
         category = points.loc[code, "category"]
         icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
         pt = geom if geom.geom_type == "Point" else geom.representative_point()
-        items.append({"at": [round(pt.y, 7), round(pt.x, 7)], "fa": icon, "color": color,
-                      "tip": safe.text(points.loc[code, "name"], missing=safe.MISSING),
-                      "popup": point_popup(model, code, page_base=opts.page_base)})
+        items.append(
+            {
+                "at": [round(pt.y, 7), round(pt.x, 7)],
+                "fa": icon,
+                "color": color,
+                "tip": safe.text(points.loc[code, "name"], missing=safe.MISSING),
+                "popup": point_popup(model, code, page_base=opts.page_base),
+            }
+        )
     cluster.add_child(JsonMarkers(items))
     cluster.add_to(point_group)
     point_group.add_to(m)
@@ -418,19 +411,26 @@ class _Legend(MacroElement):
         self._name = "Legend"
         rows = [f"<details{' open' if expanded else ''}><summary class='gm-legend-title'>图例</summary>"]
         rows.append("<div><span class='gm-sw' style='border:2px dashed #555'></span>镇（街道）界</div>")
-        rows.append("<div><span class='gm-sw' style='background:#e6194b33;border:2px solid #e6194b'>"
-                    "</span>网格（各网格不同颜色）</div>")
-        rows.append("<div><span class='gm-line' style='background:linear-gradient(90deg,#c0392b,#27ae60,"
-                    "#2980b9)'></span>责任路段（颜色区分包段单位）</div>")
-        rows.append("<div><span class='gm-sw' style='background:#81c784;border:1px solid #2e7d32'>"
-                    "</span>小区</div>")
+        rows.append(
+            "<div><span class='gm-sw' style='background:#e6194b33;border:2px solid #e6194b'>"
+            "</span>网格（各网格不同颜色）</div>"
+        )
+        rows.append(
+            "<div><span class='gm-line' style='background:linear-gradient(90deg,#c0392b,#27ae60,"
+            "#2980b9)'></span>责任路段（颜色区分包段单位）</div>"
+        )
+        rows.append(
+            "<div><span class='gm-sw' style='background:#81c784;border:1px solid #2e7d32'></span>小区</div>"
+        )
         rows.append("<div><span class='gm-line' style='background:#6fa8dc'></span>河流</div>")
         categories = sorted(points["category"].dropna().unique())
         if categories:
             rows.append("<div class='gm-legend-title'>考察点位类别</div><div class='gm-cats'>")
             for category in categories:
                 icon, color = CATEGORY_ICONS.get(category, _DEFAULT_ICON)
-                rows.append(f"<div><i class='fa fa-{icon} gm-ic-{color}'></i> {safe.html_text(category)}</div>")
+                rows.append(
+                    f"<div><i class='fa fa-{icon} gm-ic-{color}'></i> {safe.html_text(category)}</div>"
+                )
             rows.append("</div>")
         rows.append("</details>")
         self.html = "".join(rows)
@@ -530,31 +530,3 @@ class _Interactions(MacroElement):
         self.api_base = opts.api_base
         self.page_base = opts.page_base
         self.crs = opts.display_crs
-
-
-_INLINE_SCRIPT = re.compile(r"<script(?![^>]*\bsrc\s*=)[^>]*>(.*?)</script\s*>", re.IGNORECASE | re.DOTALL)
-_CLOSE_SCRIPT = re.compile(r"</(script)", re.IGNORECASE)
-
-
-def map_parts(m: folium.Map) -> dict[str, str]:
-    """Render a map into the three pieces a page template embeds: head, body and script.
-
-    ``head`` and ``body`` keep links, styles and ``<script src>`` tags only: inline script that
-    folium writes there is moved to the front of ``script``. A page therefore has one inline
-    script for the map, which carries the request's CSP nonce (web/templates/_map.html); the
-    parts themselves hold no nonce and can be cached per data version.
-    """
-    root = m.get_root()
-    root.render()
-    moved: list[str] = []
-
-    def take(match: re.Match) -> str:
-        moved.append(match.group(1))
-        return ""
-
-    head = _INLINE_SCRIPT.sub(take, root.header.render())
-    body = _INLINE_SCRIPT.sub(take, root.html.render())
-    script = "\n".join([*moved, root.script.render()])
-    # every value in the script is escaped already; never let a "</script" end it early
-    script = _CLOSE_SCRIPT.sub(r"<\\/\1", script)
-    return {"head": head, "body": body, "script": script}

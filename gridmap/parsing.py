@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
@@ -83,8 +84,10 @@ def _date_form(min_year: int, max_year: int) -> str:
 
 
 def _time_form(min_year: int, max_year: int) -> str:
-    return (f" {min_year}–{max_year} 年之间的 ISO 8601 日期或时间（如 2026-11-27 或 "
-            "2026-11-27T08:00:00+08:00，不带时区按北京时间）")
+    return (
+        f" {min_year}–{max_year} 年之间的 ISO 8601 日期或时间（如 2026-11-27 或 "
+        "2026-11-27T08:00:00+08:00，不带时区按北京时间）"
+    )
 
 
 def parse_date(
@@ -160,7 +163,7 @@ def parse_datetime(
         moment = moment.replace(tzinfo=CHINA)
     if date_only and end_of_day:
         moment += dt.timedelta(days=1)
-    return moment.astimezone(dt.timezone.utc)
+    return moment.astimezone(dt.UTC)
 
 
 # --- numbers and flags ----------------------------------------------------------------------------
@@ -199,15 +202,11 @@ def parse_number(
         return default
     number = math.nan
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        try:
+        with contextlib.suppress(OverflowError):
             number = float(value)
-        except OverflowError:
-            pass
     elif isinstance(value, str) and len(value.strip()) <= _MAX_TEXT:
-        try:
+        with contextlib.suppress(ValueError):
             number = float(value.strip())
-        except ValueError:
-            pass
     if not math.isfinite(number):
         raise _wrong(name, label, form, value)
     low_bad = minimum is not None and (number <= minimum if above_minimum else number < minimum)
@@ -238,10 +237,8 @@ def parse_int(
     elif isinstance(value, float) and math.isfinite(value) and value.is_integer():
         number = int(value)
     elif isinstance(value, str) and len(value.strip()) <= _MAX_TEXT:
-        try:
+        with contextlib.suppress(ValueError):
             number = int(value.strip())
-        except ValueError:
-            pass
     if number is None:
         raise _wrong(name, label, form, value)
     if (minimum is not None and number < minimum) or (maximum is not None and number > maximum):
@@ -301,7 +298,9 @@ def _check_tree(data: object, *, max_depth: int, check_text: bool) -> None:
             continue
         if depth > max_depth:
             raise RecursionError
-        stack.extend((child, depth + 1) for child in children if check_text or isinstance(child, (dict, list)))
+        stack.extend(
+            (child, depth + 1) for child in children if check_text or isinstance(child, (dict, list))
+        )
 
 
 def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
@@ -312,11 +311,13 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
     with unpaired surrogates (``"\\ud800"``), which no database or page could store or show.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
-    text = decode_text(raw, codec="utf-8-sig", name="请求体 JSON", hint="请以 UTF-8 发送",
-                       error=InvalidInput).text
+    text = decode_text(
+        raw, codec="utf-8-sig", name="请求体 JSON", hint="请以 UTF-8 发送", error=InvalidInput
+    ).text
     try:
-        parsed = json.loads(text, parse_constant=_no_constant, parse_float=_finite_float,
-                            parse_int=_small_int)
+        parsed = json.loads(
+            text, parse_constant=_no_constant, parse_float=_finite_float, parse_int=_small_int
+        )
         _check_tree(parsed, max_depth=max_depth, check_text=bool(_SURROGATE_ESCAPE.search(raw)))
     except RecursionError:
         msg = f"请求体 JSON 嵌套过深或格式错误：最多嵌套 {max_depth} 层"
@@ -335,6 +336,14 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 __all__ = [
-    "CHINA", "MAX_YEAR", "MIN_YEAR", "parse_bool", "parse_date", "parse_datetime", "parse_int",
-    "parse_json", "parse_number", "shown",
+    "CHINA",
+    "MAX_YEAR",
+    "MIN_YEAR",
+    "parse_bool",
+    "parse_date",
+    "parse_datetime",
+    "parse_int",
+    "parse_json",
+    "parse_number",
+    "shown",
 ]

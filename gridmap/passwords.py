@@ -16,8 +16,9 @@ def _digest(method: str, salt: str, password: str) -> str:
     name, *args = method.split(":")
     if name == "scrypt":
         n, r, p = map(int, args) if args else (SCRYPT_N, SCRYPT_R, SCRYPT_P)
-        return hashlib.scrypt(password.encode(), salt=salt.encode(), n=n, r=r, p=p,
-                              maxmem=132 * n * r * p).hex()
+        return hashlib.scrypt(
+            password.encode(), salt=salt.encode(), n=n, r=r, p=p, maxmem=132 * n * r * p
+        ).hex()
     if name == "pbkdf2":
         hash_name = args[0] if args else "sha256"
         iterations = int(args[1]) if len(args) > 1 else PBKDF2_ITERATIONS

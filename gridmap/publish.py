@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-
 import geopandas as gpd
-import pandas as pd
 import shapely
 
 from gridmap.responsibility import LAYER_NAMES, ResponsibilityModel
@@ -13,13 +10,30 @@ from gridmap.responsibility import LAYER_NAMES, ResponsibilityModel
 # The public columns of each layer; nothing else (no private data) leaves through the API.
 PUBLIC_COLUMNS: dict[str, tuple[str, ...]] = {
     "towns": ("code", "name", "liaison_leaders"),
-    "grids": ("code", "name", "town_code", "town_name", "grid_head", "grid_head_phone",
-              "lead_unit_code", "lead_department", "leaders", "area_m2"),
-    "segments": ("code", "road_name", "from_name", "to_name", "unit_code", "unit_name",
-                 "grid_code", "length_m"),
+    "grids": (
+        "code",
+        "name",
+        "town_code",
+        "town_name",
+        "grid_head",
+        "grid_head_phone",
+        "lead_unit_code",
+        "lead_department",
+        "leaders",
+        "area_m2",
+    ),
+    "segments": (
+        "code",
+        "road_name",
+        "from_name",
+        "to_name",
+        "unit_code",
+        "unit_name",
+        "grid_code",
+        "length_m",
+    ),
     "points": ("code", "name", "category", "address", "unit_code", "unit_name", "grid_code"),
-    "communities": ("code", "name", "property_company", "households", "unit_code", "unit_name",
-                    "grid_code"),
+    "communities": ("code", "name", "property_company", "households", "unit_code", "unit_name", "grid_code"),
     "rivers": ("name",),
 }
 COORDINATE_PRECISION = 1e-7  # degrees; about 1 cm
@@ -111,12 +125,12 @@ def status(model: ResponsibilityModel, *, version: int) -> dict:
     return {
         "data_version": version,
         "counts": {
-            **{name: int(len(model.layer(name))) for name in LAYER_NAMES},
+            **{name: len(model.layer(name)) for name in LAYER_NAMES},
             "categories": int(model.points["category"].nunique()),
-            "leaders": int(len(model.leaders)),
-            "units": int(len(model.units)),
-            "household_heads": int(len(model.household_heads)),
-            "inspectors": int(len(model.inspectors)),
+            "leaders": len(model.leaders),
+            "units": len(model.units),
+            "household_heads": len(model.household_heads),
+            "inspectors": len(model.inspectors),
         },
     }
 

@@ -37,8 +37,7 @@ def load_directory(store: Store, directory: str | Path) -> LoadResult:
     version = store.replace_reference(dataset, derived)
     counts = {name: len(gdf) for name, gdf in dataset.layers.items()}
     counts.update({name: len(frame) for name, frame in dataset.tables.items()})
-    return LoadResult(version=version, counts=counts, audit=audit_model(model),
-                      warnings=dataset.warnings)
+    return LoadResult(version=version, counts=counts, audit=audit_model(model), warnings=dataset.warnings)
 
 
 class ReferenceCache:

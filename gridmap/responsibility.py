@@ -74,9 +74,7 @@ class ResponsibilityModel:
             rec = self.unit_record(uc)
             if rec is None:
                 continue
-            rec["segments"] = [
-                _segment_record(c, r) for c, r in segs[segs["unit_code"] == uc].iterrows()
-            ]
+            rec["segments"] = [_segment_record(c, r) for c, r in segs[segs["unit_code"] == uc].iterrows()]
             rec["points"] = [
                 {"code": c, "name": r["name"], "category": r["category"]}
                 for c, r in pts[pts["unit_code"] == uc].iterrows()
@@ -92,14 +90,18 @@ class ResponsibilityModel:
             "lead_department": self.unit_record(g["lead_unit_code"]),
             "units": units,
             "communities": [
-                {"code": c, "name": r["name"], "property_company": r["property_company"],
-                 "households": None if pd.isna(r["households"]) else int(r["households"])}
+                {
+                    "code": c,
+                    "name": r["name"],
+                    "property_company": r["property_company"],
+                    "households": None if pd.isna(r["households"]) else int(r["households"]),
+                }
                 for c, r in comms.iterrows()
             ],
             "counts": {
-                "segments": int(len(segs)),
-                "points": int(len(pts)),
-                "communities": int(len(comms)),
+                "segments": len(segs),
+                "points": len(pts),
+                "communities": len(comms),
                 "units": len(units),
             },
         }
@@ -117,9 +119,7 @@ class ResponsibilityModel:
             for c, r in pts.iterrows()
         ]
         rec["grids"] = self._grid_refs(self.units.loc[code, "grid_codes"])
-        rec["lead_of"] = self._grid_refs(
-            list(self.grids.index[self.grids["lead_unit_code"] == code])
-        )
+        rec["lead_of"] = self._grid_refs(list(self.grids.index[self.grids["lead_unit_code"] == code]))
         return rec
 
     def leader_detail(self, code: str) -> dict:
@@ -138,9 +138,7 @@ class ResponsibilityModel:
         }
 
     def _grid_refs(self, codes: list[str]) -> list[dict]:
-        return [
-            {"code": c, "name": self.grids.loc[c, "name"]} for c in codes if c in self.grids.index
-        ]
+        return [{"code": c, "name": self.grids.loc[c, "name"]} for c in codes if c in self.grids.index]
 
     def search(self, query: str, *, limit: int = 20) -> list[dict]:
         """Find grids, units, leaders, points, communities and roads whose name contains query."""
@@ -224,7 +222,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
     for name in LAYER_NAMES:
         if name not in layers:
             layers[name] = gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
-    for name, gdf in layers.items():
+    for gdf in layers.values():
         if "code" in gdf.columns:
             gdf.index = pd.Index(gdf["code"].astype(str), name="code")
         else:
@@ -248,9 +246,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
     for column in ("grid_head", "grid_head_phone", "lead_unit_code"):
         grids[column] = grids.index.map(roles[column]) if len(roles) else None
     grids["lead_department"] = grids["lead_unit_code"].map(units["name"])
-    grids["leader_codes"] = [
-        _lists(grid_leaders, "grid_code", "leader_code").get(c, []) for c in grids.index
-    ]
+    grids["leader_codes"] = [_lists(grid_leaders, "grid_code", "leader_code").get(c, []) for c in grids.index]
     grids["area_m2"] = metric["grids"].area.to_numpy()
     grid_codes = grids.index.to_numpy(dtype=object)
 
@@ -261,12 +257,16 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
     segments["length_m"] = metric["segments"].length.to_numpy()
     points = layers["points"]
     points["grid_code"] = _assign_by_overlap(
-        metric["points"], metric["grids"], grid_codes, measure="area"
-        if points.geom_type.isin(["Polygon", "MultiPolygon"]).all() and len(points) else "any"
+        metric["points"],
+        metric["grids"],
+        grid_codes,
+        measure="area" if points.geom_type.isin(["Polygon", "MultiPolygon"]).all() and len(points) else "any",
     )
     communities = layers["communities"]
     communities["grid_code"] = _assign_by_overlap(
-        metric["communities"], metric["grids"], grid_codes,
+        metric["communities"],
+        metric["grids"],
+        grid_codes,
         measure="area" if communities.geom_type.isin(["Polygon", "MultiPolygon"]).all() else "any",
     )
     for frame in (segments, points, communities):
@@ -282,9 +282,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
         [
             segments[["unit_code", "grid_code"]],
             points[["unit_code", "grid_code"]],
-            pd.DataFrame(
-                {"unit_code": grids["lead_unit_code"].to_numpy(), "grid_code": grids.index}
-            ),
+            pd.DataFrame({"unit_code": grids["lead_unit_code"].to_numpy(), "grid_code": grids.index}),
         ]
     ).dropna()
     unit_grids = unit_grids.drop_duplicates().sort_values(["unit_code", "grid_code"])

@@ -32,8 +32,16 @@ from typing import Any
 from urllib.parse import quote
 
 __all__ = [
-    "MISSING", "html_attr", "html_text", "is_missing", "js_string", "js_template", "script_json",
-    "template_html", "text", "url_part",
+    "MISSING",
+    "html_attr",
+    "html_text",
+    "is_missing",
+    "js_string",
+    "js_template",
+    "script_json",
+    "template_html",
+    "text",
+    "url_part",
 ]
 
 MISSING = "—"
@@ -44,16 +52,26 @@ _HTML_RE = re.compile(r"[&<>\"'`]")
 # In JavaScript source inside a <script> element: never let "</script", "<!--" or "]]>" appear,
 # and never leave the line terminators U+2028/U+2029 raw (they end a line in older engines).
 _SCRIPT_SAFE = {
-    "<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "'": "\\u0027",
-    "\u2028": "\\u2028", "\u2029": "\\u2029",
+    "<": "\\u003c",
+    ">": "\\u003e",
+    "&": "\\u0026",
+    "'": "\\u0027",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
 }
 _SCRIPT_SAFE_RE = re.compile("[<>&'\u2028\u2029]")
 
 # Inside a template literal: backslash, backtick and "${" are syntax; "<" is escaped so that
 # "</script>" cannot end the script element; U+2028/9 for old engines.
 _TEMPLATE = {
-    "\\": "\\\\", "`": "\\`", "$": "\\$", "<": "\\x3C", ">": "\\x3E",
-    "\u2028": "\\u2028", "\u2029": "\\u2029", "\r": "\\r",
+    "\\": "\\\\",
+    "`": "\\`",
+    "$": "\\$",
+    "<": "\\x3C",
+    ">": "\\x3E",
+    "\u2028": "\\u2028",
+    "\u2029": "\\u2029",
+    "\r": "\\r",
 }
 _TEMPLATE_RE = re.compile("[\\\\`$<>\u2028\u2029\r]")
 
@@ -67,7 +85,7 @@ def is_missing(value: Any) -> bool:
     if type(value).__name__ in ("NAType", "NaTType"):  # pandas.NA, pandas.NaT
         return True
     try:  # pandas.NA, numpy.nan in other float types
-        if value != value:  # noqa: PLR0124
+        if value != value:
             return True
     except (TypeError, ValueError):
         pass

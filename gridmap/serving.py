@@ -8,7 +8,8 @@ import socket
 import sys
 import threading
 import time
-from typing import Any, Callable, Iterator, TypeVar
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from gridmap.errors import RequestTimeout, ServiceBusy
@@ -18,8 +19,23 @@ T = TypeVar("T")
 # A request body must keep up this average rate once its grace period (GRIDMAP_BODY_TIMEOUT_S) is used.
 BODY_MIN_BYTES_PER_S = 16 * 1024
 # Query parameters whose values never reach a log (matched case-insensitively, also as *_key, *_token).
-SECRET_PARAMS = frozenset({"api_key", "apikey", "key", "token", "access_token", "auth", "password",
-                           "passwd", "pwd", "secret", "csrf_token", "session", "signature"})
+SECRET_PARAMS = frozenset(
+    {
+        "api_key",
+        "apikey",
+        "key",
+        "token",
+        "access_token",
+        "auth",
+        "password",
+        "passwd",
+        "pwd",
+        "secret",
+        "csrf_token",
+        "session",
+        "signature",
+    }
+)
 REDACTED = "***"
 
 
@@ -65,9 +81,11 @@ def heavy_slot(what: str) -> Iterator[None]:
     """
     semaphore = HEAVY.semaphore()
     if not semaphore.acquire(timeout=HEAVY.wait_s):
-        retry = max(5, int(round(HEAVY.wait_s)))
-        msg = (f"服务器正忙于其他{what}（每个服务进程同时处理 {HEAVY.slots} 项，已等待 {HEAVY.wait_s:g} 秒），"
-               f"请约 {retry} 秒后重试")
+        retry = max(5, round(HEAVY.wait_s))
+        msg = (
+            f"服务器正忙于其他{what}（每个服务进程同时处理 {HEAVY.slots} 项，已等待 {HEAVY.wait_s:g} 秒），"
+            f"请约 {retry} 秒后重试"
+        )
         raise ServiceBusy(msg, retry_after=retry)
     try:
         yield
@@ -150,7 +168,7 @@ class _DeadlineInput:
                     self._sock.settimeout(max(remaining, 0.01))
             try:
                 data = getattr(self._inner, method)(*args)
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 self._give_up()
             finally:
                 if self._sock is not None:
@@ -163,8 +181,10 @@ class _DeadlineInput:
         if self._sock is not None:  # the rest of the body is not waited for: close after the answer
             with contextlib.suppress(OSError):
                 self._sock.shutdown(socket.SHUT_RD)
-        msg = (f"请求内容上传太慢：{self._grace:g} 秒内（之后每秒至少 {BODY_MIN_BYTES_PER_S // 1024} KB）"
-               f"未能传完，只收到 {self._received} 字节；请检查网络后重试")
+        msg = (
+            f"请求内容上传太慢：{self._grace:g} 秒内（之后每秒至少 {BODY_MIN_BYTES_PER_S // 1024} KB）"
+            f"未能传完，只收到 {self._received} 字节；请检查网络后重试"
+        )
         raise RequestTimeout(msg)
 
     def read(self, size: int | None = -1):
@@ -209,8 +229,9 @@ class BodyDeadline:
 
     def __call__(self, environ, start_response):
         if environ.get("CONTENT_LENGTH") not in (None, "", "0") or environ.get("HTTP_TRANSFER_ENCODING"):
-            environ["wsgi.input"] = _DeadlineInput(environ["wsgi.input"], grace_s=self.grace_s,
-                                                   sock=environ.get("gunicorn.socket"))
+            environ["wsgi.input"] = _DeadlineInput(
+                environ["wsgi.input"], grace_s=self.grace_s, sock=environ.get("gunicorn.socket")
+            )
         return self.app(environ, start_response)
 
 
@@ -229,7 +250,9 @@ def redact_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
     if not any(_is_secret(k) for k, _ in pairs):
         return query
-    return "&".join(f"{quote(k, safe='')}={REDACTED if _is_secret(k) else quote(v, safe='')}" for k, v in pairs)
+    return "&".join(
+        f"{quote(k, safe='')}={REDACTED if _is_secret(k) else quote(v, safe='')}" for k, v in pairs
+    )
 
 
 def redact_url(url: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -124,9 +124,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Secret for signing sessions. Default: a random key generated once and kept in "
         "instance/secret_key (mode 0600).",
     ),
-    Setting("GRIDMAP_SECURE_COOKIES", False, "Mark the session cookie Secure (sent over HTTPS only). "
-            "Must be true when gridmap is served over HTTPS; requests that arrive over HTTPS get a "
-            "Secure cookie anyway (true/false).", _boolean),
+    Setting(
+        "GRIDMAP_SECURE_COOKIES",
+        False,
+        "Mark the session cookie Secure (sent over HTTPS only). "
+        "Must be true when gridmap is served over HTTPS; requests that arrive over HTTPS get a "
+        "Secure cookie anyway (true/false).",
+        _boolean,
+    ),
     Setting(
         "GRIDMAP_WHOIS_TOLERANCE_M",
         50.0,
@@ -134,18 +139,39 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
     ),
     # --- serving under load (issue 9) ----------------------------------------------------
-    Setting("GRIDMAP_BODY_TIMEOUT_S", 30.0, "Seconds a request body may take to arrive, plus one second "
-            "per 16 KB of it; a client that trickles its body is answered 408 (`gridmap serve`).",
-            _positive_float),
-    Setting("GRIDMAP_HEAVY_SLOTS", 1, "Photo decodings and map renderings that one worker process runs at "
-            "once; more wait for a turn.", _positive_int),
-    Setting("GRIDMAP_HEAVY_WAIT_S", 10.0, "Seconds a request waits for a heavy-work turn before it is "
-            "answered 503 with Retry-After.", _positive_float),
-    Setting("GRIDMAP_PRINT_CACHE_MB", 200.0, "Disk space, in megabytes, for rendered print maps kept under "
-            "print-cache/ in the instance folder (per data version and page options; 0: no cache).",
-            _non_negative_float),
-    Setting("GRIDMAP_PRINT_ANON_MAX_DPI", 200, "Highest resolution (dpi) of print maps for visitors who "
-            "are not logged in; logged-in users may ask for up to 600.", _positive_int),
+    Setting(
+        "GRIDMAP_BODY_TIMEOUT_S",
+        30.0,
+        "Seconds a request body may take to arrive, plus one second "
+        "per 16 KB of it; a client that trickles its body is answered 408 (`gridmap serve`).",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_HEAVY_SLOTS",
+        1,
+        "Photo decodings and map renderings that one worker process runs at once; more wait for a turn.",
+        _positive_int,
+    ),
+    Setting(
+        "GRIDMAP_HEAVY_WAIT_S",
+        10.0,
+        "Seconds a request waits for a heavy-work turn before it is answered 503 with Retry-After.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_PRINT_CACHE_MB",
+        200.0,
+        "Disk space, in megabytes, for rendered print maps kept under "
+        "print-cache/ in the instance folder (per data version and page options; 0: no cache).",
+        _non_negative_float,
+    ),
+    Setting(
+        "GRIDMAP_PRINT_ANON_MAX_DPI",
+        200,
+        "Highest resolution (dpi) of print maps for visitors who "
+        "are not logged in; logged-in users may ask for up to 600.",
+        _positive_int,
+    ),
     # --- problems (issue 3) ---------------------------------------------------------
     Setting(
         "GRIDMAP_PROBLEM_CATEGORIES",
@@ -193,17 +219,32 @@ SETTINGS: tuple[Setting, ...] = (
         "GRIDMAP_IMPORT_KEEP_MINUTES",
         60.0,
         "How long the import page keeps an uploaded file that passed its preview, waiting for "
-        "\"confirm\"; failed previews are deleted at once.",
+        '"confirm"; failed previews are deleted at once.',
         _positive_float,
     ),
     # --- coverage: gaps and overlaps between grids (gridmap/coverage.py) -----------------
-    Setting("GRIDMAP_COVERAGE_TOLERANCE_M2", 1.0, "Gaps and overlaps between grids (or towns) of this "
-            "many square metres or less are ignored by `gridmap audit`, `gridmap import` and the import "
-            "page (their tolerance option overrides it).", _non_negative_float),
-    Setting("GRIDMAP_COVERAGE_MIN_WIDTH_M", 0.05, "Gap and overlap pieces thinner than this on average "
-            "(2 x area / perimeter, metres) are rounding noise and ignored.", _non_negative_float),
-    Setting("GRIDMAP_COVERAGE_SLIVER_WIDTH_M", 1.0, "Gap and overlap pieces thinner than this on average "
-            "(metres) are reported as slivers: edges that do not quite meet.", _non_negative_float),
+    Setting(
+        "GRIDMAP_COVERAGE_TOLERANCE_M2",
+        1.0,
+        "Gaps and overlaps between grids (or towns) of this "
+        "many square metres or less are ignored by `gridmap audit`, `gridmap import` and the import "
+        "page (their tolerance option overrides it).",
+        _non_negative_float,
+    ),
+    Setting(
+        "GRIDMAP_COVERAGE_MIN_WIDTH_M",
+        0.05,
+        "Gap and overlap pieces thinner than this on average "
+        "(2 x area / perimeter, metres) are rounding noise and ignored.",
+        _non_negative_float,
+    ),
+    Setting(
+        "GRIDMAP_COVERAGE_SLIVER_WIDTH_M",
+        1.0,
+        "Gap and overlap pieces thinner than this on average "
+        "(metres) are reported as slivers: edges that do not quite meet.",
+        _non_negative_float,
+    ),
     # --- patrol routes (issue 4) --------------------------------------------------------
     Setting(
         "GRIDMAP_PATROL_MAX_SNAP_M",
@@ -212,8 +253,12 @@ SETTINGS: tuple[Setting, ...] = (
         _positive_float,
     ),
     Setting("GRIDMAP_PATROL_MODE", "walk", "How inspectors patrol by default: walk or bike.", _patrol_mode),
-    Setting("GRIDMAP_PATROL_HOURS", 6.0, "Hours of patrol in an inspector's working day (the route budget).",
-            _positive_float),
+    Setting(
+        "GRIDMAP_PATROL_HOURS",
+        6.0,
+        "Hours of patrol in an inspector's working day (the route budget).",
+        _positive_float,
+    ),
     Setting("GRIDMAP_PATROL_WALK_KMH", 4.5, "Walking speed of inspectors, km/h.", _positive_float),
     Setting("GRIDMAP_PATROL_BIKE_KMH", 12.0, "Cycling speed of inspectors, km/h.", _positive_float),
     Setting("GRIDMAP_PATROL_STOP_MINUTES", 10.0, "Minutes spent at each patrol stop.", _non_negative_float),
@@ -224,30 +269,71 @@ SETTINGS: tuple[Setting, ...] = (
         "plan drops the points worth least.",
         _positive_float,
     ),
-    Setting("GRIDMAP_PATROL_TIME_LIMIT", 5.0, "Seconds the day's patrol plan may search (the plan stops "
-            "earlier when it stops improving).", _positive_float),
-    Setting("GRIDMAP_PATROL_OWN_GRIDS", True, "Keep each inspector to the stops of their own grids "
-            "(true/false).", _boolean),
+    Setting(
+        "GRIDMAP_PATROL_TIME_LIMIT",
+        5.0,
+        "Seconds the day's patrol plan may search (the plan stops earlier when it stops improving).",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_PATROL_OWN_GRIDS",
+        True,
+        "Keep each inspector to the stops of their own grids (true/false).",
+        _boolean,
+    ),
     # --- logins and abuse (issue 9) -----------------------------------------------------
-    Setting("GRIDMAP_LOGIN_MAX_FAILURES", 10, "Failed logins allowed for one user name within "
-            "GRIDMAP_LOGIN_WINDOW_MINUTES; more answer 429 until the window has passed.", _positive_int),
-    Setting("GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS", 50, "Failed logins allowed from one client "
-            "address within GRIDMAP_LOGIN_WINDOW_MINUTES (any user names).", _positive_int),
-    Setting("GRIDMAP_LOGIN_WINDOW_MINUTES", 15.0, "The window, in minutes, in which failed logins are "
-            "counted.", _positive_float),
-    Setting("GRIDMAP_TRUSTED_PROXIES", 0, "How many reverse proxies in front of gridmap to trust for "
-            "X-Forwarded-For/-Proto (0: use the connection's address; behind one nginx: 1).",
-            _non_negative_int),
+    Setting(
+        "GRIDMAP_LOGIN_MAX_FAILURES",
+        10,
+        "Failed logins allowed for one user name within "
+        "GRIDMAP_LOGIN_WINDOW_MINUTES; more answer 429 until the window has passed.",
+        _positive_int,
+    ),
+    Setting(
+        "GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS",
+        50,
+        "Failed logins allowed from one client address within GRIDMAP_LOGIN_WINDOW_MINUTES (any user names).",
+        _positive_int,
+    ),
+    Setting(
+        "GRIDMAP_LOGIN_WINDOW_MINUTES",
+        15.0,
+        "The window, in minutes, in which failed logins are counted.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_TRUSTED_PROXIES",
+        0,
+        "How many reverse proxies in front of gridmap to trust for "
+        "X-Forwarded-For/-Proto (0: use the connection's address; behind one nginx: 1).",
+        _non_negative_int,
+    ),
     Setting("GRIDMAP_SESSION_HOURS", 24.0, "Hours a login in the browser lasts.", _positive_float),
-    Setting("GRIDMAP_TOKEN_DAYS", 90.0, "Days an API bearer token from `gridmap user token` lasts "
-            "unless --days says otherwise.", _positive_float),
-    Setting("GRIDMAP_APIKEY_DAYS", 365.0, "Days an Open311 api_key from `gridmap apikey add` lasts "
-            "unless --days says otherwise.", _positive_float),
-    Setting("GRIDMAP_REPORTS_PER_HOUR", 60, "Anonymous problem reports accepted from one client "
-            "address per hour (0: no limit). Logged-in staff and Open311 partners are not limited.",
-            _non_negative_int),
-    Setting("GRIDMAP_SUPPORT_WINDOW_HOURS", 24.0, "One 附议 (support) per client address per problem "
-            "within this many hours.", _positive_float),
+    Setting(
+        "GRIDMAP_TOKEN_DAYS",
+        90.0,
+        "Days an API bearer token from `gridmap user token` lasts unless --days says otherwise.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_APIKEY_DAYS",
+        365.0,
+        "Days an Open311 api_key from `gridmap apikey add` lasts unless --days says otherwise.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_REPORTS_PER_HOUR",
+        60,
+        "Anonymous problem reports accepted from one client "
+        "address per hour (0: no limit). Logged-in staff and Open311 partners are not limited.",
+        _non_negative_int,
+    ),
+    Setting(
+        "GRIDMAP_SUPPORT_WINDOW_HOURS",
+        24.0,
+        "One 附议 (support) per client address per problem within this many hours.",
+        _positive_float,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}

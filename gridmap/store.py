@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geopandas as gpd
@@ -41,6 +41,7 @@ meta_table = Table(
     Column("value", Text, nullable=True),
 )
 
+
 def _column_type(kind: str):
     return Integer if kind == "int" else Text
 
@@ -55,21 +56,25 @@ for _spec in LAYERS:
         *[Column(name, Text, index=True) for name in _spec.derived],  # computed at load
         Column("geom", LargeBinary, nullable=False),  # WKB, EPSG:4326
     )
-for _spec in TABLES:
-    reference_tables[_spec.name] = Table(
-        f"ref_{_spec.name}",
+for _table_spec in TABLES:
+    reference_tables[_table_spec.name] = Table(
+        f"ref_{_table_spec.name}",
         metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
-        *[Column(c.name, _column_type(c.kind)) for c in _spec.columns],
+        *[Column(c.name, _column_type(c.kind)) for c in _table_spec.columns],
     )
 
 # Modules that define more tables on `metadata` (problems, patrols, …), imported before the
 # schema is created. Add yours here; new tables are created by `migrate`, changes to existing
 # ones need a numbered migration below.
-SCHEMA_MODULES: tuple[str, ...] = ("gridmap.accounts.schema", "gridmap.problems.schema", "gridmap.routing.schema")
+SCHEMA_MODULES: tuple[str, ...] = (
+    "gridmap.accounts.schema",
+    "gridmap.problems.schema",
+    "gridmap.routing.schema",
+)
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.
-MIGRATIONS: dict[int, object] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -114,9 +119,7 @@ class Store:
             for version in range(current + 1, SCHEMA_VERSION + 1):
                 MIGRATIONS[version](conn)
                 conn.execute(
-                    meta_table.update()
-                    .where(meta_table.c.key == "schema_version")
-                    .values(value=str(version))
+                    meta_table.update().where(meta_table.c.key == "schema_version").values(value=str(version))
                 )
         return SCHEMA_VERSION
 
@@ -172,15 +175,10 @@ class Store:
         The update takes the write lock first, so concurrent writers serialise; with
         ``expected``, a version changed since the caller validated gives Conflict.
         """
-        current = conn.execute(
-            select(meta_table.c.value).where(meta_table.c.key == "data_version")
-        ).scalar()
+        current = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "data_version")).scalar()
         current_version = int(current or 0)
         if expected is not None and current_version != expected:
-            msg = (
-                f"数据在检查之后已被修改（版本 {expected} → {current_version}），"
-                "本次导入未写入；请重新导入"
-            )
+            msg = f"数据在检查之后已被修改（版本 {expected} → {current_version}），本次导入未写入；请重新导入"
             raise Conflict(msg)
         version = current_version + 1
         if current is None:
@@ -211,9 +209,9 @@ class Store:
                 frame[name] = derived[spec.name][name].to_numpy(dtype=object)
             frame["geom"] = shapely.to_wkb(gdf.geometry.to_numpy(), output_dimension=2)
             rows[spec.name] = _records(frame)
-        for spec in TABLES:
-            frame = dataset.tables[spec.name][[c.name for c in spec.columns]]
-            rows[spec.name] = _records(frame)
+        for table_spec in TABLES:
+            frame = dataset.tables[table_spec.name][[c.name for c in table_spec.columns]]
+            rows[table_spec.name] = _records(frame)
         with self.writing() as conn:
             for table in reference_tables.values():
                 conn.execute(delete(table))
@@ -222,7 +220,7 @@ class Store:
                     conn.execute(insert(reference_tables[name]), records)
             version = self._bump_version(conn)
             self._set_meta(conn, "data_source", dataset.source)
-            self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.timezone.utc).isoformat())
+            self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.UTC).isoformat())
         return version
 
     def has_reference(self) -> bool:
@@ -252,13 +250,13 @@ class Store:
                 for c in spec.columns:
                     frame[c.name] = frame[c.name].astype("Int64" if c.kind == "int" else object)
                 layers[spec.name] = gpd.GeoDataFrame(frame, geometry=geoms, crs="EPSG:4326")
-            for spec in TABLES:
-                table = reference_tables[spec.name]
+            for table_spec in TABLES:
+                table = reference_tables[table_spec.name]
                 frame = pd.DataFrame(
                     conn.execute(select(table).order_by(table.c.id)).mappings().all(),
                     columns=[c.name for c in table.columns],
                 )
-                tables[spec.name] = frame.drop(columns=["id"]).astype(object)
+                tables[table_spec.name] = frame.drop(columns=["id"]).astype(object)
         return Dataset(layers=layers, tables=tables, source=self.get_meta("data_source") or "")
 
     def import_reference(
@@ -293,7 +291,6 @@ class Store:
         progress : callable, optional
             ``progress(rows_written, rows_total)``.
         """
-        from gridmap.errors import Conflict, InvalidInput
         from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
 
         if mode not in ("replace", "merge"):
@@ -339,7 +336,7 @@ class Store:
                     target.update().where(target.c.code == bindparam("k")).values(grid_code=bindparam("g")),
                     rows,
                 )
-            self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.timezone.utc).isoformat())
+            self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.UTC).isoformat())
             self._set_meta(conn, "last_import", source)
         return version
 
@@ -354,8 +351,12 @@ def _records(frame: pd.DataFrame) -> list[dict]:
 # replace or merge ONE layer or table in one transaction that also bumps data_version.
 
 # Merge keys of tables without a unique code: their rows are replaced group by group.
-_MERGE_KEYS = {"grid_leaders": "grid_code", "town_leaders": "town_code", "rivers": "name",
-               "grid_roles": "grid_code"}
+_MERGE_KEYS = {
+    "grid_leaders": "grid_code",
+    "town_leaders": "town_code",
+    "rivers": "name",
+    "grid_roles": "grid_code",
+}
 _IMPORT_CHUNK = 5000
 
 

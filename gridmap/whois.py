@@ -6,7 +6,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -29,7 +28,7 @@ def parse_lonlat(lon: object, lat: object, *, crs: str | None = None) -> tuple[f
             msg = f"缺少参数 {name}（{label}），例如 ?lon=106.52&lat=33.91"
             raise InvalidInput(msg)
         try:
-            value = float(raw)
+            value = float(raw)  # type: ignore[arg-type]  # anything else is refused just below
         except (TypeError, ValueError):
             msg = f"参数 {name}（{label}）应为数字，实际为“{raw}”"
             raise InvalidInput(msg) from None
@@ -161,9 +160,7 @@ class _Records:
     def __init__(self, model: ResponsibilityModel) -> None:
         self.model = model
         unit = model.unit_record
-        self.towns = [
-            {"code": c, "name": r["name"]} for c, r in model.towns.iterrows()
-        ]
+        self.towns = [{"code": c, "name": r["name"]} for c, r in model.towns.iterrows()]
         self.town_leaders = [model.leader_records(r["liaison_codes"]) for _, r in model.towns.iterrows()]
         self.grids = []
         for code, r in model.grids.iterrows():
@@ -192,10 +189,14 @@ class _Records:
             for c, r in model.points.iterrows()
         ]
         heads = model.household_heads
-        by_community = {
-            c: [{"name": h["name"], "building": h["building"]} for _, h in group.iterrows()]
-            for c, group in heads.groupby("community_code", sort=False)
-        } if len(heads) else {}
+        by_community = (
+            {
+                c: [{"name": h["name"], "building": h["building"]} for _, h in group.iterrows()]
+                for c, group in heads.groupby("community_code", sort=False)
+            }
+            if len(heads)
+            else {}
+        )
         self.communities = [
             {
                 "code": c,

@@ -22,10 +22,10 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gridmap.io.read import Dataset  # noqa: E402
-from gridmap.model import LAYERS, TABLES  # noqa: E402
-from gridmap.responsibility import build_model  # noqa: E402
-from gridmap.whois import WhoisIndex  # noqa: E402
+from gridmap.io.read import Dataset
+from gridmap.model import LAYERS, TABLES
+from gridmap.responsibility import build_model
+from gridmap.whois import WhoisIndex
 
 
 def synthetic_dataset(n_side: int = 100) -> Dataset:
@@ -43,13 +43,20 @@ def synthetic_dataset(n_side: int = 100) -> Dataset:
 
     layers = {spec.name: empty(spec) for spec in LAYERS}
     town = shapely.box(x0 - 0.05, y0 - 0.05, x0 + n_side * step + 0.05, y0 + n_side * step + 0.05)
-    layers["towns"] = gpd.GeoDataFrame({"code": ["T1"], "name": ["双石铺镇"]}, geometry=[town], crs="EPSG:4326")
+    layers["towns"] = gpd.GeoDataFrame(
+        {"code": ["T1"], "name": ["双石铺镇"]}, geometry=[town], crs="EPSG:4326"
+    )
     layers["grids"] = gpd.GeoDataFrame(
         {"code": codes, "name": [f"网格{i}" for i in range(len(codes))], "town_code": "T1"},
-        geometry=grids, crs="EPSG:4326",
+        geometry=grids,
+        crs="EPSG:4326",
     )
-    tables = {spec.name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns}) for spec in TABLES}
-    tables["units"] = pd.DataFrame({"code": ["U1"], "name": ["县住建局"], "kind": [None], "contact": [None], "phone": [None]})
+    tables = {
+        spec.name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns}) for spec in TABLES
+    }
+    tables["units"] = pd.DataFrame(
+        {"code": ["U1"], "name": ["县住建局"], "kind": [None], "contact": [None], "phone": [None]}
+    )
     tables["grid_roles"] = pd.DataFrame(
         {"grid_code": codes, "grid_head": "网格长", "grid_head_phone": None, "lead_unit_code": "U1"}
     )
@@ -127,13 +134,13 @@ def bench_http(*, seconds: float = 5.0, clients: int = 8) -> dict:
         "PORT": str(port),
     }
     gridmap = [sys.executable, "-m", "gridmap.cli"]
-    subprocess.run([*gridmap, "load", str(ROOT / "geodata" / "demo")], env=env, check=True,
-                   capture_output=True)
+    subprocess.run(
+        [*gridmap, "load", str(ROOT / "geodata" / "demo")], env=env, check=True, capture_output=True
+    )
     from gridmap.settings import load_settings
 
     workers = load_settings(environ=env)["GRIDMAP_WORKERS"]  # `gridmap serve`'s default: one per core
-    server = subprocess.Popen([*gridmap, "serve"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    server = subprocess.Popen([*gridmap, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(300):
@@ -196,15 +203,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", default="bench-results.json")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each HTTP run")
     parser.add_argument("--skip-http", action="store_true")
-    parser.add_argument("--only", nargs="*", default=None,
-                        help="run only these module benches (routing, import, printmap, problems)")
+    parser.add_argument(
+        "--only",
+        nargs="*",
+        default=None,
+        help="run only these module benches (routing, import, printmap, problems)",
+    )
     args = parser.parse_args(argv)
     results: dict = {}
     results["whois"] = w = bench_whois()
-    rows = [("measure", "value", "goal"),
-            ("whois, naive shapely contains loop (10,000 grids)", f"{w['naive_per_s']}/s", "baseline"),
-            ("whois lookup() one at a time", f"{w['lookup_per_s']}/s  ({w['lookup_ratio']}x)", "≥ 20x"),
-            ("whois locate() vectorised", f"{w['locate_batch_per_s']}/s  ({w['batch_ratio']}x)", "≥ 20x")]
+    rows = [
+        ("measure", "value", "goal"),
+        ("whois, naive shapely contains loop (10,000 grids)", f"{w['naive_per_s']}/s", "baseline"),
+        ("whois lookup() one at a time", f"{w['lookup_per_s']}/s  ({w['lookup_ratio']}x)", "≥ 20x"),
+        ("whois locate() vectorised", f"{w['locate_batch_per_s']}/s  ({w['batch_ratio']}x)", "≥ 20x"),
+    ]
     if not args.skip_http:
         results["http"] = h = bench_http(seconds=args.seconds)
         results["page"] = p = bench_page_size()
@@ -213,10 +226,18 @@ def main(argv: list[str] | None = None) -> int:
         p["ratio_to_naive"] = round(h["map_page_bytes"] / p["naive_folium_page_bytes"], 2)
         rows += [
             ("HTTP /api/ping baseline", f"{h['ping_req_per_s']}/s", "baseline"),
-            (f"HTTP /api/whois (gunicorn gevent, {h['workers']} workers)", f"{h['whois_req_per_s']}/s  ({h['whois_vs_ping_ratio']}x ping)", "≥ 300/s"),
+            (
+                f"HTTP /api/whois (gunicorn gevent, {h['workers']} workers)",
+                f"{h['whois_req_per_s']}/s  ({h['whois_vs_ping_ratio']}x ping)",
+                "≥ 300/s",
+            ),
             ("HTTP errors", str(h["errors"]), "0"),
-            ("county map page", f"{p['ours_page_bytes']} bytes ({p['ratio_to_naive']}x naive folium), "
-             f"{p['ours_page_gzip_bytes']} gzip", "report"),
+            (
+                "county map page",
+                f"{p['ours_page_bytes']} bytes ({p['ratio_to_naive']}x naive folium), "
+                f"{p['ours_page_gzip_bytes']} gzip",
+                "report",
+            ),
         ]
     # Each module's own bench (scripts/bench_<area>.py --json PATH) prints its table; collect JSON.
     failed = []

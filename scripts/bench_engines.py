@@ -14,7 +14,7 @@ import geopandas as gpd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_import import make_gpkg  # noqa: E402
+from bench_import import make_gpkg
 
 ENGINES = ("pyogrio", "fiona")
 LAYER = "网格"
@@ -81,8 +81,11 @@ def main() -> None:
         tmp = Path(tmp)
         path = tmp / "grids.gpkg"
         make_gpkg(path, args.n)
-        result = {"bench": "engines", "polygons": args.n,
-                  **time_engines(path, out_dir=tmp, rounds=args.rounds)}
+        result = {
+            "bench": "engines",
+            "polygons": args.n,
+            **time_engines(path, out_dir=tmp, rounds=args.rounds),
+        }
     print(f"读写引擎基准：{args.n} 个面（GeoPackage），每个引擎 {args.rounds} 轮取中位数")
     print(f"{'what':30} {'pyogrio s':>10} {'fiona s':>10} {'fiona/pyogrio':>14}")
     for what, key in (("geopandas.read_file", "read"), ("GeoDataFrame.to_file", "write")):

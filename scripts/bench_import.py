@@ -17,8 +17,8 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gridmap.importer import run_import  # noqa: E402
-from gridmap.store import Store  # noqa: E402
+from gridmap.importer import run_import
+from gridmap.store import Store
 
 GOAL_S = 15.0
 
@@ -40,8 +40,11 @@ def make_gpkg(path: Path, n: int) -> None:
     rings = np.concatenate([rings, rings[:, :1]], axis=1).reshape(-1, 2)
     geoms = shapely.polygons(shapely.linearrings(rings, indices=np.repeat(np.arange(n), 5)))
     codes = [f"610330100{i:06d}" for i in range(n)]
-    gdf = gpd.GeoDataFrame({"网格编码": codes, "网格名称": [f"第{i}号网格" for i in range(n)],
-                            "所属镇代码": "610330100"}, geometry=geoms, crs="EPSG:4490")
+    gdf = gpd.GeoDataFrame(
+        {"网格编码": codes, "网格名称": [f"第{i}号网格" for i in range(n)], "所属镇代码": "610330100"},
+        geometry=geoms,
+        crs="EPSG:4490",
+    )
     pyogrio.write_dataframe(gdf, path, layer="网格")
 
 
@@ -64,8 +67,11 @@ def main() -> None:
         path = tmp / "grids.gpkg"
         make_gpkg(path, args.n)
         store = Store(f"sqlite:///{tmp / 'bench.sqlite'}")
-        town = gpd.GeoDataFrame({"code": ["610330100"], "name": ["双石铺镇"]},
-                                geometry=[shapely.box(106.0, 33.5, 107.0, 34.5)], crs="EPSG:4326")
+        town = gpd.GeoDataFrame(
+            {"code": ["610330100"], "name": ["双石铺镇"]},
+            geometry=[shapely.box(106.0, 33.5, 107.0, 34.5)],
+            crs="EPSG:4326",
+        )
         store.import_reference("towns", town, mode="replace")
         baseline = timed(lambda: gpd.read_file(path), repeat=2)
         reports = {}

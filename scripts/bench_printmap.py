@@ -17,18 +17,18 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 
-from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.backends.backend_pdf import PdfPages
+from matplotlib.figure import Figure
 
-from gridmap import printmap  # noqa: E402
-from gridmap.io.read import read_dataset  # noqa: E402
-from gridmap.printmap import fonts  # noqa: E402
-from gridmap.printmap.atlas import atlas_pages, render_atlas  # noqa: E402
-from gridmap.responsibility import ResponsibilityModel, build_model  # noqa: E402
+from gridmap import printmap
+from gridmap.io.read import read_dataset
+from gridmap.printmap import fonts
+from gridmap.printmap.atlas import atlas_pages, render_atlas
+from gridmap.responsibility import ResponsibilityModel, build_model
 
 GOAL_MAP_S = 1.5
 GOAL_ATLAS_S = 20.0
@@ -39,8 +39,9 @@ def _load_model() -> tuple[ResponsibilityModel, str]:
     demo = ROOT / "geodata" / "demo"
     if (demo / "layers.gpkg").is_file():
         return build_model(read_dataset(demo)), "demo"
-    from tests import factory  # the tiny dataset when the demo is not generated yet
     import tempfile
+
+    from tests import factory  # the tiny dataset when the demo is not generated yet
 
     return build_model(read_dataset(factory.write_dataset(Path(tempfile.mkdtemp()) / "d"))), "factory"
 
@@ -55,7 +56,11 @@ def naive_figure(model: ResponsibilityModel, grid_code: str | None) -> Figure:
     focus = grids.loc[[grid_code]] if grid_code else grids
     segs = model.segments if grid_code is None else model.segments[model.segments["grid_code"] == grid_code]
     pts = model.points if grid_code is None else model.points[model.points["grid_code"] == grid_code]
-    comms = model.communities if grid_code is None else model.communities[model.communities["grid_code"] == grid_code]
+    comms = (
+        model.communities
+        if grid_code is None
+        else model.communities[model.communities["grid_code"] == grid_code]
+    )
     if len(model.rivers):
         model.rivers.to_crs(crs).plot(ax=ax, color="#cfe3f3")
     model.towns.to_crs(crs).boundary.plot(ax=ax, color="#666", linewidth=0.8)
@@ -89,9 +94,15 @@ def bench_map(model: ResponsibilityModel, code: str, repeat: int) -> dict:
         buf = io.BytesIO()
         naive_figure(model, code).savefig(buf, format="png", dpi=300)
         naive.append(time.perf_counter() - t)
-    return {"grid": code, "ours_s": _best(ours), "naive_s": _best(naive),
-            "ratio_to_naive": round(_best(ours) / _best(naive), 2), "goal_s": GOAL_MAP_S,
-            "png_bytes": len(data), "met": _best(ours) <= GOAL_MAP_S}
+    return {
+        "grid": code,
+        "ours_s": _best(ours),
+        "naive_s": _best(naive),
+        "ratio_to_naive": round(_best(ours) / _best(naive), 2),
+        "goal_s": GOAL_MAP_S,
+        "png_bytes": len(data),
+        "met": _best(ours) <= GOAL_MAP_S,
+    }
 
 
 def bench_atlas(model: ResponsibilityModel) -> dict:
@@ -104,9 +115,16 @@ def bench_atlas(model: ResponsibilityModel) -> dict:
         for kind, code, _ in atlas_pages(model):
             pdf.savefig(naive_figure(model, code if kind == "grid" else None), dpi=300)
     naive = time.perf_counter() - t
-    return {"pages": len(atlas_pages(model)), "workers": 2, "ours_s": round(ours, 2),
-            "naive_serial_s": round(naive, 2), "ratio_to_naive": round(ours / naive, 2),
-            "goal_s": GOAL_ATLAS_S, "pdf_bytes": len(data), "met": ours <= GOAL_ATLAS_S}
+    return {
+        "pages": len(atlas_pages(model)),
+        "workers": 2,
+        "ours_s": round(ours, 2),
+        "naive_serial_s": round(naive, 2),
+        "ratio_to_naive": round(ours / naive, 2),
+        "goal_s": GOAL_ATLAS_S,
+        "pdf_bytes": len(data),
+        "met": ours <= GOAL_ATLAS_S,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,15 +139,28 @@ def main(argv: list[str] | None = None) -> int:
     code = str(model.segments["grid_code"].value_counts().index[0])
     one = bench_map(model, code, args.repeat)
     atlas = bench_atlas(model)
-    results = {"data": source, "font_ready_s": round(font_s, 2), "grid_map_a4_300dpi": one,
-               "atlas_pdf": atlas}
+    results = {
+        "data": source,
+        "font_ready_s": round(font_s, 2),
+        "grid_map_a4_300dpi": one,
+        "atlas_pdf": atlas,
+    }
     rows = [
         ("任务", "gridmap", "naive GeoDataFrame.plot", "比值", "目标"),
-        (f"一幅网格图 A4 300 dpi PNG（{code}）", f"{one['ours_s']:.2f} s", f"{one['naive_s']:.2f} s",
-         f"{one['ratio_to_naive']}x", f"≤ {GOAL_MAP_S} s {'达到' if one['met'] else '未达到'}"),
-        (f"演示图集 PDF（{atlas['pages']} 页，2 进程）", f"{atlas['ours_s']:.2f} s",
-         f"{atlas['naive_serial_s']:.2f} s（单进程）", f"{atlas['ratio_to_naive']}x",
-         f"≤ {GOAL_ATLAS_S} s {'达到' if atlas['met'] else '未达到'}"),
+        (
+            f"一幅网格图 A4 300 dpi PNG（{code}）",
+            f"{one['ours_s']:.2f} s",
+            f"{one['naive_s']:.2f} s",
+            f"{one['ratio_to_naive']}x",
+            f"≤ {GOAL_MAP_S} s {'达到' if one['met'] else '未达到'}",
+        ),
+        (
+            f"演示图集 PDF（{atlas['pages']} 页，2 进程）",
+            f"{atlas['ours_s']:.2f} s",
+            f"{atlas['naive_serial_s']:.2f} s（单进程）",
+            f"{atlas['ratio_to_naive']}x",
+            f"≤ {GOAL_ATLAS_S} s {'达到' if atlas['met'] else '未达到'}",
+        ),
     ]
     widths = [max(len(str(r[i])) for r in rows) for i in range(len(rows[0]))]
     for row in rows:

@@ -30,10 +30,10 @@ import shapely
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gridmap.io.read import read_dataset  # noqa: E402
-from gridmap.problems.bulk import BulkAssigner  # noqa: E402
-from gridmap.responsibility import build_model  # noqa: E402
-from gridmap.whois import WhoisIndex  # noqa: E402
+from gridmap.io.read import read_dataset
+from gridmap.problems.bulk import BulkAssigner
+from gridmap.responsibility import build_model
+from gridmap.whois import WhoisIndex
 
 DEMO = ROOT / "geodata" / "demo"
 
@@ -50,7 +50,7 @@ def bench_assign(n: int, *, sample: int = 2000) -> dict:
     raw_times, ours_times = [], []
     for _ in range(2):  # alternate, keep the best of each
         t = time.perf_counter()
-        q, _t = tree.query(shapely.points(lon, lat), predicate="intersects")
+        _q, _t = tree.query(shapely.points(lon, lat), predicate="intersects")
         raw_times.append(time.perf_counter() - t)
         t = time.perf_counter()
         result = assigner.assign(lon, lat)
@@ -82,7 +82,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _hammer(port: int, method: str, path: str, body_for, *, seconds: float, clients: int) -> tuple[float, int, int]:
+def _hammer(
+    port: int, method: str, path: str, body_for, *, seconds: float, clients: int
+) -> tuple[float, int, int]:
     """(requests per second, answered 200/201, errors) from ``clients`` keep-alive connections."""
     from tests.loadgen import hammer
 
@@ -93,16 +95,24 @@ def _hammer(port: int, method: str, path: str, body_for, *, seconds: float, clie
 def bench_http(*, seconds: float, clients: int) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-problems-"))
     port = _free_port()
-    env = {**os.environ, "GRIDMAP_INSTANCE_DIR": str(tmp),
-           "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite'}", "PORT": str(port),
-           "GRIDMAP_REPORTS_PER_HOUR": "0"}  # one address sends them all: no per-address limit
+    env = {
+        **os.environ,
+        "GRIDMAP_INSTANCE_DIR": str(tmp),
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite'}",
+        "PORT": str(port),
+        "GRIDMAP_REPORTS_PER_HOUR": "0",
+    }  # one address sends them all: no per-address limit
     gridmap = [sys.executable, "-m", "gridmap.cli"]
     subprocess.run([*gridmap, "load", str(DEMO)], env=env, check=True, capture_output=True)
     from gridmap.settings import load_settings
 
     workers = str(load_settings(environ=env)["GRIDMAP_WORKERS"])  # GRIDMAP_WORKERS, else one per core
-    server = subprocess.Popen([*gridmap, "serve", "--workers", workers], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [*gridmap, "serve", "--workers", workers],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     model = build_model(read_dataset(DEMO))
     minx, miny, maxx, maxy = model.grids.total_bounds
     rng = np.random.default_rng(5)
@@ -110,8 +120,15 @@ def bench_http(*, seconds: float, clients: int) -> dict:
 
     def report(i: int, j: int) -> bytes:
         lon, lat = spots[(i * 7919 + j) % len(spots)]
-        return json.dumps({"lon": lon, "lat": lat, "category": "garbage",
-                           "description": f"基准测试 {i}-{j}", "source": "inspector"}).encode()
+        return json.dumps(
+            {
+                "lon": lon,
+                "lat": lat,
+                "category": "garbage",
+                "description": f"基准测试 {i}-{j}",
+                "source": "inspector",
+            }
+        ).encode()
 
     try:
         for _ in range(300):
@@ -124,11 +141,16 @@ def bench_http(*, seconds: float, clients: int) -> dict:
                 time.sleep(0.1)
         for i in range(4 * int(workers)):  # warm every worker (reference model, whois index)
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-            conn.request("POST", "/api/problems", body=report(99, i), headers={"Content-Type": "application/json"})
+            conn.request(
+                "POST", "/api/problems", body=report(99, i), headers={"Content-Type": "application/json"}
+            )
             conn.getresponse().read()
-        ping_rate, _, ping_errors = _hammer(port, "GET", "/api/ping", lambda i, j: None,
-                                            seconds=seconds, clients=clients)
-        rate, stored, errors = _hammer(port, "POST", "/api/problems", report, seconds=seconds, clients=clients)
+        ping_rate, _, ping_errors = _hammer(
+            port, "GET", "/api/ping", lambda i, j: None, seconds=seconds, clients=clients
+        )
+        rate, _stored, errors = _hammer(
+            port, "POST", "/api/problems", report, seconds=seconds, clients=clients
+        )
     finally:
         server.terminate()
         server.wait(timeout=20)
@@ -157,7 +179,9 @@ def table(rows: list[tuple[str, str, str]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", default="bench-problems.json")
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=5.0)
@@ -166,18 +190,31 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     results: dict = {"assign": bench_assign(args.points)}
     a = results["assign"]
-    rows = [("measure", "value", "goal"),
-            (f"raw shapely STRtree grid query ({a['points']:,} spots)", f"{a['raw_strtree_per_s']:,}/s", "baseline"),
-            ("bulk assignment to grid and unit", f"{a['assign_per_s']:,}/s  ({a['ratio']}x)", "≥ 0.5x"),
-            (f"disagreements with whois ({a['whois_sample']} spots)", str(a["whois_mismatches"]), "0")]
+    rows = [
+        ("measure", "value", "goal"),
+        (
+            f"raw shapely STRtree grid query ({a['points']:,} spots)",
+            f"{a['raw_strtree_per_s']:,}/s",
+            "baseline",
+        ),
+        ("bulk assignment to grid and unit", f"{a['assign_per_s']:,}/s  ({a['ratio']}x)", "≥ 0.5x"),
+        (f"disagreements with whois ({a['whois_sample']} spots)", str(a["whois_mismatches"]), "0"),
+    ]
     if not args.skip_http:
         results["http"] = h = bench_http(seconds=args.seconds, clients=args.clients)
         rows += [
             ("HTTP GET /api/ping", f"{h['ping_per_s']}/s", "baseline"),
-            (f"HTTP POST /api/problems ({h['workers']} workers, {h['clients']} clients, {h['cores']} cores)",
-             f"{h['reports_per_s']}/s  ({h['reports_vs_ping']}x ping)", "≥ 100/s"),
+            (
+                f"HTTP POST /api/problems ({h['workers']} workers, {h['clients']} clients, {h['cores']} cores)",
+                f"{h['reports_per_s']}/s  ({h['reports_vs_ping']}x ping)",
+                "≥ 100/s",
+            ),
             ("HTTP errors", str(h["errors"]), "0"),
-            ("stored rows / unique tracking numbers", f"{h['stored_rows']} / {h['unique_tracking_numbers']}", "equal"),
+            (
+                "stored rows / unique tracking numbers",
+                f"{h['stored_rows']} / {h['unique_tracking_numbers']}",
+                "equal",
+            ),
         ]
     print(table(rows))
     Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")

@@ -17,17 +17,31 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from gridmap.routing.cli import route  # noqa: E402
-from gridmap.routing.tsp import DEFAULT_TIME_LIMIT  # noqa: E402
-from gridmap.routing.tsplib import read_best_solutions, read_problem, tour_length  # noqa: E402
+from gridmap.routing.cli import route
+from gridmap.routing.tsp import DEFAULT_TIME_LIMIT
+from gridmap.routing.tsplib import read_best_solutions, read_problem, tour_length
 
 TSPLIB = ROOT.parent / "shared" / "realdata" / "tsplib"
-INSTANCES = (
-    "eil51 berlin52 st70 eil76 pr76 kroA100 kroC100 kroD100 rd100 eil101 lin105 "
-    "ch130 ch150 tsp225 a280 pcb442"
-).split()
+INSTANCES = [
+    "eil51",
+    "berlin52",
+    "st70",
+    "eil76",
+    "pr76",
+    "kroA100",
+    "kroC100",
+    "kroD100",
+    "rd100",
+    "eil101",
+    "lin105",
+    "ch130",
+    "ch150",
+    "tsp225",
+    "a280",
+    "pcb442",
+]
 
 
 def ours(problem, folder: Path, time_limit: float) -> tuple[list[int], float]:
@@ -83,8 +97,12 @@ def _gap(length: float, best: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--json", default="bench-routing.json", help="where to write the results")
-    parser.add_argument("--tsplib", default=str(TSPLIB), help="folder with the .tsp files and bestSolutions.txt")
-    parser.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds, for both solvers")
+    parser.add_argument(
+        "--tsplib", default=str(TSPLIB), help="folder with the .tsp files and bestSolutions.txt"
+    )
+    parser.add_argument(
+        "--time-limit", type=float, default=DEFAULT_TIME_LIMIT, help="seconds, for both solvers"
+    )
     parser.add_argument("--instances", default=",".join(INSTANCES), help="comma-separated instance names")
     parser.add_argument("--skip-tsplib", action="store_true", help="only the demo county's day plan")
     parser.add_argument("--skip-day", action="store_true", help="only the TSPLIB table")
@@ -146,7 +164,10 @@ def tsplib_bench(args) -> dict | None:
                 if ort_length is not None
                 else f"{'—':>8} {'—':>6} {'—':>6}"
             )
-            print(f"{name:10} {n:4d} {best[name]:8d} {length:8d} {row['gap_pct']:6.2f} {seconds:6.2f}   {ort}", flush=True)
+            print(
+                f"{name:10} {n:4d} {best[name]:8d} {length:8d} {row['gap_pct']:6.2f} {seconds:6.2f}   {ort}",
+                flush=True,
+            )
     summary = {
         "median_gap_pct": statistics.median(r["gap_pct"] for r in rows),
         "worst_gap_pct": max(r["gap_pct"] for r in rows),
@@ -169,7 +190,7 @@ def tsplib_bench(args) -> dict | None:
     return {"time_limit": args.time_limit, "rows": rows, "summary": summary, "goal_met": ok}
 
 
-def python_matrix(placement) -> "np.ndarray":
+def python_matrix(placement):
     """Baseline: one heapq Dijkstra per stop, in plain Python, over the same street graph."""
     import heapq
 
@@ -214,20 +235,23 @@ def day_bench() -> dict:
     print("演示县一天的巡查计划（46 名巡查员、139 个考察点位、30 个问题，沿路网距离；目标 ≤ 10 秒）")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        settings = load_settings({"GRIDMAP_INSTANCE_DIR": tmp, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite"},
-                                 environ={})
+        settings = load_settings(
+            {"GRIDMAP_INSTANCE_DIR": tmp, "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp}/demo.sqlite"}, environ={}
+        )
         store = Store(settings["GRIDMAP_DATABASE_URL"])
         load_directory(store, ROOT / "geodata" / "demo")
         cache = ReferenceCache(store, tolerance_m=50.0)
         problems = seed_demo_problems(context_from_settings(store, cache, settings), cache.model(), count=30)
         must = {k for k, kind in problems.items() if kind != "fresh"}
-        print(f"{'grids':10} {'matrix':8} {'seconds':>8} {'routes':>6} {'visited':>7} {'must':>5} {'dropped':>7} "
-              f"{'km':>7} {'budgets':>8}")
+        print(
+            f"{'grids':10} {'matrix':8} {'seconds':>8} {'routes':>6} {'visited':>7} {'must':>5} {'dropped':>7} "
+            f"{'km':>7} {'budgets':>8}"
+        )
         original = streets.Placement.matrix
         for own in (True, False):
             for label, matrix in (("csgraph", original), ("python", python_matrix)):
                 streets.Placement.matrix = matrix  # the baseline swaps only the matrix computation
-                sources._cache.clear()  # noqa: SLF001 - each run builds its network from the store
+                sources._cache.clear()
                 try:
                     began = time.perf_counter()
                     options = options_from_settings(settings, own_grids=own)
@@ -237,15 +261,23 @@ def day_bench() -> dict:
                     streets.Placement.matrix = original
                 visited = {s.id for r in plan.routes for s in r.stops}
                 row = {
-                    "own_grids": own, "matrix": label, "seconds": seconds, "routes": len(plan.routes),
-                    "visited": len(visited), "mandatory_visited": len(must & visited), "mandatory": len(must),
-                    "dropped": len(plan.dropped), "km": sum(r.length_m for r in plan.routes) / 1000,
+                    "own_grids": own,
+                    "matrix": label,
+                    "seconds": seconds,
+                    "routes": len(plan.routes),
+                    "visited": len(visited),
+                    "mandatory_visited": len(must & visited),
+                    "mandatory": len(must),
+                    "dropped": len(plan.dropped),
+                    "km": sum(r.length_m for r in plan.routes) / 1000,
                     "within_budgets": all(r.work_m <= r.budget_m for r in plan.routes),
                 }
                 rows.append(row)
-                print(f"{'own' if own else 'any':10} {label:8} {seconds:8.2f} {row['routes']:6d} {row['visited']:7d} "
-                      f"{row['mandatory_visited']:>2}/{row['mandatory']:<2} {row['dropped']:7d} {row['km']:7.2f} "
-                      f"{'ok' if row['within_budgets'] else 'OVER':>8}")
+                print(
+                    f"{'own' if own else 'any':10} {label:8} {seconds:8.2f} {row['routes']:6d} {row['visited']:7d} "
+                    f"{row['mandatory_visited']:>2}/{row['mandatory']:<2} {row['dropped']:7d} {row['km']:7.2f} "
+                    f"{'ok' if row['within_budgets'] else 'OVER':>8}"
+                )
         # the matrix alone, ours vs the Python loop, on the same placement of all stops
         network = sources.load_network(store)
         model = cache.model()
@@ -260,15 +292,26 @@ def day_bench() -> dict:
     ours = [r for r in rows if r["matrix"] == "csgraph"]
     base = [r for r in rows if r["matrix"] == "python"]
     matrix_ratio = (t2 - t1) / max(t1 - t0, 1e-9)
-    print(f"距离矩阵（{len(stops)} 个点位）：csgraph {1000 * (t1 - t0):.1f} 毫秒，Python 循环 {1000 * (t2 - t1):.1f} 毫秒，"
-          f"快 {matrix_ratio:.0f} 倍")
+    print(
+        f"距离矩阵（{len(stops)} 个点位）：csgraph {1000 * (t1 - t0):.1f} 毫秒，Python 循环 {1000 * (t2 - t1):.1f} 毫秒，"
+        f"快 {matrix_ratio:.0f} 倍"
+    )
     for o, b in zip(ours, base):
-        print(f"整个计划（{'只去本人网格' if o['own_grids'] else '不限网格'}）：{o['seconds']:.2f} 秒，"
-              f"基线 {b['seconds']:.2f} 秒（比值 {b['seconds'] / o['seconds']:.2f}）")
-    ok = all(r["seconds"] <= 10 and r["mandatory_visited"] == r["mandatory"] and r["within_budgets"] for r in ours)
+        print(
+            f"整个计划（{'只去本人网格' if o['own_grids'] else '不限网格'}）：{o['seconds']:.2f} 秒，"
+            f"基线 {b['seconds']:.2f} 秒（比值 {b['seconds'] / o['seconds']:.2f}）"
+        )
+    ok = all(
+        r["seconds"] <= 10 and r["mandatory_visited"] == r["mandatory"] and r["within_budgets"] for r in ours
+    )
     print(f"目标（≤ 10 秒，必去点位全部安排，不超出工作日）：{'达到' if ok else '未达到'}")
-    return {"rows": rows, "matrix_ms": 1000 * (t1 - t0), "python_matrix_ms": 1000 * (t2 - t1),
-            "matrix_ratio": matrix_ratio, "goal_met": ok}
+    return {
+        "rows": rows,
+        "matrix_ms": 1000 * (t1 - t0),
+        "python_matrix_ms": 1000 * (t2 - t1),
+        "matrix_ratio": matrix_ratio,
+        "goal_met": ok,
+    }
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.loadgen import (  # noqa: E402
+from tests.loadgen import (
     PING,
     WHOIS,
     Server,
@@ -63,28 +63,45 @@ def _server(name: str, gunicorn_args: str | None, template: Path, work: Path) ->
     instance = work / f"{name}-{time.monotonic_ns()}"
     instance.mkdir(parents=True)
     shutil.copy(template / "gridmap.sqlite", instance / "gridmap.sqlite")
-    shutil.copy(template / "secret_key", instance / "secret_key") if (template / "secret_key").exists() else None
+    shutil.copy(template / "secret_key", instance / "secret_key") if (
+        template / "secret_key"
+    ).exists() else None
     env = gridmap_env(instance, GRIDMAP_REPORTS_PER_HOUR=0)  # the anonymous report limit would cap the rate
     port = free_port()
     if gunicorn_args is None:
         argv = [sys.executable, "-m", "gridmap.cli", "serve", "--port", str(port)]
     else:
-        argv = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}",
-                *shlex.split(gunicorn_args), "web:create_app()"]
+        argv = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"127.0.0.1:{port}",
+            *shlex.split(gunicorn_args),
+            "web:create_app()",
+        ]
     return Server(argv=argv, env=env, port=port, log_path=instance / "server.log")
 
 
 def _warm(server: Server, spots) -> None:
     for i in range(24):  # every worker: model, whois index, first report
         request(server.port, "GET", WHOIS, timeout=60)
-        request(server.port, "POST", "/api/problems", body=report_body(*spots[i], "预热"),
-                headers={"Content-Type": "application/json"}, timeout=60)
+        request(
+            server.port,
+            "POST",
+            "/api/problems",
+            body=report_body(*spots[i], "预热"),
+            headers={"Content-Type": "application/json"},
+            timeout=60,
+        )
 
 
 def rates(servers: dict[str, Server], spots, *, seconds: float, rounds: int) -> dict[str, dict]:
     """Whois and report rates of each server, taken in turn (A B A B …) so drift hits both alike."""
-    out: dict[str, dict] = {name: {"whois": [], "reports": [], "errors": 0, "whois_cpu_ms": [],
-                                   "reports_cpu_ms": []} for name in servers}
+    out: dict[str, dict] = {
+        name: {"whois": [], "reports": [], "errors": 0, "whois_cpu_ms": [], "reports_cpu_ms": []}
+        for name in servers
+    }
 
     def body(i: int, j: int) -> bytes:
         lon, lat = spots[(i * 7919 + j) % len(spots)]
@@ -100,7 +117,9 @@ def rates(servers: dict[str, Server], spots, *, seconds: float, rounds: int) -> 
         for name, server in servers.items():
             cpu = server.cpu_seconds()
             r = hammer(server.port, "POST", "/api/problems", body, seconds=seconds, clients=16)
-            out[name]["reports_cpu_ms"].append(round(1000 * (server.cpu_seconds() - cpu) / max(r["ok"], 1), 2))
+            out[name]["reports_cpu_ms"].append(
+                round(1000 * (server.cpu_seconds() - cpu) / max(r["ok"], 1), 2)
+            )
             out[name]["reports"].append(r["per_s"])
             out[name]["errors"] += r["errors"]
     return out
@@ -113,10 +132,14 @@ def slow_clients(server: Server, *, slow: int, idle: int) -> dict:
         times = probe(server.port, rounds=8, pause=0.25, timeout=10.0, max_failures=2)
         closed = held.closed_by_server
     return {
-        "slow_connections": slow, "idle_connections": idle,
-        "ping_max_s": round(max(times[PING]), 3), "ping_median_s": round(statistics.median(times[PING]), 3),
-        "whois_max_s": round(max(times[WHOIS]), 3), "whois_median_s": round(statistics.median(times[WHOIS]), 3),
-        "slow_closed_by_server": closed, "rss_mb": round(server.rss_bytes() / 2**20),
+        "slow_connections": slow,
+        "idle_connections": idle,
+        "ping_max_s": round(max(times[PING]), 3),
+        "ping_median_s": round(statistics.median(times[PING]), 3),
+        "whois_max_s": round(max(times[WHOIS]), 3),
+        "whois_median_s": round(statistics.median(times[WHOIS]), 3),
+        "slow_closed_by_server": closed,
+        "rss_mb": round(server.rss_bytes() / 2**20),
     }
 
 
@@ -126,14 +149,20 @@ def table(rows: list[tuple[str, ...]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--json", default="bench-serve.json")
     parser.add_argument("--seconds", type=float, default=3.0, help="length of each rate run")
     parser.add_argument("--rounds", type=int, default=3, help="old/new pairs of rate runs")
     parser.add_argument("--slow", type=int, default=200)
     parser.add_argument("--idle", type=int, default=50)
-    parser.add_argument("--variant", action="append", default=[],
-                        help="NAME=GUNICORN ARGS to measure instead of `gridmap serve` (repeatable)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        help="NAME=GUNICORN ARGS to measure instead of `gridmap serve` (repeatable)",
+    )
     parser.add_argument("--no-old", action="store_true", help="skip the old server")
     args = parser.parse_args(argv)
     variants: list[tuple[str, str | None]] = [] if args.no_old else [("old", OLD)]
@@ -158,13 +187,34 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         shutil.rmtree(work, ignore_errors=True)
     names = list(servers)
-    rows = [("server", "whois/s", "CPU ms/whois", "reports/s", "CPU ms/report", "errors", "ping max (slow)",
-             "whois max (slow)", "RSS MB")]
+    rows = [
+        (
+            "server",
+            "whois/s",
+            "CPU ms/whois",
+            "reports/s",
+            "CPU ms/report",
+            "errors",
+            "ping max (slow)",
+            "whois max (slow)",
+            "RSS MB",
+        )
+    ]
     for name in names:
         r, sl = results["rates"][name], results["slow"][name]
-        rows.append((name, f"{statistics.median(r['whois']):.1f}", f"{statistics.median(r['whois_cpu_ms']):.2f}",
-                     f"{statistics.median(r['reports']):.1f}", f"{statistics.median(r['reports_cpu_ms']):.2f}",
-                     str(r["errors"]), f"{sl['ping_max_s']} s", f"{sl['whois_max_s']} s", str(sl["rss_mb"])))
+        rows.append(
+            (
+                name,
+                f"{statistics.median(r['whois']):.1f}",
+                f"{statistics.median(r['whois_cpu_ms']):.2f}",
+                f"{statistics.median(r['reports']):.1f}",
+                f"{statistics.median(r['reports_cpu_ms']):.2f}",
+                str(r["errors"]),
+                f"{sl['ping_max_s']} s",
+                f"{sl['whois_max_s']} s",
+                str(sl["rss_mb"]),
+            )
+        )
     ok = True
     if "old" in names and len(names) > 1:
         new = names[-1]
@@ -173,16 +223,29 @@ def main(argv: list[str] | None = None) -> int:
         rr = [n / max(o, 0.1) for n, o in zip(new_r["reports"], old_r["reports"])]
         results["whois_ratio_new_old"] = [round(x, 2) for x in wr]
         results["reports_ratio_new_old"] = [round(x, 2) for x in rr]
-        rows.append((f"{new}/old (median of pairs)", f"{statistics.median(wr):.2f}x", "",
-                     f"{statistics.median(rr):.2f}x", "", "", "", "", ""))
+        rows.append(
+            (
+                f"{new}/old (median of pairs)",
+                f"{statistics.median(wr):.2f}x",
+                "",
+                f"{statistics.median(rr):.2f}x",
+                "",
+                "",
+                "",
+                "",
+                "",
+            )
+        )
         ok = statistics.median(wr) >= 0.9 and statistics.median(rr) >= 0.9 and new_r["errors"] == 0
     last = results["slow"][names[-1]]
     slow_ok = last["ping_max_s"] <= LATENCY_GOAL_S and last["whois_max_s"] <= LATENCY_GOAL_S
     results["goal_latency_s"] = LATENCY_GOAL_S
     results["slow_clients_ok"] = slow_ok
     print(table(rows))
-    print(f"goal: with {args.slow} slow + {args.idle} idle connections, ping and whois within "
-          f"{LATENCY_GOAL_S} s: {'met' if slow_ok else 'MISSED'}")
+    print(
+        f"goal: with {args.slow} slow + {args.idle} idle connections, ping and whois within "
+        f"{LATENCY_GOAL_S} s: {'met' if slow_ok else 'MISSED'}"
+    )
     Path(args.json).write_text(json.dumps(results, ensure_ascii=False, indent=2), encoding="utf-8")
     print(f"\n结果已写入 {args.json}")
     return 0 if ok and slow_ok else 1

@@ -485,9 +485,7 @@ def _drop_stubs(segs: list[Segment], shorter_than: float) -> list[Segment]:
 def _check_connected(segs: list[Segment]) -> None:
     """The street graph (nodes: segment ends) must be one connected component."""
     nodes: dict = {}
-    a, b = np.array(
-        [[nodes.setdefault(s.line.coords[k], len(nodes)) for k in (0, -1)] for s in segs]
-    ).T
+    a, b = np.array([[nodes.setdefault(s.line.coords[k], len(nodes)) for k in (0, -1)] for s in segs]).T
     graph = coo_array((np.ones(len(a)), (a, b)), shape=(len(nodes), len(nodes)))
     n, _ = connected_components(graph, directed=False)
     if n != 1:
@@ -756,9 +754,7 @@ class _People:
         return self._fresh(make)
 
     def mobile(self) -> str:
-        return self._fresh(
-            lambda: str(self.rng.choice(MOBILE_PREFIXES)) + f"{self.rng.integers(10**8):08d}"
-        )
+        return self._fresh(lambda: str(self.rng.choice(MOBILE_PREFIXES)) + f"{self.rng.integers(10**8):08d}")
 
     def office(self) -> str:
         return self._fresh(lambda: f"0917-47{self.rng.integers(10**5):05d}")
@@ -775,8 +771,7 @@ def make_tables(rng: np.random.Generator, units: list[Unit], communities: list[d
     # by rank, leaders take the grids in turn: the big grids first, so they get a third leader
     turn = sorted(grid_codes, key=lambda code: (code[-3:] not in BIG_GRIDS, code))
     grid_leaders = [
-        {"grid_code": turn[k % len(turn)], "leader_code": row["code"]}
-        for k, row in enumerate(leaders)
+        {"grid_code": turn[k % len(turn)], "leader_code": row["code"]} for k, row in enumerate(leaders)
     ]
     grid_leaders.sort(key=lambda row: (row["grid_code"], row["leader_code"]))
     lead = {u.grid: u.code for u in units if u.name in LEAD_UNITS}
@@ -794,13 +789,22 @@ def make_tables(rng: np.random.Generator, units: list[Unit], communities: list[d
     return {
         "leaders": leaders,
         "units": [
-            {"code": u.code, "name": u.name, "kind": u.kind,
-             "contact": people.name(), "phone": people.office()}
+            {
+                "code": u.code,
+                "name": u.name,
+                "kind": u.kind,
+                "contact": people.name(),
+                "phone": people.office(),
+            }
             for u in units
         ],
         "grid_roles": [
-            {"grid_code": code, "grid_head": people.name(),
-             "grid_head_phone": people.mobile(), "lead_unit_code": lead[g]}
+            {
+                "grid_code": code,
+                "grid_head": people.name(),
+                "grid_head_phone": people.mobile(),
+                "lead_unit_code": lead[g],
+            }
             for g, code in enumerate(grid_codes)
         ],
         "grid_leaders": grid_leaders,
@@ -810,10 +814,14 @@ def make_tables(rng: np.random.Generator, units: list[Unit], communities: list[d
         ],
         "household_heads": heads,
         "inspectors": [
-            {"code": f"I{i + 1:02d}", "name": people.name(), "phone": people.mobile(),
-             "grid_codes": "、".join(grid_codes[g] for g in grids)}
+            {
+                "code": f"I{i + 1:02d}",
+                "name": people.name(),
+                "phone": people.mobile(),
+                "grid_codes": "、".join(grid_codes[g] for g in grids),
+            }
             for i, grids in enumerate(patrols)
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -840,18 +848,22 @@ def build() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[dict]]]:
     tables = make_tables(rng[5], units, communities)
 
     rows = {
-        "towns": [
-            {"code": code, "name": name, "geometry": t} for (code, name, _), t in zip(TOWNS, towns)
-        ],
+        "towns": [{"code": code, "name": name, "geometry": t} for (code, name, _), t in zip(TOWNS, towns)],
         "grids": [
             {"code": TOWN_CODE + seq, "name": name, "town_code": TOWN_CODE, "geometry": g}
             for (seq, name, _), g in zip(GRIDS, grids)
         ],
         "segments": [
-            {"code": s.code, "road_name": roads[s.road].name, "from_name": s.from_name,
-             "to_name": s.to_name, "unit_code": s.unit, "geometry": s.line}
+            {
+                "code": s.code,
+                "road_name": roads[s.road].name,
+                "from_name": s.from_name,
+                "to_name": s.to_name,
+                "unit_code": s.unit,
+                "geometry": s.line,
+            }
             for s in segs
-        ],  # fmt: skip
+        ],
         "points": points,
         "communities": communities,
         "rivers": [{"name": name, "geometry": shape} for name, shape in rivers.items()],
@@ -921,12 +933,10 @@ def readme(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, list[dict]]) -
     categories = layers["points"]["category"].nunique()
     west, south, east, north = layers["grids"].total_bounds
     layer_rows = "\n".join(
-        f"| `{s.name}` | {s.label} | {'、'.join(c.name for c in s.columns)} | {n[s.name]} |"
-        for s in LAYERS
+        f"| `{s.name}` | {s.label} | {'、'.join(c.name for c in s.columns)} | {n[s.name]} |" for s in LAYERS
     )
     table_rows = "\n".join(
-        f"| {s.label} | `{s.name}` | {'、'.join(c.label for c in s.columns)} | {n[s.name]} |"
-        for s in TABLES
+        f"| {s.label} | `{s.name}` | {'、'.join(c.label for c in s.columns)} | {n[s.name]} |" for s in TABLES
     )
     return f"""# 演示数据：凤县县城网格责任地图（合成数据）
 

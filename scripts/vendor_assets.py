@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from gridmap.errors import ConfigError  # noqa: E402
+from gridmap.errors import ConfigError
 
 try:
     from gridmap import assets  # reads package-lock.json
@@ -111,9 +111,7 @@ def _npm_ci(*, quiet: bool) -> None:
     if not quiet:
         print("正在安装前端库 (npm ci) …", flush=True)
     try:
-        done = subprocess.run(
-            command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False
-        )
+        done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900, check=False)
     except subprocess.TimeoutExpired as exc:
         msg = "npm ci 超时（15 分钟）：请检查网络或 npm 镜像源 (npm ci timed out)"
         raise VendorError(msg) from exc

@@ -58,7 +58,11 @@ def vendored_assets() -> Path:
     from gridmap import assets
 
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve().parent.parent / "scripts" / "vendor_assets.py"), "--quiet"],
+        [
+            sys.executable,
+            str(Path(__file__).resolve().parent.parent / "scripts" / "vendor_assets.py"),
+            "--quiet",
+        ],
         capture_output=True,
         text=True,
         timeout=900,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import openpyxl
-from shapely.geometry import LineString, Point, Polygon, box
+from shapely.geometry import LineString, Point, box
 
 from gridmap.model import LAYERS_FILE, TABLE_BY_NAME, TABLES_FILE
 
@@ -22,9 +22,7 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
     return {
-        "towns": gdf(
-            {"code": ["610330100", "610330101"], "name": ["双石铺镇", "凤州镇"]}, [TOWN_A, TOWN_B]
-        ),
+        "towns": gdf({"code": ["610330100", "610330101"], "name": ["双石铺镇", "凤州镇"]}, [TOWN_A, TOWN_B]),
         "grids": gdf(
             {
                 "code": ["610330100001", "610330100002"],

@@ -16,9 +16,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
@@ -35,13 +35,15 @@ def free_port() -> int:
 def gridmap_env(instance: Path, **extra: object) -> dict[str, str]:
     """This process's environment with a private instance folder and SQLite file."""
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS" and not k.startswith("GRIDMAP_")}
-    env.update({
-        "GRIDMAP_INSTANCE_DIR": str(instance),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{instance / 'gridmap.sqlite'}",
-        "GRIDMAP_SECRET_KEY": "loadgen-secret",
-        "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
-        "PYTHONUNBUFFERED": "1",
-    })
+    env.update(
+        {
+            "GRIDMAP_INSTANCE_DIR": str(instance),
+            "GRIDMAP_DATABASE_URL": f"sqlite:///{instance / 'gridmap.sqlite'}",
+            "GRIDMAP_SECRET_KEY": "loadgen-secret",
+            "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     env.update({k: str(v) for k, v in extra.items()})
     return env
 
@@ -49,12 +51,25 @@ def gridmap_env(instance: Path, **extra: object) -> dict[str, str]:
 def load_demo(env: Mapping[str, str], directory: Path | None = None) -> None:
     """`gridmap load` the demo county (or ``directory``) into the instance of ``env``."""
     Path(env["GRIDMAP_INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
-    subprocess.run([sys.executable, "-m", "gridmap.cli", "load", str(directory or ROOT / "geodata" / "demo")],
-                   env=dict(env), check=True, capture_output=True, cwd=ROOT, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "load", str(directory or ROOT / "geodata" / "demo")],
+        env=dict(env),
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
-def request(port: int, method: str, path: str, *, body: bytes | None = None,
-            headers: Mapping[str, str] | None = None, timeout: float = 10.0) -> tuple[int, bytes, float]:
+def request(
+    port: int,
+    method: str,
+    path: str,
+    *,
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = 10.0,
+) -> tuple[int, bytes, float]:
     """One request on a fresh connection: (status, body, seconds); status 0 when it failed."""
     start = time.perf_counter()
     conn = http.client.HTTPConnection(HOST, port, timeout=timeout)
@@ -79,10 +94,17 @@ class Server:
     log_path: Path
     process: subprocess.Popen | None = None
 
-    def start(self, *, timeout: float = 60.0) -> "Server":
+    def start(self, *, timeout: float = 60.0) -> Server:
         with open(self.log_path, "ab") as log:
-            self.process = subprocess.Popen(list(self.argv), env=dict(self.env), cwd=ROOT, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                list(self.argv),
+                env=dict(self.env),
+                cwd=ROOT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -152,12 +174,10 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
         else:
-            try:  # leftovers of the group (a worker that outlived its master)
+            with contextlib.suppress(OSError):  # leftovers of the group (a worker that outlived its master)
                 os.killpg(self.process.pid, signal.SIGKILL)
-            except OSError:
-                pass
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -196,10 +216,12 @@ class SlowClients:
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def __enter__(self) -> "SlowClients":
-        head = (f"POST {self.path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
-                "Content-Type: application/json\r\n"
-                f"Content-Length: {self.body_length}\r\n\r\n{{").encode()
+    def __enter__(self) -> SlowClients:
+        head = (
+            f"POST {self.path} HTTP/1.1\r\nHost: {HOST}:{self.port}\r\n"
+            "Content-Type: application/json\r\n"
+            f"Content-Length: {self.body_length}\r\n\r\n{{"
+        ).encode()
         for _ in range(self.slow_bodies):
             sock = socket.create_connection((HOST, self.port), timeout=5)
             sock.sendall(head)
@@ -234,14 +256,19 @@ class SlowClients:
         if self._thread is not None:
             self._thread.join(timeout=self.interval + 5)
         for sock in self.sockets + self.idle_sockets:
-            try:
+            with contextlib.suppress(OSError):
                 sock.close()
-            except OSError:
-                pass
 
 
-def probe(port: int, paths: Sequence[str] = (PING, WHOIS), *, rounds: int = 10, pause: float = 0.3,
-          timeout: float = 10.0, max_failures: int | None = None) -> dict[str, list[float]]:
+def probe(
+    port: int,
+    paths: Sequence[str] = (PING, WHOIS),
+    *,
+    rounds: int = 10,
+    pause: float = 0.3,
+    timeout: float = 10.0,
+    max_failures: int | None = None,
+) -> dict[str, list[float]]:
     """Time each path ``rounds`` times on fresh connections; a failure counts as ``timeout`` + 1 s.
     With ``max_failures``, stop after that many failures (a stuck server need not be waited for)."""
     times: dict[str, list[float]] = {p: [] for p in paths}
@@ -257,8 +284,16 @@ def probe(port: int, paths: Sequence[str] = (PING, WHOIS), *, rounds: int = 10, 
     return times
 
 
-def hammer(port: int, method: str, path: str, body_for: Callable[[int, int], bytes | None] | None = None, *,
-           seconds: float = 5.0, clients: int = 8, keep_alive: bool = True) -> dict:
+def hammer(
+    port: int,
+    method: str,
+    path: str,
+    body_for: Callable[[int, int], bytes | None] | None = None,
+    *,
+    seconds: float = 5.0,
+    clients: int = 8,
+    keep_alive: bool = True,
+) -> dict:
     """Requests per second from ``clients`` threads for ``seconds``; 200/201 count, the rest are errors."""
     stop = time.perf_counter() + seconds
     counts = [0] * clients
@@ -301,8 +336,9 @@ def hammer(port: int, method: str, path: str, body_for: Callable[[int, int], byt
 
 
 def report_body(lon: float, lat: float, text: str) -> bytes:
-    return json.dumps({"lon": lon, "lat": lat, "category": "garbage", "description": text},
-                      ensure_ascii=False).encode()
+    return json.dumps(
+        {"lon": lon, "lat": lat, "category": "garbage", "description": text}, ensure_ascii=False
+    ).encode()
 
 
 @contextlib.contextmanager
@@ -331,8 +367,14 @@ def saturated_heavy_work(*, wait_s: float = 0.3) -> Iterator[None]:
         serving.configure_heavy(slots=slots, wait_s=wait)
 
 
-def while_running(server: Server, threads: Sequence[threading.Thread], *, path: str = WHOIS,
-                  pause: float = 0.2, bounded_s: float = 120.0) -> tuple[list[float], int]:
+def while_running(
+    server: Server,
+    threads: Sequence[threading.Thread],
+    *,
+    path: str = WHOIS,
+    pause: float = 0.2,
+    bounded_s: float = 120.0,
+) -> tuple[list[float], int]:
     """Start ``threads``; until they end, time ``path`` on fresh connections and track the server's
     memory. Returns (seconds of each answer, failures counted as 99 s; peak RSS in bytes)."""
     peak = server.rss_bytes()

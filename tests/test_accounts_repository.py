@@ -36,10 +36,24 @@ def test_change_user_of_an_unknown_name_writes_nothing(store):
 
 def test_duplicate_names_are_refused_by_the_repository(store):
     stamp = dt.datetime(2026, 11, 27, 8, 0)
-    first = repository.insert_user(store, username="li", role="inspector", unit_code=None, leader_code=None,
-                                   password_hash="x$y$z", created_at=stamp)
-    again = repository.insert_user(store, username="li", role="office", unit_code=None, leader_code=None,
-                                   password_hash="x$y$z", created_at=stamp)
+    first = repository.insert_user(
+        store,
+        username="li",
+        role="inspector",
+        unit_code=None,
+        leader_code=None,
+        password_hash="x$y$z",
+        created_at=stamp,
+    )
+    again = repository.insert_user(
+        store,
+        username="li",
+        role="office",
+        unit_code=None,
+        leader_code=None,
+        password_hash="x$y$z",
+        created_at=stamp,
+    )
     assert isinstance(first, int) and again is None
     assert repository.find_user(store, user_id=first).role == "inspector"
 
@@ -81,15 +95,27 @@ def _writes(store: Store) -> dict:
         "add_api_key": lambda: auth.add_api_key(store, name="partner", days=1),
         "revoke_api_key": lambda: auth.revoke_api_key(store, name="old"),
         "failed_login": failed_login,
-        "good_login": lambda: auth.login(store, username="boss", password=PASSWORD, address="10.0.0.1",
-                                         rules=RULES),
+        "good_login": lambda: auth.login(
+            store, username="boss", password=PASSWORD, address="10.0.0.1", rules=RULES
+        ),
     }
     assert sorted(writes) == sorted(WRITES)
     return writes
 
 
-WRITES = ["add_user", "set_password", "set_active", "revoke", "start_session", "end_session", "issue_token",
-          "add_api_key", "revoke_api_key", "failed_login", "good_login"]
+WRITES = [
+    "add_user",
+    "set_password",
+    "set_active",
+    "revoke",
+    "start_session",
+    "end_session",
+    "issue_token",
+    "add_api_key",
+    "revoke_api_key",
+    "failed_login",
+    "good_login",
+]
 
 
 @pytest.mark.parametrize("write", WRITES)

@@ -11,8 +11,9 @@ PACKAGES = ("gridmap", "web")
 # The layering rule for gridmap/io: the readers and writers of files sit at the bottom
 # of the house. Besides each other they may only use these base modules, which import
 # nothing of ours above them.
-IO_ALLOWED = frozenset({"gridmap.errors", "gridmap.settings", "gridmap.crs", "gridmap.model",
-                        "gridmap.parsing", "gridmap.safe"})
+IO_ALLOWED = frozenset(
+    {"gridmap.errors", "gridmap.settings", "gridmap.crs", "gridmap.model", "gridmap.parsing", "gridmap.safe"}
+)
 
 
 def _module_name(path: Path) -> str:
@@ -94,7 +95,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                return [*stack[stack.index(nxt):], nxt]
+                return [*stack[stack.index(nxt) :], nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         stack.pop()
@@ -108,13 +109,15 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 
 
 def test_library_has_no_flask():
-    bad = sorted({
-        f"{module}:{line} imports {target}"
-        for module in MODULES
-        if module.startswith("gridmap")
-        for line, target, _name in _imports(module)
-        if target.split(".")[0] in {"flask", "werkzeug"}
-    })
+    bad = sorted(
+        {
+            f"{module}:{line} imports {target}"
+            for module in MODULES
+            if module.startswith("gridmap")
+            for line, target, _name in _imports(module)
+            if target.split(".")[0] in {"flask", "werkzeug"}
+        }
+    )
     assert not bad, "gridmap/ must not import Flask or werkzeug:\n" + "\n".join(bad)
 
 
@@ -148,9 +151,14 @@ def test_no_private_names_across_modules():
                     if f"{target}.{alias.name}" in MODULES:
                         aliases[alias.asname or alias.name] = f"{target}.{alias.name}"
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
-                    and node.value.id in aliases and node.attr.startswith("_")
-                    and not node.attr.startswith("__") and aliases[node.value.id] != module):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in aliases
+                and node.attr.startswith("_")
+                and not node.attr.startswith("__")
+                and aliases[node.value.id] != module
+            ):
                 bad.append(f"{module}:{node.lineno} uses {aliases[node.value.id]}.{node.attr}")
     assert not bad, "private names used across modules:\n" + "\n".join(bad)
 
@@ -163,7 +171,9 @@ def test_io_imports_nothing_above_it():
         for line, target, _name in _imports(module)
         if (own := _own(target)) and not own.startswith("gridmap.io") and own not in IO_ALLOWED
     ]
-    assert not bad, "gridmap/io may only import gridmap.io and " + ", ".join(sorted(IO_ALLOWED)) + ":\n" + "\n".join(bad)
+    assert not bad, (
+        "gridmap/io may only import gridmap.io and " + ", ".join(sorted(IO_ALLOWED)) + ":\n" + "\n".join(bad)
+    )
 
 
 def _is_data_layer(module: str) -> bool:
@@ -185,7 +195,9 @@ def test_only_the_data_layer_imports_sqlalchemy_or_tables():
                 bad.append(f"{module}:{line} imports {own}.{name or ''} (table objects)")
             elif own == "gridmap.store" and name in table_names:
                 bad.append(f"{module}:{line} imports gridmap.store.{name}")
-    assert not bad, "SQLAlchemy and table objects belong to store/schema/repository modules:\n" + "\n".join(bad)
+    assert not bad, "SQLAlchemy and table objects belong to store/schema/repository modules:\n" + "\n".join(
+        bad
+    )
 
 
 def test_no_sql_runs_outside_the_data_layer():
@@ -207,10 +219,11 @@ def test_the_data_layer_rules_catch_a_stray_query(tmp_path, monkeypatch):
     import pytest
 
     stray = tmp_path / "stray.py"
-    stray.write_text("from sqlalchemy import select\n\ndef f(store):\n    store.engine.connect()\n",
-                     encoding="utf-8")
+    stray.write_text(
+        "from sqlalchemy import select\n\ndef f(store):\n    store.engine.connect()\n", encoding="utf-8"
+    )
     monkeypatch.setitem(MODULES, "gridmap.stray_probe", stray)
-    with pytest.raises(AssertionError, match="gridmap.stray_probe:1 imports sqlalchemy"):
+    with pytest.raises(AssertionError, match=r"gridmap.stray_probe:1 imports sqlalchemy"):
         test_only_the_data_layer_imports_sqlalchemy_or_tables()
-    with pytest.raises(AssertionError, match="gridmap.stray_probe:4 uses .engine"):
+    with pytest.raises(AssertionError, match=r"gridmap.stray_probe:4 uses .engine"):
         test_no_sql_runs_outside_the_data_layer()

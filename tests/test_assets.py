@@ -27,9 +27,9 @@ def _full_map() -> folium.Map:
     m = folium.Map(location=[33.905, 106.505], zoom_start=14, tiles=None)
     cluster = plugins.MarkerCluster(name="考察点位").add_to(m)
     folium.Marker([33.90, 106.50], icon=folium.Icon(icon="info-sign")).add_to(cluster)
-    folium.Marker(
-        [33.91, 106.51], icon=folium.Icon(icon="flag", prefix="fa", color="red", angle=45)
-    ).add_to(cluster)
+    folium.Marker([33.91, 106.51], icon=folium.Icon(icon="flag", prefix="fa", color="red", angle=45)).add_to(
+        cluster
+    )
     grids = folium.GeoJson(
         GRID,
         name="网格",
@@ -129,8 +129,18 @@ def test_localized_map_loads_nothing_from_the_internet(vendored_assets):
         assert _local_file(url).is_file(), f"{url} is not served from web/static"
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html)
     srcs = [url for _, url in urls]
-    used = ("leaflet", "jquery", "bootstrap", "bootstrap3", "@fortawesome/fontawesome-free",
-            "leaflet.awesome-markers", "leaflet.markercluster", "leaflet-search", "d3", "folium")
+    used = (
+        "leaflet",
+        "jquery",
+        "bootstrap",
+        "bootstrap3",
+        "@fortawesome/fontawesome-free",
+        "leaflet.awesome-markers",
+        "leaflet.markercluster",
+        "leaflet-search",
+        "d3",
+        "folium",
+    )
     for key in used:
         prefix = f"{BASE}/{assets.VENDOR[key]['dir']}/"
         assert any(url.startswith(prefix) for url in srcs), f"{key} not referenced"
@@ -169,7 +179,7 @@ def test_render_map_parts_for_our_own_page_template(vendored_assets):
 def test_unknown_cdn_url_raises():
     m = folium.Map(tiles=None)
     plugins.Fullscreen().add_to(m)  # a plugin we have not vendored
-    with pytest.raises(assets.UnvendoredAssetError, match="leaflet.fullscreen") as caught:
+    with pytest.raises(assets.UnvendoredAssetError, match=r"leaflet.fullscreen") as caught:
         assets.localize(m, base_url=BASE)
     assert isinstance(caught.value, ConfigError)
     assert "scripts/vendor_assets.py" in str(caught.value)
@@ -179,7 +189,7 @@ def test_unknown_link_added_while_rendering_raises():
     m = folium.Map(tiles=None)
     assets.localize(m, base_url=BASE)
     m.get_root().header.add_child(JavascriptLink("https://unpkg.com/leaflet-draw/dist/leaflet.draw.js"))
-    with pytest.raises(assets.UnvendoredAssetError, match="unpkg.com"):
+    with pytest.raises(assets.UnvendoredAssetError, match=r"unpkg.com"):
         m.get_root().render()
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 from shapely.geometry import Point, box
 
 from gridmap.audit import audit_model
@@ -12,7 +11,9 @@ from tests import factory
 
 
 def _audit(tmp_path, layers, tables=None):
-    return audit_model(build_model(read_dataset(factory.write_dataset(tmp_path, layers_=layers, tables_=tables))))
+    return audit_model(
+        build_model(read_dataset(factory.write_dataset(tmp_path, layers_=layers, tables_=tables)))
+    )
 
 
 def test_clean_dataset_has_no_findings(dataset_dir):
@@ -41,8 +42,11 @@ def test_gap_between_grids_reported(tmp_path):
     # Three grids: a frame around, and two inner boxes leaving a 0.0002-degree seam between them.
     layers["grids"] = factory.gpd.GeoDataFrame(
         {"code": ["G1", "G2", "G3"], "name": ["甲", "乙", "丙"], "town_code": ["610330100"] * 3},
-        geometry=[ring.difference(box(106.510, 33.905, 106.530, 33.915)), inner_a,
-                  box(106.5202, 33.905, 106.530, 33.915)],
+        geometry=[
+            ring.difference(box(106.510, 33.905, 106.530, 33.915)),
+            inner_a,
+            box(106.5202, 33.905, 106.530, 33.915),
+        ],
         crs="EPSG:4326",
     )
     tables = factory.tables()

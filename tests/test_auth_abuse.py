@@ -23,7 +23,9 @@ def csrf(client, path="/login") -> str:
 
 
 def login(client, name, password=PASSWORD, **kw):
-    return client.post("/login", data={"username": name, "password": password, "csrf_token": csrf(client)}, **kw)
+    return client.post(
+        "/login", data={"username": name, "password": password, "csrf_token": csrf(client)}, **kw
+    )
 
 
 @pytest.fixture
@@ -54,20 +56,42 @@ def test_throttle_ends_after_the_window_and_success_clears_failures(db, office):
     start = dt.datetime(2026, 11, 27, 8, 0)
     for i in range(3):
         with pytest.raises(Unauthorized):
-            auth.login(db, username="boss", password="nope", address="10.0.0.1", rules=rules,
-                       now=start + dt.timedelta(seconds=i))
+            auth.login(
+                db,
+                username="boss",
+                password="nope",
+                address="10.0.0.1",
+                rules=rules,
+                now=start + dt.timedelta(seconds=i),
+            )
     with pytest.raises(TooManyRequests) as caught:
-        auth.login(db, username="boss", password=PASSWORD, address="10.0.0.2", rules=rules,
-                   now=start + dt.timedelta(minutes=1))
+        auth.login(
+            db,
+            username="boss",
+            password=PASSWORD,
+            address="10.0.0.2",
+            rules=rules,
+            now=start + dt.timedelta(minutes=1),
+        )
     assert 13 * 60 <= caught.value.retry_after <= 14 * 60 + 1
     later = start + dt.timedelta(minutes=16)
-    assert auth.login(db, username="boss", password=PASSWORD, address="10.0.0.2", rules=rules,
-                      now=later).username == "boss"
+    assert (
+        auth.login(
+            db, username="boss", password=PASSWORD, address="10.0.0.2", rules=rules, now=later
+        ).username
+        == "boss"
+    )
     # a success forgets the name's failures: two more wrong ones are not yet throttled
     for i in range(2):
         with pytest.raises(Unauthorized):
-            auth.login(db, username="boss", password="nope", address="10.0.0.2", rules=rules,
-                       now=later + dt.timedelta(seconds=i + 1))
+            auth.login(
+                db,
+                username="boss",
+                password="nope",
+                address="10.0.0.2",
+                rules=rules,
+                now=later + dt.timedelta(seconds=i + 1),
+            )
 
 
 def test_throttle_per_address_covers_every_name(db, office):
@@ -112,8 +136,7 @@ def test_address_behind_trusted_proxies(app, client, office):
 def test_trusted_proxy_setting_reads_the_forwarded_address(settings, loaded_store):
     from web import create_app
 
-    app = create_app({**settings, "GRIDMAP_TRUSTED_PROXIES": 1,
-                      "GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS": 3})
+    app = create_app({**settings, "GRIDMAP_TRUSTED_PROXIES": 1, "GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS": 3})
     auth.add_user(app.extensions["gridmap.store"], username="boss", role="office", password=PASSWORD)
     client = app.test_client()
     for i in range(3):
@@ -135,15 +158,19 @@ def _http_login(port: int, password: str) -> http.client.HTTPResponse:
     token = re.search(r'name="csrf_token" value="([^"]+)"', page.read().decode()).group(1)
     conn.close()
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    conn.request("POST", "/login", body=urlencode({"username": "boss", "password": password, "csrf_token": token}),
-                 headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    conn.request(
+        "POST",
+        "/login",
+        body=urlencode({"username": "boss", "password": password, "csrf_token": token}),
+        headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie},
+    )
     response = conn.getresponse()
     response.read()
     conn.close()
     return response
 
 
-def test_throttling_holds_across_worker_processes(server, loaded_store):
+def test_throttling_holds_across_worker_processes(server, loaded_store):  # noqa: F811 (fixture)
     auth.add_user(loaded_store, username="boss", role="office", password=PASSWORD)
     statuses = [_http_login(server, f"wrong-{i}").status for i in range(20)]
     assert statuses.count(401) == 10 and statuses[10:] == [429] * 10

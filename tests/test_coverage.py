@@ -37,8 +37,16 @@ def _frame_with_seam(seam_m: float) -> list[Polygon]:
     left, right = X0 + 100, X0 + 100 + seam_m
     end = right + 100
     below = Polygon([(X0, Y0 - 50), (end, Y0 - 50), (end, Y0), (right, Y0), (left, Y0), (X0, Y0)])
-    above = Polygon([(X0, Y0 + 100), (left, Y0 + 100), (right, Y0 + 100), (end, Y0 + 100),
-                     (end, Y0 + 150), (X0, Y0 + 150)])
+    above = Polygon(
+        [
+            (X0, Y0 + 100),
+            (left, Y0 + 100),
+            (right, Y0 + 100),
+            (end, Y0 + 100),
+            (end, Y0 + 150),
+            (X0, Y0 + 150),
+        ]
+    )
     return [below, box(X0, Y0, left, Y0 + 100), box(right, Y0, end, Y0 + 100), above]
 
 
@@ -74,8 +82,10 @@ def test_thresholds_tolerance_noise_and_slivers():
     seam = find_gaps_and_overlaps(_lonlat(_frame_with_seam(0.5)), rule=RULE)[0]
     assert len(seam) == 1 and seam[0].sliver and seam[0].area_m2 == pytest.approx(50.0, abs=0.1)
     assert find_gaps_and_overlaps(_lonlat(_frame_with_seam(0.01)), rule=RULE) == ([], [])
-    assert len(find_gaps_and_overlaps(_lonlat(_frame_with_seam(0.01)),
-                                      rule=CoverageRule(0.1, 0.001, 1.0))[0]) == 1
+    assert (
+        len(find_gaps_and_overlaps(_lonlat(_frame_with_seam(0.01)), rule=CoverageRule(0.1, 0.001, 1.0))[0])
+        == 1
+    )
 
 
 def test_edges_with_unshared_vertices_are_not_projection_slivers():
@@ -90,9 +100,16 @@ def test_edges_with_unshared_vertices_are_not_projection_slivers():
 def test_the_rule_comes_from_the_settings_registry():
     defaults = CoverageRule.from_settings(load_settings(environ={}))
     assert defaults == CoverageRule(tolerance_m2=1.0, min_width_m=0.05, sliver_width_m=1.0)
-    chosen = CoverageRule.from_settings(load_settings(
-        {"GRIDMAP_COVERAGE_TOLERANCE_M2": "5", "GRIDMAP_COVERAGE_MIN_WIDTH_M": "0.2",
-         "GRIDMAP_COVERAGE_SLIVER_WIDTH_M": "2"}, environ={}))
+    chosen = CoverageRule.from_settings(
+        load_settings(
+            {
+                "GRIDMAP_COVERAGE_TOLERANCE_M2": "5",
+                "GRIDMAP_COVERAGE_MIN_WIDTH_M": "0.2",
+                "GRIDMAP_COVERAGE_SLIVER_WIDTH_M": "2",
+            },
+            environ={},
+        )
+    )
     assert chosen == CoverageRule(tolerance_m2=5.0, min_width_m=0.2, sliver_width_m=2.0)
     assert CoverageRule.from_settings(load_settings(environ={}), tolerance_m2=7.0).tolerance_m2 == 7.0
 
@@ -103,9 +120,13 @@ def _seam_dataset(tmp_path):
     ring = box(106.508, 33.903, 106.532, 33.917)
     layers["grids"] = gpd.GeoDataFrame(
         {"code": ["G1", "G2", "G3"], "name": ["甲", "乙", "丙"], "town_code": ["610330100"] * 3},
-        geometry=[ring.difference(box(106.510, 33.905, 106.530, 33.915)),
-                  box(106.510, 33.905, 106.520, 33.915), box(106.5202, 33.905, 106.530, 33.915)],
-        crs="EPSG:4326")
+        geometry=[
+            ring.difference(box(106.510, 33.905, 106.530, 33.915)),
+            box(106.510, 33.905, 106.520, 33.915),
+            box(106.5202, 33.905, 106.530, 33.915),
+        ],
+        crs="EPSG:4326",
+    )
     tables = factory.tables()
     tables["grid_roles"] = [[c, "某网格长", None, "U1"] for c in ("G1", "G2", "G3")]
     tables["grid_leaders"] = [[c, "L01"] for c in ("G1", "G2", "G3")]
@@ -120,12 +141,23 @@ def test_audit_and_cli_read_the_tolerance_setting(tmp_path):
     wide = load_settings({"GRIDMAP_COVERAGE_TOLERANCE_M2": 50_000.0}, environ={})
     assert audit_model(model, settings=wide).gaps == []
     assert len(audit_model(model, settings=wide, tolerance_m2=1.0).gaps) == 1  # the option wins
-    env = {**os.environ, "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
-           "GRIDMAP_COVERAGE_TOLERANCE_M2": "50000"}
-    run = subprocess.run([sys.executable, "-m", "gridmap.cli", "audit", str(directory)], env=env,
-                         capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "GRIDMAP_COVERAGE_TOLERANCE_M2": "50000",
+    }
+    run = subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "audit", str(directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 0 and "缝隙 0 处" in run.stdout, run.stdout + run.stderr
     env["GRIDMAP_COVERAGE_TOLERANCE_M2"] = "1"
-    run = subprocess.run([sys.executable, "-m", "gridmap.cli", "audit", str(directory)], env=env,
-                         capture_output=True, text=True)
+    run = subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "audit", str(directory)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert run.returncode == 1 and "缝隙 1 处" in run.stdout, run.stdout + run.stderr

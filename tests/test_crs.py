@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -14,10 +13,10 @@ from shapely.geometry import LineString, MultiPolygon, Point, Polygon
 
 from gridmap import crs
 from gridmap.errors import InvalidInput
+from tests.realdata import REALDATA
 
 GEOD = Geod(ellps="WGS84")
 FENG_BOUNDS = (106.41, 33.57, 107.13, 34.31)
-from tests.realdata import REALDATA
 
 
 def _feng_grid(n: int = 200) -> tuple[np.ndarray, np.ndarray]:
@@ -223,9 +222,7 @@ def test_convert_geoseries_round_trip_and_metadata() -> None:
         shifted.get_coordinates().values, via.get_coordinates().values, rtol=0, atol=1e-12
     )
     back = crs.convert_geoseries(shifted, source="百度", target="EPSG:4490")
-    np.testing.assert_allclose(
-        back.get_coordinates().values, gs.get_coordinates().values, rtol=0, atol=1e-9
-    )
+    np.testing.assert_allclose(back.get_coordinates().values, gs.get_coordinates().values, rtol=0, atol=1e-9)
     # The input is left alone.
     assert gs.iloc[0].x == 106.52
 

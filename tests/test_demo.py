@@ -65,7 +65,9 @@ def test_whois_at_random_spots_names_the_containing_grid(demo_client):
     minx, miny, maxx, maxy = union.bounds
     rng = np.random.default_rng(2026)
     inside = outside = 0
-    for lon, lat in zip(rng.uniform(minx - 0.01, maxx + 0.01, 300), rng.uniform(miny - 0.01, maxy + 0.01, 300)):
+    for lon, lat in zip(
+        rng.uniform(minx - 0.01, maxx + 0.01, 300), rng.uniform(miny - 0.01, maxy + 0.01, 300)
+    ):
         p = shapely.Point(lon, lat)
         d = demo_client.get(f"/api/whois?lon={lon}&lat={lat}").get_json()
         containing = [code for code, shape in shapes.items() if shape.contains(p)]

@@ -12,9 +12,9 @@ from shapely.geometry import Point
 
 from gridmap.errors import DataError, InvalidInput
 from gridmap.io.encoding import detect_dbf_encoding
+from tests.realdata import REALDATA as _SHARED
 
 NAMES = ["凤县", "宝鸡市", "双石铺镇", "凤州镇"]
-from tests.realdata import REALDATA as _SHARED
 
 REALDATA = _SHARED / "chinese_pitfalls"
 
@@ -84,7 +84,7 @@ def test_utf8_without_cpg(tmp_path: Path) -> None:
 def test_gbk_without_cpg(tmp_path: Path) -> None:
     shp = _write_shapefile(tmp_path, encoding="GBK", keep_cpg=False)
     raw = shp.with_suffix(".dbf").read_bytes()
-    assert "凤县".encode("gbk") in raw and "凤县".encode("utf-8") not in raw
+    assert "凤县".encode("gbk") in raw and "凤县".encode() not in raw
     assert raw[29] == 0  # GDAL writes no LDID, so only the content can tell
     encoding, reason = detect_dbf_encoding(shp)
     assert encoding == "gb18030"
@@ -221,9 +221,7 @@ def test_chinese_field_names_count_as_content(tmp_path: Path) -> None:
 # --- hand-made DBF bytes: edge cases pyogrio will not write ------------------------------------
 
 
-def _write_dbf(
-    path: Path, fields: list[tuple[str, int]], rows: list[list[bytes]], *, ldid: int = 0
-) -> None:
+def _write_dbf(path: Path, fields: list[tuple[str, int]], rows: list[list[bytes]], *, ldid: int = 0) -> None:
     """A minimal dBASE III file with character fields only."""
     header_length = 32 + 32 * len(fields) + 1
     record_length = 1 + sum(width for _, width in fields)
@@ -261,7 +259,7 @@ def test_undecodable_mix_is_reported(tmp_path: Path) -> None:
 def test_bad_paths_and_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput):
         detect_dbf_encoding(tmp_path / "towns.geojson")
-    with pytest.raises(DataError, match=".dbf"):
+    with pytest.raises(DataError, match=r".dbf"):
         detect_dbf_encoding(tmp_path / "missing.shp")
     short = tmp_path / "short.dbf"
     short.write_bytes(b"\x03\x00")
@@ -289,31 +287,59 @@ GBK_BY_CONTENT = ("无 .cpg", "GBK/GB18030")
 REAL_CASES = [
     # shapefile, expected encoding, words in the reason, column, names that must read intact
     pytest.param(
-        "ngcc_400w_wgs_noprj_gbk/XianCh_point.shp", "gb18030", GBK_BY_CONTENT, "NAME", {"凤县"},
+        "ngcc_400w_wgs_noprj_gbk/XianCh_point.shp",
+        "gb18030",
+        GBK_BY_CONTENT,
+        "NAME",
+        {"凤县"},
         id="ngcc-gbk-nocpg-counties",
     ),
     pytest.param(
-        "ngcc_400w_wgs_noprj_gbk/res2_4m.shp", "gb18030", GBK_BY_CONTENT, "NAME", {"宝鸡", "太原"},
+        "ngcc_400w_wgs_noprj_gbk/res2_4m.shp",
+        "gb18030",
+        GBK_BY_CONTENT,
+        "NAME",
+        {"宝鸡", "太原"},
         id="ngcc-gbk-nocpg-cities",
     ),
     pytest.param(
-        "ngcc_400w_wgs_noprj_gbk/res1_4m.shp", "gb18030", GBK_BY_CONTENT, "NAME", {"太原"},
+        "ngcc_400w_wgs_noprj_gbk/res1_4m.shp",
+        "gb18030",
+        GBK_BY_CONTENT,
+        "NAME",
+        {"太原"},
         id="ngcc-gbk-nocpg-capitals",
     ),
     pytest.param(
-        "garybikini_baoji_2020_nocpg_noprj/宝鸡市.shp", "utf-8", ("无 .cpg", "UTF-8"), "name", {"凤县"},
+        "garybikini_baoji_2020_nocpg_noprj/宝鸡市.shp",
+        "utf-8",
+        ("无 .cpg", "UTF-8"),
+        "name",
+        {"凤县"},
         id="garybikini-utf8-nocpg",
     ),
     pytest.param(
-        "cgcs2000_geographic_4490_utf8/市.shp", "utf-8", ("按 .cpg 文件",), "市名", {"宝鸡市"},
+        "cgcs2000_geographic_4490_utf8/市.shp",
+        "utf-8",
+        ("按 .cpg 文件",),
+        "市名",
+        {"宝鸡市"},
         id="cgcs2000-utf8-cpg",
     ),
     pytest.param(
-        "city_points_2023_gbk_ldid936/地级市点位数据.shp", "cp936", ("LDID=0x4D",), "城市", {"宝鸡市"},
+        "city_points_2023_gbk_ldid936/地级市点位数据.shp",
+        "cp936",
+        ("LDID=0x4D",),
+        "城市",
+        {"宝鸡市"},
         id="citypoints-gbk-ldid936",
     ),
     pytest.param(
-        "china400w_lambert_beijing54_gbk/县城驻地.shp", "cp936", ("LDID=0x4D",), "name", {"凤县"},
+        "china400w_lambert_beijing54_gbk/县城驻地.shp",
+        "cp936",
+        ("LDID=0x4D",),
+        "name",
+        {"凤县"},
         id="lambert-gbk-ldid936",
     ),
 ]
@@ -387,7 +413,9 @@ def test_decode_text_error_class_for_request_bodies():
     with pytest.raises(InvalidInput, match="第 3 个字节有误") as caught:
         decode_text(b'{"\xff', codec="utf-8-sig", name="请求体 JSON", error=InvalidInput)
     assert not caught.value.findings
-    with pytest.raises(InvalidInput, match=r"请求体 JSON 不能按 utf-8 解码（第 9 个字节有误）；请以 UTF-8 发送"):
+    with pytest.raises(
+        InvalidInput, match=r"请求体 JSON 不能按 utf-8 解码（第 9 个字节有误）；请以 UTF-8 发送"
+    ):
         parse_json(b'{"name":\xb7\xef}')
     assert parse_json(b'\xef\xbb\xbf{"name": "\xe5\x87\xa4"}') == {"name": "凤"}
 
@@ -419,10 +447,12 @@ def test_detect_file_codec_streams_across_chunks(tmp_path):
 def test_detect_file_codec_declared_encoding(tmp_path):
     path = tmp_path / "doc.kml"
     path.write_bytes('<?xml version="1.0" encoding="GBK"?><kml><name>凤县</name></kml>'.encode("gbk"))
-    assert detect_file_codec(path, name="doc.kml", declared="gbk", declared_as='XML 声明（encoding="GBK"）') == (
-        "gbk", '按 XML 声明（encoding="GBK"）')
+    assert detect_file_codec(
+        path, name="doc.kml", declared="gbk", declared_as='XML 声明（encoding="GBK"）'
+    ) == ("gbk", '按 XML 声明（encoding="GBK"）')
     utf8 = tmp_path / "utf8.kml"
     utf8.write_bytes('<?xml version="1.0" encoding="ascii"?><kml><name>凤县</name></kml>'.encode())
-    codec, reason = detect_file_codec(utf8, name="utf8.kml", declared="ascii",
-                                      declared_as='XML 声明（encoding="ascii"）')
+    codec, reason = detect_file_codec(
+        utf8, name="utf8.kml", declared="ascii", declared_as='XML 声明（encoding="ascii"）'
+    )
     assert codec == "utf-8" and reason == 'XML 声明（encoding="ascii"）与内容不符，按内容判断为 UTF-8'

@@ -46,11 +46,11 @@ class _SeenArgs(ImmutableMultiDict):
         SEEN.add(key)
         return super().__getitem__(key)
 
-    def get(self, key, default=None, type=None):  # noqa: A002 - werkzeug's signature
+    def get(self, key, default=None, type=None):
         SEEN.add(key)
         return super().get(key, default, type)
 
-    def getlist(self, key, type=None):  # noqa: A002
+    def getlist(self, key, type=None):
         SEEN.add(key)
         return super().getlist(key, type)
 
@@ -74,16 +74,46 @@ class _RecordingRequest:
 
 # --- hostile values ------------------------------------------------------------------------------
 DATES = [
-    "0001-01-01", "9999-12-31", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "2026-02-30", "20261127",
+    "0001-01-01",
+    "9999-12-31",
+    "9999-12-31T23:59:59-12:00",
+    "0001-01-01T00:00:00+14:00",
+    "2026-02-30",
+    "20261127",
 ]
 NUMBERS = ["1e9", "-1e309", "inf", "nan", "0", "-1", "9" * 400, "1" * 5000, "１２", "1_0"]
-TEXTS = ["", "x" * 20_000, "\x00", "<script>alert(1)</script>", "${alert(1)}`'\"", "王记`小吃🙂", "\u202e\u200b", "[]"]
+TEXTS = [
+    "",
+    "x" * 20_000,
+    "\x00",
+    "<script>alert(1)</script>",
+    "${alert(1)}`'\"",
+    "王记`小吃🙂",
+    "\u202e\u200b",
+    "[]",
+]
 QUERY_VALUES = DATES + NUMBERS + TEXTS
 # a shorter list for names no code was seen reading (they are most likely ignored)
 GENERIC_VALUES = ["9999-12-31T23:59:59-12:00", "0001-01-01", "1e309", "-1", "x" * 2_000, "\x00"]
 JSON_VALUES = [
-    None, True, False, 0, -1, 1.5, 10**400, float("inf"), float("-inf"), float("nan"), 1e308, [], {},
-    [1, 2], {"a": 1}, "x" * 1_000_000, "\ud800", [[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]],
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1.5,
+    10**400,
+    float("inf"),
+    float("-inf"),
+    float("nan"),
+    1e308,
+    [],
+    {},
+    [1, 2],
+    {"a": 1},
+    "x" * 1_000_000,
+    "\ud800",
+    [[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]],
 ]  # hostile text reaches the same code as a form field, above
 GENERIC_JSON = [None, True, [], {}, 10**400, float("inf"), float("nan"), "\ud800", {"a": [1, {"b": None}]}]
 DEPTH = 200_000
@@ -104,31 +134,87 @@ RAW_BODIES = [
     ("application/x-www-form-urlencoded", b"a=%FF%FE&b=\xff\xfe&csrf_token=%00"),
     ("application/x-www-form-urlencoded", b"&".join(b"k%d=1" % i for i in range(20_000))),
     ("text/plain", b"x" * 1_000_000),
-    ("multipart/form-data; boundary=zz", b"--zz\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nb"),
+    ("multipart/form-data; boundary=zz", b'--zz\r\nContent-Disposition: form-data; name="a"\r\n\r\nb'),
 ]
 # names worth a try on every route even when no code was seen reading them
 GENERIC_NAMES = (
-    "from", "to", "start_date", "end_date", "date", "day", "status", "category", "source", "grid", "unit",
-    "lon", "lat", "long", "crs", "q", "hours", "deadline", "page", "limit", "format", "dpi", "paper",
-    "landscape", "scope", "overdue", "fallback", "action", "note", "api_key", "service_code", "inspector",
+    "from",
+    "to",
+    "start_date",
+    "end_date",
+    "date",
+    "day",
+    "status",
+    "category",
+    "source",
+    "grid",
+    "unit",
+    "lon",
+    "lat",
+    "long",
+    "crs",
+    "q",
+    "hours",
+    "deadline",
+    "page",
+    "limit",
+    "format",
+    "dpi",
+    "paper",
+    "landscape",
+    "scope",
+    "overdue",
+    "fallback",
+    "action",
+    "note",
+    "api_key",
+    "service_code",
+    "inspector",
 )
 # valid values the other parameters keep while one of them is hostile (routes reach deep code)
 BASELINE = {
-    "lon": str(ON_BINJIANG_ROAD[0]), "lat": str(ON_BINJIANG_ROAD[1]), "long": str(ON_BINJIANG_ROAD[0]),
-    "category": "garbage", "service_code": "garbage", "description": "垃圾堆放", "action": "extend",
-    "note": "延期理由", "hours": "24", "dpi": "72", "paper": "A4", "day": "2026-11-27", "kind": "grids",
+    "lon": str(ON_BINJIANG_ROAD[0]),
+    "lat": str(ON_BINJIANG_ROAD[1]),
+    "long": str(ON_BINJIANG_ROAD[0]),
+    "category": "garbage",
+    "service_code": "garbage",
+    "description": "垃圾堆放",
+    "action": "extend",
+    "note": "延期理由",
+    "hours": "24",
+    "dpi": "72",
+    "paper": "A4",
+    "day": "2026-11-27",
+    "kind": "grids",
 }
 # request headers: each set alone (an early refusal would hide the others), the rest together
 HOSTILE_HEADERS = [
-    {"Authorization": "Bearer é"}, {"Authorization": "Bearer " + "x" * 10_000}, {"Authorization": "Basic Zm9vOg=="},
-    {"X-CSRF-Token": "é王"}, {"X-CSRF-Token": "x" * 10_000},
-    {"Cookie": "session=garbage.é"}, {"Cookie": "session=" + "x" * 5_000},
-    {"Content-Type": "multipart/form-data"}, {"Content-Type": "application/json; charset=utf-16"},
-    {"Idempotency-Key": "é" * 300, "Accept-Encoding": "br;q=nan, gzip;q=1e999", "X-Forwarded-For": "é, ::1, 999.1.1.1",
-     "If-Modified-Since": "Mon, 01 Jan 0001 00:00:00 GMT", "Range": "bytes=99999999999999999999-",
-     "If-None-Match": '"' + "x" * 5_000, "Accept-Language": "zh;q=inf", "User-Agent": "x" * 10_000},
-    {"Idempotency-Key": "x" * 10_000, "If-Modified-Since": "Fri, 31 Dec 9999 23:59:59 GMT", "Range": "bytes=-0,5-1",
-     "X-Forwarded-For": "", "X-Real-IP": "not-an-ip"},
+    {"Authorization": "Bearer é"},
+    {"Authorization": "Bearer " + "x" * 10_000},
+    {"Authorization": "Basic Zm9vOg=="},
+    {"X-CSRF-Token": "é王"},
+    {"X-CSRF-Token": "x" * 10_000},
+    {"Cookie": "session=garbage.é"},
+    {"Cookie": "session=" + "x" * 5_000},
+    {"Content-Type": "multipart/form-data"},
+    {"Content-Type": "application/json; charset=utf-16"},
+    {
+        "Idempotency-Key": "é" * 300,
+        "Accept-Encoding": "br;q=nan, gzip;q=1e999",
+        "X-Forwarded-For": "é, ::1, 999.1.1.1",
+        "If-Modified-Since": "Mon, 01 Jan 0001 00:00:00 GMT",
+        "Range": "bytes=99999999999999999999-",
+        "If-None-Match": '"' + "x" * 5_000,
+        "Accept-Language": "zh;q=inf",
+        "User-Agent": "x" * 10_000,
+    },
+    {
+        "Idempotency-Key": "x" * 10_000,
+        "If-Modified-Since": "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Range": "bytes=-0,5-1",
+        "X-Forwarded-For": "",
+        "X-Real-IP": "not-an-ip",
+    },
 ]
 IDENTITIES = ("anonymous", "office", "unit")
 SLOW_S = 5.0  # a single request slower than this is reported too
@@ -150,7 +236,9 @@ def _chinese_json_error(response) -> bool:
 def _login(client, username: str) -> str:
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    done = client.post("/login", data={"username": username, "password": "secret-pass-1", "csrf_token": token})
+    done = client.post(
+        "/login", data={"username": username, "password": "secret-pass-1", "csrf_token": token}
+    )
     assert done.status_code == 302, done.get_data(as_text=True)[:500]
     page = client.get("/report").get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1) if "csrf_token" in page else token
@@ -169,8 +257,10 @@ class Sweep:
         self.logged: list[str] = []
         handler = logging.Handler()
         handler.emit = lambda record: self.logged.append(
-            logging.Formatter().formatException(record.exc_info).splitlines()[-1] if record.exc_info
-            else record.getMessage())
+            logging.Formatter().formatException(record.exc_info).splitlines()[-1]
+            if record.exc_info
+            else record.getMessage()
+        )
         app.logger.addHandler(handler)
         app.logger.setLevel(logging.ERROR)
 
@@ -190,10 +280,16 @@ class Sweep:
         if status >= 500 and status != 503:
             cause = self.logged[-1] if self.logged else response.get_data(as_text=True)[:200]
             self.failures.append(f"{status} {where}: {cause}")
-        elif status >= 400 and path.startswith(("/api/", "/open311/")) and status != 429:
-            if not _chinese_json_error(response):
-                self.failures.append(f"{status} {where}: error without a Chinese JSON message: "
-                                     f"{response.get_data(as_text=True)[:200]!r}")
+        elif (
+            status >= 400
+            and path.startswith(("/api/", "/open311/"))
+            and status != 429
+            and not _chinese_json_error(response)
+        ):
+            self.failures.append(
+                f"{status} {where}: error without a Chinese JSON message: "
+                f"{response.get_data(as_text=True)[:200]!r}"
+            )
         response.close()
         return set(SEEN)
 
@@ -223,8 +319,15 @@ def _real_arguments(rule, real: dict) -> list[dict]:
         elif name == "seq":
             out[name] = 1
         elif name == "fmt":
-            out[name] = ("json" if "open311" in text else "gpx" if "patrol" in text
-                         else "geojson" if "/data." in text else "svg")
+            out[name] = (
+                "json"
+                if "open311" in text
+                else "gpx"
+                if "patrol" in text
+                else "geojson"
+                if "/data." in text
+                else "svg"
+            )
         elif name == "name":
             out[name] = "grids"
         elif name in ("z", "x", "y"):
@@ -262,7 +365,7 @@ def _hostile_arguments(rule, real: list[dict]) -> list[dict]:
 def _build(adapter, rule, values: dict) -> str | None:
     try:
         return adapter.build(rule.endpoint, values, method=sorted(rule.methods - {"HEAD", "OPTIONS"})[0])
-    except Exception:  # noqa: BLE001 - a value the rule cannot take (e.g. a slash in a segment)
+    except Exception:
         return None
 
 
@@ -282,10 +385,17 @@ def world(app):
     add_user(store, username="office1", role="office", password="secret-pass-1")
     add_user(store, username="unit1", role="unit", unit_code="U1", password="secret-pass-1")
     anonymous = app.test_client()
-    made = anonymous.post("/api/problems", data={
-        "lon": str(ON_BINJIANG_ROAD[0]), "lat": str(ON_BINJIANG_ROAD[1]), "category": "garbage",
-        "description": "垃圾堆放", "photos": (io.BytesIO(jpeg_bytes()), "a.jpg"),
-    }, content_type="multipart/form-data")
+    made = anonymous.post(
+        "/api/problems",
+        data={
+            "lon": str(ON_BINJIANG_ROAD[0]),
+            "lat": str(ON_BINJIANG_ROAD[1]),
+            "category": "garbage",
+            "description": "垃圾堆放",
+            "photos": (io.BytesIO(jpeg_bytes()), "a.jpg"),
+        },
+        content_type="multipart/form-data",
+    )
     assert made.status_code == 201, made.get_data(as_text=True)
     body = made.get_json()
     photo_url = body["photos"][0]["url"]
@@ -294,18 +404,30 @@ def world(app):
         client = app.test_client()
         clients[identity] = (client, _login(client, username))
     office, token = clients["office"]
-    planned = office.post("/api/patrols", json={"day": "2026-11-27", "inspectors": ["I01"]},
-                          headers={"X-CSRF-Token": token})
+    planned = office.post(
+        "/api/patrols", json={"day": "2026-11-27", "inspectors": ["I01"]}, headers={"X-CSRF-Token": token}
+    )
     plan_id = planned.get_json()["plans"][0]["id"] if planned.status_code == 201 else 1
     real = {
-        "grid": "610330100001", "unit": "U1", "leader": "L01", "tracking_no": body["tracking_no"],
-        "problem_id": body["id"], "photo_id": int(re.search(r"/(\d+)", photo_url).group(1)),
+        "grid": "610330100001",
+        "unit": "U1",
+        "leader": "L01",
+        "tracking_no": body["tracking_no"],
+        "problem_id": body["id"],
+        "photo_id": int(re.search(r"/(\d+)", photo_url).group(1)),
         "plan_id": plan_id,
     }
 
     def fresh_problem() -> dict:
-        made = anonymous.post("/api/problems", json={
-            "lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage", "description": "新的问题"})
+        made = anonymous.post(
+            "/api/problems",
+            json={
+                "lon": ON_BINJIANG_ROAD[0],
+                "lat": ON_BINJIANG_ROAD[1],
+                "category": "garbage",
+                "description": "新的问题",
+            },
+        )
         assert made.status_code == 201, made.get_data(as_text=True)
         return {"tracking_no": made.get_json()["tracking_no"], "problem_id": made.get_json()["id"]}
 
@@ -315,7 +437,7 @@ def world(app):
 
 def _ordered_rules(app):
     """Reads first (lists stay short), log in/out last (a logout ends the session the others use)."""
-    rules = [r for r in app.url_map.iter_rules()]
+    rules = list(app.url_map.iter_rules())
     return sorted(rules, key=lambda r: (r.endpoint in ("auth.logout", "auth.login"), "GET" not in r.methods))
 
 
@@ -347,15 +469,26 @@ def test_sweep_every_route_with_hostile_values_finds_no_500(world):
                 for values in _hostile_arguments(rule, real_args):
                     path = _build(adapter, rule, values)
                     if path:
-                        sweep.send(client, identity, method, path, what=f"url {values}", headers=headers,
-                                   data=form_extra if method != "GET" else None)
+                        sweep.send(
+                            client,
+                            identity,
+                            method,
+                            path,
+                            what=f"url {values}",
+                            headers=headers,
+                            data=form_extra if method != "GET" else None,
+                        )
                 for values in real_args:
                     path = _build(adapter, rule, values)
                     status = _sweep_values(sweep, client, identity, method, path, headers, form_extra)
                     public = public or (identity == "anonymous" and status < 300)
             timings.append((time.perf_counter() - rule_started, f"{method} {rule.rule}"))
             if os.environ.get("SWEEP_PROGRESS"):
-                print(f"{timings[-1][0]:6.1f} s {sweep.count:6d} {timings[-1][1]}", file=sys.__stderr__, flush=True)
+                print(
+                    f"{timings[-1][0]:6.1f} s {sweep.count:6d} {timings[-1][1]}",
+                    file=sys.__stderr__,
+                    flush=True,
+                )
                 for key, spent in sorted(sweep.spent.items(), key=lambda kv: -kv[1])[:8]:
                     print(f"      {spent:6.2f} s {key}", file=sys.__stderr__, flush=True)
                 sweep.spent.clear()
@@ -374,34 +507,77 @@ def _sweep_values(sweep, client, identity, method, path, headers, form_extra) ->
     Returns the status of the baseline request (the route with valid values).
     """
     body = method not in ("GET", "DELETE")
-    seen = sweep.send(client, identity, method, path, what="baseline",
-                      query_string=None if body else BASELINE,
-                      data={**BASELINE, **form_extra} if body else None, headers=headers)
+    seen = sweep.send(
+        client,
+        identity,
+        method,
+        path,
+        what="baseline",
+        query_string=None if body else BASELINE,
+        data={**BASELINE, **form_extra} if body else None,
+        headers=headers,
+    )
     baseline_status = sweep.status
-    seen |= sweep.send(client, identity, method, path, what="nothing", headers=headers,
-                       data=form_extra if body else None)
+    seen |= sweep.send(
+        client, identity, method, path, what="nothing", headers=headers, data=form_extra if body else None
+    )
     # names no code was seen reading: all of them hostile at once (most routes ignore them)
     generic = [n for n in GENERIC_NAMES if n not in seen]
     for value in GENERIC_VALUES:
-        hostile = {**BASELINE, **{n: value for n in generic}}
+        hostile = {**BASELINE, **dict.fromkeys(generic, value)}
         if body:
-            seen |= sweep.send(client, identity, method, path, what=f"form generic={value[:40]!r}",
-                               headers=headers, data={**hostile, **form_extra})
-            seen |= sweep.send(client, identity, method, path, what=f"json generic={value[:40]!r}",
-                               headers={**headers, "Content-Type": "application/json"}, data=json.dumps(hostile))
+            seen |= sweep.send(
+                client,
+                identity,
+                method,
+                path,
+                what=f"form generic={value[:40]!r}",
+                headers=headers,
+                data={**hostile, **form_extra},
+            )
+            seen |= sweep.send(
+                client,
+                identity,
+                method,
+                path,
+                what=f"json generic={value[:40]!r}",
+                headers={**headers, "Content-Type": "application/json"},
+                data=json.dumps(hostile),
+            )
         else:
-            seen |= sweep.send(client, identity, method, path, what=f"query generic={value[:40]!r}",
-                               headers=headers, query_string=hostile)
+            seen |= sweep.send(
+                client,
+                identity,
+                method,
+                path,
+                what=f"query generic={value[:40]!r}",
+                headers=headers,
+                query_string=hostile,
+            )
     for value in GENERIC_JSON if body else ():
-        hostile = {**BASELINE, **{n: value for n in generic}}
-        seen |= sweep.send(client, identity, method, path, what=f"json generic={repr(value)[:40]}",
-                           headers={**headers, "Content-Type": "application/json"}, data=json.dumps(hostile))
+        hostile = {**BASELINE, **dict.fromkeys(generic, value)}
+        seen |= sweep.send(
+            client,
+            identity,
+            method,
+            path,
+            what=f"json generic={repr(value)[:40]}",
+            headers={**headers, "Content-Type": "application/json"},
+            data=json.dumps(hostile),
+        )
     for hostile_headers in HOSTILE_HEADERS if identity != "unit" else ():
         if not body and {"X-CSRF-Token", "Content-Type"} & set(hostile_headers):
             continue  # read only with a body
-        sweep.send(client, identity, method, path, what=f"headers {sorted(hostile_headers)}",
-                   headers={**headers, **hostile_headers}, query_string=None if body else BASELINE,
-                   data={**BASELINE, **form_extra} if body else None)
+        sweep.send(
+            client,
+            identity,
+            method,
+            path,
+            what=f"headers {sorted(hostile_headers)}",
+            headers={**headers, **hostile_headers},
+            query_string=None if body else BASELINE,
+            data={**BASELINE, **form_extra} if body else None,
+        )
     # names the route reads: one at a time hostile, the others at baseline (new names join the queue)
     done: set[str] = set()
     queue = sorted(seen)
@@ -413,29 +589,75 @@ def _sweep_values(sweep, client, identity, method, path, headers, form_extra) ->
         for value in QUERY_VALUES:
             what = f"{name}={value[:40]!r}"
             if body:
-                found = sweep.send(client, identity, method, path, what=f"form {what}", headers=headers,
-                                   data={**BASELINE, **form_extra, name: value})
+                found = sweep.send(
+                    client,
+                    identity,
+                    method,
+                    path,
+                    what=f"form {what}",
+                    headers=headers,
+                    data={**BASELINE, **form_extra, name: value},
+                )
             else:
-                found = sweep.send(client, identity, method, path, what=f"query {what}", headers=headers,
-                                   query_string={**BASELINE, name: value})
+                found = sweep.send(
+                    client,
+                    identity,
+                    method,
+                    path,
+                    what=f"query {what}",
+                    headers=headers,
+                    query_string={**BASELINE, name: value},
+                )
             queue += sorted(found - done)
         if not body:
-            sweep.send(client, identity, method, path, what=f"query {name}=non-UTF-8", headers=headers,
-                       query_string=f"{name}=%FF%FE%C0%80&{name}=2")
+            sweep.send(
+                client,
+                identity,
+                method,
+                path,
+                what=f"query {name}=non-UTF-8",
+                headers=headers,
+                query_string=f"{name}=%FF%FE%C0%80&{name}=2",
+            )
             continue
         for value in JSON_VALUES:
-            found = sweep.send(client, identity, method, path, what=f"json {name}={repr(value)[:40]}",
-                               headers={**headers, "Content-Type": "application/json"},
-                               data=json.dumps({**BASELINE, name: value}))
+            found = sweep.send(
+                client,
+                identity,
+                method,
+                path,
+                what=f"json {name}={repr(value)[:40]}",
+                headers={**headers, "Content-Type": "application/json"},
+                data=json.dumps({**BASELINE, name: value}),
+            )
             queue += sorted(found - done)
     if body:
         for content_type, raw in RAW_BODIES:
-            sweep.send(client, identity, method, path, what=f"raw {content_type} {raw[:30]!r}",
-                       headers={**headers, "Content-Type": content_type}, data=raw)
-        files = {**BASELINE, **form_extra, "photos": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 100), "a.png"),
-                 "file": (io.BytesIO(b"PK\x03\x04" + b"\0" * 100), "a.zip")}
-        sweep.send(client, identity, method, path, what="multipart junk files", headers=headers, data=files,
-                   content_type="multipart/form-data")
+            sweep.send(
+                client,
+                identity,
+                method,
+                path,
+                what=f"raw {content_type} {raw[:30]!r}",
+                headers={**headers, "Content-Type": content_type},
+                data=raw,
+            )
+        files = {
+            **BASELINE,
+            **form_extra,
+            "photos": (io.BytesIO(b"\x89PNG\r\n\x1a\n" + b"\0" * 100), "a.png"),
+            "file": (io.BytesIO(b"PK\x03\x04" + b"\0" * 100), "a.zip"),
+        }
+        sweep.send(
+            client,
+            identity,
+            method,
+            path,
+            what="multipart junk files",
+            headers=headers,
+            data=files,
+            content_type="multipart/form-data",
+        )
     return baseline_status
 
 
@@ -466,24 +688,45 @@ def test_open311_refuses_dates_out_of_range(client, name):
         done = client.get("/open311/v2/requests.json", query_string={name: value})
         assert done.status_code == 400
         [error] = done.get_json()
-        assert error["code"] == 400 and f"参数 {name}" in error["description"] and "超出范围" in error["description"]
+        assert (
+            error["code"] == 400
+            and f"参数 {name}" in error["description"]
+            and "超出范围" in error["description"]
+        )
 
 
 @pytest.mark.parametrize("hours", ["1e9", "inf", "nan", "8761", "0", 1e9, -5])
 def test_extend_refuses_hours_out_of_range(app, hours):
     client, token = _office(app)
-    made = client.post("/api/problems", json={"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1],
-                                              "category": "garbage", "description": "d"}, headers={"X-CSRF-Token": token})
+    made = client.post(
+        "/api/problems",
+        json={
+            "lon": ON_BINJIANG_ROAD[0],
+            "lat": ON_BINJIANG_ROAD[1],
+            "category": "garbage",
+            "description": "d",
+        },
+        headers={"X-CSRF-Token": token},
+    )
     ref = made.get_json()["tracking_no"]
-    done = client.post(f"/api/problems/{ref}/actions", json={"action": "extend", "note": "等材料", "hours": hours},
-                       headers={"X-CSRF-Token": token})
+    done = client.post(
+        f"/api/problems/{ref}/actions",
+        json={"action": "extend", "note": "等材料", "hours": hours},
+        headers={"X-CSRF-Token": token},
+    )
     assert done.status_code == 400, done.get_data(as_text=True)
     assert "hours" in done.get_json()["message"]
-    too_late = client.post(f"/api/problems/{ref}/actions", headers={"X-CSRF-Token": token},
-                           json={"action": "extend", "note": "等材料", "deadline": "9999-12-31T23:59:59-12:00"})
+    too_late = client.post(
+        f"/api/problems/{ref}/actions",
+        headers={"X-CSRF-Token": token},
+        json={"action": "extend", "note": "等材料", "deadline": "9999-12-31T23:59:59-12:00"},
+    )
     assert too_late.status_code == 400 and "deadline" in too_late.get_json()["message"]
-    ok = client.post(f"/api/problems/{ref}/actions", json={"action": "extend", "note": "等材料", "hours": "48"},
-                     headers={"X-CSRF-Token": token})
+    ok = client.post(
+        f"/api/problems/{ref}/actions",
+        json={"action": "extend", "note": "等材料", "hours": "48"},
+        headers={"X-CSRF-Token": token},
+    )
     assert ok.status_code == 200, ok.get_data(as_text=True)
     # the problem still shows: no deadline was stored that could not be displayed
     assert client.get(f"/problems/{ref}").status_code == 200

@@ -53,13 +53,16 @@ def _fit_bounds(m) -> list:
     return fit.bounds
 
 
-@pytest.mark.parametrize(("basemap", "sources"), [
-    ("osm", ["https://tile.openstreetmap.org"]),
-    ("amap", ["https://*.is.autonavi.com"]),
-    ("tianditu", ["https://*.tianditu.gov.cn"]),  # tiles and labels: one source
-    ("none", []),
-    ("local", []),
-])
+@pytest.mark.parametrize(
+    ("basemap", "sources"),
+    [
+        ("osm", ["https://tile.openstreetmap.org"]),
+        ("amap", ["https://*.is.autonavi.com"]),
+        ("tianditu", ["https://*.tianditu.gov.cn"]),  # tiles and labels: one source
+        ("none", []),
+        ("local", []),
+    ],
+)
 def test_basemap_sources_for_the_csp(basemap, sources):
     assert maps.basemap_sources(basemap) == sources
 
@@ -79,17 +82,31 @@ def test_unit_colours_are_stable_and_distinct():
 def test_county_map_has_every_layer_and_fits_the_grids(model):
     m = maps.build_map(model, maps.MapOptions())
     groups = _layers(m)
-    assert set(groups) == {"镇（街道）", "河流", "网格", "网格名称", "责任路段（按单位着色）", "小区", "实地考察点位"}
+    assert set(groups) == {
+        "镇（街道）",
+        "河流",
+        "网格",
+        "网格名称",
+        "责任路段（按单位着色）",
+        "小区",
+        "实地考察点位",
+    }
     assert [f["id"] for f in _features(groups["网格"])] == ["610330100001", "610330100002"]
     assert [f["properties"]["label"] for f in _features(groups["网格"])] == ["滨江网格", "新建路网格"]
     segments = _features(groups["责任路段（按单位着色）"])
     assert [f["id"] for f in segments] == ["S1", "S2", "S3"]
-    assert [f["properties"]["style"]["color"] for f in segments] == [maps.unit_color(u) for u in ("U1", "U2", "U3")]
+    assert [f["properties"]["style"]["color"] for f in segments] == [
+        maps.unit_color(u) for u in ("U1", "U2", "U3")
+    ]
     assert all("popup" in f["properties"] for f in segments)  # roads answer with their own popup
-    assert all("popup" not in f["properties"] for f in _features(groups["网格"]))  # grids fall through to whois
+    assert all(
+        "popup" not in f["properties"] for f in _features(groups["网格"])
+    )  # grids fall through to whois
     points = _markers(groups["实地考察点位"])
     assert [(p["fa"], p["color"], p["tip"]) for p in points] == [
-        ("store", "orange", "城关农贸市场"), ("map-marker", "gray", "县医院")]
+        ("store", "orange", "城关农贸市场"),
+        ("map-marker", "gray", "县医院"),
+    ]
     assert points[0]["at"] == [33.912, 106.515]  # [lat, lng]
     labels = _markers(groups["网格名称"])
     assert [x["text"] for x in labels] == ["滨江网格", "新建路网格"]
@@ -122,7 +139,9 @@ def test_unit_view_keeps_the_units_items_and_fits_them(model):
     assert [p["tip"] for p in _markers(groups["实地考察点位"])] == ["城关农贸市场"]
     assert [f["id"] for f in _features(groups["小区"])] == ["C1"]
     (south, west), (north, east) = _fit_bounds(m)
-    assert (west, east) == pytest.approx((106.511, 106.519)) and (south, north) == pytest.approx((33.910, 33.912))
+    assert (west, east) == pytest.approx((106.511, 106.519)) and (south, north) == pytest.approx(
+        (33.910, 33.912)
+    )
 
 
 def test_amap_draws_everything_in_gcj02(model):
@@ -149,8 +168,7 @@ def test_tianditu_adds_a_label_layer_with_the_token(model):
 def test_extra_layers_come_before_the_layer_control(model):
     import folium
 
-    m = maps.build_map(model, maps.MapOptions(),
-                       extra=lambda fm: folium.FeatureGroup(name="问题").add_to(fm))
+    m = maps.build_map(model, maps.MapOptions(), extra=lambda fm: folium.FeatureGroup(name="问题").add_to(fm))
     kinds = [getattr(v, "layer_name", type(v).__name__) for v in m._children.values()]
     assert kinds.index("问题") < kinds.index("LayerControl")
 

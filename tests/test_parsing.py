@@ -18,13 +18,20 @@ from gridmap.parsing import (
     shown,
 )
 
-UTC = dt.timezone.utc
+UTC = dt.UTC
 
 
-@pytest.mark.parametrize("text", [
-    "0001-01-01", "9999-12-31", "9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "1999-12-31",
-    "2101-01-01T00:00:00Z",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01",
+        "9999-12-31",
+        "9999-12-31T23:59:59-12:00",
+        "0001-01-01T00:00:00+14:00",
+        "1999-12-31",
+        "2101-01-01T00:00:00Z",
+    ],
+)
 def test_times_outside_the_years_are_refused_before_any_time_zone_arithmetic(text):
     with pytest.raises(InvalidInput) as caught:
         parse_datetime(text, name="from", label="起始日期", end_of_day=True)
@@ -33,8 +40,20 @@ def test_times_outside_the_years_are_refused_before_any_time_zone_arithmetic(tex
     assert "2000–2100" in message and text in message
 
 
-@pytest.mark.parametrize("value", ["明天", "2026-02-30", "2026-11-27T25:00", "2026-11-27T08:00+25:00", "x" * 100_000,
-                                   ["2026-11-27"], 20261127, True, {"a": 1}])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "明天",
+        "2026-02-30",
+        "2026-11-27T25:00",
+        "2026-11-27T08:00+25:00",
+        "x" * 100_000,
+        ["2026-11-27"],
+        20261127,
+        True,
+        {"a": 1},
+    ],
+)
 def test_times_that_are_not_times_say_the_accepted_form(value):
     with pytest.raises(InvalidInput) as caught:
         parse_datetime(value, name="end_date")
@@ -48,9 +67,12 @@ def test_times_without_an_offset_are_beijing_time_and_come_back_in_utc():
     assert parse_datetime("2026-11-27T08:00:00Z", name="t") == dt.datetime(2026, 11, 27, 8, 0, tzinfo=UTC)
     assert parse_datetime("2026-11-27", name="t") == dt.datetime(2026, 11, 26, 16, 0, tzinfo=UTC)
     # a plain date as an end: the whole day is included
-    assert parse_datetime("2026-11-27", name="t", end_of_day=True) == dt.datetime(2026, 11, 27, 16, 0, tzinfo=UTC)
-    assert parse_datetime("2026-11-27T10:00", name="t", end_of_day=True) == dt.datetime(2026, 11, 27, 2, 0,
-                                                                                          tzinfo=UTC)
+    assert parse_datetime("2026-11-27", name="t", end_of_day=True) == dt.datetime(
+        2026, 11, 27, 16, 0, tzinfo=UTC
+    )
+    assert parse_datetime("2026-11-27T10:00", name="t", end_of_day=True) == dt.datetime(
+        2026, 11, 27, 2, 0, tzinfo=UTC
+    )
     # the edges of the range still convert without overflow
     assert parse_datetime("2100-12-31T23:59:59-12:00", name="t", end_of_day=True).year == 2101
     assert parse_datetime("2000-01-01T00:00:00+14:00", name="t").year == 1999
@@ -69,12 +91,34 @@ def test_dates():
     assert parse_date("2026-11-27", name="day") == dt.date(2026, 11, 27)
     assert parse_date(dt.datetime(2026, 11, 27, 9), name="day") == dt.date(2026, 11, 27)
     for bad in ("0001-01-01", "9999-12-31", "27/11/2026", 5, "2026-11-27T08:00"):
-        with pytest.raises(InvalidInput, match="参数 day.*YYYY-MM-DD"):
+        with pytest.raises(InvalidInput, match=r"参数 day.*YYYY-MM-DD"):
             parse_date(bad, name="day")
 
 
-@pytest.mark.parametrize("value", ["1e9", "inf", "-inf", "nan", "NaN", "Infinity", "1e309", 1e309, float("nan"),
-                                   10**400, "9" * 400, "1" * 5000, True, [], {}, "abc", "0", 0, -1])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e9",
+        "inf",
+        "-inf",
+        "nan",
+        "NaN",
+        "Infinity",
+        "1e309",
+        1e309,
+        float("nan"),
+        10**400,
+        "9" * 400,
+        "1" * 5000,
+        True,
+        [],
+        {},
+        "abc",
+        "0",
+        0,
+        -1,
+    ],
+)
 def test_numbers_must_be_finite_and_in_range(value):
     with pytest.raises(InvalidInput) as caught:
         parse_number(value, name="hours", label="延长小时数", minimum=0, maximum=8760, above_minimum=True)
@@ -104,7 +148,7 @@ def test_flags():
     for no in ("0", "false", "No", "off", "否", False, 0):
         assert parse_bool(no, name="overdue") is False
     for bad in ("2", "maybe", [], 5):
-        with pytest.raises(InvalidInput, match="参数 overdue.*1 或 0"):
+        with pytest.raises(InvalidInput, match=r"参数 overdue.*1 或 0"):
             parse_bool(bad, name="overdue")
 
 
@@ -115,16 +159,28 @@ def test_json_bodies():
     assert parse_json(b'{"n": 12345678901234567890}') == {"n": 12345678901234567890}
 
 
-@pytest.mark.parametrize("body", [
-    b"[" * 200_000 + b"]" * 200_000,
-    b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
-    b"[" * 65 + b"]" * 65,
-    b'{"hours": NaN}', b'{"hours": Infinity}', b'{"hours": -Infinity}', b'{"hours": 1e999}',
-    b'{"lon": 1' + b"0" * 400 + b"}", b"1" * 5000,
-    b'{"name": "\\ud800"}', b'{"\\udfff": 1}',
-    b'{"a": "\xff\xfe"}', b"\xed\xa0\x80",
-    b"", b"{", b"{'a': 1}", b"[1,]",
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 200_000 + b"]" * 200_000,
+        b'{"a":' * 100_000 + b"1" + b"}" * 100_000,
+        b"[" * 65 + b"]" * 65,
+        b'{"hours": NaN}',
+        b'{"hours": Infinity}',
+        b'{"hours": -Infinity}',
+        b'{"hours": 1e999}',
+        b'{"lon": 1' + b"0" * 400 + b"}",
+        b"1" * 5000,
+        b'{"name": "\\ud800"}',
+        b'{"\\udfff": 1}',
+        b'{"a": "\xff\xfe"}',
+        b"\xed\xa0\x80",
+        b"",
+        b"{",
+        b"{'a': 1}",
+        b"[1,]",
+    ],
+)
 def test_hostile_json_is_refused_with_a_chinese_message(body):
     with pytest.raises(InvalidInput) as caught:
         parse_json(body)

@@ -74,7 +74,9 @@ def test_layer_geojson_is_json_with_ids_nulls_and_chinese_text(model):
     assert [f["id"] for f in data["features"]] == ["P1", "P2"]
     first = data["features"][0]
     assert first["properties"]["address"] is None  # a missing value is null, never NaN
-    assert first["properties"]["unit_name"] == "县住建局" and first["properties"]["grid_code"] == "610330100001"
+    assert (
+        first["properties"]["unit_name"] == "县住建局" and first["properties"]["grid_code"] == "610330100001"
+    )
     assert first["geometry"] == {"type": "Point", "coordinates": [106.515, 33.912]}
     assert "NaN" not in text
     assert publish.layer_geojson(model, "points") is text  # cached per model
@@ -84,20 +86,43 @@ def test_layer_geojson_is_json_with_ids_nulls_and_chinese_text(model):
 
 def test_grid_list_counts_what_lies_in_each_grid(model):
     assert publish.grid_list(model) == [
-        {"code": "610330100001", "name": "滨江网格", "town": "双石铺镇", "grid_head": "周网格长",
-         "lead_department": "县住建局", "leaders": ["王建国", "李明"], "segments": 1, "points": 1,
-         "communities": 1},
-        {"code": "610330100002", "name": "新建路网格", "town": "双石铺镇", "grid_head": "吴网格长",
-         "lead_department": "县城管执法局", "leaders": ["张华"], "segments": 2, "points": 1,
-         "communities": 0},
+        {
+            "code": "610330100001",
+            "name": "滨江网格",
+            "town": "双石铺镇",
+            "grid_head": "周网格长",
+            "lead_department": "县住建局",
+            "leaders": ["王建国", "李明"],
+            "segments": 1,
+            "points": 1,
+            "communities": 1,
+        },
+        {
+            "code": "610330100002",
+            "name": "新建路网格",
+            "town": "双石铺镇",
+            "grid_head": "吴网格长",
+            "lead_department": "县城管执法局",
+            "leaders": ["张华"],
+            "segments": 2,
+            "points": 1,
+            "communities": 0,
+        },
     ]
 
 
 def test_unit_and_leader_lists(model):
     units = {u["code"]: u for u in publish.unit_list(model)}
     assert units["U1"]["grids"] == ["610330100001"] and units["U1"]["segments"] == 1
-    assert units["U3"] == {"code": "U3", "name": "县供电分公司", "kind": "国有企业", "contact": "孙经理",
-                           "phone": "0917-4733333", "grids": ["610330100002"], "segments": 1}
+    assert units["U3"] == {
+        "code": "U3",
+        "name": "县供电分公司",
+        "kind": "国有企业",
+        "contact": "孙经理",
+        "phone": "0917-4733333",
+        "grids": ["610330100002"],
+        "segments": 1,
+    }
     leaders = {x["code"]: x for x in publish.leader_list(model)}
     assert (leaders["L01"]["grids"], leaders["L01"]["towns"]) == (["610330100001"], ["610330100"])
     assert (leaders["L02"]["grids"], leaders["L02"]["towns"]) == (["610330100001"], [])
@@ -107,8 +132,19 @@ def test_unit_and_leader_lists(model):
 def test_status_counts(model):
     assert publish.status(model, version=7) == {
         "data_version": 7,
-        "counts": {"towns": 2, "grids": 2, "segments": 3, "points": 2, "communities": 1, "rivers": 1,
-                   "categories": 2, "leaders": 3, "units": 3, "household_heads": 1, "inspectors": 1},
+        "counts": {
+            "towns": 2,
+            "grids": 2,
+            "segments": 3,
+            "points": 2,
+            "communities": 1,
+            "rivers": 1,
+            "categories": 2,
+            "leaders": 3,
+            "units": 3,
+            "household_heads": 1,
+            "inspectors": 1,
+        },
     }
 
 

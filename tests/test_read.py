@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import pytest
 import shapely
-from shapely.geometry import LineString, Polygon, box
+from shapely.geometry import LineString, Polygon
 
 from gridmap.errors import DataError
 from gridmap.io.read import read_dataset

@@ -19,7 +19,7 @@ HOSTILE = [
     "`;alert(1);`",
     "</script><script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
-    "it's \"quoted\"",
+    'it\'s "quoted"',
     "back\\slash\\`${x}",
     "line\u2028sep\u2029para",
     "<!-- comment",
@@ -107,8 +107,12 @@ def _script_page(js: str) -> _Parsed:
 
 @pytest.mark.parametrize("value", HOSTILE)
 def test_script_json_never_ends_the_script_element(value):
-    for js in (f"var v = {safe.script_json({'name': value, 'list': [value]})};", f"var v = {safe.js_string(value)};",
-               f"var v = `{safe.js_template(value)}`;", f"var v = `{safe.template_html(value)}`;"):
+    for js in (
+        f"var v = {safe.script_json({'name': value, 'list': [value]})};",
+        f"var v = {safe.js_string(value)};",
+        f"var v = `{safe.js_template(value)}`;",
+        f"var v = `{safe.template_html(value)}`;",
+    ):
         parsed = _script_page(js)
         assert [tag for tag, _ in parsed.tags] == ["script", "p"], js
         assert "".join(parsed.script) == js
@@ -122,8 +126,10 @@ def test_javascript_engine_reads_back_every_value():
     cases = []
     for value in HOSTILE:
         cases.append(f"[{safe.script_json(value)}, {safe.js_string(value)}, `{safe.js_template(value)}`]")
-    out = _node("globalThis.alert = () => { throw new Error('alert ran'); };\n"
-                f"console.log(JSON.stringify([{','.join(cases)}]));")
+    out = _node(
+        "globalThis.alert = () => { throw new Error('alert ran'); };\n"
+        f"console.log(JSON.stringify([{','.join(cases)}]));"
+    )
     got = json.loads(out)
     for value, (as_json, as_string, as_template) in zip(HOSTILE, got):
         assert as_json == value
@@ -134,7 +140,9 @@ def test_javascript_engine_reads_back_every_value():
 @needs_node
 def test_template_html_is_html_escaped_text_in_the_literal():
     value = "<b>王记`小吃${alert(1)}</b>"
-    out = _node(f"globalThis.alert = () => {{ throw new Error('alert ran'); }};\nconsole.log(`{safe.template_html(value)}`);")
+    out = _node(
+        f"globalThis.alert = () => {{ throw new Error('alert ran'); }};\nconsole.log(`{safe.template_html(value)}`);"
+    )
     assert out.strip() == safe.html_text(value)
     assert "".join(_parse(out).text).strip() == value
 
@@ -142,8 +150,10 @@ def test_template_html_is_html_escaped_text_in_the_literal():
 def test_script_json_plain_values():
     import numpy as np
 
-    assert safe.script_json({"a": np.int64(3), "b": np.float64(1.5), "c": float("nan"), "d": math.inf}) == \
-        '{"a":3,"b":1.5,"c":null,"d":null}'
+    assert (
+        safe.script_json({"a": np.int64(3), "b": np.float64(1.5), "c": float("nan"), "d": math.inf})
+        == '{"a":3,"b":1.5,"c":null,"d":null}'
+    )
     assert safe.script_json("a'b&c") == '"a\\u0027b\\u0026c"'
 
 
@@ -162,8 +172,16 @@ def hostile_model(tmp_path):
 
     layers = factory.layers()
     counter = iter(range(1000))
-    for kind, gdf in layers.items():
-        for column in ("name", "road_name", "from_name", "to_name", "category", "address", "property_company"):
+    for _kind, gdf in layers.items():
+        for column in (
+            "name",
+            "road_name",
+            "from_name",
+            "to_name",
+            "category",
+            "address",
+            "property_company",
+        ):
             if column in gdf.columns:
                 gdf[column] = [_hostile(next(counter)) for _ in range(len(gdf))]
     tables = factory.tables()
@@ -189,8 +207,9 @@ def _assert_safe_script(parts: dict) -> None:
 
 def _node_check(script: str) -> None:
     """The script parses (a backtick in a name used to end folium's template literal)."""
-    done = subprocess.run([NODE, "--check"], input=script, capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [NODE, "--check"], input=script, capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr[-2000:]
 
 
@@ -209,12 +228,35 @@ def test_patrol_map_with_hostile_stop_names():
     from gridmap.routing.patrolmap import plan_map
 
     stops = [
-        {"kind": "start", "seq": 0, "name": _hostile(0), "lon": 106.51, "lat": 33.91, "mandatory": False,
-         "leg_m": 0.0},
-        {"kind": "point", "seq": 1, "name": _hostile(1), "lon": 106.52, "lat": 33.91, "mandatory": True,
-         "leg_m": 900.0, "reason": _hostile(2), "checked_in_at": "2026-11-27T09:00:00+08:00"},
-        {"kind": "end", "seq": 2, "name": _hostile(3), "lon": 106.51, "lat": 33.91, "mandatory": False,
-         "leg_m": 900.0},
+        {
+            "kind": "start",
+            "seq": 0,
+            "name": _hostile(0),
+            "lon": 106.51,
+            "lat": 33.91,
+            "mandatory": False,
+            "leg_m": 0.0,
+        },
+        {
+            "kind": "point",
+            "seq": 1,
+            "name": _hostile(1),
+            "lon": 106.52,
+            "lat": 33.91,
+            "mandatory": True,
+            "leg_m": 900.0,
+            "reason": _hostile(2),
+            "checked_in_at": "2026-11-27T09:00:00+08:00",
+        },
+        {
+            "kind": "end",
+            "seq": 2,
+            "name": _hostile(3),
+            "lon": 106.51,
+            "lat": 33.91,
+            "mandatory": False,
+            "leg_m": 900.0,
+        },
     ]
     plan = {"line": [[106.51, 33.91], [106.52, 33.91], [106.51, 33.91]], "stops": stops, "length_m": 1800.0}
     parts = maps.map_parts(plan_map(plan, maps.MapOptions(), report_url="/report"))
@@ -229,8 +271,9 @@ def test_import_preview_map_with_hostile_names():
     from gridmap.importer import ImportReport, preview_map
 
     report = ImportReport(file="x.geojson", kind="points", mode="replace")
-    report.data = gpd.GeoDataFrame({"code": [_hostile(1)], "name": [_hostile(2)]},
-                                   geometry=[Point(106.52, 33.91)], crs="EPSG:4326")
+    report.data = gpd.GeoDataFrame(
+        {"code": [_hostile(1)], "name": [_hostile(2)]}, geometry=[Point(106.52, 33.91)], crs="EPSG:4326"
+    )
     report.feature_labels = [_hostile(3)]
     _assert_safe_script(maps.map_parts(preview_map(report)))
 
@@ -238,13 +281,33 @@ def test_import_preview_map_with_hostile_names():
 def test_problem_popup_escapes_every_field():
     from gridmap.problems.maplayer import popup_html
 
-    rec = {"status": "reported", "tracking_no": "FX<1>", "category_name": _hostile(1), "description": _hostile(2),
-           "source_label": _hostile(3), "grid": {"name": _hostile(4)}, "unit": {"name": _hostile(5)},
-           "deadline": None, "history": [{"at": "2026-11-27T09:00", "action_label": _hostile(6), "note": _hostile(7)}],
-           "photos": [{"url": "/p/1'.jpg", "thumb_url": "/p/1\".jpg"}]}
+    rec = {
+        "status": "reported",
+        "tracking_no": "FX<1>",
+        "category_name": _hostile(1),
+        "description": _hostile(2),
+        "source_label": _hostile(3),
+        "grid": {"name": _hostile(4)},
+        "unit": {"name": _hostile(5)},
+        "deadline": None,
+        "history": [{"at": "2026-11-27T09:00", "action_label": _hostile(6), "note": _hostile(7)}],
+        "photos": [{"url": "/p/1'.jpg", "thumb_url": '/p/1".jpg'}],
+    }
     html = popup_html(rec, page_base="/x")
     parsed = _parse(html)
-    assert {tag for tag, _ in parsed.tags} <= {"div", "h4", "small", "span", "p", "b", "br", "ul", "li", "a", "img"}
+    assert {tag for tag, _ in parsed.tags} <= {
+        "div",
+        "h4",
+        "small",
+        "span",
+        "p",
+        "b",
+        "br",
+        "ul",
+        "li",
+        "a",
+        "img",
+    }
     assert [attrs["src"] for tag, attrs in parsed.tags if tag == "img"] == ['/p/1".jpg']
     assert ("a", {"class": "gm-more", "href": "/x/problems/FX%3C1%3E"}) in parsed.tags
     assert _hostile(2) in "".join(parsed.text)

@@ -7,14 +7,27 @@ import re
 
 import pytest
 
-PAGES = ["/", "/grids", "/grids/610330100001", "/units/U1", "/leaders/L01", "/login", "/report",
-         "/api/status", "/static/css/gridmap.css", "/no/such/page"]
+PAGES = [
+    "/",
+    "/grids",
+    "/grids/610330100001",
+    "/units/U1",
+    "/leaders/L01",
+    "/login",
+    "/report",
+    "/api/status",
+    "/static/css/gridmap.css",
+    "/no/such/page",
+]
 
 
 def _csp(response) -> dict[str, str]:
     header = response.headers.get("Content-Security-Policy", "")
-    return {part.split(" ", 1)[0]: part.split(" ", 1)[1] if " " in part else ""
-            for part in (p.strip() for p in header.split(";")) if part}
+    return {
+        part.split(" ", 1)[0]: part.split(" ", 1)[1] if " " in part else ""
+        for part in (p.strip() for p in header.split(";"))
+        if part
+    }
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -32,7 +45,9 @@ def test_every_response_has_the_headers(client, path):
     assert r.headers["Referrer-Policy"] in ("strict-origin-when-cross-origin", "same-origin")
 
 
-@pytest.mark.parametrize("path", ["/", "/grids/610330100001", "/units/U1", "/leaders/L01", "/report", "/login"])
+@pytest.mark.parametrize(
+    "path", ["/", "/grids/610330100001", "/units/U1", "/leaders/L01", "/report", "/login"]
+)
 def test_inline_scripts_carry_this_requests_nonce(client, path):
     nonces = set()
     for _ in range(2):
@@ -44,19 +59,23 @@ def test_inline_scripts_carry_this_requests_nonce(client, path):
         inline = [t for t in tags if not re.search(r"\bsrc\s*=", t)]
         for tag in inline:
             assert f'nonce="{nonce}"' in tag, (path, tag)
-        assert not re.search(r"\son[a-z]+\s*=", re.sub(r"<script\b.*?</script>", "", html, flags=re.S | re.I)), \
-            "inline event handler attributes are blocked by the CSP"
+        assert not re.search(
+            r"\son[a-z]+\s*=", re.sub(r"<script\b.*?</script>", "", html, flags=re.S | re.I)
+        ), "inline event handler attributes are blocked by the CSP"
         if path != "/login":
             assert inline, "the map page has its inline script"
     assert len(nonces) == 2, "a new nonce for every response"
 
 
-@pytest.mark.parametrize(("basemap", "hosts"), [
-    ("osm", ["https://tile.openstreetmap.org"]),
-    ("amap", ["https://*.is.autonavi.com"]),
-    ("tianditu", ["https://*.tianditu.gov.cn"]),
-    ("none", []),
-])
+@pytest.mark.parametrize(
+    ("basemap", "hosts"),
+    [
+        ("osm", ["https://tile.openstreetmap.org"]),
+        ("amap", ["https://*.is.autonavi.com"]),
+        ("tianditu", ["https://*.tianditu.gov.cn"]),
+        ("none", []),
+    ],
+)
 def test_img_src_allows_the_basemap_tiles(settings, loaded_store, basemap, hosts):
     from web import create_app
 

@@ -55,7 +55,7 @@ def test_local_tile_folder_basemap(tmp_path):
 
 
 def test_unknown_key_in_config_file(tmp_path):
-    config_file(tmp_path).write_text('PROT = 1\n', encoding="utf-8")
+    config_file(tmp_path).write_text("PROT = 1\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="PROT"):
         load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
 
@@ -81,16 +81,19 @@ def test_settings_object_is_frozen_typed_and_matches_the_registry(tmp_path):
         value = getattr(settings, attribute_name(setting.name))
         assert settings[setting.name] == value
         if setting.default is not None:  # every default has its field's type
-            assert isinstance(setting.default, typing.get_args(hints[attribute_name(setting.name)]) or
-                              hints[attribute_name(setting.name)]), setting.name
+            assert isinstance(
+                setting.default,
+                typing.get_args(hints[attribute_name(setting.name)]) or hints[attribute_name(setting.name)],
+            ), setting.name
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.port = 1  # type: ignore[misc]
     assert settings.but(patrol_mode="bike").patrol_mode == "bike" and settings.patrol_mode == "walk"
 
 
 def test_overrides_are_parsed_like_the_environment(tmp_path):
-    settings = load_settings({"PORT": "8081", "GRIDMAP_PATROL_OWN_GRIDS": "false"},
-                             environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
+    settings = load_settings(
+        {"PORT": "8081", "GRIDMAP_PATROL_OWN_GRIDS": "false"}, environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)}
+    )
     assert settings.port == 8081 and settings.patrol_own_grids is False
     with pytest.raises(ConfigError, match="GRIDMAP_PATROL_MODE"):
         load_settings({"GRIDMAP_PATROL_MODE": "drive"}, environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})

@@ -158,7 +158,9 @@ def test_reload_is_seen_without_restart(client, settings, tmp_path):
     assert client.get("/api/grids/610330100001").get_json()["name"] == "滨江网格"
     layers = factory.layers()
     layers["grids"]["name"] = ["江滨网格", "新建路网格"]
-    load_directory(Store(settings["GRIDMAP_DATABASE_URL"]), factory.write_dataset(tmp_path / "v2", layers_=layers))
+    load_directory(
+        Store(settings["GRIDMAP_DATABASE_URL"]), factory.write_dataset(tmp_path / "v2", layers_=layers)
+    )
     assert client.get("/api/grids/610330100001").get_json()["name"] == "江滨网格"
     assert "江滨网格" in client.get("/").get_data(as_text=True)
 

@@ -67,7 +67,7 @@ def test_vectorised_locate_agrees_with_grid_containment(index):
 def test_gcj02_input_is_shifted_back():
     from gridmap.crs import gcj02_from_wgs84
 
-    lon, lat = gcj02_from_wgs84(106.5151, 33.9101)
+    lon, _lat = gcj02_from_wgs84(106.5151, 33.9101)
     assert abs(lon - 106.5151) > 0.003  # the shift is hundreds of metres
 
 
@@ -111,4 +111,6 @@ def test_single_lookup_agrees_with_vectorised_locate(index):
     for i in range(len(lon)):
         d = index.lookup(lon[i], lat[i])
         assert (d["grid"] or {}).get("code") == (grid_codes[hit.grid[i]] if hit.grid[i] >= 0 else None)
-        assert (d["segment"] or {}).get("code") == (seg_codes[hit.segment[i]] if hit.segment[i] >= 0 else None)
+        assert (d["segment"] or {}).get("code") == (
+            seg_codes[hit.segment[i]] if hit.segment[i] >= 0 else None
+        )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from flask import Flask
 
@@ -10,9 +11,18 @@ from gridmap.reference import ReferenceCache
 from gridmap.settings import load_settings, secret_key
 from gridmap.store import Store
 
-
 # Modules with a blueprint `bp`, registered in this order. Add yours here.
-BLUEPRINT_MODULES: tuple[str, ...] = ("web.tiles", "web.api", "web.pages", "web.auth", "web.problems", "web.open311", "web.imports", "web.downloads", "web.patrol")
+BLUEPRINT_MODULES: tuple[str, ...] = (
+    "web.tiles",
+    "web.api",
+    "web.pages",
+    "web.auth",
+    "web.problems",
+    "web.open311",
+    "web.imports",
+    "web.downloads",
+    "web.patrol",
+)
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -36,10 +46,18 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
 
     from web import errors, security
 
-    app.config.setdefault("COMPRESS_MIMETYPES", [
-        "text/html", "text/css", "text/javascript", "application/javascript",
-        "application/json", "application/geo+json", "image/svg+xml",
-    ])
+    app.config.setdefault(
+        "COMPRESS_MIMETYPES",
+        [
+            "text/html",
+            "text/css",
+            "text/javascript",
+            "application/javascript",
+            "application/json",
+            "application/geo+json",
+            "image/svg+xml",
+        ],
+    )
     app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
     Compress(app)
 

@@ -73,7 +73,9 @@ def _csrf_ok() -> bool:
     sent = request.headers.get("X-CSRF-Token") or request.form.get("csrf_token") or ""
     expected = session.get("csrf") or ""
     # as bytes: compare_digest refuses str with non-ASCII characters (a hostile token is a 403, not a 500)
-    return bool(expected) and hmac.compare_digest(sent.encode("utf-8", "replace"), expected.encode("utf-8", "replace"))
+    return bool(expected) and hmac.compare_digest(
+        sent.encode("utf-8", "replace"), expected.encode("utf-8", "replace")
+    )
 
 
 @bp.before_app_request
@@ -156,10 +158,14 @@ def login():
         config = current_app.config
         try:
             # scrypt takes ~0.2 s of CPU: off the event loop, so the worker keeps answering others
-            user = offload(auth.login, store(), username=request.form.get("username", ""),
-                              password=request.form.get("password", ""),
-                              address=request.remote_addr,
-                              rules=auth.LoginLimits.from_settings(config))
+            user = offload(
+                auth.login,
+                store(),
+                username=request.form.get("username", ""),
+                password=request.form.get("password", ""),
+                address=request.remote_addr,
+                rules=auth.LoginLimits.from_settings(config),
+            )
         except GridmapError as exc:
             error, status = exc.message, exc.status
             if getattr(exc, "retry_after", None):

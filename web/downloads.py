@@ -43,12 +43,20 @@ def _pages() -> printmap.PrintCache:
 def _map(kind: str, code: str | None, fmt: str):
     args = request.args
     # Visitors who are not logged in get at most GRIDMAP_PRINT_ANON_MAX_DPI (and that by default).
-    max_dpi = None if current_user() is not None else int(current_app.config.get("GRIDMAP_PRINT_ANON_MAX_DPI", 200))
+    max_dpi = (
+        None if current_user() is not None else int(current_app.config.get("GRIDMAP_PRINT_ANON_MAX_DPI", 200))
+    )
     default_dpi = "300" if max_dpi is None else str(min(300, max_dpi))
     rendered = printmap.export_map(
-        reference(), kind=kind, code=code, fmt=fmt, paper=args.get("paper", "A4"),
-        landscape=args.get("landscape", "0"), dpi=args.get("dpi") or default_dpi,
-        max_dpi=max_dpi, pages=_pages(),
+        reference(),
+        kind=kind,
+        code=code,
+        fmt=fmt,
+        paper=args.get("paper", "A4"),
+        landscape=args.get("landscape", "0"),
+        dpi=args.get("dpi") or default_dpi,
+        max_dpi=max_dpi,
+        pages=_pages(),
     )
     return _send(rendered.data, rendered.mimetype, rendered.filename, rendered.ascii_filename)
 
@@ -92,9 +100,13 @@ def data(fmt: str):
 
     def make() -> tuple[dict, bytes]:  # in a heavy-work slot, kept per data version and format
         exported = run_heavy("数据导出", dataexport.export_data, cache.model(), fmt=fmt)
-        return {"mimetype": exported.mimetype, "filename": exported.filename,
-                "ascii_filename": exported.ascii_filename}, exported.data
+        return {
+            "mimetype": exported.mimetype,
+            "filename": exported.filename,
+            "ascii_filename": exported.ascii_filename,
+        }, exported.data
 
-    meta, data = printmap.cached(_pages(), {"kind": "data", "version": cache.version, "fmt": fmt,
-                                            "renderer": __version__}, make)
+    meta, data = printmap.cached(
+        _pages(), {"kind": "data", "version": cache.version, "fmt": fmt, "renderer": __version__}, make
+    )
     return _send(data, meta["mimetype"], meta["filename"], meta["ascii_filename"])

@@ -47,9 +47,7 @@ class StrictJSONRequest(Request):
 
 
 def _wants_json() -> bool:
-    return request.path.startswith(("/api/", "/open311/")) or request.path.endswith(
-        (".json", ".geojson")
-    )
+    return request.path.startswith(("/api/", "/open311/")) or request.path.endswith((".json", ".geojson"))
 
 
 def _respond(status: int, body: dict):
@@ -61,7 +59,7 @@ def _respond(status: int, body: dict):
 class BoundedIntegerConverter(IntegerConverter):
     """``<int:…>`` in URLs up to the largest database integer: a bigger one is a 404, not an overflow."""
 
-    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's signature
+    def __init__(self, map, *args, **kwargs) -> None:
         kwargs.setdefault("max", 2**63 - 1)
         super().__init__(map, *args, **kwargs)
 
@@ -89,10 +87,13 @@ def register(app: Flask) -> None:
     @app.errorhandler(RecursionError)
     def too_deep(error: RecursionError):
         app.logger.warning("request too deeply nested: %s %s", request.method, request.path)
-        return _respond(400, {"error": "invalid_input", "message": "请求内容嵌套过深或格式错误，请检查后重试"})
+        return _respond(
+            400, {"error": "invalid_input", "message": "请求内容嵌套过深或格式错误，请检查后重试"}
+        )
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         app.logger.exception("unhandled error")
-        return _respond(500, {"error": "internal_error",
-                              "message": "服务器内部错误，请联系系统管理员查看日志"})
+        return _respond(
+            500, {"error": "internal_error", "message": "服务器内部错误，请联系系统管理员查看日志"}
+        )

@@ -45,8 +45,9 @@ def _import_body_limit(endpoint, values) -> None:
 def _too_large(error):
     msg = _uploads().too_large_message()
     if current_user() is None or current_user().role not in _OFFICE:
-        return render_template("error.html", status=413, message=msg,
-                               body={"error": "too_large", "message": msg}), 413
+        return render_template(
+            "error.html", status=413, message=msg, body={"error": "too_large", "message": msg}
+        ), 413
     return _page(error=msg, status=413)
 
 
@@ -57,9 +58,15 @@ def _page(report=None, *, token=None, options=None, error=None, status=200):
         localize(m, base_url=url_for("static", filename="vendor").rstrip("/"))
         parts = map_parts(m)
     kinds = [(k, kind_label(k)) for k in KINDS]
-    return render_template("import.html", report=report, map=parts, token=token,
-                           options=options or _uploads().default_options(), kinds=kinds,
-                           error=error), status
+    return render_template(
+        "import.html",
+        report=report,
+        map=parts,
+        token=token,
+        options=options or _uploads().default_options(),
+        kinds=kinds,
+        error=error,
+    ), status
 
 
 def _keep_pending(before: dict, after: dict) -> None:
@@ -78,8 +85,9 @@ def import_form():
 @login_required(_OFFICE)
 def import_preview():
     pending = session.get("imports", {})
-    outcome = _uploads().preview(store(), form=request.form, upload=request.files.get("file"),
-                                 pending=pending)
+    outcome = _uploads().preview(
+        store(), form=request.form, upload=request.files.get("file"), pending=pending
+    )
     _keep_pending(pending, outcome.pending)
     return _page(outcome.report, token=outcome.token, options=outcome.options)
 

@@ -45,8 +45,9 @@ def _only_json(fmt: str) -> None:
 @bp.get("/discovery.<fmt>")
 def discovery(fmt: str):
     _only_json(fmt)
-    return _json(open311.discovery(base_url=url_for("open311.discovery", fmt="json", _external=True)
-                                   .rsplit("/", 1)[0]))
+    return _json(
+        open311.discovery(base_url=url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0])
+    )
 
 
 @bp.get("/services.<fmt>")
@@ -80,8 +81,12 @@ def requests_get(fmt: str):
 def requests_post(fmt: str):
     _only_json(fmt)
     form = {**request.args.to_dict(), **request.form.to_dict()}
-    photos = [(f.filename or "media", f.read()) for name in PHOTO_FIELDS
-              for f in request.files.getlist(name) if f and f.filename]
+    photos = [
+        (f.filename or "media", f.read())
+        for name in PHOTO_FIELDS
+        for f in request.files.getlist(name)
+        if f and f.filename
+    ]
     return _json(open311.post_request(ctx(), form, photos=photos, now=now()))
 
 

@@ -37,7 +37,9 @@ def index():
     model = reference().model()
     parts = _map_parts(("county",), lambda mo, op: maps.build_map(mo, op, extra=_problem_overlay()))
     return render_template(
-        "index.html", map=parts, grids=publish.grid_list(model),
+        "index.html",
+        map=parts,
+        grids=publish.grid_list(model),
         status=publish.status(model, version=reference().version),
     )
 
@@ -50,8 +52,10 @@ def grid_list():
 @bp.get("/grids/<code>")
 def grid(code: str):
     detail = reference().model().grid_detail(code)  # NotFound for unknown codes
-    parts = _map_parts(("grid", code), lambda mo, op: maps.build_map(mo, op, grid_codes=[code],
-                                                                    extra=_problem_overlay(grid=code)))
+    parts = _map_parts(
+        ("grid", code),
+        lambda mo, op: maps.build_map(mo, op, grid_codes=[code], extra=_problem_overlay(grid=code)),
+    )
     return render_template("grid.html", grid=detail, map=parts)
 
 
@@ -63,8 +67,10 @@ def unit_list():
 @bp.get("/units/<code>")
 def unit(code: str):
     detail = reference().model().unit_detail(code)
-    parts = _map_parts(("unit", code), lambda mo, op: maps.build_map(mo, op, unit_code=code,
-                                                                    extra=_problem_overlay(unit=code)))
+    parts = _map_parts(
+        ("unit", code),
+        lambda mo, op: maps.build_map(mo, op, unit_code=code, extra=_problem_overlay(unit=code)),
+    )
     return render_template("unit.html", unit=detail, map=parts)
 
 
@@ -77,8 +83,10 @@ def leader_list():
 def leader(code: str):
     detail = reference().model().leader_detail(code)
     codes = [g["code"] for g in detail["grids"]]
-    parts = _map_parts(("leader", code), lambda mo, op: maps.build_map(mo, op, grid_codes=codes,
-                                                                      extra=_problem_overlay(grid=",".join(codes))))
+    parts = _map_parts(
+        ("leader", code),
+        lambda mo, op: maps.build_map(mo, op, grid_codes=codes, extra=_problem_overlay(grid=",".join(codes))),
+    )
     return render_template("leader.html", leader=detail, map=parts)
 
 

@@ -50,7 +50,7 @@ def _payload() -> tuple[dict, list[tuple[str, bytes]]]:
     if request.is_json:
         data = request.get_json(silent=True)
         if not isinstance(data, dict):
-            msg = "请求体应为 JSON 对象，例如 {\"lon\": 106.52, \"lat\": 33.91, \"category\": \"garbage\", \"description\": \"…\"}"
+            msg = '请求体应为 JSON 对象，例如 {"lon": 106.52, "lat": 33.91, "category": "garbage", "description": "…"}'
             raise InvalidInput(msg)
         return data, []
     photos = [
@@ -110,8 +110,9 @@ def list_api():
 @bp.get("/api/problems/nearby")
 def nearby():
     args = request.args
-    found = duplicates.find_duplicates(ctx(), lon=args.get("lon"), lat=args.get("lat"),
-                                       category=args.get("category"))
+    found = duplicates.find_duplicates(
+        ctx(), lon=args.get("lon"), lat=args.get("lat"), category=args.get("category")
+    )
     return {"radius_m": ctx().duplicate_radius_m, "problems": found}
 
 
@@ -136,9 +137,16 @@ def show_api(ref: str):
 def act_api(ref: str):
     data, photos = _payload()
     return workflow.act(
-        ctx(), ref, user=current_user(), action=data.get("action"), note=data.get("note"),
-        deadline=data.get("deadline"), hours=data.get("hours"), unit_code=data.get("unit"),
-        photos=photos, now=now(),
+        ctx(),
+        ref,
+        user=current_user(),
+        action=data.get("action"),
+        note=data.get("note"),
+        deadline=data.get("deadline"),
+        hours=data.get("hours"),
+        unit_code=data.get("unit"),
+        photos=photos,
+        now=now(),
     )
 
 
@@ -200,10 +208,17 @@ def report_page():
     elif basemap not in ("none", "amap", "tianditu") and basemap:
         tiles = url_for("pages.index").rstrip("/") + "/tiles/{z}/{x}/{y}.png"
     return render_template(
-        "problems/report.html", leaflet_js=js, leaflet_css=css, tiles=tiles,
-        categories=ctx().categories, sources=workflow.SOURCES, user=current_user(),
-        max_photos=ctx().photo_max_count, max_mb=ctx().photo_max_bytes / 1e6,
-        bounds=_county_bounds(), start=_start_spot(),
+        "problems/report.html",
+        leaflet_js=js,
+        leaflet_css=css,
+        tiles=tiles,
+        categories=ctx().categories,
+        sources=workflow.SOURCES,
+        user=current_user(),
+        max_photos=ctx().photo_max_count,
+        max_mb=ctx().photo_max_bytes / 1e6,
+        bounds=_county_bounds(),
+        start=_start_spot(),
     )
 
 
@@ -232,8 +247,14 @@ def _county_bounds() -> list[list[float]] | None:
 def show_page(ref: str):
     user = current_user()
     page = workflow.problem_page(ctx(), ref, user=user, now=now())
-    return render_template("problems/problem.html", p=page.record, actions=page.actions, user=user,
-                           action_labels=workflow.ACTION_LABELS, units=page.units)
+    return render_template(
+        "problems/problem.html",
+        p=page.record,
+        actions=page.actions,
+        user=user,
+        action_labels=workflow.ACTION_LABELS,
+        units=page.units,
+    )
 
 
 @bp.post("/problems/<ref>/act")
@@ -242,15 +263,28 @@ def act_page(ref: str):
     data, photos = _payload()
     try:
         rec = workflow.act(
-            ctx(), ref, user=current_user(), action=data.get("action"), note=data.get("note"),
-            deadline=data.get("deadline"), hours=data.get("hours"), unit_code=data.get("unit"),
-            photos=photos, now=now(),
+            ctx(),
+            ref,
+            user=current_user(),
+            action=data.get("action"),
+            note=data.get("note"),
+            deadline=data.get("deadline"),
+            hours=data.get("hours"),
+            unit_code=data.get("unit"),
+            photos=photos,
+            now=now(),
         )
     except GridmapError as error:
         page = workflow.problem_page(ctx(), ref, user=current_user(), now=now())
-        return render_template("problems/problem.html", p=page.record, actions=page.actions,
-                               user=current_user(), action_labels=workflow.ACTION_LABELS, error=error.message,
-                               units=page.units), error.status
+        return render_template(
+            "problems/problem.html",
+            p=page.record,
+            actions=page.actions,
+            user=current_user(),
+            action_labels=workflow.ACTION_LABELS,
+            error=error.message,
+            units=page.units,
+        ), error.status
     return redirect(url_for("problems.show_page", ref=rec["tracking_no"]))
 
 
@@ -264,16 +298,26 @@ def _list_page(scope: str, title: str):
     if fmt == "csv":
         return _download(lists.to_csv(rows, user=user), f"{scope}-{stamp}.csv", "text/csv; charset=utf-8")
     if fmt == "xlsx":
-        return _download(lists.to_xlsx(rows, user=user, title=title), f"{scope}-{stamp}.xlsx",
-                         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+        return _download(
+            lists.to_xlsx(rows, user=user, title=title),
+            f"{scope}-{stamp}.xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        )
     if fmt not in (None, "", "html"):
         msg = f"导出格式 format 应为 csv 或 xlsx，实际为“{fmt}”"
         raise InvalidInput(msg)
     params = filters.as_params()
     return render_template(
-        "problems/list.html", title=title, scope=scope, rows=rows, user=user,
-        filters=request.args, statuses=workflow.STATUS_LABELS, sources=workflow.SOURCES,
-        categories=c.categories, export_csv=f"?{urlencode({**params, 'format': 'csv'})}",
+        "problems/list.html",
+        title=title,
+        scope=scope,
+        rows=rows,
+        user=user,
+        filters=request.args,
+        statuses=workflow.STATUS_LABELS,
+        sources=workflow.SOURCES,
+        categories=c.categories,
+        export_csv=f"?{urlencode({**params, 'format': 'csv'})}",
         export_xlsx=f"?{urlencode({**params, 'format': 'xlsx'})}",
     )
 

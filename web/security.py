@@ -52,7 +52,8 @@ def content_security_policy(*, nonce: str, basemap: str) -> str:
 
 def _add_headers(response):
     response.headers["Content-Security-Policy"] = content_security_policy(
-        nonce=csp_nonce(), basemap=current_app.config.get("GRIDMAP_BASEMAP", "none"))
+        nonce=csp_nonce(), basemap=current_app.config.get("GRIDMAP_BASEMAP", "none")
+    )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers.setdefault("Referrer-Policy", REFERRER_POLICY)

@@ -19,4 +19,6 @@ def tile(z: int, x: int, y: int, ext: str):
 
 @bp.get("/favicon.ico")
 def favicon():
-    return send_from_directory(Path(current_app.static_folder), "favicon.svg", mimetype="image/svg+xml", max_age=86400)
+    return send_from_directory(
+        Path(current_app.static_folder), "favicon.svg", mimetype="image/svg+xml", max_age=86400
+    )

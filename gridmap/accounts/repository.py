@@ -46,8 +46,15 @@ class StoredUser:
 
 
 def _stored_user(row: Any) -> StoredUser:
-    return StoredUser(id=int(row.id), username=row.username, role=row.role, unit_code=row.unit_code,
-                      leader_code=row.leader_code, active=bool(row.active), password_hash=row.password_hash)
+    return StoredUser(
+        id=int(row.id),
+        username=row.username,
+        role=row.role,
+        unit_code=row.unit_code,
+        leader_code=row.leader_code,
+        active=bool(row.active),
+        password_hash=row.password_hash,
+    )
 
 
 def reference_codes(store: Store, table: str) -> set[str] | None:
@@ -58,11 +65,26 @@ def reference_codes(store: Store, table: str) -> set[str] | None:
     return codes or None
 
 
-def insert_user(store: Store, *, username: str, role: str, unit_code: str | None, leader_code: str | None,
-                password_hash: str, created_at: dt.datetime) -> int | None:
+def insert_user(
+    store: Store,
+    *,
+    username: str,
+    role: str,
+    unit_code: str | None,
+    leader_code: str | None,
+    password_hash: str,
+    created_at: dt.datetime,
+) -> int | None:
     """Store a new active user; their id, or None when the name is taken."""
-    values = {"username": username, "role": role, "unit_code": unit_code, "leader_code": leader_code,
-              "password_hash": password_hash, "active": True, "created_at": to_db(created_at)}
+    values = {
+        "username": username,
+        "role": role,
+        "unit_code": unit_code,
+        "leader_code": leader_code,
+        "password_hash": password_hash,
+        "active": True,
+        "created_at": to_db(created_at),
+    }
     try:
         with store.writing() as conn:
             key = conn.execute(insert(users).values(**values)).inserted_primary_key
@@ -96,8 +118,14 @@ def _end_access(conn: Connection, user_id: int) -> tuple[int, int]:
     return sessions, tokens
 
 
-def change_user(store: Store, username: str, *, password_hash: str | None = None, active: bool | None = None,
-                end_access: bool = False) -> tuple[int, int] | None:
+def change_user(
+    store: Store,
+    username: str,
+    *,
+    password_hash: str | None = None,
+    active: bool | None = None,
+    end_access: bool = False,
+) -> tuple[int, int] | None:
     """In one transaction: set a user's password hash and/or active flag and, with ``end_access``,
     delete every session and API token of theirs.
 
@@ -119,13 +147,23 @@ def change_user(store: Store, username: str, *, password_hash: str | None = None
 
 
 # --- browser sessions -----------------------------------------------------------------------
-def insert_session(store: Store, *, sid_hash: str, user_id: int, created_at: dt.datetime,
-                   expires_at: dt.datetime, prune: bool = False) -> None:
+def insert_session(
+    store: Store,
+    *,
+    sid_hash: str,
+    user_id: int,
+    created_at: dt.datetime,
+    expires_at: dt.datetime,
+    prune: bool = False,
+) -> None:
     """Store a session; with ``prune``, also forget sessions that ran out by ``created_at``."""
     moment = to_db(created_at)
     with store.writing() as conn:
-        conn.execute(insert(user_sessions).values(sid_hash=sid_hash, user_id=user_id, created_at=moment,
-                                                  expires_at=to_db(expires_at)))
+        conn.execute(
+            insert(user_sessions).values(
+                sid_hash=sid_hash, user_id=user_id, created_at=moment, expires_at=to_db(expires_at)
+            )
+        )
         if prune:
             conn.execute(delete(user_sessions).where(user_sessions.c.expires_at <= moment))
 
@@ -134,9 +172,13 @@ def session_user(store: Store, sid_hash: str, *, now: dt.datetime) -> StoredUser
     """The active user of the session with this hash that is still live at ``now``, or None."""
     with store.reading() as conn:
         row = conn.execute(
-            select(users).join(user_sessions, user_sessions.c.user_id == users.c.id)
-            .where(user_sessions.c.sid_hash == sid_hash, user_sessions.c.expires_at > to_db(now),
-                   users.c.active.is_(True))
+            select(users)
+            .join(user_sessions, user_sessions.c.user_id == users.c.id)
+            .where(
+                user_sessions.c.sid_hash == sid_hash,
+                user_sessions.c.expires_at > to_db(now),
+                users.c.active.is_(True),
+            )
         ).first()
     return _stored_user(row) if row else None
 
@@ -148,12 +190,19 @@ def delete_session(store: Store, sid_hash: str) -> None:
 
 
 # --- API tokens ---------------------------------------------------------------------------
-def insert_token(store: Store, *, user_id: int, token_hash: str, created_at: dt.datetime,
-                 expires_at: dt.datetime) -> None:
+def insert_token(
+    store: Store, *, user_id: int, token_hash: str, created_at: dt.datetime, expires_at: dt.datetime
+) -> None:
     """Store an API token's hash."""
     with store.writing() as conn:
-        conn.execute(insert(api_tokens).values(user_id=user_id, token_hash=token_hash,
-                                               created_at=to_db(created_at), expires_at=to_db(expires_at)))
+        conn.execute(
+            insert(api_tokens).values(
+                user_id=user_id,
+                token_hash=token_hash,
+                created_at=to_db(created_at),
+                expires_at=to_db(expires_at),
+            )
+        )
 
 
 def token_user(store: Store, token_hash: str) -> tuple[StoredUser, dt.datetime | None] | None:
@@ -178,13 +227,21 @@ class StoredKey:
     expires_at: dt.datetime | None
 
 
-def insert_api_key(store: Store, *, name: str, key_hash: str, source: str, created_at: dt.datetime,
-                   expires_at: dt.datetime) -> bool:
+def insert_api_key(
+    store: Store, *, name: str, key_hash: str, source: str, created_at: dt.datetime, expires_at: dt.datetime
+) -> bool:
     """Store a partner's key hash; False (nothing written) when a key of that name exists."""
     try:
         with store.writing() as conn:
-            conn.execute(insert(open311_keys).values(name=name, key_hash=key_hash, created_at=to_db(created_at),
-                                                     source=source, expires_at=to_db(expires_at)))
+            conn.execute(
+                insert(open311_keys).values(
+                    name=name,
+                    key_hash=key_hash,
+                    created_at=to_db(created_at),
+                    source=source,
+                    expires_at=to_db(expires_at),
+                )
+            )
     except IntegrityError:
         return False
     return True
@@ -193,10 +250,15 @@ def insert_api_key(store: Store, *, name: str, key_hash: str, source: str, creat
 def all_api_keys(store: Store) -> list[StoredKey]:
     """Every Open311 key, by name."""
     with store.reading() as conn:
-        rows = conn.execute(select(open311_keys.c.name, open311_keys.c.key_hash, open311_keys.c.source,
-                                   open311_keys.c.expires_at).order_by(open311_keys.c.name)).all()
-    return [StoredKey(name=r.name, key_hash=r.key_hash, source=r.source or "citizen", expires_at=r.expires_at)
-            for r in rows]
+        rows = conn.execute(
+            select(
+                open311_keys.c.name, open311_keys.c.key_hash, open311_keys.c.source, open311_keys.c.expires_at
+            ).order_by(open311_keys.c.name)
+        ).all()
+    return [
+        StoredKey(name=r.name, key_hash=r.key_hash, source=r.source or "citizen", expires_at=r.expires_at)
+        for r in rows
+    ]
 
 
 def delete_api_key(store: Store, name: str) -> int:
@@ -230,13 +292,20 @@ def wait_seconds(conn: Connection, limit: Limit, value: object, *, now: dt.datet
         return 0
     now = to_db(now)
     since = now - limit.window
-    times = conn.execute(
-        select(rate_hits.c.at)
-        .where(rate_hits.c.kind == limit.kind, rate_hits.c.key == hit_key(limit.kind, value),
-               rate_hits.c.at > since)
-        .order_by(rate_hits.c.at.desc())
-        .limit(limit.count)
-    ).scalars().all()
+    times = (
+        conn.execute(
+            select(rate_hits.c.at)
+            .where(
+                rate_hits.c.kind == limit.kind,
+                rate_hits.c.key == hit_key(limit.kind, value),
+                rate_hits.c.at > since,
+            )
+            .order_by(rate_hits.c.at.desc())
+            .limit(limit.count)
+        )
+        .scalars()
+        .all()
+    )
     if len(times) < limit.count:
         return 0
     # allowed again when the limit-th most recent hit leaves the window
@@ -247,11 +316,18 @@ def wait_seconds(conn: Connection, limit: Limit, value: object, *, now: dt.datet
 def count(conn: Connection, limit: Limit, value: object, *, now: dt.datetime | None = None) -> int:
     """Hits of this value within the limit's window."""
     now = to_db(now)
-    return int(conn.execute(
-        select(func.count()).select_from(rate_hits)
-        .where(rate_hits.c.kind == limit.kind, rate_hits.c.key == hit_key(limit.kind, value),
-               rate_hits.c.at > now - limit.window)
-    ).scalar() or 0)
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(rate_hits)
+            .where(
+                rate_hits.c.kind == limit.kind,
+                rate_hits.c.key == hit_key(limit.kind, value),
+                rate_hits.c.at > now - limit.window,
+            )
+        ).scalar()
+        or 0
+    )
 
 
 def record(conn: Connection, limit: Limit, value: object, *, now: dt.datetime | None = None) -> None:
@@ -259,23 +335,29 @@ def record(conn: Connection, limit: Limit, value: object, *, now: dt.datetime | 
     now = to_db(now)
     conn.execute(insert(rate_hits).values(kind=limit.kind, key=hit_key(limit.kind, value), at=now))
     if random.randrange(PRUNE_EVERY) == 0:
-        conn.execute(delete(rate_hits).where(rate_hits.c.kind == limit.kind,
-                                             rate_hits.c.at <= now - limit.window))
+        conn.execute(
+            delete(rate_hits).where(rate_hits.c.kind == limit.kind, rate_hits.c.at <= now - limit.window)
+        )
 
 
 def clear(conn: Connection, limit: Limit, value: object) -> None:
     """Forget every hit of this value (e.g. failed logins after a successful one)."""
-    conn.execute(delete(rate_hits).where(rate_hits.c.kind == limit.kind,
-                                         rate_hits.c.key == hit_key(limit.kind, value)))
+    conn.execute(
+        delete(rate_hits).where(rate_hits.c.kind == limit.kind, rate_hits.c.key == hit_key(limit.kind, value))
+    )
 
 
-def waits(store: Store, checks: Iterable[tuple[Limit, object]], *, now: dt.datetime | None = None) -> list[int]:
+def waits(
+    store: Store, checks: Iterable[tuple[Limit, object]], *, now: dt.datetime | None = None
+) -> list[int]:
     """wait_seconds() of each (limit, value), read together."""
     with store.reading() as conn:
         return [wait_seconds(conn, limit, value, now=now) for limit, value in checks]
 
 
-def record_hits(store: Store, hits: Iterable[tuple[Limit, object]], *, now: dt.datetime | None = None) -> None:
+def record_hits(
+    store: Store, hits: Iterable[tuple[Limit, object]], *, now: dt.datetime | None = None
+) -> None:
     """record() each (limit, value) in one write transaction."""
     with store.writing() as conn:
         for limit, value in hits:

@@ -86,13 +86,21 @@ def _migrate_2(conn) -> None:
     if "expires_at" not in have["api_tokens"]:
         conn.execute(text("ALTER TABLE api_tokens ADD COLUMN expires_at DATETIME"))
     if "source" not in have["open311_keys"]:
-        conn.execute(text("ALTER TABLE open311_keys ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'citizen'"))
+        conn.execute(
+            text("ALTER TABLE open311_keys ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'citizen'")
+        )
     if "expires_at" not in have["open311_keys"]:
         conn.execute(text("ALTER TABLE open311_keys ADD COLUMN expires_at DATETIME"))
-    conn.execute(api_tokens.update().where(api_tokens.c.expires_at.is_(None))
-                 .values(expires_at=now + dt.timedelta(days=90)))
-    conn.execute(open311_keys.update().where(open311_keys.c.expires_at.is_(None))
-                 .values(expires_at=now + dt.timedelta(days=365)))
+    conn.execute(
+        api_tokens.update()
+        .where(api_tokens.c.expires_at.is_(None))
+        .values(expires_at=now + dt.timedelta(days=90))
+    )
+    conn.execute(
+        open311_keys.update()
+        .where(open311_keys.c.expires_at.is_(None))
+        .values(expires_at=now + dt.timedelta(days=365))
+    )
 
 
 MIGRATIONS[2] = _migrate_2

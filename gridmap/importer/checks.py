@@ -55,8 +55,9 @@ def relabel(findings: list[Finding], labels: pd.Index) -> list[Finding]:
     return out
 
 
-def prepare_geometries(geoms: np.ndarray, labels: pd.Index, *, spec, where: dict,
-                       counts: dict) -> tuple[np.ndarray, list[Finding]]:
+def prepare_geometries(
+    geoms: np.ndarray, labels: pd.Index, *, spec, where: dict, counts: dict
+) -> tuple[np.ndarray, list[Finding]]:
     """Drop Z, turn one-part multipoints into points, repair invalid geometries (reported)."""
     findings: list[Finding] = []
     geoms = shapely.force_2d(geoms)
@@ -77,25 +78,35 @@ def prepare_geometries(geoms: np.ndarray, labels: pd.Index, *, spec, where: dict
     fixed[~polygonal] = shapely.make_valid(bad[~polygonal])
     before = shapely.area(bad)
     after = shapely.area(fixed)
-    for label, reason, geom, a0, a1, is_poly in zip(labels[invalid], reasons, fixed, before, after,
-                                                    polygonal):
+    for label, reason, geom, a0, a1, is_poly in zip(
+        labels[invalid], reasons, fixed, before, after, polygonal
+    ):
         if geom is None or geom.is_empty:
-            findings.append(Finding(
-                f"{label} 几何无效（{reason}），无法自动修复", feature=label,
-                hint="请在 GIS 软件中重绘该要素", **where))
+            findings.append(
+                Finding(
+                    f"{label} 几何无效（{reason}），无法自动修复",
+                    feature=label,
+                    hint="请在 GIS 软件中重绘该要素",
+                    **where,
+                )
+            )
             continue
         change = f"，面积变化 {abs(a1 - a0) / a0 * 100:.1f}%" if is_poly and a0 > 0 else ""
-        findings.append(Finding(
-            f"{label} 几何无效（{reason}），已自动修复（make_valid）{change}", feature=label,
-            severity="warning", hint="请核对修复后的形状；如不对，请在 GIS 软件中修正后重新导入",
-            **where))
+        findings.append(
+            Finding(
+                f"{label} 几何无效（{reason}），已自动修复（make_valid）{change}",
+                feature=label,
+                severity="warning",
+                hint="请核对修复后的形状；如不对，请在 GIS 软件中修正后重新导入",
+                **where,
+            )
+        )
     geoms = geoms.copy()
     geoms[np.flatnonzero(invalid)] = fixed
     return geoms, findings
 
 
-def duplicate_and_multipart(geoms: np.ndarray, labels: pd.Index, *, spec,
-                            where: dict) -> list[Finding]:
+def duplicate_and_multipart(geoms: np.ndarray, labels: pd.Index, *, spec, where: dict) -> list[Finding]:
     """Features with the same geometry as an earlier one, and polygons/lines in several parts."""
     findings: list[Finding] = []
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
@@ -106,20 +117,31 @@ def duplicate_and_multipart(geoms: np.ndarray, labels: pd.Index, *, spec,
         first = pd.Series(np.arange(len(idx))).groupby(codes).transform("min").to_numpy()
         for k in np.flatnonzero(first != np.arange(len(idx))):
             label = labels[idx[k]]
-            findings.append(Finding(
-                f"{label} 的几何与 {labels[idx[first[k]]]} 完全相同（重复要素）", feature=label,
-                severity="warning", hint="如是重复录入，请删除其中一个", **where))
+            findings.append(
+                Finding(
+                    f"{label} 的几何与 {labels[idx[first[k]]]} 完全相同（重复要素）",
+                    feature=label,
+                    severity="warning",
+                    hint="如是重复录入，请删除其中一个",
+                    **where,
+                )
+            )
     parts = shapely.get_num_geometries(geoms)
     multi = present & (parts > 1) & np.isin(shapely.get_type_id(geoms), (5, 6))
     for label, n in zip(labels[multi], parts[multi]):
-        findings.append(Finding(
-            f"{label} 由 {n} 个互不相连的部分组成（多部件要素）", feature=label, severity="warning",
-            hint=f"请确认这是同一个{spec.label}，不是误画或误合并", **where))
+        findings.append(
+            Finding(
+                f"{label} 由 {n} 个互不相连的部分组成（多部件要素）",
+                feature=label,
+                severity="warning",
+                hint=f"请确认这是同一个{spec.label}，不是误画或误合并",
+                **where,
+            )
+        )
     return findings
 
 
-def column_mismatch(source: Source, geoms: gpd.GeoSeries, crs_used: str, *,
-                    where: dict) -> list[Finding]:
+def column_mismatch(source: Source, geoms: gpd.GeoSeries, crs_used: str, *, where: dict) -> list[Finding]:
     """Point geometries that disagree with the file's own lon/lat attribute columns (warning)."""
     from gridmap.io.georef import parse_crs_option
 
@@ -151,17 +173,22 @@ def column_mismatch(source: Source, geoms: gpd.GeoSeries, crs_used: str, *,
         return []
     worst = int(np.argmax(dist))
     label = source.labels[np.flatnonzero(ok)[worst]]
-    return [Finding(
-        f"几何坐标与属性表中的坐标列“{lon}”“{lat}”不一致：{int(far.sum())} 个要素"
-        f"相差超过 {COLUMN_MISMATCH_M:g} m"
-        f"（最大 {dist[worst]:.0f} m，见 {label}）",
-        severity="warning", field=f"{lon},{lat}",
-        hint=f"文件的 .prj 或几何可能有误；如属性列的坐标更准确，请加 --xy {lon},{lat} 用这两列导入",
-        **where)]
+    return [
+        Finding(
+            f"几何坐标与属性表中的坐标列“{lon}”“{lat}”不一致：{int(far.sum())} 个要素"
+            f"相差超过 {COLUMN_MISMATCH_M:g} m"
+            f"（最大 {dist[worst]:.0f} m，见 {label}）",
+            severity="warning",
+            field=f"{lon},{lat}",
+            hint=f"文件的 .prj 或几何可能有误；如属性列的坐标更准确，请加 --xy {lon},{lat} 用这两列导入",
+            **where,
+        )
+    ]
 
 
-def coverage_findings(grids: gpd.GeoDataFrame, labels: dict, *, rule: CoverageRule,
-                      what: str, where: dict) -> list[Finding]:
+def coverage_findings(
+    grids: gpd.GeoDataFrame, labels: dict, *, rule: CoverageRule, what: str, where: dict
+) -> list[Finding]:
     """Gaps, overlaps and slivers between polygons (`gridmap.coverage`, in metres), as warnings."""
     if len(grids) < 1:
         return []
@@ -170,25 +197,35 @@ def coverage_findings(grids: gpd.GeoDataFrame, labels: dict, *, rule: CoverageRu
     findings: list[Finding] = []
     for o in overlaps:
         kind = "狭长重叠碎片" if o.sliver else "重叠"
-        findings.append(Finding(
-            f"{what} {codes[o.first]} 与{what} {codes[o.second]} {kind} {o.area_m2:.1f} m²"
-            f"{f'（平均宽约 {o.width_m:.2f} m）' if o.sliver else ''}，位于 {o.lon:.6f},{o.lat:.6f}",
-            feature=labels.get(o.first, labels.get(o.second)), severity="warning",
-            hint="重叠处的责任不清：请在 GIS 软件中调整边界，使相邻两块共用同一条边", **where))
+        findings.append(
+            Finding(
+                f"{what} {codes[o.first]} 与{what} {codes[o.second]} {kind} {o.area_m2:.1f} m²"
+                f"{f'（平均宽约 {o.width_m:.2f} m）' if o.sliver else ''}，位于 {o.lon:.6f},{o.lat:.6f}",
+                feature=labels.get(o.first, labels.get(o.second)),
+                severity="warning",
+                hint="重叠处的责任不清：请在 GIS 软件中调整边界，使相邻两块共用同一条边",
+                **where,
+            )
+        )
     for g in gaps:
         near = sorted(codes[list(g.neighbours)].tolist())
         kind = "狭长缝隙碎片" if g.sliver else "缝隙"
-        findings.append(Finding(
-            f"{what}之间有{kind} {g.area_m2:.1f} m²"
-            f"{f'（平均宽约 {g.width_m:.2f} m）' if g.sliver else ''}，位于 {g.lon:.6f},{g.lat:.6f}，"
-            f"相邻{what}：{'、'.join(map(str, near[:8])) or '无'}",
-            severity="warning",
-            hint="缝隙处没有人负责：请把缝隙并入相邻的一块，或确认是有意留出", **where))
+        findings.append(
+            Finding(
+                f"{what}之间有{kind} {g.area_m2:.1f} m²"
+                f"{f'（平均宽约 {g.width_m:.2f} m）' if g.sliver else ''}，位于 {g.lon:.6f},{g.lat:.6f}，"
+                f"相邻{what}：{'、'.join(map(str, near[:8])) or '无'}",
+                severity="warning",
+                hint="缝隙处没有人负责：请把缝隙并入相邻的一块，或确认是有意留出",
+                **where,
+            )
+        )
     return findings
 
 
-def outside_findings(geoms: np.ndarray, labels: pd.Index, towns: gpd.GeoDataFrame, *,
-                     where: dict, what: str) -> list[Finding]:
+def outside_findings(
+    geoms: np.ndarray, labels: pd.Index, towns: gpd.GeoDataFrame, *, where: dict, what: str
+) -> list[Finding]:
     """Features outside every town (warnings), or all of them outside (an error: wrong CRS?)."""
     if not len(towns) or not len(geoms):
         return []
@@ -199,17 +236,30 @@ def outside_findings(geoms: np.ndarray, labels: pd.Index, towns: gpd.GeoDataFram
     if not outside.any():
         return []
     if outside.sum() == present.sum():
-        return [Finding(
-            f"全部 {int(outside.sum())} 个{what}都不在本县（镇/街道图层）范围内", severity="error",
-            hint="多半是坐标系不对（如 GCJ-02/BD-09 未转换、投影带选错），请用 --crs 指定；"
-                 "或先导入正确的镇/街道边界", **where)]
-    return [Finding(f"{label} 不在本县（任何镇/街道）范围内", feature=label, severity="warning",
-                    hint="请检查坐标，或确认镇/街道边界是否完整", **where)
-            for label in labels[outside]]
+        return [
+            Finding(
+                f"全部 {int(outside.sum())} 个{what}都不在本县（镇/街道图层）范围内",
+                severity="error",
+                hint="多半是坐标系不对（如 GCJ-02/BD-09 未转换、投影带选错），请用 --crs 指定；"
+                "或先导入正确的镇/街道边界",
+                **where,
+            )
+        ]
+    return [
+        Finding(
+            f"{label} 不在本县（任何镇/街道）范围内",
+            feature=label,
+            severity="warning",
+            hint="请检查坐标，或确认镇/街道边界是否完整",
+            **where,
+        )
+        for label in labels[outside]
+    ]
 
 
-def reference_findings(frame: pd.DataFrame, kind: str, labels: pd.Index, combined: Dataset,
-                       *, where: dict) -> tuple[pd.DataFrame, list[Finding]]:
+def reference_findings(
+    frame: pd.DataFrame, kind: str, labels: pd.Index, combined: Dataset, *, where: dict
+) -> tuple[pd.DataFrame, list[Finding]]:
     """Dangling references are errors; a name given instead of a code is resolved (warned)."""
     from gridmap.io.references import split_codes
 
@@ -245,15 +295,28 @@ def reference_findings(frame: pd.DataFrame, kind: str, labels: pd.Index, combine
                     out_parts.append(part)
                     hint = (
                         f"请先导入{kind_label(target)}（--as {target}），或改正为已有的编码"
-                        if not known else f"请改为已有的{kind_label(target)}编码，或先导入该{kind_label(target)}"
+                        if not known
+                        else f"请改为已有的{kind_label(target)}编码，或先导入该{kind_label(target)}"
                     )
-                    findings.append(Finding(
-                        f"{label} 引用了不存在的{kind_label(target)}“{part}”", feature=label,
-                        field=column, hint=hint, **where))
+                    findings.append(
+                        Finding(
+                            f"{label} 引用了不存在的{kind_label(target)}“{part}”",
+                            feature=label,
+                            field=column,
+                            hint=hint,
+                            **where,
+                        )
+                    )
             new_values.append("、".join(out_parts) if column == "grid_codes" else out_parts[0])
         frame[column] = pd.Series(new_values, index=frame.index, dtype=object)
         for name, code in resolved.items():
-            findings.append(Finding(
-                f"“{column}”列填的是名称“{name}”，已按名称对应到{kind_label(target)}编码 {code}",
-                field=column, severity="warning", hint="建议在表中直接填写编码", **where))
+            findings.append(
+                Finding(
+                    f"“{column}”列填的是名称“{name}”，已按名称对应到{kind_label(target)}编码 {code}",
+                    field=column,
+                    severity="warning",
+                    hint="建议在表中直接填写编码",
+                    **where,
+                )
+            )
     return frame, findings

@@ -49,12 +49,16 @@ def _empty_dataset() -> Dataset:
     from gridmap.model import LAYERS, TABLES
 
     layers = {
-        spec.name: gpd.GeoDataFrame({c.name: pd.Series(dtype=object) for c in spec.columns},
-                                    geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326")
+        spec.name: gpd.GeoDataFrame(
+            {c.name: pd.Series(dtype=object) for c in spec.columns},
+            geometry=gpd.GeoSeries([], crs="EPSG:4326"),
+            crs="EPSG:4326",
+        )
         for spec in LAYERS
     }
-    tables = {spec.name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns})
-              for spec in TABLES}
+    tables = {
+        spec.name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns}) for spec in TABLES
+    }
     return Dataset(layers=layers, tables=tables)
 
 
@@ -93,8 +97,11 @@ def _combine(current: Dataset, kind: str, frame: pd.DataFrame, *, mode: str) -> 
         if key is not None:
             old = old[~old[key].isin(set(frame[key].dropna()))]
         merged = pd.concat([old, frame[old.columns]], ignore_index=True)
-        container[kind] = (gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
-                           if kind in LAYER_BY_NAME else merged)
+        container[kind] = (
+            gpd.GeoDataFrame(merged, geometry="geometry", crs="EPSG:4326")
+            if kind in LAYER_BY_NAME
+            else merged
+        )
     else:
         container[kind] = frame.reset_index(drop=True)
     return Dataset(layers=layers, tables=tables, source=current.source)
@@ -105,8 +112,10 @@ def _others_broken(before: Dataset, after: Dataset, kind: str) -> list[Finding]:
     from gridmap.io.references import check_references
 
     def keyed(dataset: Dataset) -> dict[tuple, Finding]:
-        return {(f.layer, f.feature, f.field, f.message): f
-                for f in check_references(dataset.layers, dataset.tables)}
+        return {
+            (f.layer, f.feature, f.field, f.message): f
+            for f in check_references(dataset.layers, dataset.tables)
+        }
 
     old = keyed(before)
     label = kind_label(kind)
@@ -114,9 +123,14 @@ def _others_broken(before: Dataset, after: Dataset, kind: str) -> list[Finding]:
     for key, f in keyed(after).items():
         if key in old or f.layer in (kind, label):
             continue
-        out.append(dataclasses.replace(
-            f, severity="warning", message=f"导入后，{f.message}",
-            hint=f"本次导入的{label}中没有它；请补充，或随后改正该处引用"))
+        out.append(
+            dataclasses.replace(
+                f,
+                severity="warning",
+                message=f"导入后，{f.message}",
+                hint=f"本次导入的{label}中没有它；请补充，或随后改正该处引用",
+            )
+        )
     return out
 
 
@@ -131,9 +145,15 @@ def _derived(combined: Dataset, kind: str) -> dict[str, pd.DataFrame]:
         return {n: pd.DataFrame({"code": layers[n]["code"], "grid_code": None}) for n in _DERIVED}
     empty = _empty_dataset().tables
     model = build_model(Dataset(layers=layers, tables=empty))
-    return {n: pd.DataFrame({"code": getattr(model, n).index.to_numpy(dtype=object),
-                             "grid_code": getattr(model, n)["grid_code"].to_numpy(dtype=object)})
-            for n in _DERIVED}
+    return {
+        n: pd.DataFrame(
+            {
+                "code": getattr(model, n).index.to_numpy(dtype=object),
+                "grid_code": getattr(model, n)["grid_code"].to_numpy(dtype=object),
+            }
+        )
+        for n in _DERIVED
+    }
 
 
 # --- the pipeline ----------------------------------------------------------------------------
@@ -209,10 +229,22 @@ def run_import(
     name = display_name or Path(path).name
     report = ImportReport(file=name, kind=kind, mode=mode, dry_run=dry_run)
     try:
-        _run(store, Path(path), report, kind=kind, layer=layer, crs=crs, encoding=encoding,
-             columns=columns, xy=xy, mode=mode, dry_run=dry_run,
-             rule=CoverageRule.from_settings(settings, tolerance_m2=tolerance_m2),
-             progress=progress, limits=limits)
+        _run(
+            store,
+            Path(path),
+            report,
+            kind=kind,
+            layer=layer,
+            crs=crs,
+            encoding=encoding,
+            columns=columns,
+            xy=xy,
+            mode=mode,
+            dry_run=dry_run,
+            rule=CoverageRule.from_settings(settings, tolerance_m2=tolerance_m2),
+            progress=progress,
+            limits=limits,
+        )
     except (DataError, InvalidInput) as error:
         report.findings += error.findings or [Finding(error.message, file=name)]
         if error.findings and not any(error.message in f.message for f in error.findings):
@@ -221,22 +253,49 @@ def run_import(
     return report
 
 
-def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, encoding, columns,
-         xy, mode, dry_run, rule, progress, limits) -> None:
+def _run(
+    store: Store,
+    path: Path,
+    report: ImportReport,
+    *,
+    kind,
+    layer,
+    crs,
+    encoding,
+    columns,
+    xy,
+    mode,
+    dry_run,
+    rule,
+    progress,
+    limits,
+) -> None:
     overrides = None
     if isinstance(columns, dict):
         overrides = dict(columns)
     elif columns is not None:
         overrides = read_mapping_file(columns, kind=kind)
     try:
-        source: Source = read_source(path, kind=kind, layer=layer, encoding=encoding, xy=xy,
-                                     display_name=report.file, progress=progress, limits=limits)
+        source: Source = read_source(
+            path,
+            kind=kind,
+            layer=layer,
+            encoding=encoding,
+            xy=xy,
+            display_name=report.file,
+            progress=progress,
+            limits=limits,
+        )
     except GridmapError:
         raise
     except Exception as exc:  # any reader failure is a problem of the file, not a crash
         msg = f"无法读取 {report.file}：{type(exc).__name__}: {str(exc)[:300]}"
-        raise DataError(msg, findings=[Finding(
-            msg, file=report.file, hint="文件可能损坏、不完整或格式不对；请重新导出后再试")]) from exc
+        raise DataError(
+            msg,
+            findings=[
+                Finding(msg, file=report.file, hint="文件可能损坏、不完整或格式不对；请重新导出后再试")
+            ],
+        ) from exc
     report.file = source.file
     report.format = source.format
     report.layer = source.layer
@@ -259,9 +318,10 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
         report.findings += missing_findings(mapping, kind, headers, where=where)
         return
     spec_columns = columns_of(kind)
-    attrs = pd.DataFrame({c.name: (mapping.values(frame, c.name) if c.name in mapping.used else None)
-                          for c in spec_columns},
-                         index=pd.RangeIndex(len(frame)))
+    attrs = pd.DataFrame(
+        {c.name: (mapping.values(frame, c.name) if c.name in mapping.used else None) for c in spec_columns},
+        index=pd.RangeIndex(len(frame)),
+    )
     current = store.read_current()
     version = store.data_version()
     labels = source.labels
@@ -277,18 +337,18 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
         report.crs, report.crs_reason = choice.label, choice.reason
         report.findings += choice.findings
         report.findings += column_mismatch(source, geoms, choice.label, where=where)
-        values, found = prepare_geometries(geoms.to_numpy(), labels, spec=spec, where=where,
-                                           counts=report.counts)
+        values, found = prepare_geometries(
+            geoms.to_numpy(), labels, spec=spec, where=where, counts=report.counts
+        )
         report.findings += found
         gdf = gpd.GeoDataFrame(attrs, geometry=values, crs="EPSG:4326")
         out, found = validate_layer(gdf, spec, file=report.file)
         report.findings += [dataclasses.replace(f, layer=source.layer) for f in relabel(found, labels)]
-        report.findings += duplicate_and_multipart(out.geometry.to_numpy(), labels, spec=spec,
-                                                   where=where)
+        report.findings += duplicate_and_multipart(out.geometry.to_numpy(), labels, spec=spec, where=where)
         if kind != "towns":
-            report.findings += outside_findings(out.geometry.to_numpy(), labels,
-                                                current.layers["towns"], where=where,
-                                                what=spec.label)
+            report.findings += outside_findings(
+                out.geometry.to_numpy(), labels, current.layers["towns"], where=where, what=spec.label
+            )
     out, found = reference_findings(out, kind, labels, current, where=where)
     report.findings += found
     report.counts["imported"] = len(out)
@@ -302,8 +362,8 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
         first = len(combined.layers[kind]) - len(out) if mode == "merge" else 0
         own = dict(zip(range(first, first + len(out)), labels.tolist()))
         report.findings += coverage_findings(
-            combined.layers[kind], own, rule=rule,
-            what=LAYER_BY_NAME[kind].label, where=where)
+            combined.layers[kind], own, rule=rule, what=LAYER_BY_NAME[kind].label, where=where
+        )
     report.findings += _others_broken(current, combined, kind)
     if report.errors or dry_run:
         return
@@ -312,8 +372,9 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
     if kind in _DERIVED:
         own_codes = derived[kind].set_index("code")["grid_code"] if len(derived.get(kind, [])) else None
         to_write = out.copy()
-        to_write["grid_code"] = (out["code"].map(own_codes).to_numpy(dtype=object)
-                                 if own_codes is not None else None)
+        to_write["grid_code"] = (
+            out["code"].map(own_codes).to_numpy(dtype=object) if own_codes is not None else None
+        )
     if progress is not None:
         progress("写入数据库", 0, len(to_write))
 
@@ -323,8 +384,14 @@ def _run(store: Store, path: Path, report: ImportReport, *, kind, layer, crs, en
 
     try:
         report.version = store.import_reference(
-            kind, to_write, mode=mode, expected_version=version, derived=derived,
-            source=f"{report.file} → {kind}", progress=written)
+            kind,
+            to_write,
+            mode=mode,
+            expected_version=version,
+            derived=derived,
+            source=f"{report.file} → {kind}",
+            progress=written,
+        )
     except GridmapError as error:
         report.findings.append(Finding(error.message, file=report.file))
         return

@@ -37,8 +37,11 @@ def preview_map(report: ImportReport) -> folium.Map:
     if data is None or not isinstance(data, gpd.GeoDataFrame) or not len(data):
         _look_at(m, report.extent)
         return m
-    labels = (pd.Index(report.feature_labels) if report.feature_labels is not None
-              else pd.Index([f"第 {i + 1} 个" for i in range(len(data))]))[:PREVIEW_LIMIT]
+    labels = (
+        pd.Index(report.feature_labels)
+        if report.feature_labels is not None
+        else pd.Index([f"第 {i + 1} 个" for i in range(len(data))])
+    )[:PREVIEW_LIMIT]
     data = data.iloc[:PREVIEW_LIMIT]
     keep = ~(data.geometry.is_empty | data.geometry.isna()).to_numpy()
     data, labels = data[keep], labels[keep]
@@ -49,11 +52,17 @@ def preview_map(report: ImportReport) -> folium.Map:
     name_column = "road_name" if "road_name" in data.columns else "name"
     codes = data["code"].tolist() if "code" in data.columns else [None] * len(data)
     names = data[name_column].tolist() if name_column in data.columns else [None] * len(data)
-    show = gpd.GeoDataFrame({
-        "label": [f"要素/行：{safe.text(label)}\n编码：{safe.text(code)}\n名称：{safe.text(name)}"
-                  for label, code, name in zip(labels, codes, names)],
-        "state": [severity.get(str(v), "ok") for v in labels],
-    }, geometry=data.geometry.values, crs="EPSG:4326")
+    show = gpd.GeoDataFrame(
+        {
+            "label": [
+                f"要素/行：{safe.text(label)}\n编码：{safe.text(code)}\n名称：{safe.text(name)}"
+                for label, code, name in zip(labels, codes, names)
+            ],
+            "state": [severity.get(str(v), "ok") for v in labels],
+        },
+        geometry=data.geometry.values,
+        crs="EPSG:4326",
+    )
     colours = {"ok": "#2563eb", "warning": "#f59e0b", "error": "#dc2626"}
 
     def style(feature):

@@ -15,10 +15,10 @@ from gridmap.io.source import FORMAT_LABELS
 __all__ = ["MODES", "ImportReport", "Progress"]
 
 REPORT_LIMIT = 200  # findings of one severity shown in the text report
-MODES = {"replace": "替换（导入后该类数据只剩本文件的内容）",
-         "merge": "合并（编码相同的替换，其余保留）"}
+MODES = {"replace": "替换（导入后该类数据只剩本文件的内容）", "merge": "合并（编码相同的替换，其余保留）"}
 
 Progress = Callable[[str, int, int | None], None]
+
 
 @dataclass
 class ImportReport:
@@ -124,9 +124,13 @@ class ImportReport:
             if len(items) > REPORT_LIMIT:
                 lines.append(f"  ……另有 {len(items) - REPORT_LIMIT} 条（完整列表请用 --json 输出）")
         if self.errors:
-            lines.append(f"结果：有 {len(self.errors)} 处错误，未导入，数据库保持原样。请按上面的提示改正后重新导入。")
+            lines.append(
+                f"结果：有 {len(self.errors)} 处错误，未导入，数据库保持原样。请按上面的提示改正后重新导入。"
+            )
         elif self.dry_run:
             lines.append("结果：检查通过（试运行 --dry-run），未写入数据库。")
         elif self.committed:
-            lines.append(f"结果：已导入 {self.counts.get('imported', 0)} 条{self.kind_label}数据（数据版本 {self.version}）。")
+            lines.append(
+                f"结果：已导入 {self.counts.get('imported', 0)} 条{self.kind_label}数据（数据版本 {self.version}）。"
+            )
         return "\n".join(lines)

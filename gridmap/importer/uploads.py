@@ -30,8 +30,15 @@ from gridmap.store import Store
 __all__ = ["FORM_ALLOWANCE", "PENDING_PER_SESSION", "Outcome", "UploadedFile", "Uploads"]
 
 # Stored name of an upload, by the format sniffed from its content (GDAL picks drivers by it).
-_SUFFIX = {"shapezip": ".zip", "gpkg": ".gpkg", "geojson": ".geojson", "kml": ".kml",
-           "kmz": ".kmz", "csv": ".csv", "xlsx": ".xlsx"}
+_SUFFIX = {
+    "shapezip": ".zip",
+    "gpkg": ".gpkg",
+    "geojson": ".geojson",
+    "kml": ".kml",
+    "kmz": ".kmz",
+    "csv": ".csv",
+    "xlsx": ".xlsx",
+}
 FORM_ALLOWANCE = 1_000_000  # the other form fields and the multipart framing around the file
 PENDING_PER_SESSION = 4
 
@@ -69,11 +76,13 @@ class Uploads:
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Uploads:
         """GRIDMAP_INSTANCE_DIR, GRIDMAP_IMPORT_MAX_MB, GRIDMAP_IMPORT_KEEP_MINUTES, the coverage tolerance."""
-        return cls(folder=Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads" / "imports",
-                   max_mb=float(settings["GRIDMAP_IMPORT_MAX_MB"]),
-                   keep_seconds=float(settings["GRIDMAP_IMPORT_KEEP_MINUTES"]) * 60,
-                   tolerance_m2=float(settings["GRIDMAP_COVERAGE_TOLERANCE_M2"]),
-                   settings=settings)
+        return cls(
+            folder=Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads" / "imports",
+            max_mb=float(settings["GRIDMAP_IMPORT_MAX_MB"]),
+            keep_seconds=float(settings["GRIDMAP_IMPORT_KEEP_MINUTES"]) * 60,
+            tolerance_m2=float(settings["GRIDMAP_COVERAGE_TOLERANCE_M2"]),
+            settings=settings,
+        )
 
     @property
     def max_bytes(self) -> int:
@@ -108,8 +117,9 @@ class Uploads:
             except FileNotFoundError:
                 continue  # removed by another worker meanwhile
 
-    def preview(self, store: Store, *, form: Mapping[str, str], upload: UploadedFile | None,
-                pending: Pending) -> Outcome:
+    def preview(
+        self, store: Store, *, form: Mapping[str, str], upload: UploadedFile | None, pending: Pending
+    ) -> Outcome:
         """Check an uploaded file without writing (dry run); keep it for "confirm" when it passes.
 
         ``form`` holds kind, mode, layer, crs, encoding and tolerance; ``pending`` the session's
@@ -119,8 +129,15 @@ class Uploads:
         options = self.options(form)
         token, path, name = self.save(upload)
         try:
-            report = run_import(store, path, dry_run=True, display_name=name, limits=self._limits(),
-                                settings=self.settings, **options)
+            report = run_import(
+                store,
+                path,
+                dry_run=True,
+                display_name=name,
+                limits=self._limits(),
+                settings=self.settings,
+                **options,
+            )
         except BaseException:
             self.remove(token)  # nothing of a failed preview stays on disk
             raise
@@ -140,8 +157,9 @@ class Uploads:
         """Import a previewed upload for real; once committed its file and token are gone."""
         path, entry = self._pending(token, pending)
         options = {k: v for k, v in entry.items() if k != "name"}
-        report = run_import(store, path, display_name=entry["name"], limits=self._limits(),
-                            settings=self.settings, **options)
+        report = run_import(
+            store, path, display_name=entry["name"], limits=self._limits(), settings=self.settings, **options
+        )
         kept = {k: dict(v) for k, v in pending.items()}
         if report.committed:
             shutil.rmtree(path.parent, ignore_errors=True)
@@ -159,9 +177,15 @@ class Uploads:
         if mode not in ("replace", "merge"):
             msg = "导入方式只能是替换或合并"
             raise InvalidInput(msg)
-        tolerance = parse_number(form.get("tolerance"), name="tolerance", label="面积容差",
-                                 default=self.tolerance_m2, minimum=0, maximum=1_000_000,
-                                 unit="（平方米）")
+        tolerance = parse_number(
+            form.get("tolerance"),
+            name="tolerance",
+            label="面积容差",
+            default=self.tolerance_m2,
+            minimum=0,
+            maximum=1_000_000,
+            unit="（平方米）",
+        )
         return {
             "kind": kind,
             "mode": mode,

@@ -15,14 +15,22 @@ from __future__ import annotations
 import os
 import struct
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from gridmap.errors import DataError, Finding
 
-__all__ = ["ArchiveLimits", "MAX_MEMBERS", "RATIO_FLOOR", "check_members", "check_workbook",
-           "copy_member", "open_archive"]
+__all__ = [
+    "MAX_MEMBERS",
+    "RATIO_FLOOR",
+    "ArchiveLimits",
+    "check_members",
+    "check_workbook",
+    "copy_member",
+    "open_archive",
+]
 
 MAX_MEMBERS = 10_000  # a Shapefile ZIP holds a handful, an XLSX a few dozen
 RATIO_FLOOR = 16_000_000  # archives that unpack to less than this are not ratio-checked
@@ -34,21 +42,20 @@ _MB = 1_000_000
 class ArchiveLimits:
     """How much one archive may unpack to (bytes), and at what compression ratio."""
 
-    max_unpacked: int = 256 * _MB
-    max_ratio: float = 200.0
+    max_unpacked: int
+    max_ratio: float
 
     @classmethod
-    def from_settings(cls, settings: dict | None = None) -> ArchiveLimits:
-        """Limits from the settings registry (GRIDMAP_IMPORT_MAX_UNPACKED_MB, GRIDMAP_IMPORT_MAX_RATIO)."""
+    def from_settings(cls, settings: Mapping[str, Any] | None = None) -> ArchiveLimits:
+        """Limits from the settings (GRIDMAP_IMPORT_MAX_UNPACKED_MB, GRIDMAP_IMPORT_MAX_RATIO); none: load them."""
         if settings is None:
             from gridmap.settings import load_settings
 
             settings = load_settings()
-        default = cls()
-        mb = settings.get("GRIDMAP_IMPORT_MAX_UNPACKED_MB")
-        ratio = settings.get("GRIDMAP_IMPORT_MAX_RATIO")
-        return cls(max_unpacked=int(float(mb) * _MB) if mb else default.max_unpacked,
-                   max_ratio=float(ratio) if ratio else default.max_ratio)
+        return cls(
+            max_unpacked=int(float(settings["GRIDMAP_IMPORT_MAX_UNPACKED_MB"]) * _MB),
+            max_ratio=float(settings["GRIDMAP_IMPORT_MAX_RATIO"]),
+        )
 
 
 def _refuse(message: str, *, name: str, member: str | None, hint: str) -> DataError:
@@ -59,9 +66,11 @@ def _mb(size: float) -> str:
     return f"{size / _MB:,.0f} MB" if size >= 10 * _MB else f"{size / _MB:.1f} MB"
 
 
-_HINT = ("这可能是“压缩炸弹”或打包有误。如确为正常数据，请在本机解压后直接导入其中的文件"
-         "（命令行 gridmap import），或请管理员调大 GRIDMAP_IMPORT_MAX_UNPACKED_MB / "
-         "GRIDMAP_IMPORT_MAX_RATIO")
+_HINT = (
+    "这可能是“压缩炸弹”或打包有误。如确为正常数据，请在本机解压后直接导入其中的文件"
+    "（命令行 gridmap import），或请管理员调大 GRIDMAP_IMPORT_MAX_UNPACKED_MB / "
+    "GRIDMAP_IMPORT_MAX_RATIO"
+)
 
 
 def _declared_entries(path: Path) -> int | None:
@@ -74,10 +83,10 @@ def _declared_entries(path: Path) -> int | None:
         at = tail.rfind(b"PK\x05\x06")
         if at < 0 or at + 22 > len(tail):
             return None
-        entries = struct.unpack("<H", tail[at + 10:at + 12])[0]
-        if entries != 0xFFFF or at < 20 or tail[at - 20:at - 16] != b"PK\x06\x07":
+        entries = struct.unpack("<H", tail[at + 10 : at + 12])[0]
+        if entries != 0xFFFF or at < 20 or tail[at - 20 : at - 16] != b"PK\x06\x07":
             return entries
-        offset = struct.unpack("<Q", tail[at - 12:at - 4])[0]  # of the ZIP64 end record
+        offset = struct.unpack("<Q", tail[at - 12 : at - 4])[0]  # of the ZIP64 end record
         if offset + 56 > size:
             return None
         fh.seek(offset)
@@ -99,8 +108,12 @@ def open_archive(path: str | Path, *, name: str, what: str = "ZIP 文件") -> zi
     entries = _declared_entries(path)
     if entries is not None and entries > MAX_MEMBERS:
         msg = f"{what} {name} 含 {entries:,} 个文件，超过上限 {MAX_MEMBERS:,} 个，已拒绝处理"
-        raise _refuse(msg, name=name, member=None,
-                      hint="请只打包需要导入的文件（如一个 Shapefile 的 .shp、.shx、.dbf、.prj、.cpg）")
+        raise _refuse(
+            msg,
+            name=name,
+            member=None,
+            hint="请只打包需要导入的文件（如一个 Shapefile 的 .shp、.shx、.dbf、.prj、.cpg）",
+        )
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError) as exc:
@@ -113,8 +126,14 @@ def open_archive(path: str | Path, *, name: str, what: str = "ZIP 文件") -> zi
     return archive
 
 
-def check_members(archive: zipfile.ZipFile, members: Iterable[zipfile.ZipInfo], *, name: str,
-                  limits: ArchiveLimits, what: str = "ZIP 文件") -> int:
+def check_members(
+    archive: zipfile.ZipFile,
+    members: Iterable[zipfile.ZipInfo],
+    *,
+    name: str,
+    limits: ArchiveLimits,
+    what: str = "ZIP 文件",
+) -> int:
     """Refuse, before decompressing, members whose stated sizes break the limits; return their total.
 
     The total uncompressed size of the members must stay within ``limits.max_unpacked``;
@@ -167,8 +186,15 @@ def _archive_size(archive: zipfile.ZipFile) -> int:
     return 0
 
 
-def copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, *, name: str,
-                budget: list[int], what: str = "ZIP 文件") -> None:
+def copy_member(
+    archive: zipfile.ZipFile,
+    info: zipfile.ZipInfo,
+    dest: Path,
+    *,
+    name: str,
+    budget: list[int],
+    what: str = "ZIP 文件",
+) -> None:
     """Stream one member to dest, counting the bytes that come out against ``budget[0]`` (decremented).
 
     Raises
@@ -181,19 +207,32 @@ def copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, dest: Path, *, 
             while chunk := src.read(_CHUNK):
                 budget[0] -= len(chunk)
                 if budget[0] < 0:
-                    msg = (f"{what} {name} 中的 {info.filename} 解压出的数据超过了上限"
-                           "（文件目录中声明的大小与实际不符），已停止并拒绝处理")
+                    msg = (
+                        f"{what} {name} 中的 {info.filename} 解压出的数据超过了上限"
+                        "（文件目录中声明的大小与实际不符），已停止并拒绝处理"
+                    )
                     raise _refuse(msg, name=name, member=info.filename, hint=_HINT)
                 dst.write(chunk)
     except DataError:
         dest.unlink(missing_ok=True)
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
-            NotImplementedError, RuntimeError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
         dest.unlink(missing_ok=True)
         msg = f"{what} {name} 中的 {info.filename} 无法解压：{exc}"
-        raise _refuse(msg, name=name, member=info.filename,
-                      hint="文件可能损坏、被篡改或加了密码；请重新打包（不加密）后再试") from exc
+        raise _refuse(
+            msg,
+            name=name,
+            member=info.filename,
+            hint="文件可能损坏、被篡改或加了密码；请重新打包（不加密）后再试",
+        ) from exc
 
 
 def check_workbook(path: str | Path, *, name: str, limits: ArchiveLimits | None = None) -> list[str]:
@@ -205,5 +244,8 @@ def check_workbook(path: str | Path, *, name: str, limits: ArchiveLimits | None 
     limits = limits or ArchiveLimits.from_settings()
     with open_archive(path, name=name, what="Excel 文件") as archive:
         check_members(archive, archive.infolist(), name=name, limits=limits, what="Excel 文件")
-        return [i.filename for i in archive.infolist()
-                if i.filename.lower().startswith("xl/externallinks/") and i.filename.lower().endswith(".xml")]
+        return [
+            i.filename
+            for i in archive.infolist()
+            if i.filename.lower().startswith("xl/externallinks/") and i.filename.lower().endswith(".xml")
+        ]

@@ -16,8 +16,8 @@ from gridmap.io.encoding import decode_text
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME, Column
 
 __all__ = [
-    "ColumnMapping",
     "KINDS",
+    "ColumnMapping",
     "blank_cells",
     "columns_of",
     "header_list",
@@ -32,8 +32,19 @@ __all__ = [
 # Every kind that `gridmap import --as` accepts: the reference layers and the tables.
 KINDS: tuple[str, ...] = (*LAYER_BY_NAME, *TABLE_BY_NAME)
 
-_PHONE = ("联系电话", "电话", "手机", "手机号", "手机号码", "联系方式", "电话号码", "phone", "tel",
-          "telephone", "mobile")
+_PHONE = (
+    "联系电话",
+    "电话",
+    "手机",
+    "手机号",
+    "手机号码",
+    "联系方式",
+    "电话号码",
+    "phone",
+    "tel",
+    "telephone",
+    "mobile",
+)
 _CODE = ("编码", "代码", "编号", "code")
 _NAME = ("名称", "名字", "name")
 
@@ -41,24 +52,40 @@ _NAME = ("名称", "名字", "name")
 # case, spaces, "_", "-", brackets and full/half width.
 _SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
     "towns": {
-        "code": ("镇编码", "乡镇代码", "乡镇编码", "街道代码", "行政区划代码", "区划代码", "adcode",
-                 *_CODE),
+        "code": ("镇编码", "乡镇代码", "乡镇编码", "街道代码", "行政区划代码", "区划代码", "adcode", *_CODE),
         "name": ("镇名", "乡镇名称", "乡镇", "街道名称", "镇街", "镇", "街道", *_NAME),
     },
     "grids": {
         "code": ("网格编号", "网格代码", "网格号", *_CODE),
         "name": ("网格名", "网格", *_NAME),
-        "town_code": ("镇代码", "所属镇编码", "所属乡镇代码", "乡镇代码", "所属镇", "所属乡镇",
-                      "所属街道", "乡镇", "镇", "town"),
+        "town_code": (
+            "镇代码",
+            "所属镇编码",
+            "所属乡镇代码",
+            "乡镇代码",
+            "所属镇",
+            "所属乡镇",
+            "所属街道",
+            "乡镇",
+            "镇",
+            "town",
+        ),
     },
     "segments": {
         "code": ("路段编码", "路段代码", "路段号", *_CODE),
-        "road_name": ("路名", "道路", "道路名", "街道名称", "街路巷名称", "路段名称", "路段",
-                      *_NAME, "road"),
+        "road_name": ("路名", "道路", "道路名", "街道名称", "街路巷名称", "路段名称", "路段", *_NAME, "road"),
         "from_name": ("起点名称", "起", "from"),
         "to_name": ("止点", "终点名称", "止", "to"),
-        "unit_code": ("包段单位代码", "包抓单位代码", "单位代码", "责任单位", "包段单位", "包抓单位",
-                      "单位", "unit"),
+        "unit_code": (
+            "包段单位代码",
+            "包抓单位代码",
+            "单位代码",
+            "责任单位",
+            "包段单位",
+            "包抓单位",
+            "单位",
+            "unit",
+        ),
     },
     "points": {
         "code": ("点位编码", "点位代码", "点位号", *_CODE),
@@ -119,8 +146,22 @@ _SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
 
 # Headers that name coordinates or geometry (used to find the header row of a sheet).
 COORDINATE_HEADERS: tuple[str, ...] = (
-    "经度", "纬度", "lon", "lng", "long", "longitude", "lat", "latitude", "x", "y",
-    "pointx", "pointy", "wkt", "geometry", "几何", "坐标",
+    "经度",
+    "纬度",
+    "lon",
+    "lng",
+    "long",
+    "longitude",
+    "lat",
+    "latitude",
+    "x",
+    "y",
+    "pointx",
+    "pointy",
+    "wkt",
+    "geometry",
+    "几何",
+    "坐标",
 )
 _IGNORED = ("序号", "no", "序", "备注", "fid", "objectid")
 
@@ -263,7 +304,7 @@ def read_mapping_file(path: str | Path, *, kind: str) -> dict[str, str]:
             msg = f"字段映射文件 {path.name} 不是有效的 JSON（第 {exc.lineno} 行）：{exc.msg}"
             raise InvalidInput(msg) from exc
         if not isinstance(data, dict):
-            msg = f"字段映射文件 {path.name} 应为 JSON 对象，如 {{\"name\": \"网格名\"}}"
+            msg = f'字段映射文件 {path.name} 应为 JSON 对象，如 {{"name": "网格名"}}'
             raise InvalidInput(msg)
         pairs = [(str(k), str(v)) for k, v in data.items()]
     else:
@@ -289,10 +330,7 @@ def read_mapping_file(path: str | Path, *, kind: str) -> dict[str, str]:
         canonical = lookup.get(normalize_header(target))
         if canonical is None:
             valid = "、".join(f"{c.label}（{c.name}）" for c in columns)
-            msg = (
-                f"字段映射文件 {path.name} 中的“{target}”不是{kind_label(kind)}的字段；"
-                f"可用字段：{valid}"
-            )
+            msg = f"字段映射文件 {path.name} 中的“{target}”不是{kind_label(kind)}的字段；可用字段：{valid}"
             raise InvalidInput(msg)
         out[canonical] = source
     return out
@@ -379,7 +417,7 @@ def map_columns(
         chosen = next((h for h in options if not is_empty(h)), options[0])
         mapping.used[column.name] = chosen
         taken.add(chosen)
-        passed = [h for h in options[:options.index(chosen)] if is_empty(h)]
+        passed = [h for h in options[: options.index(chosen)] if is_empty(h)]
         if passed:
             mapping.skipped[column.name] = passed
     if frame is not None:  # then its empty rows, from the other candidates filled there
@@ -401,9 +439,7 @@ def map_columns(
     return mapping
 
 
-def missing_findings(
-    mapping: ColumnMapping, kind: str, headers: list[str], *, where: dict
-) -> list[Finding]:
+def missing_findings(mapping: ColumnMapping, kind: str, headers: list[str], *, where: dict) -> list[Finding]:
     """One error per required model column that no file column feeds."""
     available = header_list(headers)
     findings = []

@@ -21,10 +21,21 @@ _LON = ("经度", "lon", "lng", "long", "longitude", "x", "pointx", "x坐标", "
 _LAT = ("纬度", "lat", "latitude", "y", "pointy", "y坐标", "纵坐标", "北坐标")
 # Tokens in a coordinate header that name its datum, longest first.
 _DATUM_TOKENS: tuple[tuple[str, str], ...] = (
-    ("cgcs2000", "EPSG:4490"), ("wgs84", "EPSG:4326"), ("gcj02", "gcj02"), ("bd09", "bd09"),
-    ("国家2000", "EPSG:4490"), ("火星", "gcj02"), ("高德", "gcj02"), ("腾讯", "gcj02"),
-    ("百度", "bd09"), ("baidu", "bd09"), ("amap", "gcj02"), ("gps", "EPSG:4326"),
-    ("gcj", "gcj02"), ("bd", "bd09"), ("wgs", "EPSG:4326"),
+    ("cgcs2000", "EPSG:4490"),
+    ("wgs84", "EPSG:4326"),
+    ("gcj02", "gcj02"),
+    ("bd09", "bd09"),
+    ("国家2000", "EPSG:4490"),
+    ("火星", "gcj02"),
+    ("高德", "gcj02"),
+    ("腾讯", "gcj02"),
+    ("百度", "bd09"),
+    ("baidu", "bd09"),
+    ("amap", "gcj02"),
+    ("gps", "EPSG:4326"),
+    ("gcj", "gcj02"),
+    ("bd", "bd09"),
+    ("wgs", "EPSG:4326"),
 )
 _WKT_HEADERS = ("wkt", "geometry", "geom", "thegeom", "几何", "shape", "坐标串", "边界", "范围")
 _WKT_VALUE = re.compile(r"^\s*(SRID=\d+;\s*)?(MULTI)?(POINT|LINESTRING|POLYGON)\b", re.I)
@@ -33,7 +44,6 @@ _DMS = re.compile(
     r"(?:(\d+(?:\.\d+)?)\s*(?:\"|″|''|秒)?\s*)?([NSEW东西南北])?\s*$",
     re.I,
 )
-
 
 
 def _split_datum(key: str) -> tuple[str, str | None]:
@@ -85,9 +95,15 @@ def _points_from_columns(source: Source, lon: str, lat: str, *, kind: str) -> gp
     y = parse_coordinates(frame[lat])
     bad = np.isnan(x) | np.isnan(y)
     for label in source.labels[bad]:
-        source.findings.append(Finding(
-            f"{label} 的坐标（{lon}、{lat}）为空或不是数字", feature=label, field=f"{lon},{lat}",
-            hint="请填写十进制度数（如 106.5213）或度分秒（如 106°31′17″）", **source.where()))
+        source.findings.append(
+            Finding(
+                f"{label} 的坐标（{lon}、{lat}）为空或不是数字",
+                feature=label,
+                field=f"{lon},{lat}",
+                hint="请填写十进制度数（如 106.5213）或度分秒（如 106°31′17″）",
+                **source.where(),
+            )
+        )
     geoms = shapely.points(x, y)
     geoms[bad] = None
     return gpd.GeoSeries(geoms, index=frame.index)
@@ -110,10 +126,15 @@ def _geometry_from_wkt(source: Source, column: str) -> gpd.GeoSeries:
     geoms = shapely.from_wkt(values.to_numpy(dtype=object), on_invalid="ignore")
     bad = shapely.is_missing(geoms) & values.notna().to_numpy()
     for label in source.labels[bad]:
-        source.findings.append(Finding(
-            f"{label} 的 {column} 列不是有效的 WKT 几何", feature=label, field=column,
-            hint="应形如 POLYGON((106.51 33.90, 106.52 33.90, 106.52 33.91, 106.51 33.90))",
-            **source.where()))
+        source.findings.append(
+            Finding(
+                f"{label} 的 {column} 列不是有效的 WKT 几何",
+                feature=label,
+                field=column,
+                hint="应形如 POLYGON((106.51 33.90, 106.52 33.90, 106.52 33.91, 106.51 33.90))",
+                **source.where(),
+            )
+        )
     return gpd.GeoSeries(geoms, index=source.frame.index)
 
 
@@ -125,8 +146,11 @@ def finish_geometry(source: Source, *, kind: str, xy: tuple[str, str] | None) ->
         if isinstance(frame, gpd.GeoDataFrame):
             source.frame = pd.DataFrame(frame.drop(columns=frame.geometry.name))
         return
-    headers = [str(c) for c in frame.columns if not (isinstance(frame, gpd.GeoDataFrame)
-                                                     and c == frame.geometry.name)]
+    headers = [
+        str(c)
+        for c in frame.columns
+        if not (isinstance(frame, gpd.GeoDataFrame) and c == frame.geometry.name)
+    ]
     pairs = coordinate_pairs(headers)
     source.coordinate_pairs = pairs
     if xy is not None:
@@ -153,13 +177,17 @@ def finish_geometry(source: Source, *, kind: str, xy: tuple[str, str] | None) ->
     spec = LAYER_BY_NAME[kind]
     if not pairs:
         need = "经度、纬度两列（或 X、Y 两列）" if "Point" in spec.geom_types else "WKT 几何列"
-        msg = (
-            f"{source.file} 中找不到坐标列：导入{spec.label}需要{need}；"
-            f"文件中的列：{header_list(headers)}"
+        msg = f"{source.file} 中找不到坐标列：导入{spec.label}需要{need}；文件中的列：{header_list(headers)}"
+        raise DataError(
+            msg,
+            findings=[
+                Finding(
+                    f"找不到坐标列；文件中的列：{header_list(headers)}",
+                    hint=f"请添加{need}，或用 --xy 经度列,纬度列 指定",
+                    **source.where(),
+                )
+            ],
         )
-        raise DataError(msg, findings=[Finding(
-            f"找不到坐标列；文件中的列：{header_list(headers)}",
-            hint=f"请添加{need}，或用 --xy 经度列,纬度列 指定", **source.where())])
     lon, lat, datum = pairs[0]
     how = "按列名自动识别"
     if len(pairs) > 1:
@@ -174,8 +202,7 @@ def finish_geometry(source: Source, *, kind: str, xy: tuple[str, str] | None) ->
     _use_points(source, lon, lat, datum, kind=kind, how=how)
 
 
-def _use_points(source: Source, lon: str, lat: str, datum: str | None, *, kind: str,
-                how: str) -> None:
+def _use_points(source: Source, lon: str, lat: str, datum: str | None, *, kind: str, how: str) -> None:
     spec = LAYER_BY_NAME[kind]
     if "Point" not in spec.geom_types:
         msg = f"{spec.label}是{'、'.join(spec.geom_types)}图层，不能由经纬度列生成；请提供 WKT 几何列或面图层文件"
@@ -194,5 +221,9 @@ def _use_points(source: Source, lon: str, lat: str, datum: str | None, *, kind: 
         source.column_datum_note = f"列名“{lon}”“{lat}”表明坐标系为 {_DATUM_LABELS.get(datum, datum)}"
 
 
-_DATUM_LABELS = {"EPSG:4326": "WGS84", "EPSG:4490": "CGCS2000", "gcj02": "GCJ-02（高德/腾讯）",
-                 "bd09": "BD-09（百度）"}
+_DATUM_LABELS = {
+    "EPSG:4326": "WGS84",
+    "EPSG:4490": "CGCS2000",
+    "gcj02": "GCJ-02（高德/腾讯）",
+    "bd09": "BD-09（百度）",
+}

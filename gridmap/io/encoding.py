@@ -13,8 +13,14 @@ import numpy as np
 
 from gridmap.errors import DataError, Finding, GridmapError, InvalidInput
 
-__all__ = ["Decoded", "codec_label", "decode_text", "detect_dbf_encoding", "detect_file_codec",
-           "normalize_codec"]
+__all__ = [
+    "Decoded",
+    "codec_label",
+    "decode_text",
+    "detect_dbf_encoding",
+    "detect_file_codec",
+    "normalize_codec",
+]
 
 # How codecs are named to people; any other codec is shown upper-cased.
 _LABELS: dict[str, str] = {
@@ -95,9 +101,20 @@ class Decoded:
 _Fits = Callable[[str], "int | None"]
 
 
-def _settle(fits: _Fits, *, bom: bool, codec: str | None, what: str, name: str, about: str,
-            hint: str, error: type[GridmapError], lenient: bool,
-            declared: str | None = None, declared_as: str = "") -> tuple[str, str]:
+def _settle(
+    fits: _Fits,
+    *,
+    bom: bool,
+    codec: str | None,
+    what: str,
+    name: str,
+    about: str,
+    hint: str,
+    error: type[GridmapError],
+    lenient: bool,
+    declared: str | None = None,
+    declared_as: str = "",
+) -> tuple[str, str]:
     """The one order of evidence: given codec, declared codec, UTF-8 BOM, strict UTF-8, GB18030."""
     if codec:
         bad = fits(codec)
@@ -125,9 +142,16 @@ def _settle(fits: _Fits, *, bom: bool, codec: str | None, what: str, name: str, 
     raise error(msg, findings=[Finding(msg, file=name)])
 
 
-def decode_text(raw: bytes, *, codec: str | None = None, what: str = "", name: str = "文本",
-                lenient: bool = False, hint: str = "请检查 --encoding",
-                error: type[GridmapError] = DataError) -> Decoded:
+def decode_text(
+    raw: bytes,
+    *,
+    codec: str | None = None,
+    what: str = "",
+    name: str = "文本",
+    lenient: bool = False,
+    hint: str = "请检查 --encoding",
+    error: type[GridmapError] = DataError,
+) -> Decoded:
     """Decode text in the one order of evidence: the given codec, a UTF-8 BOM, strict UTF-8, GB18030.
 
     Parameters
@@ -163,8 +187,9 @@ def decode_text(raw: bytes, *, codec: str | None = None, what: str = "", name: s
             return exc.start
         return None
 
-    used, reason = _settle(fits, bom=bom, codec=codec, what=what, name=name, about="", hint=hint,
-                           error=error, lenient=lenient)
+    used, reason = _settle(
+        fits, bom=bom, codec=codec, what=what, name=name, about="", hint=hint, error=error, lenient=lenient
+    )
     if used in texts:
         text = texts[used]
         if used == "utf-8-sig" or (used == codec and text.startswith("\ufeff") and bom):
@@ -193,8 +218,14 @@ def _file_fits(path: Path) -> _Fits:
     return fits
 
 
-def detect_file_codec(path: str | os.PathLike[str], *, codec: str | None = None, name: str,
-                      declared: str | None = None, declared_as: str = "") -> tuple[str, str]:
+def detect_file_codec(
+    path: str | os.PathLike[str],
+    *,
+    codec: str | None = None,
+    name: str,
+    declared: str | None = None,
+    declared_as: str = "",
+) -> tuple[str, str]:
     """`decode_text`'s choice for a file too large to hold, checked in streamed chunks: (codec, reason).
 
     ``declared``/``declared_as``: a codec the file names itself (an XML declaration) and how to
@@ -204,9 +235,19 @@ def detect_file_codec(path: str | os.PathLike[str], *, codec: str | None = None,
     file = Path(path)
     with file.open("rb") as fh:
         bom = fh.read(3) == codecs.BOM_UTF8
-    return _settle(_file_fits(file), bom=bom, codec=codec, what="", name=name, about="约",
-                   hint="请检查 --encoding", error=DataError, lenient=False, declared=declared,
-                   declared_as=declared_as)
+    return _settle(
+        _file_fits(file),
+        bom=bom,
+        codec=codec,
+        what="",
+        name=name,
+        about="约",
+        hint="请检查 --encoding",
+        error=DataError,
+        lenient=False,
+        declared=declared,
+        declared_as=declared_as,
+    )
 
 
 # --- DBF (Shapefile attribute table) encoding --------------------------------------------------

@@ -74,15 +74,20 @@ def read_source(
     if fmt == "shapefile":
         source = read_shapefile(path, codec=codec, name=name, progress=progress)
     elif fmt == "shapezip":
-        source = read_zip_shapefile(path, layer=layer, codec=codec, name=name, progress=progress,
-                                     limits=limits)
+        source = read_zip_shapefile(
+            path,
+            layer=layer,
+            codec=codec,
+            name=name,
+            progress=progress,
+            limits=limits or ArchiveLimits.from_settings(),
+        )
     elif fmt == "gpkg":
         source = read_geopackage(path, kind=kind, layer=layer, name=name, progress=progress)
     elif fmt == "geojson":
         source = read_geojson(path.read_bytes(), codec=codec, name=name)
     elif fmt in ("kml", "kmz"):
-        source = read_kml(path, fmt=fmt, kind=kind, layer=layer, codec=codec, name=name,
-                           limits=limits)
+        source = read_kml(path, fmt=fmt, kind=kind, layer=layer, codec=codec, name=name, limits=limits)
     elif fmt == "csv":
         source = read_csv(path, kind=kind, codec=codec, name=name)
     else:

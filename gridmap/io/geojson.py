@@ -17,8 +17,8 @@ __all__ = ["read_geojson", "strip_linked_crs"]
 
 _CRS_KEY = re.compile(r'"(?:c|\\u00[46]3)(?:r|\\u00[57]2)(?:s|\\u00[57]3)"\s*:\s*', re.I)
 _OGC_CRS = re.compile(
-    r"^\s*(?:urn:ogc:def:crs:[\w.:-]+|https?://www\.opengis\.net/def/crs/[\w.-]+/[\w.-]*/[\w.-]+)\s*$",
-    re.I)
+    r"^\s*(?:urn:ogc:def:crs:[\w.:-]+|https?://www\.opengis\.net/def/crs/[\w.-]+/[\w.-]*/[\w.-]+)\s*$", re.I
+)
 
 
 def _crs_is_local(value: object) -> bool:
@@ -70,7 +70,7 @@ def strip_linked_crs(text: str) -> tuple[str, list[str], int]:
         if _crs_is_local(value):
             kept += value is not None
             continue
-        out.append(text[pos:match.end()])
+        out.append(text[pos : match.end()])
         out.append("null")
         pos = end
         removed.append(json.dumps(value, ensure_ascii=False)[:200])
@@ -93,11 +93,15 @@ def read_geojson(raw: bytes, *, codec: str | None, name: str) -> Source:
     text, removed, kept = strip_linked_crs(text)
     if removed:
         shown = "；".join(removed[:3]) + (f" 等 {len(removed)} 处" if len(removed) > 3 else "")
-        findings.append(Finding(
-            f"GeoJSON 的坐标系声明（crs）是链接或外部引用：{shown}；为安全起见不会联网获取，已忽略",
-            file=name, severity="warning",
-            hint="如坐标不是 WGS84 经纬度，请用 --crs 指定坐标系（网页导入时填写“坐标系”一栏），"
-                 "如 --crs EPSG:4545"))
+        findings.append(
+            Finding(
+                f"GeoJSON 的坐标系声明（crs）是链接或外部引用：{shown}；为安全起见不会联网获取，已忽略",
+                file=name,
+                severity="warning",
+                hint="如坐标不是 WGS84 经纬度，请用 --crs 指定坐标系（网页导入时填写“坐标系”一栏），"
+                "如 --crs EPSG:4545",
+            )
+        )
     frame = gdal_read(io.BytesIO(text.encode("utf-8")), name=name)
     if kept and frame.crs is not None:
         declared, note = frame.crs, "GeoJSON 的 crs 声明"
@@ -105,6 +109,15 @@ def read_geojson(raw: bytes, *, codec: str | None, name: str) -> Source:
         declared, note = None, "GeoJSON 的 crs 是链接（已忽略）"
     else:
         declared, note = None, "GeoJSON 未声明 crs（RFC 7946 规定为 WGS84 经纬度，但国内数据常为 GCJ-02）"
-    return Source(frame=frame, format="geojson", file=name, labels=fid_labels(frame),
-                  encoding=decoded.codec, encoding_reason=decoded.reason, declared_crs=declared, crs_note=note,
-                  notes=notes, findings=findings)
+    return Source(
+        frame=frame,
+        format="geojson",
+        file=name,
+        labels=fid_labels(frame),
+        encoding=decoded.codec,
+        encoding_reason=decoded.reason,
+        declared_crs=declared,
+        crs_note=note,
+        notes=notes,
+        findings=findings,
+    )

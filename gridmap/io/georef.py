@@ -21,8 +21,17 @@ __all__ = ["CrsChoice", "georeference", "parse_crs_option"]
 STORE_CRS = "EPSG:4326"
 _SHIFTED = {"gcj02": "GCJ-02（高德/腾讯坐标）", "bd09": "BD-09（百度坐标）"}
 # Attribute names that Aliyun DataV / Amap district data carry (their coordinates are GCJ-02).
-_AMAP_KEYS = {"center", "centroid", "acroutes", "centerlng", "centerlat", "citycode", "parent",
-              "subfeatureindex", "childrennum"}
+_AMAP_KEYS = {
+    "center",
+    "centroid",
+    "acroutes",
+    "centerlng",
+    "centerlat",
+    "citycode",
+    "parent",
+    "subfeatureindex",
+    "childrennum",
+}
 _OLD_DATUMS = ("beijing 1954", "beijing_1954", "xian 1980", "xian_1980", "xi'an 1980")
 
 
@@ -132,7 +141,8 @@ def to_store_crs(geoms: gpd.GeoSeries, crs: CRS | str) -> gpd.GeoSeries:
 def _old_datum(crs: CRS | str) -> bool:
     if isinstance(crs, str):
         return False
-    datum = crs.geodetic_crs.datum.name.lower() if crs.geodetic_crs is not None else ""
+    geodetic = crs.geodetic_crs
+    datum = geodetic.datum.name.lower() if geodetic is not None and geodetic.datum is not None else ""
     return any(name in datum for name in _OLD_DATUMS)
 
 
@@ -173,9 +183,7 @@ def georeference(
     if user_crs:
         crs = parse_crs_option(user_crs)
         reason = "按 --crs 指定"
-        if source.declared_crs is not None and not (
-            isinstance(crs, CRS) and crs.equals(source.declared_crs)
-        ):
+        if source.declared_crs is not None and not (isinstance(crs, CRS) and crs.equals(source.declared_crs)):
             reason += f"（覆盖了{source.crs_note}中的 {_crs_label(source.declared_crs)}）"
         elif source.column_datum:
             reason += f"（覆盖了{source.column_datum_note}）"
@@ -186,10 +194,15 @@ def georeference(
         crs = source.declared_crs
         reason = f"按 {source.crs_note}"
         if crs.is_geographic and signature:
-            findings.append(Finding(
-                f"文件声明为 {_crs_label(crs)}，但属性字段（{'、'.join(signature)}）是高德/阿里云 DataV "
-                "行政区划数据的特征，这类数据实际多为 GCJ-02 坐标",
-                severity="warning", hint="如确为高德/DataV 数据，请加 --crs gcj02 重新导入", **where))
+            findings.append(
+                Finding(
+                    f"文件声明为 {_crs_label(crs)}，但属性字段（{'、'.join(signature)}）是高德/阿里云 DataV "
+                    "行政区划数据的特征，这类数据实际多为 GCJ-02 坐标",
+                    severity="warning",
+                    hint="如确为高德/DataV 数据，请加 --crs gcj02 重新导入",
+                    **where,
+                )
+            )
     elif present.any() and _plausible(raw[present]).all():
         if signature:
             crs = "gcj02"
@@ -201,28 +214,42 @@ def georeference(
         else:
             crs = CRS.from_epsg(4326)
             reason = f"{source.crs_note or '未声明坐标系'}；坐标值都在中国经纬度范围内，按 WGS84/CGCS2000 经纬度处理"
-            findings.append(Finding(
-                "文件未声明坐标系，按 WGS84/CGCS2000 经纬度导入",
-                severity="warning",
-                hint="如果坐标取自高德或腾讯地图，请加 --crs gcj02；取自百度地图，请加 --crs bd09",
-                **where))
+            findings.append(
+                Finding(
+                    "文件未声明坐标系，按 WGS84/CGCS2000 经纬度导入",
+                    severity="warning",
+                    hint="如果坐标取自高德或腾讯地图，请加 --crs gcj02；取自百度地图，请加 --crs bd09",
+                    **where,
+                )
+            )
     else:
         guess = _guess(raw[present], county_lon=county_lon) if present.any() else ""
         msg = (
             f"{source.file} 没有声明坐标系（{source.crs_note or '无坐标系信息'}），坐标值也不是中国范围内的经纬度，"
             "无法确定坐标系"
         )
-        raise DataError(msg, findings=[Finding(
-            msg, hint=f"请用 --crs 指定坐标系（如 --crs EPSG:4545）{('；' + guess) if guess else ''}",
-            **where)])
+        raise DataError(
+            msg,
+            findings=[
+                Finding(
+                    msg,
+                    hint=f"请用 --crs 指定坐标系（如 --crs EPSG:4545）{('；' + guess) if guess else ''}",
+                    **where,
+                )
+            ],
+        )
     out = to_store_crs(geoms, crs)
     label = _crs_label(crs)
     if _old_datum(crs):
-        findings.append(Finding(
-            f"坐标系 {label} 基于北京54/西安80 椭球，转换到 WGS84 没有公开的精确参数，"
-            "按 PROJ 的近似转换，位置误差可能达数十至上百米",
-            severity="warning", hint="如需精确位置，请在 GIS 软件中用本地七参数转换为 CGCS2000 后再导入",
-            **where))
+        findings.append(
+            Finding(
+                f"坐标系 {label} 基于北京54/西安80 椭球，转换到 WGS84 没有公开的精确参数，"
+                "按 PROJ 的近似转换，位置误差可能达数十至上百米",
+                severity="warning",
+                hint="如需精确位置，请在 GIS 软件中用本地七参数转换为 CGCS2000 后再导入",
+                **where,
+            )
+        )
     after = _bounds(out.to_numpy())
     ok_geom = np.isfinite(after).all(axis=1)
     inside = np.zeros(len(after), dtype=bool)
@@ -231,11 +258,23 @@ def georeference(
     if ok_geom.any() and not inside.any():
         guess = _guess(raw[present], county_lon=county_lon)
         msg = f"按 {label} 转换后，{source.file} 的要素都不在中国范围内：坐标系不对（{reason}）"
-        raise DataError(msg, findings=[Finding(
-            msg, hint=f"请用 --crs 指定正确的坐标系{('；' + guess) if guess else ''}", **where)])
-    for label_, (x, y) in zip(source.labels[outside], shapely.get_coordinates(
-            shapely.point_on_surface(out.to_numpy()[outside])) if outside.any() else []):
-        findings.append(Finding(
-            f"{label_} 转换后位于 ({x:.4f}, {y:.4f})，不在中国范围内", feature=label_,
-            severity="warning", hint="请检查该要素的坐标", **where))
+        raise DataError(
+            msg,
+            findings=[
+                Finding(msg, hint=f"请用 --crs 指定正确的坐标系{('；' + guess) if guess else ''}", **where)
+            ],
+        )
+    for label_, (x, y) in zip(
+        source.labels[outside],
+        shapely.get_coordinates(shapely.point_on_surface(out.to_numpy()[outside])) if outside.any() else [],
+    ):
+        findings.append(
+            Finding(
+                f"{label_} 转换后位于 ({x:.4f}, {y:.4f})，不在中国范围内",
+                feature=label_,
+                severity="warning",
+                hint="请检查该要素的坐标",
+                **where,
+            )
+        )
     return out, CrsChoice(label=label, reason=reason, findings=findings)

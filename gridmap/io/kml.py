@@ -27,7 +27,9 @@ _XML_ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding\s*=\s*[\"']([^\"']+)[\"']"
 _KML_CHUNK = 1 << 20
 _NETWORK_LINK = re.compile(
     r"<(?:\w+:)?NetworkLink\b(?:(?:[^<]|<(?!/?(?:\w+:)?NetworkLink\b)){0,3000}?"
-    r"<(?:\w+:)?href>\s*([^<\s]{1,300}))?", re.I)
+    r"<(?:\w+:)?href>\s*([^<\s]{1,300}))?",
+    re.I,
+)
 _REMOTE_SCHEMA = re.compile(r"schemaUrl\s*=\s*[\"']\s*((?:https?|ftps?|file)://[^\"'\s]{1,300})", re.I)
 
 
@@ -45,7 +47,7 @@ def _kml_codec(raw: Path, *, codec: str | None, name: str) -> tuple[str, str]:
         named: str | None = normalize_codec(label)
     except InvalidInput:
         named = None
-    return detect_file_codec(raw, name=name, declared=named, declared_as=f"XML 声明（encoding=\"{label}\"）")
+    return detect_file_codec(raw, name=name, declared=named, declared_as=f'XML 声明（encoding="{label}"）')
 
 
 def _kml_to_utf8(raw: Path, doc: Path, *, codec: str) -> tuple[int, list[str]]:
@@ -60,8 +62,12 @@ def _kml_to_utf8(raw: Path, doc: Path, *, codec: str) -> tuple[int, list[str]]:
             chunk = src.read(_KML_CHUNK)
             text = decoder.decode(chunk, final=not chunk)
             if first and (text or not chunk):
-                text = re.sub(r"^\s*<\?xml[^>]*\?>", '<?xml version="1.0" encoding="utf-8"?>',
-                              text.lstrip("\ufeff"), count=1)
+                text = re.sub(
+                    r"^\s*<\?xml[^>]*\?>",
+                    '<?xml version="1.0" encoding="utf-8"?>',
+                    text.lstrip("\ufeff"),
+                    count=1,
+                )
                 first = False
             dst.write(text)
             window = carry + text
@@ -81,8 +87,16 @@ def _kml_to_utf8(raw: Path, doc: Path, *, codec: str) -> tuple[int, list[str]]:
     return links, urls
 
 
-def read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str | None,
-              name: str, limits: ArchiveLimits | None) -> Source:
+def read_kml(
+    path: Path,
+    *,
+    fmt: str,
+    kind: str,
+    layer: str | None,
+    codec: str | None,
+    name: str,
+    limits: ArchiveLimits | None,
+) -> Source:
     findings: list[Finding] = []
     with tempfile.TemporaryDirectory(prefix="gridmap-kml-") as tmp:
         raw = path
@@ -90,8 +104,15 @@ def read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str |
             with open_archive(path, name=name, what="KMZ 文件") as archive:
                 kmls = [i for i in archive.infolist() if i.filename.lower().endswith(".kml")]
                 main = next((i for i in kmls if i.filename == "doc.kml"), kmls[0])
-                budget = [check_members(archive, [main], name=name, limits=limits or ArchiveLimits(),
-                                        what="KMZ 文件")]
+                budget = [
+                    check_members(
+                        archive,
+                        [main],
+                        name=name,
+                        limits=limits or ArchiveLimits.from_settings(),
+                        what="KMZ 文件",
+                    )
+                ]
                 raw = Path(tmp) / "raw.kml"
                 copy_member(archive, main, raw, name=name, budget=budget, what="KMZ 文件")
         codec, reason = _kml_codec(raw, codec=codec, name=name)
@@ -102,18 +123,30 @@ def read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str |
         if links or urls:
             shown = "、".join(urls) if urls else "网络链接"
             what = f"{links} 个网络链接（NetworkLink）" if links else "远程引用"
-            findings.append(Finding(
-                f"KML 中有{what}，指向 {shown}；为安全起见不会联网获取，链接指向的内容未导入",
-                file=name, severity="warning",
-                hint="如需导入链接中的数据，请先下载该文件，再单独导入"))
+            findings.append(
+                Finding(
+                    f"KML 中有{what}，指向 {shown}；为安全起见不会联网获取，链接指向的内容未导入",
+                    file=name,
+                    severity="warning",
+                    hint="如需导入链接中的数据，请先下载该文件，再单独导入",
+                )
+            )
         try:
             names = [str(n) for n, _ in pyogrio.list_layers(doc)]
         except Exception as exc:  # GDAL raises several types for broken XML
             msg = f"无法读取 KML {name}：{gdal_message(exc)}"
-            raise DataError(msg, findings=[Finding(f"KML 无法解析：{gdal_message(exc)}", file=name,
-                                                   hint="请检查文件是否完整")]) from exc
+            raise DataError(
+                msg,
+                findings=[
+                    Finding(f"KML 无法解析：{gdal_message(exc)}", file=name, hint="请检查文件是否完整")
+                ],
+            ) from exc
         frames = []
-        chosen = [pick_layer(names, layer, what="图层（文件夹）", file=name)] if layer or len(names) == 1 else names
+        chosen = (
+            [pick_layer(names, layer, what="图层（文件夹）", file=name)]
+            if layer or len(names) == 1
+            else names
+        )
         for layer_name in chosen:
             part = gdal_read(doc, layer=layer_name, name=name)
             if len(part):
@@ -129,7 +162,16 @@ def read_kml(path: Path, *, fmt: str, kind: str, layer: str | None, codec: str |
     frame.index = pd.RangeIndex(1, len(frame) + 1)
     labels = pd.Index([f"第 {i} 个地标" for i in frame.index])
     frame = frame.drop(columns=[c for c in ("_kml_layer",) if c in frame.columns])
-    return Source(frame=frame, format=fmt, file=name, layer=", ".join(chosen) if chosen else None,
-                  labels=labels, encoding=codec, encoding_reason=reason,
-                  declared_crs=CRS.from_epsg(4326), crs_note="KML 规定为 WGS84 经纬度",
-                  notes=notes, findings=findings)
+    return Source(
+        frame=frame,
+        format=fmt,
+        file=name,
+        layer=", ".join(chosen) if chosen else None,
+        labels=labels,
+        encoding=codec,
+        encoding_reason=reason,
+        declared_crs=CRS.from_epsg(4326),
+        crs_note="KML 规定为 WGS84 经纬度",
+        notes=notes,
+        findings=findings,
+    )

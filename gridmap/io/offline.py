@@ -18,6 +18,7 @@ web workers, routing) is covered; readers call it again, which is cheap.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import glob
 import os
@@ -69,8 +70,16 @@ class _HTTPResult(ctypes.Structure):
     ]
 
 
-_FETCH = ctypes.CFUNCTYPE(ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p, ctypes.c_void_p,
-                          ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p)
+_FETCH = ctypes.CFUNCTYPE(
+    ctypes.c_void_p,
+    ctypes.c_char_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+    ctypes.c_void_p,
+)
 
 
 def _gdal_library():
@@ -78,9 +87,11 @@ def _gdal_library():
     import pyogrio
 
     here = os.path.dirname(pyogrio.__file__)
-    for pattern in (os.path.join(here, os.pardir, "pyogrio.libs", "libgdal*"),
-                    os.path.join(here, ".dylibs", "libgdal*"),
-                    os.path.join(here, "libgdal*")):
+    for pattern in (
+        os.path.join(here, os.pardir, "pyogrio.libs", "libgdal*"),
+        os.path.join(here, ".dylibs", "libgdal*"),
+        os.path.join(here, "libgdal*"),
+    ):
         found = sorted(glob.glob(pattern))
         if found:
             try:
@@ -136,12 +147,10 @@ def no_network() -> None:
         if _done:
             return
         os.environ["PROJ_NETWORK"] = "OFF"
-        try:
+        with contextlib.suppress(Exception):  # an old pyproj without the switch: PROJ_NETWORK does it
             import pyproj.network
 
             pyproj.network.set_network_enabled(active=False)
-        except Exception:  # noqa: BLE001 - an old pyproj without the switch: PROJ_NETWORK does it
-            pass
         lib = _gdal_library()
         if lib is not None:
             _install_fetch_callback(lib)

@@ -59,11 +59,16 @@ def _canonical_columns(
                     filled.append(f"{int(take.sum())} 个空值取自“{other}”")
             frame[match] = pd.Series(values, index=frame.index, dtype=object)
             frame = frame.drop(columns=others)
-            findings.append(Finding(
-                f"“{column.label}”（{column.name}）有多个列：{'、'.join(map(str, matches))}；"
-                f"使用了有值的“{match}”{'，' + '，'.join(filled) if filled else ''}",
-                field=column.name, severity="warning",
-                hint="如不对，请删除或改名多余的列", **where))
+            findings.append(
+                Finding(
+                    f"“{column.label}”（{column.name}）有多个列：{'、'.join(map(str, matches))}；"
+                    f"使用了有值的“{match}”{'，' + '，'.join(filled) if filled else ''}",
+                    field=column.name,
+                    severity="warning",
+                    hint="如不对，请删除或改名多余的列",
+                    **where,
+                )
+            )
         if match is None:
             if column.required:
                 findings.append(
@@ -168,23 +173,32 @@ def validate_layer(
     findings += found
     labels = pd.Index([f"FID {fid}" for fid in gdf.index])
     frame, found = check_values(
-        frame, spec.columns, key="code" if "code" in frame else None,
-        labels=labels, where=where,
+        frame,
+        spec.columns,
+        key="code" if "code" in frame else None,
+        labels=labels,
+        where=where,
     )
     findings += found
     geoms = frame.geometry.to_numpy()
     missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     types = np.array(shapely.get_type_id(geoms))
     type_names = np.array(
-        ["Point", "LineString", "LinearRing", "Polygon", "MultiPoint", "MultiLineString",
-         "MultiPolygon", "GeometryCollection"]
+        [
+            "Point",
+            "LineString",
+            "LinearRing",
+            "Polygon",
+            "MultiPoint",
+            "MultiLineString",
+            "MultiPolygon",
+            "GeometryCollection",
+        ]
     )
     for label in labels[missing]:
         findings.append(Finding("几何为空", feature=label, hint="请删除该要素或补绘几何", **where))
     present = ~missing
-    wrong = present & ~np.isin(
-        np.where(types >= 0, type_names[np.clip(types, 0, 7)], ""), spec.geom_types
-    )
+    wrong = present & ~np.isin(np.where(types >= 0, type_names[np.clip(types, 0, 7)], ""), spec.geom_types)
     allowed = "、".join(spec.geom_types)
     for label, t in zip(labels[wrong], types[wrong]):
         findings.append(
@@ -278,9 +292,7 @@ def _read_sheet(book, spec: TableSpec, *, file: str) -> tuple[pd.DataFrame | Non
     frame = pd.DataFrame(rows[1:], columns=header, dtype=object)
     frame, findings = _canonical_columns(frame, spec.columns, where=where)
     labels = pd.Index([f"第 {n} 行" for n in numbers[1:]])
-    frame, found = check_values(
-        frame, spec.columns, key=spec.key, labels=labels, where=where
-    )
+    frame, found = check_values(frame, spec.columns, key=spec.key, labels=labels, where=where)
     frame = frame[[c.name for c in spec.columns]].reset_index(drop=True)
     frame.index = labels
     return frame, findings + found

@@ -55,6 +55,7 @@ def check_references(
 ) -> list[Finding]:
     """Every code a layer or table refers to must exist; return one finding per dangling reference."""
     gpkg, xlsx = files
+
     def fid(label):
         return f"FID {label}"
 
@@ -71,11 +72,27 @@ def check_references(
     findings: list[Finding] = []
     for name in ("segments", "points", "communities"):
         if name in layers:
-            findings += _refs(layers[name], "unit_code", units, what="责任单位", file=gpkg,
-                              layer=name, label_of=fid, hint=unit_hint)
+            findings += _refs(
+                layers[name],
+                "unit_code",
+                units,
+                what="责任单位",
+                file=gpkg,
+                layer=name,
+                label_of=fid,
+                hint=unit_hint,
+            )
     if "grids" in layers:
-        findings += _refs(layers["grids"], "town_code", towns, what="镇", file=gpkg,
-                          layer="grids", label_of=fid, hint="请检查“所属镇代码”")
+        findings += _refs(
+            layers["grids"],
+            "town_code",
+            towns,
+            what="镇",
+            file=gpkg,
+            layer="grids",
+            label_of=fid,
+            hint="请检查“所属镇代码”",
+        )
     sheet = {name: spec.label for name, spec in TABLE_BY_NAME.items()}
     checks = (
         ("grid_roles", "grid_code", grids, "网格", "请检查网格编码是否与图层一致"),
@@ -87,13 +104,20 @@ def check_references(
         ("household_heads", "community_code", communities, "小区", "请检查小区编号"),
     )
     for table, column, known, what, hint in checks:
-        findings += _refs(tables[table], column, known, what=what, file=xlsx,
-                          layer=sheet[table], label_of=same, hint=hint)
+        findings += _refs(
+            tables[table], column, known, what=what, file=xlsx, layer=sheet[table], label_of=same, hint=hint
+        )
     for label, value in tables["inspectors"]["grid_codes"].items():
         for code in split_codes(value):
             if code not in grids:
                 findings.append(
-                    Finding(f"引用了不存在的网格“{code}”", file=xlsx, layer=sheet["inspectors"],
-                            feature=label, field="grid_codes", hint="请检查负责网格编码")
+                    Finding(
+                        f"引用了不存在的网格“{code}”",
+                        file=xlsx,
+                        layer=sheet["inspectors"],
+                        feature=label,
+                        field="grid_codes",
+                        hint="请检查负责网格编码",
+                    )
                 )
     return findings

@@ -29,19 +29,27 @@ def _sibling(path: Path, suffix: str) -> Path | None:
     return None
 
 
-def read_shapefile(path: Path, *, codec: str | None, name: str,
-                    progress: Progress | None) -> Source:
+def read_shapefile(path: Path, *, codec: str | None, name: str, progress: Progress | None) -> Source:
     shp = path if path.suffix.lower() == ".shp" else (_sibling(path, ".shp") or path.with_suffix(".shp"))
     shown = Path(name).with_suffix(".shp").name if Path(name).suffix.lower() != ".zip" else name
     if not shp.is_file():
         msg = f"找不到 {shp.name}：Shapefile 需要同名的 .shp、.shx、.dbf 文件放在一起"
-        raise DataError(msg, findings=[Finding("缺少 .shp 文件", file=shown,
-                                               hint="请把 .shp、.shx、.dbf、.prj、.cpg 一起提供，或打包成 ZIP")])
+        raise DataError(
+            msg,
+            findings=[
+                Finding(
+                    "缺少 .shp 文件",
+                    file=shown,
+                    hint="请把 .shp、.shx、.dbf、.prj、.cpg 一起提供，或打包成 ZIP",
+                )
+            ],
+        )
     findings: list[Finding] = []
     if _sibling(shp, ".dbf") is None:
         msg = f"{shp.name} 缺少同名的 .dbf 属性表文件，无法读取名称等属性"
-        raise DataError(msg, findings=[Finding("缺少 .dbf 文件", file=shown,
-                                               hint="请把同名的 .dbf 文件和 .shp 放在一起")])
+        raise DataError(
+            msg, findings=[Finding("缺少 .dbf 文件", file=shown, hint="请把同名的 .dbf 文件和 .shp 放在一起")]
+        )
     if codec:
         reason = "按 --encoding 指定"
     else:
@@ -59,17 +67,30 @@ def read_shapefile(path: Path, *, codec: str | None, name: str,
         declared, note = None, "没有 .prj 文件"
     elif link is not None:
         declared, note = None, f".prj 文件不是坐标系定义，而是链接“{link}”（不会联网获取，已忽略）"
-        findings.append(Finding(
-            f"{prj.name} 中是一个链接（{link}），不是坐标系定义；为安全起见不会联网获取，已忽略",
-            file=shown, severity="warning",
-            hint="请用 --crs 指定坐标系（网页导入填写“坐标系”一栏），或换用含坐标系定义（WKT）的 .prj 文件"))
+        findings.append(
+            Finding(
+                f"{prj.name} 中是一个链接（{link}），不是坐标系定义；为安全起见不会联网获取，已忽略",
+                file=shown,
+                severity="warning",
+                hint="请用 --crs 指定坐标系（网页导入填写“坐标系”一栏），或换用含坐标系定义（WKT）的 .prj 文件",
+            )
+        )
     elif frame.crs is None:
         declared, note = None, ".prj 文件无法解析"
     else:
         declared, note = frame.crs, ".prj 文件"
-    return Source(frame=frame, format="shapefile", file=shown, layer=shp.stem,
-                  labels=fid_labels(frame), encoding=codec, encoding_reason=reason,
-                  declared_crs=declared, crs_note=note, findings=findings)
+    return Source(
+        frame=frame,
+        format="shapefile",
+        file=shown,
+        layer=shp.stem,
+        labels=fid_labels(frame),
+        encoding=codec,
+        encoding_reason=reason,
+        declared_crs=declared,
+        crs_note=note,
+        findings=findings,
+    )
 
 
 _WKT_START = re.compile(r"^\s*(\{|[A-Z_]*(CS|CRS)\s*\[)", re.I)
@@ -87,8 +108,7 @@ def _linked_prj(prj: Path) -> str | None:
     return text.strip().splitlines()[0][:200] if text.strip() else None
 
 
-def _safe_extract(archive: zipfile.ZipFile, target: Path, *, name: str,
-                  limits: ArchiveLimits) -> list[Path]:
+def _safe_extract(archive: zipfile.ZipFile, target: Path, *, name: str, limits: ArchiveLimits) -> list[Path]:
     """Extract the Shapefile parts of a ZIP (names made safe, GBK names decoded) within limits."""
     chosen: list[tuple[zipfile.ZipInfo, list[str]]] = []
     for info in archive.infolist():
@@ -114,14 +134,20 @@ def _safe_extract(archive: zipfile.ZipFile, target: Path, *, name: str,
     return out
 
 
-def read_zip_shapefile(path: Path, *, layer: str | None, codec: str | None, name: str,
-                        progress: Progress | None, limits: ArchiveLimits) -> Source:
+def read_zip_shapefile(
+    path: Path,
+    *,
+    layer: str | None,
+    codec: str | None,
+    name: str,
+    progress: Progress | None,
+    limits: ArchiveLimits,
+) -> Source:
     with tempfile.TemporaryDirectory(prefix="gridmap-zip-") as tmp:
         with open_archive(path, name=name) as archive:
             files = _safe_extract(archive, Path(tmp), name=name, limits=limits)
         shps = sorted(str(p.relative_to(tmp)) for p in files if p.suffix.lower() == ".shp")
         chosen = pick_layer(shps, layer, what="Shapefile", file=name)
-        source = read_shapefile(Path(tmp) / chosen, codec=codec, name=f"{name}/{chosen}",
-                                 progress=progress)
+        source = read_shapefile(Path(tmp) / chosen, codec=codec, name=f"{name}/{chosen}", progress=progress)
     source.format = "shapezip"
     return source

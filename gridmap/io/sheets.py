@@ -37,8 +37,12 @@ def open_workbook(path: str | Path, *, name: str, limits: ArchiveLimits | None =
         book = openpyxl.load_workbook(path, read_only=True, data_only=True, keep_links=False)
     except Exception as exc:  # openpyxl raises zipfile, KeyError, InvalidFileException …
         msg = f"无法读取 Excel 文件 {name}：{exc}"
-        raise DataError(msg, findings=[Finding(f"不是有效的 XLSX 文件：{exc}", file=name,
-                                               hint="请在 Excel/WPS 中打开并另存为 .xlsx")]) from exc
+        raise DataError(
+            msg,
+            findings=[
+                Finding(f"不是有效的 XLSX 文件：{exc}", file=name, hint="请在 Excel/WPS 中打开并另存为 .xlsx")
+            ],
+        ) from exc
     return book, external
 
 
@@ -59,8 +63,8 @@ def _merged_ranges(ws) -> list[tuple[int, int, int, int]]:
     with archive.open(path) as src:
         for _, element in ElementTree.iterparse(src):
             if element.tag.endswith("}mergeCell") or element.tag == "mergeCell":
-                ends = [_REF.match(p) for p in (element.get("ref") or "").upper().split(":")]
-                if len(ends) == 2 and all(ends):
+                ends = [m for p in (element.get("ref") or "").upper().split(":") if (m := _REF.match(p))]
+                if len(ends) == 2:
                     (c0, r0), (c1, r1) = ((_column(m.group(1)), int(m.group(2))) for m in ends)
                     out.append((min(r0, r1), min(c0, c1), max(r0, r1), max(c0, c1)))
             element.clear()
@@ -72,13 +76,22 @@ def _too_big(name: str, sheet: str, rows: int, width: int) -> DataError:
         f"{name} 的工作表“{sheet}”过大：超过 {MAX_CELLS:,} 个单元格（已读到第 {rows:,} 行，"
         f"最宽 {width:,} 列），已停止读取"
     )
-    return DataError(msg, findings=[Finding(
-        msg, file=name, layer=sheet,
-        hint="请删除多余的行和列（包括远处只有格式或零星内容的单元格）后另存，或把数据拆成几个文件")])
+    return DataError(
+        msg,
+        findings=[
+            Finding(
+                msg,
+                file=name,
+                layer=sheet,
+                hint="请删除多余的行和列（包括远处只有格式或零星内容的单元格）后另存，或把数据拆成几个文件",
+            )
+        ],
+    )
 
 
-def sheet_rows(ws, *, name: str, limit: int | None = None, max_row: int | None = None,
-               max_cells: int = MAX_CELLS) -> tuple[list[list], list[int]]:
+def sheet_rows(
+    ws, *, name: str, limit: int | None = None, max_row: int | None = None, max_cells: int = MAX_CELLS
+) -> tuple[list[list], list[int]]:
     """The rows of a worksheet that hold any value, with their 1-based row numbers.
 
     Each row is as wide as its last value; merged ranges are filled with their top-left

@@ -27,7 +27,7 @@ def sniff_format(path: str | Path, *, display_name: str | None = None) -> str:
     suffix = path.suffix.lower()
     if head.startswith(b"SQLite format 3\x00"):
         return "gpkg"
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
         return _sniff_zip(path, name=shown)
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         msg = f"{shown} 是旧版 Excel（.xls）文件，请在 Excel/WPS 中另存为 .xlsx 后再导入"
@@ -44,10 +44,7 @@ def sniff_format(path: str | Path, *, display_name: str | None = None) -> str:
     if stripped.startswith(("{", "[")):
         return "geojson"
     if b"\x00" in head:
-        msg = (
-            f"无法识别 {shown} 的格式；支持 Shapefile（或其 ZIP）、GeoPackage、GeoJSON、"
-            "KML/KMZ、CSV、XLSX"
-        )
+        msg = f"无法识别 {shown} 的格式；支持 Shapefile（或其 ZIP）、GeoPackage、GeoJSON、KML/KMZ、CSV、XLSX"
         raise InvalidInput(msg)
     return "csv"
 

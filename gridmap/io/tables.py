@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,8 +27,9 @@ def read_csv(path: Path, *, kind: str, codec: str | None, name: str) -> Source:
     text = decoded.text
     sample = text[:20000]
     try:
-        dialect = csv.Sniffer().sniff(sample.split("\n", 1)[0] if "\n" in sample else sample,
-                                      delimiters=",\t;|")
+        dialect = csv.Sniffer().sniff(
+            sample.split("\n", 1)[0] if "\n" in sample else sample, delimiters=",\t;|"
+        )
         delimiter = dialect.delimiter
     except csv.Error:
         delimiter = ","
@@ -38,8 +40,7 @@ def read_csv(path: Path, *, kind: str, codec: str | None, name: str) -> Source:
     return source
 
 
-def read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str,
-               limits: ArchiveLimits | None) -> Source:
+def read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str, limits: ArchiveLimits | None) -> Source:
     book, external = open_workbook(path, name=name, limits=limits)
     try:
         if sheet is not None:
@@ -67,10 +68,14 @@ def read_xlsx(path: Path, *, kind: str, sheet: str | None, name: str,
     source.format = "xlsx"
     source.encoding, source.encoding_reason = "utf-8", "XLSX 内部为 Unicode，无需判断编码"
     if len(candidates) > 1:
-        source.notes.append(f"工作簿有 {len(candidates)} 个工作表，按表头选用了“{sheet_name}”（可用 --layer 指定）")
+        source.notes.append(
+            f"工作簿有 {len(candidates)} 个工作表，按表头选用了“{sheet_name}”（可用 --layer 指定）"
+        )
     if external:
-        source.notes.append(f"工作簿引用了 {len(external)} 个外部文件（外部链接）：只读取单元格中保存的值，"
-                            "不会打开或下载外部文件")
+        source.notes.append(
+            f"工作簿引用了 {len(external)} 个外部文件（外部链接）：只读取单元格中保存的值，"
+            "不会打开或下载外部文件"
+        )
     return source
 
 
@@ -78,10 +83,9 @@ def is_blank(value) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or not str(value).strip()
 
 
-def _table_source(rows: list[list], numbers: list[int], *, kind: str, name: str,
-                  sheet: str | None) -> Source:
+def _table_source(rows: list[list], numbers: list[int], *, kind: str, name: str, sheet: str | None) -> Source:
     """Find the header row, build a frame of the rows below it, skip blank and note rows."""
-    where = {"file": name, "layer": sheet}
+    where: dict[str, Any] = {"file": name, "layer": sheet}
     scores = [score_header(r, kind) for r in rows[:_HEADER_SCAN_ROWS]]
     nonblank = [i for i, r in enumerate(rows) if any(not is_blank(v) for v in r)]
     if not nonblank:
@@ -91,11 +95,20 @@ def _table_source(rows: list[list], numbers: list[int], *, kind: str, name: str,
     header_at = scores.index(best) if best > 0 else nonblank[0]
     width = max(len(r) for r in rows)
     if len(rows) * width > MAX_CELLS:
-        msg = (f"{name}{'（工作表 ' + sheet + '）' if sheet else ''} 过大：{len(rows):,} 行 × {width:,} 列，"
-               f"超过 {MAX_CELLS:,} 个单元格")
-        raise DataError(msg, findings=[Finding(
-            msg, hint="请删除多余的行和列（包括远处零星内容的单元格）后另存，或把数据拆成几个文件",
-            **where)])
+        msg = (
+            f"{name}{'（工作表 ' + sheet + '）' if sheet else ''} 过大：{len(rows):,} 行 × {width:,} 列，"
+            f"超过 {MAX_CELLS:,} 个单元格"
+        )
+        raise DataError(
+            msg,
+            findings=[
+                Finding(
+                    msg,
+                    hint="请删除多余的行和列（包括远处零星内容的单元格）后另存，或把数据拆成几个文件",
+                    **where,
+                )
+            ],
+        )
     header_cells = list(rows[header_at]) + [None] * (width - len(rows[header_at]))
     headers: list[str] = []
     for i, value in enumerate(header_cells):
@@ -125,8 +138,20 @@ def _table_source(rows: list[list], numbers: list[int], *, kind: str, name: str,
     frame.index = pd.RangeIndex(len(frame))
     findings = []
     if skipped:
-        findings.append(Finding(
-            f"第 {'、'.join(map(str, skipped[:10]))} 行只有一个单元格有内容，看起来是说明或备注，已跳过",
-            severity="warning", hint="如果这些行是数据，请补全其他列", **where))
-    return Source(frame=frame, format="table", file=name, layer=sheet, labels=pd.Index(labels),
-                  notes=notes, findings=findings)
+        findings.append(
+            Finding(
+                f"第 {'、'.join(map(str, skipped[:10]))} 行只有一个单元格有内容，看起来是说明或备注，已跳过",
+                severity="warning",
+                hint="如果这些行是数据，请补全其他列",
+                **where,
+            )
+        )
+    return Source(
+        frame=frame,
+        format="table",
+        file=name,
+        layer=sheet,
+        labels=pd.Index(labels),
+        notes=notes,
+        findings=findings,
+    )

@@ -11,28 +11,46 @@ import matplotlib
 
 matplotlib.use("Agg", force=False)  # headless; the OO API below never opens a window
 
-from gridmap import clock  # noqa: E402
-from gridmap.errors import Forbidden  # noqa: E402
-from gridmap.printmap import fonts  # noqa: E402  (registers the font if it is built)
-from gridmap.printmap.atlas import render_atlas  # noqa: E402
-from gridmap.printmap.cache import PrintCache, cached  # noqa: E402
-from gridmap.printmap.overlays import Overlay, problem_overlay, route_overlays  # noqa: E402
-from gridmap.printmap.page import (  # noqa: E402
+from gridmap import clock
+from gridmap.errors import Forbidden
+from gridmap.printmap import fonts
+from gridmap.printmap.atlas import render_atlas
+from gridmap.printmap.cache import PrintCache, cached
+from gridmap.printmap.overlays import Overlay, problem_overlay, route_overlays
+from gridmap.printmap.page import (
     DPI_RANGE,
     FORMATS,
     PAPERS,
     PageOptions,
     page_options,
 )
-from gridmap.printmap.panels import Footer  # noqa: E402
-from gridmap.printmap.render import draw_page, render_page  # noqa: E402
-from gridmap.printmap.subjects import KINDS, PageContent, page_content  # noqa: E402
-from gridmap.responsibility import ResponsibilityModel  # noqa: E402
+from gridmap.printmap.panels import Footer
+from gridmap.printmap.render import draw_page, render_page
+from gridmap.printmap.subjects import KINDS, PageContent, page_content
+from gridmap.responsibility import ResponsibilityModel
 
 __all__ = [
-    "DPI_RANGE", "FORMATS", "KINDS", "PAPERS", "Footer", "Overlay", "PageContent", "PageOptions", "PrintCache",
-    "Rendered", "cached", "draw_page", "export_map", "fonts", "page_content", "page_options",
-    "problem_overlay", "render_atlas", "render_map", "render_page", "route_overlays",
+    "DPI_RANGE",
+    "FORMATS",
+    "KINDS",
+    "PAPERS",
+    "Footer",
+    "Overlay",
+    "PageContent",
+    "PageOptions",
+    "PrintCache",
+    "Rendered",
+    "cached",
+    "draw_page",
+    "export_map",
+    "fonts",
+    "page_content",
+    "page_options",
+    "problem_overlay",
+    "render_atlas",
+    "render_map",
+    "render_page",
+    "route_overlays",
     "source_note",
 ]
 
@@ -94,14 +112,20 @@ def render_map(
     """
     options = page_options(fmt=fmt, paper=paper, landscape=landscape, dpi=dpi)
     content = page_content(model, kind, code)
-    data = render_page(model, content, options=options, overlays=overlays,
-                       footer=Footer(today=today, source=source))
+    data = render_page(
+        model, content, options=options, overlays=overlays, footer=Footer(today=today, source=source)
+    )
     stem = _UNSAFE.sub("_", content.stem)
     filename = f"{stem}_{options.paper}{'横向' if options.landscape else ''}.{options.fmt}"
     ascii_stem = re.sub(r"[^A-Za-z0-9_-]+", "_", f"{kind}_{code}" if code else kind)
     ascii_name = f"{ascii_stem}_{options.paper}{'_landscape' if options.landscape else ''}.{options.fmt}"
-    return Rendered(data=data, mimetype=options.mimetype, filename=filename, title=content.title,
-                    ascii_filename=ascii_name)
+    return Rendered(
+        data=data,
+        mimetype=options.mimetype,
+        filename=filename,
+        title=content.title,
+        ascii_filename=ascii_name,
+    )
 
 
 def source_note(store) -> str:
@@ -119,10 +143,19 @@ def source_note(store) -> str:
     return text + f"（数据版本 {store.data_version()}）"
 
 
-def export_map(cache, *, kind: str, code: str | None = None, fmt: object = "png",
-               paper: object = "A4", landscape: object = False, dpi: object = 300,
-               overlays: list[Overlay] | tuple = (), max_dpi: int | None = None,
-               pages: PrintCache | None = None) -> Rendered:
+def export_map(
+    cache,
+    *,
+    kind: str,
+    code: str | None = None,
+    fmt: object = "png",
+    paper: object = "A4",
+    landscape: object = False,
+    dpi: object = 300,
+    overlays: list[Overlay] | tuple = (),
+    max_dpi: int | None = None,
+    pages: PrintCache | None = None,
+) -> Rendered:
     """Render a map from the store's current data (a ReferenceCache), with its source note.
 
     ``max_dpi`` caps the resolution (Forbidden above it: the limit for visitors who are not
@@ -135,21 +168,45 @@ def export_map(cache, *, kind: str, code: str | None = None, fmt: object = "png"
 
     options = page_options(fmt=fmt, paper=paper, landscape=landscape, dpi=dpi)  # fail fast
     if max_dpi is not None and options.dpi > max_dpi:
-        msg = (f"未登录时打印版地图的分辨率最高 {max_dpi} dpi（本次请求 {options.dpi} dpi）；"
-               f"请选择 {max_dpi} dpi 或更低，或登录后导出（最高 {DPI_RANGE[1]} dpi）")
+        msg = (
+            f"未登录时打印版地图的分辨率最高 {max_dpi} dpi（本次请求 {options.dpi} dpi）；"
+            f"请选择 {max_dpi} dpi 或更低，或登录后导出（最高 {DPI_RANGE[1]} dpi）"
+        )
         raise Forbidden(msg)
     model = cache.model()
     source = source_note(cache.store)
     today = clock.today()
 
     def make() -> tuple[dict, bytes]:
-        rendered = run_heavy("地图出图", render_map, model, kind=kind, code=code, fmt=options.fmt,
-                             paper=options.paper, landscape=options.landscape, dpi=options.dpi,
-                             overlays=overlays, today=today, source=source)
-        return {"mimetype": rendered.mimetype, "filename": rendered.filename, "title": rendered.title,
-                "ascii_filename": rendered.ascii_filename}, rendered.data
+        rendered = run_heavy(
+            "地图出图",
+            render_map,
+            model,
+            kind=kind,
+            code=code,
+            fmt=options.fmt,
+            paper=options.paper,
+            landscape=options.landscape,
+            dpi=options.dpi,
+            overlays=overlays,
+            today=today,
+            source=source,
+        )
+        return {
+            "mimetype": rendered.mimetype,
+            "filename": rendered.filename,
+            "title": rendered.title,
+            "ascii_filename": rendered.ascii_filename,
+        }, rendered.data
 
-    parts = {"renderer": __version__, "version": cache.version, "source": source, "today": today,
-             "kind": kind, "code": code, "options": options}
+    parts = {
+        "renderer": __version__,
+        "version": cache.version,
+        "source": source,
+        "today": today,
+        "kind": kind,
+        "code": code,
+        "options": options,
+    }
     meta, data = cached(None if overlays else pages, parts, make)
     return Rendered(data=data, **meta)

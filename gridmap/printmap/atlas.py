@@ -44,15 +44,13 @@ def _chunk(pages: list[tuple[str, str | None]], options: PageOptions, footer: Fo
     if options.fmt != "pdf":
         out = []
         for kind, code in pages:
-            out.append(render_page(_model, page_content(_model, kind, code), options=options,
-                                   footer=footer))
+            out.append(render_page(_model, page_content(_model, kind, code), options=options, footer=footer))
             _report()
         return out
     buffer = io.BytesIO()
     with matplotlib.rc_context(rc_params()), PdfPages(buffer, metadata={"Creator": "gridmap"}) as pdf:
         for kind, code in pages:
-            pdf.savefig(draw_page(_model, page_content(_model, kind, code), options=options,
-                                  footer=footer))
+            pdf.savefig(draw_page(_model, page_content(_model, kind, code), options=options, footer=footer))
             _report()
     return [buffer.getvalue()]
 
@@ -116,8 +114,7 @@ def render_atlas(
     if not isinstance(workers, int) or workers < 1:
         msg = f"并行进程数应为正整数，收到 {workers!r}"
         raise InvalidInput(msg)
-    options = page_options(fmt="pdf" if fmt == "pdf" else "png", paper=paper, landscape=landscape,
-                           dpi=dpi)
+    options = page_options(fmt="pdf" if fmt == "pdf" else "png", paper=paper, landscape=landscape, dpi=dpi)
     if not len(model.grids):
         msg = "没有网格数据，无法生成图集。请先导入网格责任数据"
         raise NotFound(msg)
@@ -138,8 +135,9 @@ def render_atlas(
         context = _context()
         queue = context.Queue()
         clean = dataclasses.replace(model)  # no per-process caches (HTML, GeoJSON) to pickle
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_init,
-                                 initargs=(clean, queue)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init, initargs=(clean, queue)
+        ) as pool:
             futures = [pool.submit(_chunk, chunk, options, footer) for chunk in chunks]
             while done < len(pages) and not all(f.done() for f in futures):
                 try:
@@ -184,8 +182,7 @@ def _merge_pdf(parts: list[bytes], titles: list[str]) -> bytes:
         writer.append(PdfReader(io.BytesIO(part)))
     for number, title in enumerate(titles[: len(writer.pages)]):
         writer.add_outline_item(title=title, page_number=number)
-    writer.add_metadata({"/Title": "网格责任图集", "/Author": "网格责任地图 gridmap",
-                         "/Creator": "gridmap"})
+    writer.add_metadata({"/Title": "网格责任图集", "/Author": "网格责任地图 gridmap", "/Creator": "gridmap"})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import struct
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 _HEADER = struct.Struct(">I")  # length of the JSON header that precedes the file's bytes
 
@@ -42,11 +43,11 @@ class PrintCache:
         try:
             blob = path.read_bytes()
             (size,) = _HEADER.unpack_from(blob)
-            meta = json.loads(blob[_HEADER.size:_HEADER.size + size].decode("utf-8"))
+            meta = json.loads(blob[_HEADER.size : _HEADER.size + size].decode("utf-8"))
             os.utime(path)  # recently used: evicted last
         except (OSError, ValueError, struct.error):
             return None
-        return meta, blob[_HEADER.size + size:]
+        return meta, blob[_HEADER.size + size :]
 
     def put(self, key: str, meta: dict, data: bytes) -> None:
         """Keep a page (skipped when it alone exceeds the budget), then trim the folder to the budget."""
@@ -85,14 +86,14 @@ class PrintCache:
         for _, size, path in sorted(entries):
             if total <= self.max_bytes:
                 break
-            try:
+            with contextlib.suppress(OSError):
                 path.unlink()
-            except OSError:
-                pass
             total -= size
 
 
-def cached(pages: PrintCache | None, parts: dict, make: Callable[[], tuple[dict, bytes]]) -> tuple[dict, bytes]:
+def cached(
+    pages: PrintCache | None, parts: dict, make: Callable[[], tuple[dict, bytes]]
+) -> tuple[dict, bytes]:
     """(metadata, bytes) kept for ``parts`` in ``pages``, or made by ``make()`` and kept there.
 
     ``parts`` must name everything the file depends on (data version, options, date, …).

@@ -54,13 +54,16 @@ def _format_from(output: Path | None, fmt: str | None, default: str) -> str:
 @click.option("--paper", default="A4", show_default=True, metavar="A4|A3", help="纸张大小。")
 @click.option("--landscape", is_flag=True, help="横向（默认纵向）。")
 @click.option("--dpi", default="300", show_default=True, metavar="72–600", help="分辨率（PNG 写入文件）。")
-@click.option("-o", "--output", type=click.Path(path_type=Path), help="输出文件（默认按图名命名，存到当前文件夹）。")
+@click.option(
+    "-o", "--output", type=click.Path(path_type=Path), help="输出文件（默认按图名命名，存到当前文件夹）。"
+)
 def export_map(grid, town, unit, leader, county, fmt, paper, landscape, dpi, output) -> None:
     """导出打印用的网格责任图（PNG、PDF、SVG；A4/A3，纵向/横向）。"""
     from gridmap.printmap import export_map as render
 
-    chosen = [(kind, code) for (kind, _), code in zip(_KIND_OPTIONS, (grid, town, unit, leader))
-              if code is not None]
+    chosen = [
+        (kind, code) for (kind, _), code in zip(_KIND_OPTIONS, (grid, town, unit, leader)) if code is not None
+    ]
     if county:
         chosen.append(("county", None))
     if len(chosen) != 1:
@@ -80,8 +83,14 @@ def export_map(grid, town, unit, leader, county, fmt, paper, landscape, dpi, out
 
 
 @click.command("atlas")
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=Path("网格责任图集.pdf"),
-              show_default=True, help="输出文件：.pdf（多页 PDF）或 .zip（每页一张 PNG）。")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=Path("网格责任图集.pdf"),
+    show_default=True,
+    help="输出文件：.pdf（多页 PDF）或 .zip（每页一张 PNG）。",
+)
 @click.option("--format", "fmt", metavar="pdf|zip", help="图集格式（默认取输出文件扩展名）。")
 @click.option("--paper", default="A4", show_default=True, metavar="A4|A3", help="纸张大小。")
 @click.option("--landscape", is_flag=True, help="横向（默认纵向）。")
@@ -115,17 +124,30 @@ def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
             bar.update(done - state["done"])
             state["done"] = done
 
-        data = render_atlas(model, fmt=fmt, paper=paper, landscape=landscape, dpi=dpi,
-                            workers=workers, progress=progress, source=source_note(cache.store))
+        data = render_atlas(
+            model,
+            fmt=fmt,
+            paper=paper,
+            landscape=landscape,
+            dpi=dpi,
+            workers=workers,
+            progress=progress,
+            source=source_note(cache.store),
+        )
     _write(output, data)
     click.echo(f"已生成图集（{total} 页）：{output}（{len(data) / 1024 / 1024:.1f} MB）")
 
 
 @click.command("export-data")
 @click.option("--format", "fmt", required=True, metavar="gpkg|geojson|kml|shp|xlsx", help="导出格式。")
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="输出路径：GeoPackage、XLSX 为一个文件；GeoJSON、KML、Shapefile 为一个文件夹"
-                   "（每层一个文件），以 .zip 结尾则输出压缩包。")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="输出路径：GeoPackage、XLSX 为一个文件；GeoJSON、KML、Shapefile 为一个文件夹"
+    "（每层一个文件），以 .zip 结尾则输出压缩包。",
+)
 def export_data(fmt, output) -> None:
     """导出图层和责任表（GeoPackage、GeoJSON、KML、Shapefile、XLSX）。"""
     from gridmap.dataexport import check_format, write_export

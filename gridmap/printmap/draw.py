@@ -13,8 +13,16 @@ from matplotlib.path import Path as MplPath
 
 from gridmap.printmap.page import MM_PER_INCH
 
-__all__ = ["PT_PER_MM", "add_lines", "add_polygons", "in_view", "line_parts", "polygon_path", "put",
-           "to_local"]
+__all__ = [
+    "PT_PER_MM",
+    "add_lines",
+    "add_polygons",
+    "in_view",
+    "line_parts",
+    "polygon_path",
+    "put",
+    "to_local",
+]
 
 PT_PER_MM = 72.0 / MM_PER_INCH
 
@@ -70,13 +78,24 @@ def add_lines(ax: Axes, geoms, *, colors, zorder: float, linewidth: float, **kwa
     arrays, owners = line_parts(geoms)
     if not arrays:
         return
-    if isinstance(colors, (list, tuple, np.ndarray)) and len(colors) == len(geoms) and not isinstance(colors, str):
+    if (
+        isinstance(colors, (list, tuple, np.ndarray))
+        and len(colors) == len(geoms)
+        and not isinstance(colors, str)
+    ):
         colours = [colors[i] for i in owners]
     else:
         colours = colors
     ax.add_collection(
-        LineCollection(arrays, colors=colours, linewidths=linewidth, zorder=zorder,
-                       capstyle="round", joinstyle="round", **kwargs),
+        LineCollection(
+            arrays,
+            colors=colours,
+            linewidths=linewidth,
+            zorder=zorder,
+            capstyle="round",
+            joinstyle="round",
+            **kwargs,
+        ),
         autolim=False,
     )
 

@@ -56,9 +56,7 @@ def _build(target: Path) -> None:
     from fontTools.varLib import instancer
 
     variable = TTFont(str(source_path()))
-    static = instancer.instantiateVariableFont(
-        variable, {"wght": FONT_WEIGHT}, updateFontNames=True
-    )
+    static = instancer.instantiateVariableFont(variable, {"wght": FONT_WEIGHT}, updateFontNames=True)
     # Drop what matplotlib never uses (OpenType layout, vertical metrics): subsetting the font
     # for every PDF is then several times faster. Store glyph names (post format 2) so that
     # readers need not rebuild 30 000 names from the cmap each time.

@@ -21,10 +21,10 @@ def nice_scale(denominator: float) -> int:
     if denominator <= 0 or not math.isfinite(denominator):
         return 1000
     exp = 10 ** math.floor(math.log10(denominator))
-    for n in _NICE + (10.0,):
+    for n in (*_NICE, 10.0):
         if n * exp >= denominator * 0.999:
-            return int(round(n * exp))
-    return int(round(10 * exp))
+            return round(n * exp)
+    return round(10 * exp)
 
 
 def format_scale(denominator: int) -> str:
@@ -51,8 +51,17 @@ def draw_scale_bar(
     h = 3.2 * metres_per_point
     step = length / parts
     for i in range(parts):
-        ax.add_patch(Rectangle((x + i * step, y), step, h, facecolor="#222" if i % 2 == 0 else "white",
-                               edgecolor="#222", linewidth=0.6, zorder=30))
+        ax.add_patch(
+            Rectangle(
+                (x + i * step, y),
+                step,
+                h,
+                facecolor="#222" if i % 2 == 0 else "white",
+                edgecolor="#222",
+                linewidth=0.6,
+                zorder=30,
+            )
+        )
     unit = "米"
     label_y = y + h + 1.2 * metres_per_point
     for i in range(parts + 1):
@@ -60,8 +69,17 @@ def draw_scale_bar(
         text = f"{value:.0f}" if value == int(value) else f"{value:g}"
         if i == parts:
             text += f" {unit}"
-        ax.text(x + i * step, label_y, text, ha="center", va="bottom", fontsize=size, color="#222",
-                zorder=31, parse_math=False)
+        ax.text(
+            x + i * step,
+            label_y,
+            text,
+            ha="center",
+            va="bottom",
+            fontsize=size,
+            color="#222",
+            zorder=31,
+            parse_math=False,
+        )
     pad = 2.0 * metres_per_point
     extra = 8 * size * 0.6 * metres_per_point
     return shapely.box(x - pad, y - pad, x + length + extra, label_y + size * 1.3 * metres_per_point + pad)
@@ -90,11 +108,23 @@ def draw_north_arrow(
     left = pts_left @ rot.T + [x, y]
     right = pts_right @ rot.T + [x, y]
     ax.add_patch(MplPolygon(left, closed=True, facecolor="#222", edgecolor="#222", linewidth=0.6, zorder=30))
-    ax.add_patch(MplPolygon(right, closed=True, facecolor="white", edgecolor="#222", linewidth=0.6, zorder=30))
+    ax.add_patch(
+        MplPolygon(right, closed=True, facecolor="white", edgecolor="#222", linewidth=0.6, zorder=30)
+    )
     tip = np.array([0, height_m * 1.08]) @ rot.T + [x, y]
-    ax.text(tip[0], tip[1], "北", ha="center", va="bottom", fontsize=size, color="#222", zorder=31,
-            rotation=angle_deg, rotation_mode="anchor")
-    everything = np.vstack([left, right, [tip + [0, size * 1.4 * height_m / 30]]])
+    ax.text(
+        tip[0],
+        tip[1],
+        "北",
+        ha="center",
+        va="bottom",
+        fontsize=size,
+        color="#222",
+        zorder=31,
+        rotation=angle_deg,
+        rotation_mode="anchor",
+    )
+    everything = np.vstack([left, right, [tip + np.array([0, size * 1.4 * height_m / 30])]])
     minx, miny = everything.min(axis=0)
     maxx, maxy = everything.max(axis=0)
     pad = height_m * 0.25

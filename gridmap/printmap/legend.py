@@ -30,18 +30,53 @@ class Legend:
 def swatch(ax: Axes, spec: dict, x: float, y: float, w: float, h: float) -> None:
     kind = spec["kind"]
     if kind == "line":
-        ax.add_artist(Line2D([x, x + w], [y, y], color=spec["color"], linewidth=spec.get("width", 2.0),
-                             linestyle=spec.get("style", "-"), solid_capstyle="butt"))
+        ax.add_artist(
+            Line2D(
+                [x, x + w],
+                [y, y],
+                color=spec["color"],
+                linewidth=spec.get("width", 2.0),
+                linestyle=spec.get("style", "-"),
+                solid_capstyle="butt",
+            )
+        )
     elif kind == "fill":
-        ax.add_artist(Rectangle((x, y - h / 2), w, h, facecolor=spec["color"],
-                                edgecolor=spec.get("edge", "none"), linewidth=spec.get("lw", 0.5)))
+        ax.add_artist(
+            Rectangle(
+                (x, y - h / 2),
+                w,
+                h,
+                facecolor=spec["color"],
+                edgecolor=spec.get("edge", "none"),
+                linewidth=spec.get("lw", 0.5),
+            )
+        )
     elif kind == "marker":
-        ax.add_artist(Line2D([x + w / 2], [y], marker=spec["marker"], markersize=h * 1.05,
-                             color=spec["color"], markeredgecolor="white", markeredgewidth=0.5,
-                             linestyle="none"))
+        ax.add_artist(
+            Line2D(
+                [x + w / 2],
+                [y],
+                marker=spec["marker"],
+                markersize=h * 1.05,
+                color=spec["color"],
+                markeredgecolor="white",
+                markeredgewidth=0.5,
+                linestyle="none",
+            )
+        )
     elif kind == "numbered":
-        ax.add_artist(Line2D([x + w / 2], [y], marker="o", markersize=h * 1.3, color=spec["color"],
-                             markeredgecolor="white", markeredgewidth=0.5, linestyle="none"))
+        ax.add_artist(
+            Line2D(
+                [x + w / 2],
+                [y],
+                marker="o",
+                markersize=h * 1.3,
+                color=spec["color"],
+                markeredgecolor="white",
+                markeredgewidth=0.5,
+                linestyle="none",
+            )
+        )
         put(ax, x + w / 2, y, "1", ha="center", va="center", color="white", fontsize=h * 0.8)
 
 
@@ -72,8 +107,7 @@ def draw_legend(ax: Axes, legend: Legend, *, box_mm, preferred_mm: float, s: flo
     for heading, entries in sections:
         if y > height:
             break
-        put(ax, 0, y, heading, ha="left", va="center", fontsize=size * 1.05, color="#111",
-                bold=0.25)
+        put(ax, 0, y, heading, ha="left", va="center", fontsize=size * 1.05, color="#111", bold=0.25)
         y += row
         for i, (spec, label) in enumerate(entries):
             col = i % ncol
@@ -83,7 +117,15 @@ def draw_legend(ax: Axes, legend: Legend, *, box_mm, preferred_mm: float, s: flo
                 break
             x = col * colw
             swatch(ax, spec, x, y, sw, size * 0.8)
-            put(ax, x + sw + gap, y, tm.fit_line(label, colw - sw - gap - 2, size), ha="left",
-                    va="center", fontsize=size, color="#222")
+            put(
+                ax,
+                x + sw + gap,
+                y,
+                tm.fit_line(label, colw - sw - gap - 2, size),
+                ha="left",
+                va="center",
+                fontsize=size,
+                color="#222",
+            )
         y += row
     return min(y - row * 0.3, height) / PT_PER_MM

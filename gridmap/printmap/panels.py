@@ -42,13 +42,16 @@ def _table_layout(table: Table, facts, width: float, size: float, colours: dict[
     swatch_w = size * 2.2 if has_swatch else 0.0
     total = sum(w for _, w in table.columns)
     widths = [w / total * width for _, w in table.columns]
-    header = [tm.wrap(h, widths[i] - 2 * pad - (swatch_w if i == 0 else 0), size) for i, (h, _) in
-              enumerate(table.columns)]
+    header = [
+        tm.wrap(h, widths[i] - 2 * pad - (swatch_w if i == 0 else 0), size)
+        for i, (h, _) in enumerate(table.columns)
+    ]
     header_h = max(len(h) for h in header) * line + 2 * pad
     rows = []
     for r in table.rows:
-        cells = [tm.wrap(str(v), widths[i] - 2 * pad - (swatch_w if i == 0 else 0), size)
-                 for i, v in enumerate(r)]
+        cells = [
+            tm.wrap(str(v), widths[i] - 2 * pad - (swatch_w if i == 0 else 0), size) for i, v in enumerate(r)
+        ]
         rows.append((cells, max(len(c) for c in cells) * line + 2 * pad))
     title_h = size * 1.15 * tm.LINE_HEIGHT + size * 0.3
     return fact_lines, facts_h, widths, header, header_h, rows, title_h, pad, line, swatch_w
@@ -68,15 +71,13 @@ def draw_table(ax: Axes, table: Table, facts, *, box_mm, s: float, colours: dict
         size = max(min_size, size - 0.2 * s)
     y = 0.0
     for label, lw, values in fact_lines:
-        put(ax, 0, y, label + "：", ha="left", va="top", fontsize=size, color="#8a1010",
-                bold=0.2)
+        put(ax, 0, y, label + "：", ha="left", va="top", fontsize=size, color="#8a1010", bold=0.2)
         for text_line in values:
             put(ax, lw, y, text_line, ha="left", va="top", fontsize=size, color="#111")
             y += line
     if fact_lines:
         y += size * 0.6
-    put(ax, 0, y, table.title, ha="left", va="top", fontsize=size * 1.15, color="#111",
-            bold=0.25)
+    put(ax, 0, y, table.title, ha="left", va="top", fontsize=size * 1.15, color="#111", bold=0.25)
     y += title_h
     xs = np.concatenate([[0.0], np.cumsum(widths)])
 
@@ -85,13 +86,19 @@ def draw_table(ax: Axes, table: Table, facts, *, box_mm, s: float, colours: dict
         for i, lines in enumerate(cells):
             x = xs[i] + pad + (swatch_w if i == 0 else 0)
             for j, text_line in enumerate(lines):
-                put(ax, x, top + pad + j * line, text_line, ha="left", va="top", fontsize=size,
-                        color=colour)
+                put(ax, x, top + pad + j * line, text_line, ha="left", va="top", fontsize=size, color=colour)
         for xv in xs[1:-1]:
             ax.add_artist(Line2D([xv, xv], [top, top + h], color="#9a9a9a", linewidth=0.4))
         if swatch:
-            ax.add_artist(Line2D([pad, pad + swatch_w * 0.75], [top + pad + line * 0.45] * 2,
-                               color=swatch, linewidth=2.2 * s, solid_capstyle="butt"))
+            ax.add_artist(
+                Line2D(
+                    [pad, pad + swatch_w * 0.75],
+                    [top + pad + line * 0.45] * 2,
+                    color=swatch,
+                    linewidth=2.2 * s,
+                    solid_capstyle="butt",
+                )
+            )
 
     draw_row(header, header_h, "#e8e8e4", y)
     y += header_h
@@ -105,8 +112,7 @@ def draw_table(ax: Axes, table: Table, facts, *, box_mm, s: float, colours: dict
         if y + h > height - (line + 2 * pad if more else 0):
             left_out = len(rows) - k
             break
-        draw_row(cells, h, "white" if k % 2 == 0 else "#f6f6f3", y,
-                 colours.get(code) if code else None)
+        draw_row(cells, h, "white" if k % 2 == 0 else "#f6f6f3", y, colours.get(code) if code else None)
         y += h
     if left_out:
         note = f"……另有 {left_out} 项未能列出，完整名单请见网页或数据导出（XLSX）"
@@ -117,15 +123,26 @@ def draw_title(fig: Figure, content: PageContent, *, box_mm, size_mm, s: float) 
     x, y, w, h = box_mm
     W, H = size_mm
     cx = (x + w / 2) / W
-    put(fig, cx, (y + h) / H, content.title, ha="center", va="top", fontsize=19 * s, color="#111",
-             bold=0.7 * s)
-    put(fig, cx, (y + 1.2 * s) / H, content.subtitle, ha="center", va="bottom", fontsize=7.6 * s,
-             color="#444")
+    put(
+        fig,
+        cx,
+        (y + h) / H,
+        content.title,
+        ha="center",
+        va="top",
+        fontsize=19 * s,
+        color="#111",
+        bold=0.7 * s,
+    )
+    put(
+        fig, cx, (y + 1.2 * s) / H, content.subtitle, ha="center", va="bottom", fontsize=7.6 * s, color="#444"
+    )
     fig.add_artist(Line2D([x / W, (x + w) / W], [y / H, y / H], color="#c51b1b", linewidth=1.2 * s))
 
 
-def draw_footer(fig: Figure, footer: Footer, *, local_crs: str, denominator: int, box_mm,
-                 size_mm, s: float) -> None:
+def draw_footer(
+    fig: Figure, footer: Footer, *, local_crs: str, denominator: int, box_mm, size_mm, s: float
+) -> None:
     x, y, w, h = box_mm
     W, H = size_mm
     today = footer.today or clock.today()
@@ -134,15 +151,35 @@ def draw_footer(fig: Figure, footer: Footer, *, local_crs: str, denominator: int
         left += f"　数据来源：{footer.source}"
     if footer.extra:
         left += f"　{footer.extra}"
-    right = (f"坐标系：CGCS2000 高斯-克吕格 3 度带（{local_crs}）　比例尺 {furniture.format_scale(denominator)}"
-             "\n网格责任地图 gridmap")
+    right = (
+        f"坐标系：CGCS2000 高斯-克吕格 3 度带（{local_crs}）　比例尺 {furniture.format_scale(denominator)}"
+        "\n网格责任地图 gridmap"
+    )
     size = 6.0 * s
     right_w = max(tm.width(line, size) for line in right.split("\n"))
     room = w * PT_PER_MM - right_w - 14 * s
     lines = tm.wrap(left, room, size)[:2]
-    put(fig, x / W, (y + h) / H, "\n".join(lines), ha="left", va="top", fontsize=size, color="#333",
-             linespacing=1.35)
-    put(fig, (x + w) / W, (y + h) / H, right, ha="right", va="top", fontsize=size, color="#333",
-             linespacing=1.35, multialignment="right")
-    fig.add_artist(Line2D([x / W, (x + w) / W], [(y + h + 1.2 * s) / H] * 2, color="#bbbbbb",
-                          linewidth=0.5))
+    put(
+        fig,
+        x / W,
+        (y + h) / H,
+        "\n".join(lines),
+        ha="left",
+        va="top",
+        fontsize=size,
+        color="#333",
+        linespacing=1.35,
+    )
+    put(
+        fig,
+        (x + w) / W,
+        (y + h) / H,
+        right,
+        ha="right",
+        va="top",
+        fontsize=size,
+        color="#333",
+        linespacing=1.35,
+        multialignment="right",
+    )
+    fig.add_artist(Line2D([x / W, (x + w) / W], [(y + h + 1.2 * s) / H] * 2, color="#bbbbbb", linewidth=0.5))

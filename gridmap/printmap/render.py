@@ -86,21 +86,39 @@ def draw_page(
         FigureCanvasAgg(fig)
         legend = Legend()
         ax_map = _axes(fig, boxes["map"], size_mm)
-        denominator = draw_map(ax_map, model, content, list(overlays), box_mm=boxes["map"], s=s,
-                               legend=legend)
+        denominator = draw_map(
+            ax_map, model, content, list(overlays), box_mm=boxes["map"], s=s, legend=legend
+        )
         draw_title(fig, content, box_mm=boxes["title"], size_mm=size_mm, s=s)
-        used = draw_legend(_points_axes(fig, boxes["legend"], size_mm), legend,
-                            box_mm=boxes["legend"], preferred_mm=(48 if options.landscape else 30) * s,
-                            s=s)
-        lx, ly, lw, lh = boxes["legend"]
-        tx, ty, tw, th = boxes["table"]
+        used = draw_legend(
+            _points_axes(fig, boxes["legend"], size_mm),
+            legend,
+            box_mm=boxes["legend"],
+            preferred_mm=(48 if options.landscape else 30) * s,
+            s=s,
+        )
+        _lx, ly, _lw, lh = boxes["legend"]
+        tx, ty, tw, _th = boxes["table"]
         top = ly + lh - used - 3.5 * s  # the table starts right under the legend
         boxes["table"] = (tx, ty, tw, top - ty)
         _, colours = palettes(model, content)
-        draw_table(_points_axes(fig, boxes["table"], size_mm), content.table, content.facts,
-                    box_mm=boxes["table"], s=s, colours=colours)
-        draw_footer(fig, footer, local_crs=model.local_crs, denominator=denominator,
-                     box_mm=boxes["footer"], size_mm=size_mm, s=s)
+        draw_table(
+            _points_axes(fig, boxes["table"], size_mm),
+            content.table,
+            content.facts,
+            box_mm=boxes["table"],
+            s=s,
+            colours=colours,
+        )
+        draw_footer(
+            fig,
+            footer,
+            local_crs=model.local_crs,
+            denominator=denominator,
+            box_mm=boxes["footer"],
+            size_mm=size_mm,
+            s=s,
+        )
     return fig
 
 

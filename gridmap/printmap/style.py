@@ -9,20 +9,54 @@ from gridmap.maps import CATEGORY_ICONS, GRID_COLORS
 # (The web map hashes a unit's code to a hue — gridmap.maps.unit_color — which is stable across
 # pages but lets two neighbouring units get near-identical hues; on paper legibility wins.)
 UNIT_PALETTE: tuple[str, ...] = (  # no pure reds: red is the subject grid's boundary
-    "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
-    "#17becf", "#bcbd22", "#393b79", "#637939", "#7b4173", "#e6a800",
-    "#3182bd", "#31a354", "#6b6ecf", "#8c6d31", "#de9ed6", "#636363",
-    "#9c9ede", "#b5cf6b", "#a55194", "#00796b", "#fd8d3c", "#5254a3",
+    "#1f77b4",
+    "#2ca02c",
+    "#ff7f0e",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#bcbd22",
+    "#393b79",
+    "#637939",
+    "#7b4173",
+    "#e6a800",
+    "#3182bd",
+    "#31a354",
+    "#6b6ecf",
+    "#8c6d31",
+    "#de9ed6",
+    "#636363",
+    "#9c9ede",
+    "#b5cf6b",
+    "#a55194",
+    "#00796b",
+    "#fd8d3c",
+    "#5254a3",
 )
 GRID_PALETTE: tuple[str, ...] = GRID_COLORS
 
 # awesome-markers colour names of the web map's category icons, as print colours.
 _ICON_COLOURS = {
-    "orange": "#f0932f", "blue": "#2f8ccf", "red": "#d63e2a", "green": "#5e9e1f",
-    "cadetblue": "#436978", "gray": "#6b6b6b", "darkblue": "#0067a3", "purple": "#b03ea0",
-    "darkgreen": "#5a6a1a", "darkpurple": "#5b396b", "darkred": "#a23336", "lightblue": "#3fb7e0",
-    "lightred": "#ff6f5e", "pink": "#e85fcf", "black": "#303030", "beige": "#c8a165",
-    "lightgreen": "#8bc34a", "lightgray": "#9e9e9e", "white": "#bbbbbb",
+    "orange": "#f0932f",
+    "blue": "#2f8ccf",
+    "red": "#d63e2a",
+    "green": "#5e9e1f",
+    "cadetblue": "#436978",
+    "gray": "#6b6b6b",
+    "darkblue": "#0067a3",
+    "purple": "#b03ea0",
+    "darkgreen": "#5a6a1a",
+    "darkpurple": "#5b396b",
+    "darkred": "#a23336",
+    "lightblue": "#3fb7e0",
+    "lightred": "#ff6f5e",
+    "pink": "#e85fcf",
+    "black": "#303030",
+    "beige": "#c8a165",
+    "lightgreen": "#8bc34a",
+    "lightgray": "#9e9e9e",
+    "white": "#bbbbbb",
 }
 _MARKERS = ("o", "s", "^", "D", "v", "p", "h", "P", "*", "X", "<", ">")
 _CATEGORY_ORDER = {name: i for i, name in enumerate(CATEGORY_ICONS)}

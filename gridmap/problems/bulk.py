@@ -37,8 +37,9 @@ class Assigned:
     fallback: np.ndarray
 
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({"grid_code": self.grid_code, "unit_code": self.unit_code,
-                             "fallback": self.fallback})
+        return pd.DataFrame(
+            {"grid_code": self.grid_code, "unit_code": self.unit_code, "fallback": self.fallback}
+        )
 
 
 class _Window:
@@ -61,8 +62,9 @@ class _Window:
         return idx
 
 
-def _first_containing(polys: np.ndarray, boxes: np.ndarray, window: _Window, lon, lat,
-                      *, subset: np.ndarray | None = None) -> np.ndarray:
+def _first_containing(
+    polys: np.ndarray, boxes: np.ndarray, window: _Window, lon, lat, *, subset: np.ndarray | None = None
+) -> np.ndarray:
     """Position of the first polygon (lowest index) that holds each spot, -1 if none."""
     out = np.full(len(lon), -1, dtype=np.int64)
     for i, (poly, box) in enumerate(zip(polys, boxes)):
@@ -133,8 +135,9 @@ class BulkAssigner:
         outside = grid == -1
         town = np.full(n, -1, dtype=np.int64)
         if outside.any():
-            town = _first_containing(self._towns, shapely.bounds(self._towns), window, lon, lat,
-                                     subset=outside)
+            town = _first_containing(
+                self._towns, shapely.bounds(self._towns), window, lon, lat, subset=outside
+            )
         segment, distance = self._nearest_segment(window, lon, lat)
         unit = np.full(n, None, dtype=object)
         has = segment >= 0
@@ -152,8 +155,15 @@ class BulkAssigner:
         unit[lead] = self._grid_lead[grid[lead]]
         grid_code = np.full(n, None, dtype=object)
         grid_code[in_grid] = self._grid_codes[grid[in_grid]]
-        return Assigned(grid=grid, town=town, segment=segment, segment_distance=distance,
-                        grid_code=grid_code, unit_code=unit, fallback=~in_grid & (town >= 0))
+        return Assigned(
+            grid=grid,
+            town=town,
+            segment=segment,
+            segment_distance=distance,
+            grid_code=grid_code,
+            unit_code=unit,
+            fallback=~in_grid & (town >= 0),
+        )
 
     def _nearest_segment(self, window: _Window, lon, lat) -> tuple[np.ndarray, np.ndarray]:
         n = len(lon)

@@ -22,8 +22,12 @@ class Category:
     deadline_hours: float
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "name": self.name, "group": self.group,
-                "deadline_hours": self.deadline_hours}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "group": self.group,
+            "deadline_hours": self.deadline_hours,
+        }
 
 
 # The civilized-city campaign's everyday problems (全国文明城市测评常见问题).

@@ -21,16 +21,31 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(sorted(auth.ROLES)),
-              help="角色：office 创建办（管理员）、leader 包片领导、unit 责任单位、inspector 巡查员。")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(sorted(auth.ROLES)),
+    help="角色：office 创建办（管理员）、leader 包片领导、unit 责任单位、inspector 巡查员。",
+)
 @click.option("--unit", "unit_code", default=None, help="责任单位用户的单位代码。")
 @click.option("--leader", "leader_code", default=None, help="包片领导用户的领导编号。")
-@click.option("--password", prompt="密码", hide_input=True, confirmation_prompt="再输入一次密码",
-              help="密码（至少 8 个字符；不写则交互输入）。")
+@click.option(
+    "--password",
+    prompt="密码",
+    hide_input=True,
+    confirmation_prompt="再输入一次密码",
+    help="密码（至少 8 个字符；不写则交互输入）。",
+)
 def user_add(name: str, role: str, unit_code: str | None, leader_code: str | None, password: str) -> None:
     """创建用户 NAME。系统没有默认密码。"""
-    created = auth.add_user(open_store(), username=name, role=role, password=password,
-                            unit_code=unit_code, leader_code=leader_code)
+    created = auth.add_user(
+        open_store(),
+        username=name,
+        role=role,
+        password=password,
+        unit_code=unit_code,
+        leader_code=leader_code,
+    )
     extra = f"，单位 {created.unit_code}" if created.unit_code else ""
     extra += f"，领导 {created.leader_code}" if created.leader_code else ""
     click.echo(f"已创建用户 {created.username}（{created.role_label}{extra}）")
@@ -38,15 +53,17 @@ def user_add(name: str, role: str, unit_code: str | None, leader_code: str | Non
 
 @user.command("token")
 @click.argument("name")
-@click.option("--days", type=float, default=None,
-              help="有效天数（默认按设置 GRIDMAP_TOKEN_DAYS，90 天）。")
+@click.option("--days", type=float, default=None, help="有效天数（默认按设置 GRIDMAP_TOKEN_DAYS，90 天）。")
 def user_token(name: str, days: float | None) -> None:
     """为用户 NAME 签发接口访问令牌（Bearer），只显示这一次。"""
     days = days if days is not None else _setting("GRIDMAP_TOKEN_DAYS")
     token = auth.issue_token(open_store(), username=name, days=days)
     click.echo(token)
-    click.echo(f"请妥善保存：令牌只显示这一次，{days:g} 天后失效。调用接口时加请求头 "
-               "Authorization: Bearer <令牌>；吊销用 `gridmap user revoke 用户名`", err=True)
+    click.echo(
+        f"请妥善保存：令牌只显示这一次，{days:g} 天后失效。调用接口时加请求头 "
+        "Authorization: Bearer <令牌>；吊销用 `gridmap user revoke 用户名`",
+        err=True,
+    )
 
 
 @user.command("password")
@@ -103,18 +120,25 @@ def _sources() -> list[str]:
 
 @apikey.command("add")
 @click.argument("name")
-@click.option("--source", type=click.Choice(_sources()), default="citizen", show_default=True,
-              help="经此密钥上报的问题一律记为这个来源：citizen 市民、inspector 巡查员、"
-                   "assessment 测评反馈、media 媒体曝光；对方系统不能改。")
-@click.option("--days", type=float, default=None,
-              help="有效天数（默认按设置 GRIDMAP_APIKEY_DAYS，365 天）。")
+@click.option(
+    "--source",
+    type=click.Choice(_sources()),
+    default="citizen",
+    show_default=True,
+    help="经此密钥上报的问题一律记为这个来源：citizen 市民、inspector 巡查员、"
+    "assessment 测评反馈、media 媒体曝光；对方系统不能改。",
+)
+@click.option("--days", type=float, default=None, help="有效天数（默认按设置 GRIDMAP_APIKEY_DAYS，365 天）。")
 def apikey_add(name: str, source: str, days: float | None) -> None:
     """为外部系统 NAME（如 12345 热线）签发 Open311 api_key，只显示这一次。"""
     days = days if days is not None else _setting("GRIDMAP_APIKEY_DAYS")
     key = auth.add_api_key(open_store(), name=name, source=source, days=days)
     click.echo(key)
-    click.echo(f"请妥善保存：密钥只显示这一次，{days:g} 天后失效；来源固定为 {source}。"
-               f"吊销用 `gridmap apikey revoke {name}`", err=True)
+    click.echo(
+        f"请妥善保存：密钥只显示这一次，{days:g} 天后失效；来源固定为 {source}。"
+        f"吊销用 `gridmap apikey revoke {name}`",
+        err=True,
+    )
 
 
 @apikey.command("revoke")

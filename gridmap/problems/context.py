@@ -41,8 +41,9 @@ class ProblemContext:
         return cached[0]
 
 
-def context_from_settings(store: Store, reference: ReferenceCache,
-                          settings: Mapping[str, Any]) -> ProblemContext:
+def context_from_settings(
+    store: Store, reference: ReferenceCache, settings: Mapping[str, Any]
+) -> ProblemContext:
     """A ProblemContext configured by the settings (as load_settings() resolves them)."""
     folder = settings["GRIDMAP_PHOTO_DIR"] or str(Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads")
     return ProblemContext(

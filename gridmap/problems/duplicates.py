@@ -22,7 +22,12 @@ def _to_local(local) -> Transformer:
 
 
 def find_duplicates(
-    ctx: ProblemContext, *, lon: object, lat: object, category: object, radius_m: float | None = None,
+    ctx: ProblemContext,
+    *,
+    lon: object,
+    lat: object,
+    category: object,
+    radius_m: float | None = None,
     limit: int = 5,
 ) -> list[dict]:
     """Open problems of this category within ``radius_m`` metres of the spot, nearest first.
@@ -35,16 +40,22 @@ def find_duplicates(
     # a generous box in degrees narrows the candidates; the distance is then exact, in metres
     dlat = radius / 111_000.0 * 1.5
     dlon = dlat / max(math.cos(math.radians(lat_f)), 0.01)
-    rows = repository.select_problems(ctx.store, repository.Criteria(
-        equal=(("category", cat.code),), among=(("status", OPEN_STATUSES),),
-        lon_between=(lon_f - dlon, lon_f + dlon), lat_between=(lat_f - dlat, lat_f + dlat),
-    ))
+    rows = repository.select_problems(
+        ctx.store,
+        repository.Criteria(
+            equal=(("category", cat.code),),
+            among=(("status", OPEN_STATUSES),),
+            lon_between=(lon_f - dlon, lon_f + dlon),
+            lat_between=(lat_f - dlat, lat_f + dlat),
+        ),
+    )
     if not rows:
         return []
     local = ctx.reference.model().local_crs
     to_local = _to_local(local)
-    xs, ys = to_local.transform(np.array([r.lon for r in rows] + [lon_f]),
-                                np.array([r.lat for r in rows] + [lat_f]))
+    xs, ys = to_local.transform(
+        np.array([r.lon for r in rows] + [lon_f]), np.array([r.lat for r in rows] + [lat_f])
+    )
     distance = np.hypot(xs[:-1] - xs[-1], ys[:-1] - ys[-1])
     order = [i for i in np.argsort(distance) if distance[i] <= radius][:limit]
     chosen = [rows[i] for i in order]

@@ -144,15 +144,22 @@ def list_problems(
         raise Forbidden(msg)
     if filters.status:
         among.append(("status", filters.status))
-    for name, column in (("category", "category"), ("source", "source"), ("grid", "grid_code"),
-                         ("unit", "unit_code")):
+    for name, column in (
+        ("category", "category"),
+        ("source", "source"),
+        ("grid", "grid_code"),
+        ("unit", "unit_code"),
+    ):
         value = getattr(filters, name)
         if value:
             equal.append((column, value))
     criteria = repository.Criteria(
-        equal=tuple(equal), among=tuple(among),
+        equal=tuple(equal),
+        among=tuple(among),
         overdue_at=to_db(now) if scope == "chase" or filters.overdue else None,
-        fallback=filters.fallback, created_from=filters.date_from, created_before=filters.date_to,
+        fallback=filters.fallback,
+        created_from=filters.date_from,
+        created_before=filters.date_to,
         text=filters.q,
     )
     order = ("deadline", "-id") if scope == "chase" else ("-created_at", "-id")
@@ -160,8 +167,14 @@ def list_problems(
     return records(ctx, rows, viewer=user, now=now, history=False)
 
 
-def map_problems(ctx: ProblemContext, *, grid_codes: list[str] | None = None, unit_code: str | None = None,
-                 now: dt.datetime | None = None, limit: int = 5000) -> list[dict]:
+def map_problems(
+    ctx: ProblemContext,
+    *,
+    grid_codes: list[str] | None = None,
+    unit_code: str | None = None,
+    now: dt.datetime | None = None,
+    limit: int = 5000,
+) -> list[dict]:
     """Public records (with history) of problems for a map: all, some grids', or one unit's."""
     among = () if grid_codes is None else (("grid_code", grid_codes or ["\x00"]),)
     equal = () if unit_code is None else (("unit_code", unit_code),)
@@ -178,11 +191,23 @@ def counts_by_status(ctx: ProblemContext) -> dict[str, int]:
 # --- export ----------------------------------------------------------------------------------
 def _columns(personal: bool) -> list[tuple[str, str]]:
     cols = [
-        ("tracking_no", "受理编号"), ("category_name", "问题类别"), ("description", "问题描述"),
-        ("status_label", "状态"), ("overdue", "是否逾期"), ("source_label", "来源"),
-        ("town", "镇（街道）"), ("grid", "网格"), ("unit", "责任单位"), ("address", "位置"),
-        ("lon", "经度"), ("lat", "纬度"), ("created_at", "上报时间"), ("deadline", "整改期限"),
-        ("closed_at", "办结时间"), ("supporters", "附议人数"), ("extensions", "延期次数"),
+        ("tracking_no", "受理编号"),
+        ("category_name", "问题类别"),
+        ("description", "问题描述"),
+        ("status_label", "状态"),
+        ("overdue", "是否逾期"),
+        ("source_label", "来源"),
+        ("town", "镇（街道）"),
+        ("grid", "网格"),
+        ("unit", "责任单位"),
+        ("address", "位置"),
+        ("lon", "经度"),
+        ("lat", "纬度"),
+        ("created_at", "上报时间"),
+        ("deadline", "整改期限"),
+        ("closed_at", "办结时间"),
+        ("supporters", "附议人数"),
+        ("extensions", "延期次数"),
         ("reworks", "返工次数"),
     ]
     if personal:

@@ -50,8 +50,10 @@ def popup_html(rec: dict, *, page_base: str = "") -> str:
     photo = ""
     if rec.get("photos"):
         p = rec["photos"][0]
-        photo = (f"<a href='{safe.html_attr(p['url'])}' target='_blank' rel='noopener'>"
-                 f"<img class='gm-thumb' src='{safe.html_attr(p['thumb_url'])}' alt='问题照片' width='120'></a>")
+        photo = (
+            f"<a href='{safe.html_attr(p['url'])}' target='_blank' rel='noopener'>"
+            f"<img class='gm-thumb' src='{safe.html_attr(p['thumb_url'])}' alt='问题照片' width='120'></a>"
+        )
     history = "".join(
         f"<li>{_e(_short_time(h['at']))} {_e(h['action_label'])}"
         + (f"：{_e(h['note'])}" if h.get("note") else "")
@@ -82,19 +84,21 @@ def features(records: list[dict], *, page_base: str = "", crs: str = "wgs84") ->
         lon, lat = rec["lon"], rec["lat"]
         if crs in ("gcj02", "bd09"):
             lon, lat = (float(v) for v in convert_lonlat(lon, lat, source="wgs84", target=crs))
-        out.append({
-            "id": rec["id"],
-            "tracking_no": rec["tracking_no"],
-            "lat": round(lat, 7),
-            "lon": round(lon, 7),
-            "status": rec["status"],
-            "overdue": rec["overdue"],
-            "color": STATUS_COLORS.get(rec["status"], "#777"),
-            "category": rec["category"],
-            "source": rec["source"],
-            "date": (rec["created_at"] or "")[:10],
-            "popup": popup_html(rec, page_base=page_base),
-        })
+        out.append(
+            {
+                "id": rec["id"],
+                "tracking_no": rec["tracking_no"],
+                "lat": round(lat, 7),
+                "lon": round(lon, 7),
+                "status": rec["status"],
+                "overdue": rec["overdue"],
+                "color": STATUS_COLORS.get(rec["status"], "#777"),
+                "category": rec["category"],
+                "source": rec["source"],
+                "date": (rec["created_at"] or "")[:10],
+                "popup": popup_html(rec, page_base=page_base),
+            }
+        )
     return out
 
 

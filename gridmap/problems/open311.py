@@ -97,8 +97,9 @@ def _request(ctx: ProblemContext, rec: dict) -> dict:
     }
 
 
-def get_requests(ctx: ProblemContext, args: Mapping[str, object], *,
-                 now: dt.datetime | None = None) -> list[dict]:
+def get_requests(
+    ctx: ProblemContext, args: Mapping[str, object], *, now: dt.datetime | None = None
+) -> list[dict]:
     """GET requests.json with the spec's filters; default: the last 90 days, at most 1000."""
 
     def get(name: str) -> str:
@@ -148,8 +149,9 @@ def get_request(ctx: ProblemContext, request_id: str, *, now: dt.datetime | None
     return [_request(ctx, public_view(record(ctx, row, now=now)))]
 
 
-def post_request(ctx: ProblemContext, form: Mapping[str, object], *, photos=None,
-                 now: dt.datetime | None = None) -> list[dict]:
+def post_request(
+    ctx: ProblemContext, form: Mapping[str, object], *, photos=None, now: dt.datetime | None = None
+) -> list[dict]:
     """POST requests.json: a new problem from a partner system holding an api_key."""
     partner = find_api_key(ctx.store, _str(form.get("api_key")), now=now)
     if not _str(form.get("service_code")):

@@ -16,8 +16,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.serving import run_heavy
 
-ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP",
-                    "MPO": "JPEG"}
+ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP", "MPO": "JPEG"}
 JPEG_FORMATS = {"JPEG", "MPO"}
 # Read from the header, before anything is decoded. Phone cameras write 12 MP, 48–50 MP in
 # their high-resolution modes; JPEGs are decoded at a reduced scale (draft) near the stored size.
@@ -120,9 +119,7 @@ def exif_lonlat(image: Image.Image) -> tuple[float, float] | None:
     return round(lon_v, 7), round(lat_v, 7)
 
 
-def prepare_photos(
-    files: list[tuple[str, bytes]], *, max_bytes: int, max_count: int
-) -> list[PreparedPhoto]:
+def prepare_photos(files: list[tuple[str, bytes]], *, max_bytes: int, max_count: int) -> list[PreparedPhoto]:
     """Check count, size and content of uploads; re-encode each as a clean JPEG.
 
     ``files`` are (file name, bytes). Every photo's header is checked before any is decoded;
@@ -154,8 +151,14 @@ def _open(name: str, data: bytes) -> Image.Image:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             image = Image.open(io.BytesIO(data))
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError,
-            Image.DecompressionBombWarning):
+    except (
+        UnidentifiedImageError,
+        OSError,
+        SyntaxError,
+        ValueError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+    ):
         raise _not_image(name) from None
     if image.format not in ACCEPTED_FORMATS:
         raise _not_image(name)
@@ -176,8 +179,10 @@ def _decode_bytes(image: Image.Image, size: tuple[int, int]) -> int:
 def _check_header(name: str, data: bytes, *, max_bytes: int) -> None:
     """Refuse a photo by its byte size and the dimensions in its header, before decoding it."""
     if len(data) > max_bytes:
-        msg = (f"照片“{name}”太大（{len(data) / 1e6:.1f} MB），单张不超过 "
-               f"{max_bytes / 1e6:.0f} MB；请压缩后再上传")
+        msg = (
+            f"照片“{name}”太大（{len(data) / 1e6:.1f} MB），单张不超过 "
+            f"{max_bytes / 1e6:.0f} MB；请压缩后再上传"
+        )
         raise InvalidInput(msg)
     image = _open(name, data)
     w, h = image.size
@@ -190,8 +195,10 @@ def _check_header(name: str, data: bytes, *, max_bytes: int) -> None:
             rule = f"JPEG 照片不超过 {_wan(MAX_PIXELS)}"
             hint = "请用手机的标准画质拍摄，或缩小后再上传"
         else:
-            rule = (f"PNG、WebP、GIF、BMP 图片不超过 {_wan(MAX_PIXELS_OTHER)}"
-                    f"（JPEG 照片不超过 {_wan(MAX_PIXELS)}）")
+            rule = (
+                f"PNG、WebP、GIF、BMP 图片不超过 {_wan(MAX_PIXELS_OTHER)}"
+                f"（JPEG 照片不超过 {_wan(MAX_PIXELS)}）"
+            )
             hint = "请缩小后再上传，或改传手机拍摄的 JPEG 照片"
         msg = f"照片“{name}”尺寸过大（{w}×{h}，约 {_wan(w * h)}）：{rule}；{hint}"
         raise InvalidInput(msg)
@@ -199,8 +206,10 @@ def _check_header(name: str, data: bytes, *, max_bytes: int) -> None:
     need = _decode_bytes(image, scaled)
     if need > MAX_DECODE_BYTES:
         progressive = "，渐进式 JPEG" if jpeg and image.info.get("progressive") else ""
-        msg = (f"照片“{name}”（{w}×{h}{progressive}）解码需要约 {need / 1e6:.0f} MB 内存，"
-               f"超过单张 {MAX_DECODE_BYTES / 1e6:.0f} MB 的上限；请另存为普通 JPEG 或缩小后再上传")
+        msg = (
+            f"照片“{name}”（{w}×{h}{progressive}）解码需要约 {need / 1e6:.0f} MB 内存，"
+            f"超过单张 {MAX_DECODE_BYTES / 1e6:.0f} MB 的上限；请另存为普通 JPEG 或缩小后再上传"
+        )
         raise InvalidInput(msg)
 
 
@@ -226,8 +235,7 @@ def _prepare_one(name: str, data: bytes) -> PreparedPhoto:
         lonlat = exif_lonlat(image)
         image.load()
         image = ImageOps.exif_transpose(image)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError,
-            Image.DecompressionBombError):
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, Image.DecompressionBombError):
         raise _not_image(name) from None
     image.thumbnail((STORED_MAX_SIDE, STORED_MAX_SIDE))  # in the decoded mode: convert a small image
     if image.mode not in ("RGB", "L"):
@@ -243,8 +251,9 @@ def _prepare_one(name: str, data: bytes) -> PreparedPhoto:
     thumb_image.thumbnail((THUMB_SIDE, THUMB_SIDE))
     thumb = io.BytesIO()
     thumb_image.save(thumb, "JPEG", quality=75)
-    return PreparedPhoto(data=out.getvalue(), thumb=thumb.getvalue(), width=image.width,
-                         height=image.height, lonlat=lonlat)
+    return PreparedPhoto(
+        data=out.getvalue(), thumb=thumb.getvalue(), width=image.width, height=image.height, lonlat=lonlat
+    )
 
 
 def new_keys(day: str) -> tuple[str, str]:

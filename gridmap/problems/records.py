@@ -30,7 +30,11 @@ def find_row(ctx: ProblemContext, ref: object) -> Any:
 
 
 def records(
-    ctx: ProblemContext, rows: list, *, viewer: User | None = None, now: dt.datetime | None = None,
+    ctx: ProblemContext,
+    rows: list,
+    *,
+    viewer: User | None = None,
+    now: dt.datetime | None = None,
     history: bool = True,
 ) -> list[dict]:
     """JSON-ready records of problem rows; reporters' contacts only for office users."""
@@ -39,14 +43,23 @@ def records(
     personal = may_see_personal_data(viewer)
     staff = viewer is not None
     return [
-        build_record(ctx, r, events.get(r.id, []), photos.get(r.id, []), now=now_db, personal=personal,
-                     staff=staff, history=history)
+        build_record(
+            ctx,
+            r,
+            events.get(r.id, []),
+            photos.get(r.id, []),
+            now=now_db,
+            personal=personal,
+            staff=staff,
+            history=history,
+        )
         for r in rows
     ]
 
 
-def record(ctx: ProblemContext, row: Any, *, viewer: User | None = None,
-           now: dt.datetime | None = None) -> dict:
+def record(
+    ctx: ProblemContext, row: Any, *, viewer: User | None = None, now: dt.datetime | None = None
+) -> dict:
     """The JSON-ready record of one problem row, with its history."""
     return records(ctx, [row], viewer=viewer, now=now)[0]
 
@@ -57,8 +70,17 @@ def show(ctx: ProblemContext, ref: object, *, viewer: User | None, now: dt.datet
     return rec if viewer is not None else public_view(rec)
 
 
-def build_record(ctx: ProblemContext, r: Any, events: list, photos: list, *, now: dt.datetime, personal: bool,
-                 staff: bool, history: bool) -> dict:
+def build_record(
+    ctx: ProblemContext,
+    r: Any,
+    events: list,
+    photos: list,
+    *,
+    now: dt.datetime,
+    personal: bool,
+    staff: bool,
+    history: bool,
+) -> dict:
     """The record of a problem row with its events and photos (rows or objects with their fields)."""
     overdue = is_overdue(r.status, r.deadline, now)
     out = {
@@ -87,9 +109,14 @@ def build_record(ctx: ProblemContext, r: Any, events: list, photos: list, *, now
         "extensions": r.extensions or 0,
         "reworks": r.reworks or 0,
         "photos": [
-            {"id": p.id, "url": f"{ctx.photo_base}/{p.id}.jpg",
-             "thumb_url": f"{ctx.photo_base}/{p.id}/thumb.jpg",
-             "event_id": p.event_id, "width": p.width, "height": p.height}
+            {
+                "id": p.id,
+                "url": f"{ctx.photo_base}/{p.id}.jpg",
+                "thumb_url": f"{ctx.photo_base}/{p.id}/thumb.jpg",
+                "event_id": p.event_id,
+                "width": p.width,
+                "height": p.height,
+            }
             for p in photos
         ],
     }
@@ -111,8 +138,7 @@ def build_record(ctx: ProblemContext, r: Any, events: list, photos: list, *, now
             for e in events
         ]
     if personal:
-        out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone,
-                           "username": r.reported_by}
+        out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone, "username": r.reported_by}
     return out
 
 

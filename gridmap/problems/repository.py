@@ -37,8 +37,9 @@ class Busy(Exception):
 
 
 # --- reading ----------------------------------------------------------------------------
-def find_problem(store: Store, *, problem_id: int | None = None,
-                 tracking_no: str | None = None) -> Row | None:
+def find_problem(
+    store: Store, *, problem_id: int | None = None, tracking_no: str | None = None
+) -> Row | None:
     """The problem row with this id or tracking number, or None."""
     if problem_id is not None:
         condition = problems.c.id == problem_id
@@ -48,23 +49,28 @@ def find_problem(store: Store, *, problem_id: int | None = None,
         return conn.execute(select(problems).where(condition)).first()
 
 
-def _by_problem(conn: Connection, table: Any, problem_ids: list[int],
-                order: Sequence[Any]) -> dict[int, list]:
+def _by_problem(
+    conn: Connection, table: Any, problem_ids: list[int], order: Sequence[Any]
+) -> dict[int, list]:
     out: dict[int, list] = {i: [] for i in problem_ids}
     for chunk in range(0, len(problem_ids), 500):
-        ids = problem_ids[chunk:chunk + 500]
+        ids = problem_ids[chunk : chunk + 500]
         rows = conn.execute(select(table).where(table.c.problem_id.in_(ids)).order_by(*order))
         for r in rows:
             out[r.problem_id].append(r)
     return out
 
 
-def events_and_photos(store: Store, problem_ids: list[int], *, events: bool = True
-                      ) -> tuple[dict[int, list], dict[int, list]]:
+def events_and_photos(
+    store: Store, problem_ids: list[int], *, events: bool = True
+) -> tuple[dict[int, list], dict[int, list]]:
     """Per problem id: its events (oldest first; empty without ``events``) and its photos."""
     with store.reading() as conn:
-        found = (_by_problem(conn, problem_events, problem_ids, (problem_events.c.at, problem_events.c.id))
-                 if events else {})
+        found = (
+            _by_problem(conn, problem_events, problem_ids, (problem_events.c.at, problem_events.c.id))
+            if events
+            else {}
+        )
         photos = _by_problem(conn, problem_photos, problem_ids, (problem_photos.c.id,))
     return found, photos
 
@@ -125,8 +131,9 @@ def _conditions(criteria: Criteria) -> list[Any]:
     return out
 
 
-def select_problems(store: Store, criteria: Criteria = Criteria(), *, order: Sequence[str] = (),
-                    limit: int | None = None) -> list[Row]:
+def select_problems(
+    store: Store, criteria: Criteria = Criteria(), *, order: Sequence[str] = (), limit: int | None = None
+) -> list[Row]:
     """Problem rows matching ``criteria``; ``order`` names columns, "-" first for descending."""
     columns = [problems.c[name.lstrip("-")] for name in order]
     ordering = [col.desc() if name.startswith("-") else col.asc() for name, col in zip(order, columns)]
@@ -146,8 +153,10 @@ def counts_by_status(store: Store) -> dict[str, int]:
 
 # --- writing ----------------------------------------------------------------------------
 _BUMP = (
-    update(problem_counters).where(problem_counters.c.day == bindparam("d"))
-    .values(last=problem_counters.c.last + 1).returning(problem_counters.c.last)
+    update(problem_counters)
+    .where(problem_counters.c.day == bindparam("d"))
+    .values(last=problem_counters.c.last + 1)
+    .returning(problem_counters.c.last)
 )
 _INSERT_PROBLEM = insert(problems)
 _INSERT_EVENT = insert(problem_events)
@@ -172,14 +181,29 @@ def _next_number(conn: Connection, day: str) -> int:
     return 1
 
 
-def _add_photos(conn: Connection, *, problem_id: int, event_id: int, photos: Sequence[PreparedPhoto],
-                put_photo: PutPhoto, day: str, now: dt.datetime) -> list[dict]:
+def _add_photos(
+    conn: Connection,
+    *,
+    problem_id: int,
+    event_id: int,
+    photos: Sequence[PreparedPhoto],
+    put_photo: PutPhoto,
+    day: str,
+    now: dt.datetime,
+) -> list[dict]:
     out = []
     for photo in photos:
         key, thumb_key = put_photo(photo, day=day)
-        row = {"problem_id": problem_id, "event_id": event_id, "key": key, "thumb_key": thumb_key,
-               "width": photo.width, "height": photo.height, "size": len(photo.data),
-               "created_at": to_db(now)}
+        row = {
+            "problem_id": problem_id,
+            "event_id": event_id,
+            "key": key,
+            "thumb_key": thumb_key,
+            "width": photo.width,
+            "height": photo.height,
+            "size": len(photo.data),
+            "created_at": to_db(now),
+        }
         row["id"] = _insert(conn, _INSERT_PHOTO, row)
         out.append(row)
     return out
@@ -221,13 +245,27 @@ def insert_report(
             tracking_no = f"{prefix}{day}-{number:04d}"
             problem_id = _insert(conn, _INSERT_PROBLEM, {"tracking_no": tracking_no, **values})
             if key is not None:
-                conn.execute(_INSERT_KEY, {"key": key, "problem_id": problem_id,
-                                           "fingerprint": fingerprint, "created_at": to_db(now)})
+                conn.execute(
+                    _INSERT_KEY,
+                    {
+                        "key": key,
+                        "problem_id": problem_id,
+                        "fingerprint": fingerprint,
+                        "created_at": to_db(now),
+                    },
+                )
             for rule, value in hits:
                 limits.record(conn, rule, value, now=now)
             event_id = _insert(conn, _INSERT_EVENT, {"problem_id": problem_id, **event})
-            rows = _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos,
-                               put_photo=put_photo, day=day, now=now)
+            rows = _add_photos(
+                conn,
+                problem_id=problem_id,
+                event_id=event_id,
+                photos=photos,
+                put_photo=put_photo,
+                day=day,
+                now=now,
+            )
     except IntegrityError as exc:
         raise KeyTaken(str(exc)) from exc
     except OperationalError as exc:  # "database is locked" after busy_timeout
@@ -255,29 +293,58 @@ def apply_action(
     """
     with store.writing() as conn:
         done = conn.execute(
-            update(problems).where(problems.c.id == problem_id, problems.c.status == from_status)
+            update(problems)
+            .where(problems.c.id == problem_id, problems.c.status == from_status)
             .values(**changes)
         ).rowcount
         if not done:
             return False
-        event_id = _insert(conn, _INSERT_EVENT,
-                           {"problem_id": problem_id, "from_status": from_status, **event})
-        _add_photos(conn, problem_id=problem_id, event_id=event_id, photos=photos, put_photo=put_photo,
-                    day=day, now=now)
+        event_id = _insert(
+            conn, _INSERT_EVENT, {"problem_id": problem_id, "from_status": from_status, **event}
+        )
+        _add_photos(
+            conn,
+            problem_id=problem_id,
+            event_id=event_id,
+            photos=photos,
+            put_photo=put_photo,
+            day=day,
+            now=now,
+        )
     return True
 
 
-def add_support(store: Store, *, problem_id: int, status: str, note: str | None, now: dt.datetime,
-                rule: limits.Limit, who: str | None) -> bool:
+def add_support(
+    store: Store,
+    *,
+    problem_id: int,
+    status: str,
+    note: str | None,
+    now: dt.datetime,
+    rule: limits.Limit,
+    who: str | None,
+) -> bool:
     """Count one "me too" on a problem, unless ``who`` already did within the rule's window."""
     with store.writing() as conn:
         if who is not None and limits.count(conn, rule, who, now=now):
             return False
-        conn.execute(update(problems).where(problems.c.id == problem_id).values(
-            supporters=problems.c.supporters + 1, updated_at=to_db(now)))
-        conn.execute(insert(problem_events).values(
-            problem_id=problem_id, at=to_db(now), actor=None, actor_role="citizen", action="support",
-            from_status=status, to_status=status, note=note))
+        conn.execute(
+            update(problems)
+            .where(problems.c.id == problem_id)
+            .values(supporters=problems.c.supporters + 1, updated_at=to_db(now))
+        )
+        conn.execute(
+            insert(problem_events).values(
+                problem_id=problem_id,
+                at=to_db(now),
+                actor=None,
+                actor_role="citizen",
+                action="support",
+                from_status=status,
+                to_status=status,
+                note=note,
+            )
+        )
         if who is not None:
             limits.record(conn, rule, who, now=now)
     return True

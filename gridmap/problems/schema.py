@@ -56,8 +56,7 @@ problem_events = Table(
     "problem_events",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("at", DateTime, nullable=False),
     Column("actor", String(64), nullable=True),  # username; None for a citizen
     Column("actor_role", String(16), nullable=False),  # office/leader/unit/inspector/citizen/api
@@ -73,8 +72,7 @@ problem_photos = Table(
     "problem_photos",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("event_id", Integer, ForeignKey("problem_events.id", ondelete="CASCADE"), nullable=True),
     Column("key", String(200), nullable=False),
     Column("thumb_key", String(200), nullable=False),

@@ -12,7 +12,7 @@ from types import SimpleNamespace
 from gridmap.accounts import repository as limits
 from gridmap.auth import User, may_see_personal_data
 from gridmap.clock import china, to_db, utcnow
-from gridmap.errors import Conflict, Forbidden, InvalidInput, TooManyRequests
+from gridmap.errors import Conflict, Forbidden, InvalidInput, ServiceBusy, TooManyRequests
 from gridmap.problems import repository
 from gridmap.problems.context import ProblemContext, context_from_settings
 from gridmap.problems.photos import PhotoWriter, prepare_photos
@@ -20,8 +20,14 @@ from gridmap.problems.records import build_record, record
 from gridmap.problems.states import SOURCES
 from gridmap.whois import parse_lonlat
 
-__all__ = ["ProblemContext", "ReportResult", "context_from_settings", "decide_source", "report_limit",
-           "report_problem"]
+__all__ = [
+    "ProblemContext",
+    "ReportResult",
+    "context_from_settings",
+    "decide_source",
+    "report_limit",
+    "report_problem",
+]
 
 TRACKING_PREFIX = "FX"
 MAX_DESCRIPTION = 2000
@@ -66,8 +72,10 @@ def decide_source(user: User | None, claimed: object = None, *, partner_source: 
     claim = "" if claimed is None else str(claimed).strip()
     if partner_source is not None:
         if claim and claim != partner_source:
-            msg = (f"此 api_key 签发时指定的来源为“{SOURCES.get(partner_source, partner_source)}”"
-                   f"（{partner_source}），不能以“{claim}”上报；需要其他来源请联系管理员另行签发密钥")
+            msg = (
+                f"此 api_key 签发时指定的来源为“{SOURCES.get(partner_source, partner_source)}”"
+                f"（{partner_source}），不能以“{claim}”上报；需要其他来源请联系管理员另行签发密钥"
+            )
             raise Forbidden(msg)
         return partner_source
     if user is None:
@@ -93,20 +101,25 @@ def _check_report_rate(ctx: ProblemContext, client: object, *, now: dt.datetime)
     with ctx.store.reading() as conn:
         wait = limits.wait_seconds(conn, rule, client, now=now)
     if wait:
-        msg = (f"同一网络地址每小时最多匿名上报 {rule.count} 条问题，已达上限，请{limits.minutes_text(wait)}后再试。"
-               "如有大量问题需要集中上报，请联系县创建办")
+        msg = (
+            f"同一网络地址每小时最多匿名上报 {rule.count} 条问题，已达上限，请{limits.minutes_text(wait)}后再试。"
+            "如有大量问题需要集中上报，请联系县创建办"
+        )
         raise TooManyRequests(msg, retry_after=wait)
 
 
-def _replay(ctx: ProblemContext, key: str, fingerprint: str, *, viewer: User | None,
-            now: dt.datetime) -> ReportResult | None:
+def _replay(
+    ctx: ProblemContext, key: str, fingerprint: str, *, viewer: User | None, now: dt.datetime
+) -> ReportResult | None:
     hit = repository.idempotency_hit(ctx.store, key)
     if hit is None:
         return None
     stored, row = hit
     if stored != fingerprint:
-        msg = ("Idempotency-Key 已用于另一份内容不同的上报，本次未受理："
-               "重发时位置、类别、描述、联系方式和照片应与第一次完全相同；新的上报请使用新的 Idempotency-Key")
+        msg = (
+            "Idempotency-Key 已用于另一份内容不同的上报，本次未受理："
+            "重发时位置、类别、描述、联系方式和照片应与第一次完全相同；新的上报请使用新的 Idempotency-Key"
+        )
         raise Conflict(msg)
     return ReportResult(record(ctx, row, viewer=viewer, now=now), replayed=True)
 
@@ -159,8 +172,13 @@ def report_problem(
     given = None if missing_location else parse_lonlat(lon, lat, crs=crs)
     # what was sent, photos by their bytes; computed before any photo work so a replay is cheap
     fingerprint = _fingerprint(
-        cat.code, "photo-gps" if given is None else f"{given[0]:.6f},{given[1]:.6f}", text, source_code,
-        name or "", phone or "", *(hashlib.sha256(data).hexdigest() for _, data in (photos or [])),
+        cat.code,
+        "photo-gps" if given is None else f"{given[0]:.6f},{given[1]:.6f}",
+        text,
+        source_code,
+        name or "",
+        phone or "",
+        *(hashlib.sha256(data).hexdigest() for _, data in (photos or [])),
     )
     if key is not None:
         replay = _replay(ctx, key, fingerprint, viewer=user, now=now)
@@ -234,8 +252,18 @@ def report_problem(
         writer = PhotoWriter(ctx.storage)
         try:
             stored = repository.insert_report(
-                ctx.store, day=local_day, prefix=TRACKING_PREFIX, values=values, event=event, key=key,
-                fingerprint=fingerprint, hits=hits, photos=prepared, put_photo=writer.put, now=now)
+                ctx.store,
+                day=local_day,
+                prefix=TRACKING_PREFIX,
+                values=values,
+                event=event,
+                key=key,
+                fingerprint=fingerprint,
+                hits=hits,
+                photos=prepared,
+                put_photo=writer.put,
+                now=now,
+            )
             break
         except repository.KeyTaken:
             writer.rollback()
@@ -244,23 +272,35 @@ def report_problem(
                 if replay is not None:
                     return replay
             if attempt == WRITE_ATTEMPTS - 1:
-                raise
+                msg = "上报编号分配冲突，本次未受理（没有写入任何内容）；请稍后重新提交"
+                raise ServiceBusy(msg, retry_after=2) from None
         except repository.Busy:  # "database is locked" after busy_timeout: try again
             writer.rollback()
             if attempt == WRITE_ATTEMPTS - 1:
-                raise
+                msg = "数据库正忙，本次上报未受理（没有写入任何内容）；请稍后重新提交"
+                raise ServiceBusy(msg, retry_after=5) from None
             time.sleep(0.05 * (attempt + 1))
         except BaseException:
             writer.rollback()
             raise
     # the record of what was just written, without reading it back
     row = SimpleNamespace(id=stored.problem_id, tracking_no=stored.tracking_no, closed_at=None, **values)
-    events = [SimpleNamespace(id=stored.event_id, problem_id=stored.problem_id, deadline=None, unit_code=None,
-                              **event)]
+    events = [
+        SimpleNamespace(
+            id=stored.event_id, problem_id=stored.problem_id, deadline=None, unit_code=None, **event
+        )
+    ]
     photo_ns = [SimpleNamespace(**p) for p in stored.photos]
-    rec = build_record(ctx, row, events, photo_ns, now=to_db(now), personal=may_see_personal_data(user),
-                       staff=user is not None, history=True)
+    rec = build_record(
+        ctx,
+        row,
+        events,
+        photo_ns,
+        now=to_db(now),
+        personal=may_see_personal_data(user),
+        staff=user is not None,
+        history=True,
+    )
     return ReportResult(rec)
-
 
     return ReportResult(rec)

@@ -22,8 +22,18 @@ from gridmap.problems.states import (  # web/problems.py also reads the labels a
     STATUS_LABELS,
 )
 
-__all__ = ["ACTION_LABELS", "SOURCES", "STATUS_LABELS", "TRANSITIONS", "ProblemPage", "act",
-           "allowed_actions", "dispatch_units", "problem_page", "support"]
+__all__ = [
+    "ACTION_LABELS",
+    "SOURCES",
+    "STATUS_LABELS",
+    "TRANSITIONS",
+    "ProblemPage",
+    "act",
+    "allowed_actions",
+    "dispatch_units",
+    "problem_page",
+    "support",
+]
 
 # action -> (statuses it may start from, status it leads to; None keeps the status)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
@@ -70,8 +80,10 @@ def act(
     sources, target = TRANSITIONS[name]
     if row.status not in sources:
         allowed = "、".join(STATUS_LABELS[s] for s in sources)
-        msg = (f"问题 {row.tracking_no} 当前状态为“{STATUS_LABELS.get(row.status, row.status)}”，"
-               f"不能“{ACTION_LABELS[name]}”（只能在{allowed}时进行）")
+        msg = (
+            f"问题 {row.tracking_no} 当前状态为“{STATUS_LABELS.get(row.status, row.status)}”，"
+            f"不能“{ACTION_LABELS[name]}”（只能在{allowed}时进行）"
+        )
         raise Conflict(msg)
     text = None if note is None else str(note).strip() or None
     if text and len(text) > 2000:
@@ -88,8 +100,15 @@ def act(
         if deadline not in (None, ""):
             new_deadline = parse_datetime(deadline, name="deadline", label="新的整改期限")
         elif hours not in (None, ""):
-            extra = parse_number(hours, name="hours", label="延长小时数", minimum=0,
-                                 maximum=MAX_EXTEND_HOURS, above_minimum=True, unit="（小时）")
+            extra = parse_number(
+                hours,
+                name="hours",
+                label="延长小时数",
+                minimum=0,
+                maximum=MAX_EXTEND_HOURS,
+                above_minimum=True,
+                unit="（小时）",
+            )
             new_deadline = current + dt.timedelta(hours=extra)
         else:
             msg = "延期需要新的期限 deadline（ISO 8601）或延长的小时数 hours"
@@ -97,11 +116,15 @@ def act(
         if to_db(new_deadline) <= row.deadline:
             msg = "新的期限应晚于原期限"
             raise InvalidInput(msg)
-        latest = min(current + dt.timedelta(hours=MAX_EXTEND_HOURS),
-                     dt.datetime(MAX_YEAR, 12, 31, 15, 59, 59, tzinfo=dt.UTC))  # Beijing year end
+        latest = min(
+            current + dt.timedelta(hours=MAX_EXTEND_HOURS),
+            dt.datetime(MAX_YEAR, 12, 31, 15, 59, 59, tzinfo=dt.UTC),
+        )  # Beijing year end
         if new_deadline > latest:
-            msg = (f"一次延期最多 {MAX_EXTEND_HOURS} 小时（一年），且不晚于 {MAX_YEAR} 年底："
-                   f"新的期限 deadline 应不晚于 {iso(latest)}")
+            msg = (
+                f"一次延期最多 {MAX_EXTEND_HOURS} 小时（一年），且不晚于 {MAX_YEAR} 年底："
+                f"新的期限 deadline 应不晚于 {iso(latest)}"
+            )
             raise InvalidInput(msg)
         changes["deadline"] = event_deadline = to_db(new_deadline)
         changes["extensions"] = (row.extensions or 0) + 1
@@ -127,11 +150,28 @@ def act(
     prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
     writer = PhotoWriter(ctx.storage)
     day = now.strftime("%Y%m%d")
-    event = {"at": to_db(now), "actor": user.username, "actor_role": user.role, "action": name,
-             "to_status": new_status, "note": text, "deadline": event_deadline, "unit_code": event_unit}
+    event = {
+        "at": to_db(now),
+        "actor": user.username,
+        "actor_role": user.role,
+        "action": name,
+        "to_status": new_status,
+        "note": text,
+        "deadline": event_deadline,
+        "unit_code": event_unit,
+    }
     try:
-        done = repository.apply_action(ctx.store, problem_id=row.id, from_status=row.status, changes=changes,
-                                       event=event, photos=prepared, put_photo=writer.put, day=day, now=now)
+        done = repository.apply_action(
+            ctx.store,
+            problem_id=row.id,
+            from_status=row.status,
+            changes=changes,
+            event=event,
+            photos=prepared,
+            put_photo=writer.put,
+            day=day,
+            now=now,
+        )
     except BaseException:
         writer.rollback()
         raise
@@ -141,8 +181,14 @@ def act(
     return record(ctx, find_row(ctx, row.id), viewer=user, now=now)
 
 
-def support(ctx: ProblemContext, ref: object, *, note: object = None, client: str | None = None,
-            now: dt.datetime | None = None) -> dict:
+def support(
+    ctx: ProblemContext,
+    ref: object,
+    *,
+    note: object = None,
+    client: str | None = None,
+    now: dt.datetime | None = None,
+) -> dict:
     """A citizen says "me too" to an open problem instead of filing a duplicate.
 
     One support per ``client`` (address) and problem within ``ctx.support_window_h`` hours:
@@ -156,15 +202,18 @@ def support(ctx: ProblemContext, ref: object, *, note: object = None, client: st
     text = None if note is None else str(note).strip()[:500] or None
     rule = limits.Limit("support", 1, dt.timedelta(hours=float(ctx.support_window_h)))
     who = None if client is None else f"{row.id}\x1f{client}"
-    counted = repository.add_support(ctx.store, problem_id=row.id, status=row.status, note=text, now=now,
-                                     rule=rule, who=who)
+    counted = repository.add_support(
+        ctx.store, problem_id=row.id, status=row.status, note=text, now=now, rule=rule, who=who
+    )
     out = public_view(record(ctx, find_row(ctx, row.id), now=now))
     out["counted"] = counted
     if counted:
         out["message"] = f"已附议问题 {row.tracking_no}，谢谢！"
     else:
-        out["message"] = (f"您已经附议过问题 {row.tracking_no}，每人 {rule.window.total_seconds() / 3600:g} 小时内"
-                          "只计一次。谢谢您的关注，我们会尽快处理！")
+        out["message"] = (
+            f"您已经附议过问题 {row.tracking_no}，每人 {rule.window.total_seconds() / 3600:g} 小时内"
+            "只计一次。谢谢您的关注，我们会尽快处理！"
+        )
     return out
 
 
@@ -200,8 +249,9 @@ class ProblemPage:
     units: list[tuple[str, str]]
 
 
-def problem_page(ctx: ProblemContext, ref: object, *, user: User | None, now: dt.datetime | None = None
-                 ) -> ProblemPage:
+def problem_page(
+    ctx: ProblemContext, ref: object, *, user: User | None, now: dt.datetime | None = None
+) -> ProblemPage:
     """A problem for its page: the record, the actions the user may take, units to dispatch to."""
     rec = show(ctx, ref, viewer=user, now=now)
     actions = allowed_actions(user, rec)

@@ -11,15 +11,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from gridmap.routing.county import plan_county_day
+    from gridmap.routing.daily import plan_day
+    from gridmap.routing.day import DayPlan, DayRoute
     from gridmap.routing.matrix import MatrixProvider, planar_matrix, provider_for, street_matrix
     from gridmap.routing.plan import PatrolPlan, PatrolRoute, plan_patrols
     from gridmap.routing.stops import Stop, read_stops, validate_stops
+    from gridmap.routing.streets import StreetNetwork
     from gridmap.routing.tsp import DEFAULT_TIME_LIMIT, path_length, solve_tour
     from gridmap.routing.vrp import Tour, TourSet, solve_tours
-    from gridmap.routing.streets import StreetNetwork
-    from gridmap.routing.day import DayPlan, DayRoute
-    from gridmap.routing.daily import plan_day
-    from gridmap.routing.county import plan_county_day
 
 # Loaded on first use, so that `gridmap --help` and other commands do not pay for the solvers.
 _HOME = {
@@ -45,7 +45,30 @@ _HOME = {
     "plan_day": "daily",
     "plan_county_day": "county",
 }
-__all__ = sorted(_HOME)
+__all__ = [
+    "DEFAULT_TIME_LIMIT",
+    "DayPlan",
+    "DayRoute",
+    "MatrixProvider",
+    "PatrolPlan",
+    "PatrolRoute",
+    "Stop",
+    "StreetNetwork",
+    "Tour",
+    "TourSet",
+    "path_length",
+    "plan_county_day",
+    "plan_day",
+    "plan_patrols",
+    "planar_matrix",
+    "provider_for",
+    "read_stops",
+    "solve_tour",
+    "solve_tours",
+    "street_matrix",
+    "validate_stops",
+]
+assert sorted(_HOME) == __all__
 
 
 def __getattr__(name: str) -> Any:

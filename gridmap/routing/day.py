@@ -29,9 +29,16 @@ class DayStop:
     reason: str  # why it is on today's list
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "name": self.name, "lon": round(self.lon, 7),
-                "lat": round(self.lat, 7), "grid_code": self.grid_code, "mandatory": self.mandatory,
-                "reason": self.reason}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "name": self.name,
+            "lon": round(self.lon, 7),
+            "lat": round(self.lat, 7),
+            "grid_code": self.grid_code,
+            "mandatory": self.mandatory,
+            "reason": self.reason,
+        }
 
 
 @dataclass(frozen=True)
@@ -76,10 +83,18 @@ class DayOptions:
         return self.stop_minutes / 60.0 * self.speed_kmh * 1000.0
 
     def as_dict(self) -> dict:
-        return {"mode": self.mode, "mode_label": MODES.get(self.mode, self.mode), "hours": self.hours,
-                "speed_kmh": self.speed_kmh, "stop_minutes": self.stop_minutes, "own_grids": self.own_grids,
-                "point_value_m": self.point_value_m, "budget_m": round(self.budget_m),
-                "time_limit": self.time_limit, "seed": self.seed}
+        return {
+            "mode": self.mode,
+            "mode_label": MODES.get(self.mode, self.mode),
+            "hours": self.hours,
+            "speed_kmh": self.speed_kmh,
+            "stop_minutes": self.stop_minutes,
+            "own_grids": self.own_grids,
+            "point_value_m": self.point_value_m,
+            "budget_m": round(self.budget_m),
+            "time_limit": self.time_limit,
+            "seed": self.seed,
+        }
 
 
 # --- the plan --------------------------------------------------------------------------------
@@ -100,24 +115,62 @@ class DayRoute:
 
     def record(self, *, day: str, mode: str) -> dict:
         """The plan as stored and exported: inspector, stops with seq (0 = start), line, turns."""
-        stops = [{"seq": 0, "kind": "start", "ref": None, "name": self.inspector.start_name, "reason": "出发点",
-                  "mandatory": True, "lon": self.inspector.start[0], "lat": self.inspector.start[1], "leg_m": 0.0}]
+        stops = [
+            {
+                "seq": 0,
+                "kind": "start",
+                "ref": None,
+                "name": self.inspector.start_name,
+                "reason": "出发点",
+                "mandatory": True,
+                "lon": self.inspector.start[0],
+                "lat": self.inspector.start[1],
+                "leg_m": 0.0,
+            }
+        ]
         for k, (s, leg) in enumerate(zip(self.stops, self.legs_m), start=1):
-            stops.append({"seq": k, "kind": s.kind, "ref": s.id, "name": s.name, "reason": s.reason,
-                          "mandatory": s.mandatory, "lon": s.lon, "lat": s.lat, "leg_m": round(leg, 1)})
+            stops.append(
+                {
+                    "seq": k,
+                    "kind": s.kind,
+                    "ref": s.id,
+                    "name": s.name,
+                    "reason": s.reason,
+                    "mandatory": s.mandatory,
+                    "lon": s.lon,
+                    "lat": s.lat,
+                    "leg_m": round(leg, 1),
+                }
+            )
         if not self.closed and self.inspector.end is not None:
-            stops.append({"seq": len(stops), "kind": "end", "ref": None, "name": self.inspector.end_name or "终点",
-                          "reason": "终点", "mandatory": True, "lon": self.inspector.end[0],
-                          "lat": self.inspector.end[1], "leg_m": round(self.legs_m[-1], 1)})
+            stops.append(
+                {
+                    "seq": len(stops),
+                    "kind": "end",
+                    "ref": None,
+                    "name": self.inspector.end_name or "终点",
+                    "reason": "终点",
+                    "mandatory": True,
+                    "lon": self.inspector.end[0],
+                    "lat": self.inspector.end[1],
+                    "leg_m": round(self.legs_m[-1], 1),
+                }
+            )
         return {
             "day": day,
             "mode": mode,
-            "inspector": {"code": self.inspector.code, "name": self.inspector.name, "grids": list(self.inspector.grids)},
+            "inspector": {
+                "code": self.inspector.code,
+                "name": self.inspector.name,
+                "grids": list(self.inspector.grids),
+            },
             "length_m": round(self.length_m, 1),
             "work_m": round(self.work_m, 1),
             "budget_m": round(self.budget_m, 1),
             "closed": self.closed,
-            "return_m": round(self.legs_m[-1], 1) if self.closed and len(self.legs_m) > len(self.stops) else 0.0,
+            "return_m": round(self.legs_m[-1], 1)
+            if self.closed and len(self.legs_m) > len(self.stops)
+            else 0.0,
             "stops": stops,
             "line": [[round(x, 7), round(y, 7)] for x, y in self.line],
             "turns": self.turns,
@@ -147,8 +200,14 @@ class DayPlan:
             "network": self.network,
             "seconds": round(self.seconds, 2),
             "routes": [
-                {"inspector": r.inspector.code, "name": r.inspector.name, "stops": [s.id for s in r.stops],
-                 "length": round(r.length_m), "work": round(r.work_m), "budget": round(r.budget_m)}
+                {
+                    "inspector": r.inspector.code,
+                    "name": r.inspector.name,
+                    "stops": [s.id for s in r.stops],
+                    "length": round(r.length_m),
+                    "work": round(r.work_m),
+                    "budget": round(r.budget_m),
+                }
                 for r in self.routes
             ],
             "total_length": round(sum(r.length_m for r in self.routes)),

@@ -65,8 +65,9 @@ def street_matrix(
 class StreetRouter:
     """A matrix provider over a street network that keeps the stops' placement for drawing routes."""
 
-    def __init__(self, network: StreetNetwork, *, ids: list[str] | None = None,
-                 max_snap_m: float = DEFAULT_MAX_SNAP_M) -> None:
+    def __init__(
+        self, network: StreetNetwork, *, ids: list[str] | None = None, max_snap_m: float = DEFAULT_MAX_SNAP_M
+    ) -> None:
         self.network = network
         self.ids = ids
         self.max_snap_m = max_snap_m
@@ -78,7 +79,10 @@ class StreetRouter:
 
 
 def provider_for(
-    *, planar: bool, network: StreetNetwork | None = None, ids: list[str] | None = None,
+    *,
+    planar: bool,
+    network: StreetNetwork | None = None,
+    ids: list[str] | None = None,
     max_snap_m: float = DEFAULT_MAX_SNAP_M,
 ) -> MatrixProvider:
     """The matrix provider for planar coordinates or for lon/lat on the street network."""

@@ -55,8 +55,11 @@ def plannable_inspectors(model, user: User | None) -> list[dict]:
     巡查员 sheet for the office and leaders, only themselves for an inspector."""
     grids = model.grids
     inspectors = [
-        {"code": str(code), "name": str(row["name"]),
-         "grids": "、".join(str(grids.loc[g, "name"]) for g in row["grid_list"] if g in grids.index)}
+        {
+            "code": str(code),
+            "name": str(row["name"]),
+            "grids": "、".join(str(grids.loc[g, "name"]) for g in row["grid_list"] if g in grids.index),
+        }
         for code, row in model.inspectors.iterrows()
     ]
     if user is not None and user.role == "inspector":
@@ -87,17 +90,30 @@ def save_day(store: Store, plan: DayPlan, *, user: User | None, system: bool = F
         here = (rec["stops"][0]["lon"], rec["stops"][0]["lat"])
         line = shapely.LineString(rec["line"] if len(rec["line"]) >= 2 else [here, here])
         row = {
-            "inspector_code": route.inspector.code, "inspector_name": route.inspector.name,
-            "grid_codes": ",".join(route.inspector.grids), "mode": plan.options.mode,
-            "length_m": route.length_m, "work_m": route.work_m, "budget_m": route.budget_m,
+            "inspector_code": route.inspector.code,
+            "inspector_name": route.inspector.name,
+            "grid_codes": ",".join(route.inspector.grids),
+            "mode": plan.options.mode,
+            "length_m": route.length_m,
+            "work_m": route.work_m,
+            "budget_m": route.budget_m,
             "closed": route.closed,
             "route": shapely.to_wkb(line, output_dimension=2),
-            "turns": json.dumps(rec["turns"], ensure_ascii=False), "created_at": now,
+            "turns": json.dumps(rec["turns"], ensure_ascii=False),
+            "created_at": now,
         }
         stops = [
-            {"seq": s["seq"], "kind": s["kind"], "ref": s["ref"], "name": s["name"], "reason": s["reason"],
-             "mandatory": bool(s["mandatory"]), "lon": float(s["lon"]), "lat": float(s["lat"]),
-             "leg_m": float(s["leg_m"])}
+            {
+                "seq": s["seq"],
+                "kind": s["kind"],
+                "ref": s["ref"],
+                "name": s["name"],
+                "reason": s["reason"],
+                "mandatory": bool(s["mandatory"]),
+                "lon": float(s["lon"]),
+                "lat": float(s["lat"]),
+                "leg_m": float(s["leg_m"]),
+            }
             for s in rec["stops"]
         ]
         rows.append((row, stops))
@@ -109,10 +125,18 @@ def list_plans(store: Store, *, day: object = None, inspector: str | None = None
     """Summaries of the stored plans of a day (default today), optionally of one inspector."""
     rows = repository.day_plans(store, day=parse_day(day), inspector=inspector, kinds=CHECKABLE)
     return [
-        {"id": r.id, "day": r.day, "inspector": {"code": r.inspector_code, "name": r.inspector_name},
-         "mode": r.mode, "length_m": round(r.length_m, 1), "work_m": round(r.work_m, 1),
-         "budget_m": round(r.budget_m, 1), "stops": total, "checked_in": done,
-         "created_at": clock.iso(r.created_at)}
+        {
+            "id": r.id,
+            "day": r.day,
+            "inspector": {"code": r.inspector_code, "name": r.inspector_name},
+            "mode": r.mode,
+            "length_m": round(r.length_m, 1),
+            "work_m": round(r.work_m, 1),
+            "budget_m": round(r.budget_m, 1),
+            "stops": total,
+            "checked_in": done,
+            "created_at": clock.iso(r.created_at),
+        }
         for r, total, done in rows
     ]
 
@@ -146,19 +170,34 @@ def get_plan(store: Store, plan_id: object) -> dict:
         "id": row.id,
         "day": row.day,
         "mode": row.mode,
-        "inspector": {"code": row.inspector_code, "name": row.inspector_name,
-                      "grids": [g for g in row.grid_codes.split(",") if g]},
+        "inspector": {
+            "code": row.inspector_code,
+            "name": row.inspector_name,
+            "grids": [g for g in row.grid_codes.split(",") if g],
+        },
         "length_m": round(row.length_m, 1),
         "work_m": round(row.work_m, 1),
         "budget_m": round(row.budget_m, 1),
         "closed": bool(row.closed),
         "created_at": clock.iso(row.created_at),
         "stops": [
-            {"seq": s.seq, "kind": s.kind, "ref": s.ref, "name": s.name, "reason": s.reason,
-             "mandatory": bool(s.mandatory), "lon": s.lon, "lat": s.lat, "leg_m": s.leg_m,
-             "checked_in_at": clock.iso(s.checked_in_at), "checked_in_by": s.checked_in_by,
-             "checkin_distance_m": None if s.checkin_distance_m is None else round(s.checkin_distance_m, 1),
-             "note": s.note}
+            {
+                "seq": s.seq,
+                "kind": s.kind,
+                "ref": s.ref,
+                "name": s.name,
+                "reason": s.reason,
+                "mandatory": bool(s.mandatory),
+                "lon": s.lon,
+                "lat": s.lat,
+                "leg_m": s.leg_m,
+                "checked_in_at": clock.iso(s.checked_in_at),
+                "checked_in_by": s.checked_in_by,
+                "checkin_distance_m": None
+                if s.checkin_distance_m is None
+                else round(s.checkin_distance_m, 1),
+                "note": s.note,
+            }
             for s in stops
         ],
         "line": [[round(x, 7), round(y, 7)] for x, y in shapely.get_coordinates(line).tolist()],
@@ -239,8 +278,17 @@ def check_in(
         from pyproj import Geod
 
         distance = float(Geod(ellps="WGS84").inv(stop["lon"], stop["lat"], x, y)[2])
-    done = repository.record_check_in(store, plan["id"], number, at=clock.to_db(now), by=user.username, lon=x,
-                                      lat=y, distance_m=distance, note=text)
+    done = repository.record_check_in(
+        store,
+        plan["id"],
+        number,
+        at=clock.to_db(now),
+        by=user.username,
+        lon=x,
+        lat=y,
+        distance_m=distance,
+        note=text,
+    )
     if not done:
         msg = f"第 {number} 站刚刚已被签到，不能重复签到"
         raise Conflict(msg)

@@ -54,7 +54,7 @@ class PatrolPlan:
 
 
 def _num(x: float) -> int | float:
-    return int(round(x)) if abs(x - round(x)) < 1e-6 else round(x, 2)
+    return round(x) if abs(x - round(x)) < 1e-6 else round(x, 2)
 
 
 def plan_patrols(
@@ -146,7 +146,9 @@ def plan_patrols(
         seed=seed,
     )
     routes = [
-        PatrolRoute(inspector=t.vehicle + 1, stops=[ids[k] for k in t.stops], length=t.length, closed=t.closed)
+        PatrolRoute(
+            inspector=t.vehicle + 1, stops=[ids[k] for k in t.stops], length=t.length, closed=t.closed
+        )
         for t in result.tours
     ]
     placement = provider.placement if isinstance(provider, StreetRouter) else None

@@ -38,8 +38,9 @@ streets = Table(
     "streets",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("import_id", Integer, ForeignKey("street_imports.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column(
+        "import_id", Integer, ForeignKey("street_imports.id", ondelete="CASCADE"), nullable=False, index=True
+    ),
     Column("name", Text, nullable=True),
     Column("kind", String(64), nullable=True),  # OSM highway=* value
     Column("osm_id", String(32), nullable=True),
@@ -85,8 +86,7 @@ patrol_stops = Table(
     "patrol_stops",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("plan_id", Integer, ForeignKey("patrol_plans.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("plan_id", Integer, ForeignKey("patrol_plans.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("seq", Integer, nullable=False),  # 0: the start; 1, 2, …: stops in order
     Column("kind", String(16), nullable=False),  # start | end | point | problem
     Column("ref", String(64), nullable=True),  # point code or problem tracking number

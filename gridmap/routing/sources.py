@@ -22,9 +22,24 @@ from gridmap.store import Store
 
 # OSM highway=* values an inspector on foot or by bicycle cannot use, or that are not roads yet.
 EXCLUDED_HIGHWAYS = frozenset(
-    {"motorway", "motorway_link", "construction", "proposed", "abandoned", "disused", "razed",
-     "raceway", "bus_guideway", "busway", "platform", "corridor", "elevator", "escape", "rest_area",
-     "services"}
+    {
+        "motorway",
+        "motorway_link",
+        "construction",
+        "proposed",
+        "abandoned",
+        "disused",
+        "razed",
+        "raceway",
+        "bus_guideway",
+        "busway",
+        "platform",
+        "corridor",
+        "elevator",
+        "escape",
+        "rest_area",
+        "services",
+    }
 )
 _TAG = re.compile(r'"([^"]+)"=>"([^"]*)"')
 _SUFFIXES = (".osm", ".osm.pbf", ".pbf", ".osm.bz2", ".osm.gz")
@@ -37,7 +52,10 @@ def _tags(text: object) -> dict[str, str]:
 def _walkable(tags: dict[str, str]) -> bool:
     if tags.get("foot") in ("no", "private") and tags.get("bicycle") in (None, "no", "private"):
         return False
-    return not (tags.get("access") in ("no", "private") and tags.get("foot") not in ("yes", "designated", "permissive"))
+    return not (
+        tags.get("access") in ("no", "private")
+        and tags.get("foot") not in ("yes", "designated", "permissive")
+    )
 
 
 def read_osm(path: str | Path) -> gpd.GeoDataFrame:
@@ -73,8 +91,10 @@ def read_osm(path: str | Path) -> gpd.GeoDataFrame:
             readable = Path(folder) / "streets.osm.pbf"  # GDAL's OSM driver goes by the suffix
             shutil.copyfile(source, readable)
         try:
-            frame = pyogrio.read_dataframe(readable, layer="lines", columns=["osm_id", "name", "highway", "other_tags"])
-        except Exception as error:  # noqa: BLE001 - GDAL reports bad files with several classes
+            frame = pyogrio.read_dataframe(
+                readable, layer="lines", columns=["osm_id", "name", "highway", "other_tags"]
+            )
+        except Exception as error:
             msg = (
                 f"路网文件 {source.name} 不是可读的 OpenStreetMap 数据（{error}）。"
                 "请从 OpenStreetMap 导出 .osm 或 .osm.pbf 文件后重试"
@@ -109,11 +129,20 @@ def import_streets(store: Store, path: str | Path) -> dict:
     rows = [
         {"name": n, "kind": k, "osm_id": o, "geom": g}
         for n, k, o, g in zip(
-            lines["name"], lines["kind"], lines["osm_id"], shapely.to_wkb(lines.geometry.to_numpy(), output_dimension=2)
+            lines["name"],
+            lines["kind"],
+            lines["osm_id"],
+            shapely.to_wkb(lines.geometry.to_numpy(), output_dimension=2),
         )
     ]
-    repository.replace_streets(store, source=Path(path).name, rows=rows, km=summary["km"],
-                               components=summary["components"], at=clock.to_db(None))
+    repository.replace_streets(
+        store,
+        source=Path(path).name,
+        rows=rows,
+        km=summary["km"],
+        components=summary["components"],
+        at=clock.to_db(None),
+    )
     summary["ways"] = len(rows)
     return summary
 
@@ -156,7 +185,9 @@ def load_network(store: Store) -> StreetNetwork:
                 geometry=shapely.from_wkb(np.array([geom for _, geom in rows], dtype=object)),
                 crs="EPSG:4326",
             )
-            network = StreetNetwork.from_lines(lines, name_column="name", source=f"导入路网 {imported['source']}")
+            network = StreetNetwork.from_lines(
+                lines, name_column="name", source=f"导入路网 {imported['source']}"
+            )
         else:
             rows = repository.segment_lines(store)
             if not rows:

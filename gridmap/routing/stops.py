@@ -52,13 +52,18 @@ def read_stops(path: str | Path, *, planar: bool) -> list[Stop]:
         )
         raise InvalidInput(msg)
     rows = [
-        {(key or "").strip().lower(): value.strip() if isinstance(value, str) else "" for key, value in row.items()}
+        {
+            (key or "").strip().lower(): value.strip() if isinstance(value, str) else ""
+            for key, value in row.items()
+        }
         for row in reader
     ]
     return validate_stops(rows, planar=planar, file=source.name)
 
 
-def validate_stops(rows: Iterable[Mapping[str, object]], *, planar: bool, file: str | None = None) -> list[Stop]:
+def validate_stops(
+    rows: Iterable[Mapping[str, object]], *, planar: bool, file: str | None = None
+) -> list[Stop]:
     """Turn rows (dicts with id, x, y, …) into stops; every problem found is named by its row and id.
 
     Rows are numbered as in a spreadsheet: the header is row 1, the first stop row 2.
@@ -105,7 +110,7 @@ def validate_stops(rows: Iterable[Mapping[str, object]], *, planar: bool, file: 
             )
         )
     if findings:
-        dup = [sid for sid in duplicates]
+        dup = list(duplicates)
         head = f"点位编号重复：{'、'.join(dup)}；" if dup else ""
         msg = f"{head}点位文件有 {len(findings)} 处错误，请改正后重试："
         raise InvalidInput(msg, findings=findings)
@@ -123,7 +128,7 @@ def _number(
     findings: list[Finding],
     file: str | None,
     *,
-    blank: float | None | str = "required",
+    blank: float | str | None = "required",
     minimum: float | None = None,
 ) -> float | None:
     text = "" if value is None else str(value).strip()
@@ -135,11 +140,15 @@ def _number(
     try:
         number = float(text)
     except ValueError:
-        findings.append(Finding(f"点位 {sid} 的 {column} 值 {text!r} 不是数字", file=file, feature=row, field=column))
+        findings.append(
+            Finding(f"点位 {sid} 的 {column} 值 {text!r} 不是数字", file=file, feature=row, field=column)
+        )
         return None
     if not math.isfinite(number) or (minimum is not None and number < minimum):
         need = "有限的数" if minimum is None else f"不小于 {minimum:g} 的数"
-        findings.append(Finding(f"点位 {sid} 的 {column} 值 {text!r} 应为{need}", file=file, feature=row, field=column))
+        findings.append(
+            Finding(f"点位 {sid} 的 {column} 值 {text!r} 应为{need}", file=file, feature=row, field=column)
+        )
         return None
     return number
 

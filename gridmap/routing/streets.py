@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -126,9 +127,7 @@ class StreetNetwork:
         tree = STRtree(shapely.points(node_pts))
         a, b = tree.query(shapely.points(node_pts), predicate="dwithin", distance=snap_m)
         m = len(node_pts)
-        _, cluster = connected_components(
-            coo_matrix((np.ones(len(a)), (a, b)), shape=(m, m)), directed=False
-        )
+        _, cluster = connected_components(coo_matrix((np.ones(len(a)), (a, b)), shape=(m, m)), directed=False)
         key_to_node = np.full(int(inverse.max()) + 1, -1, dtype=np.int64)
         key_to_node[node_keys] = cluster
         first_rep = np.zeros(cluster.max() + 1, dtype=np.int64)
@@ -287,9 +286,14 @@ class Placement:
         split = np.unique(virt_edge)
         keep = np.ones(net.edges, dtype=bool)
         keep[split] = False
-        us, vs, lens, geoms, names, parent = [net.u[keep]], [net.v[keep]], [net.length[keep]], [net.geoms[keep]], [
-            net.names[keep]
-        ], [np.flatnonzero(keep)]
+        us, vs, lens, geoms, names, parent = (
+            [net.u[keep]],
+            [net.v[keep]],
+            [net.length[keep]],
+            [net.geoms[keep]],
+            [net.names[keep]],
+            [np.flatnonzero(keep)],
+        )
         extra_xy = []
         for e in split:  # a short loop over the few edges that hold stops
             mine = np.flatnonzero(virt_edge == e)
@@ -363,7 +367,7 @@ class Placement:
             nodes.append(int(pred[nodes[-1]]))
         nodes.reverse()
         out = []
-        for a, b in zip(nodes[:-1], nodes[1:]):
+        for a, b in itertools.pairwise(nodes):
             e = int(self._edge_of[min(a, b), max(a, b)]) - 1
             out.append((e, int(self.u[e]) == a))
         return out

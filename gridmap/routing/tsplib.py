@@ -157,7 +157,9 @@ def read_best_solutions(source: str | Path) -> dict[str, int]:
     return best
 
 
-def tour_length(matrix: NDArray[np.integer] | NDArray[np.floating], order: list[int], *, closed: bool = True) -> float:
+def tour_length(
+    matrix: NDArray[np.integer] | NDArray[np.floating], order: list[int], *, closed: bool = True
+) -> float:
     """Length of visiting `order` in turn, returning to the first node when `closed`."""
     idx = np.asarray(order, dtype=np.int64)
     if len(idx) < 2:

@@ -52,22 +52,37 @@ def turn_list(legs: Sequence[Leg], names: Sequence[str], *, closed: bool) -> lis
         for n, run in enumerate(runs):
             d = round(run["distance"])
             if n == 0:
-                way = f"向{_COMPASS[int(((run['in'] or 0) + 22.5) // 45) % 8]}" if run["in"] is not None else ""
+                way = (
+                    f"向{_COMPASS[int(((run['in'] or 0) + 22.5) // 45) % 8]}" if run["in"] is not None else ""
+                )
                 text = f"{'从' + names[k] + '出发，' if k == 0 else '出发，'}沿{run['street']}{way}走 {d} 米"
                 action = "depart"
             else:
                 turn = _turn(runs[n - 1]["out"], run["in"])
-                text = f"{turn}进入{run['street']}，走 {d} 米" if turn != "直行" else f"直行进入{run['street']}，走 {d} 米"
+                text = (
+                    f"{turn}进入{run['street']}，走 {d} 米"
+                    if turn != "直行"
+                    else f"直行进入{run['street']}，走 {d} 米"
+                )
                 action = "turn"
-            out.append({"action": action, "text": text, "street": run["street"], "distance_m": d, "stop": None})
+            out.append(
+                {"action": action, "text": text, "street": run["street"], "distance_m": d, "stop": None}
+            )
         last = k == len(legs) - 1
         target = names[k + 1]
         if not runs:
             text = f"{target}与上一站在同一处" if not (last and closed) else f"回到{target}"
         else:
             text = f"回到{target}" if last and closed else f"到达{target}"
-        out.append({"action": "arrive", "text": text, "street": None, "distance_m": 0,
-                    "stop": 0 if last and closed else k + 1})
+        out.append(
+            {
+                "action": "arrive",
+                "text": text,
+                "street": None,
+                "distance_m": 0,
+                "stop": 0 if last and closed else k + 1,
+            }
+        )
     for n, item in enumerate(out, start=1):
         item["step"] = n
     return out

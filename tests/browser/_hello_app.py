@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import mimetypes
 import os
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from gridmap import assets
 

@@ -39,9 +39,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
 from urllib.parse import urlsplit
 
 import pytest
@@ -151,9 +151,7 @@ def start_live_server(
     """
     full_env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
     full_env.update({k: str(v) for k, v in (env or {}).items()})
-    full_env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p
-    )
+    full_env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), full_env.get("PYTHONPATH", "")) if p)
     full_env["PYTHONUNBUFFERED"] = "1"
     log_dir.mkdir(parents=True, exist_ok=True)
     for attempt in range(3):

@@ -37,7 +37,7 @@ def server(live_server_factory, demo_env, vendored_assets):
 
 def _quiet_spot(server, grid: dict) -> tuple[float, float]:
     """A spot inside the grid where whois names no road, point or community (a clean click)."""
-    status, body = server.get(f"/api/layers/grids.geojson")
+    _status, body = server.get("/api/layers/grids.geojson")
     feature = next(f for f in json.loads(body)["features"] if f["id"] == grid["code"])
     polygon = shapely.geometry.shape(feature["geometry"])
     minx, miny, maxx, maxy = polygon.bounds
@@ -45,7 +45,7 @@ def _quiet_spot(server, grid: dict) -> tuple[float, float]:
     for lon, lat in zip(rng.uniform(minx, maxx, 400), rng.uniform(miny, maxy, 400)):
         if not polygon.buffer(-0.0004).contains(shapely.Point(lon, lat)):
             continue
-        status, body = server.get(f"/api/whois?lon={lon}&lat={lat}")
+        _status, body = server.get(f"/api/whois?lon={lon}&lat={lat}")
         d = json.loads(body)
         if d["grid"]["code"] == grid["code"] and not (d["segment"] or d["point"] or d["community"]):
             return float(lon), float(lat)
@@ -68,7 +68,7 @@ def test_county_map_renders_offline_without_errors(server, page):
 
 
 def test_click_in_a_grid_shows_its_leaders(server, page):
-    status, body = server.get("/api/grids/610330100007")
+    _status, body = server.get("/api/grids/610330100007")
     grid = json.loads(body)
     lon, lat = _quiet_spot(server, grid)
     page.goto(server.url + "/")
@@ -93,7 +93,7 @@ def test_click_in_a_grid_shows_its_leaders(server, page):
 def test_search_box_finds_a_unit(server, page):
     page.goto(server.url + "/")
     page.wait_for_selector("#gm-search-input")
-    status, body = server.get("/api/units")
+    _status, body = server.get("/api/units")
     unit = json.loads(body)["units"][5]
     page.fill("#gm-search-input", unit["name"])
     hit = page.locator(".gm-hit", has_text=unit["name"]).first
@@ -108,7 +108,7 @@ def test_search_box_finds_a_unit(server, page):
 def test_grid_page_lists_leaders_and_units(server, page):
     page.goto(server.url + "/grids/610330100001")
     page.wait_for_selector("path.leaflet-interactive")
-    status, body = server.get("/api/grids/610330100001")
+    _status, body = server.get("/api/grids/610330100001")
     grid = json.loads(body)
     text = page.inner_text("body")
     for leader in grid["leaders"]:

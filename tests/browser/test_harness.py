@@ -47,9 +47,7 @@ def test_folium_map_with_every_vendored_plugin_runs_without_errors(hello_server,
     page.wait_for_selector(".leaflet-control-search")  # leaflet-search
     page.wait_for_selector("svg#legend")  # branca legend drawn with d3
     page.wait_for_selector(".leaflet-control-layers")
-    rotation = page.eval_on_selector(
-        ".awesome-marker i.fa-rotate-45", "i => getComputedStyle(i).transform"
-    )
+    rotation = page.eval_on_selector(".awesome-marker i.fa-rotate-45", "i => getComputedStyle(i).transform")
     assert rotation.startswith("matrix(0.707"), rotation
     fonts = page.evaluate(
         "document.fonts.ready.then(() => [...document.fonts]"
@@ -84,7 +82,7 @@ def test_page_fixture_records_errors_and_blocks_outside_requests(page):
 @pytest.mark.browser
 def test_assert_not_blank_rejects_an_empty_page(page):
     page.set_content("<html><body style='background:#fff'></body></html>")
-    with pytest.raises(AssertionError, match="single colour|blank|white"):
+    with pytest.raises(AssertionError, match=r"single colour|blank|white"):
         assert_not_blank(page.screenshot())
 
 

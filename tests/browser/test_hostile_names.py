@@ -46,12 +46,21 @@ def _layers():
         gdf[column] = [evil(f"{kind}{i}") for i in range(len(gdf))]
     # roads that meet at their ends (a street network for the patrol plan), points beside them
     layers["segments"] = gpd.GeoDataFrame(
-        {"code": ["S1", "S2", "S3", "S4"], "road_name": [evil(f"路{i}") for i in range(1, 5)],
-         "from_name": [evil("起点")] * 4, "to_name": [evil("终点")] * 4, "unit_code": ["U1", "U2", "U3", "U2"]},
-        geometry=[LineString([(106.511, 33.910), (106.521, 33.910)]),
-                  LineString([(106.521, 33.910), (106.525, 33.910)]),
-                  LineString([(106.525, 33.910), (106.525, 33.914)]),
-                  LineString([(106.525, 33.910), (106.529, 33.910)])], crs="EPSG:4326")
+        {
+            "code": ["S1", "S2", "S3", "S4"],
+            "road_name": [evil(f"路{i}") for i in range(1, 5)],
+            "from_name": [evil("起点")] * 4,
+            "to_name": [evil("终点")] * 4,
+            "unit_code": ["U1", "U2", "U3", "U2"],
+        },
+        geometry=[
+            LineString([(106.511, 33.910), (106.521, 33.910)]),
+            LineString([(106.521, 33.910), (106.525, 33.910)]),
+            LineString([(106.525, 33.910), (106.525, 33.914)]),
+            LineString([(106.525, 33.910), (106.529, 33.910)]),
+        ],
+        crs="EPSG:4326",
+    )
     points = layers["points"]
     points["category"] = [evil("类别"), "医院"]
     points["address"] = [evil("地址"), evil("地址")]
@@ -75,8 +84,21 @@ def _tables():
     return tables
 
 
-ORDER = ["towns", "units", "leaders", "grids", "segments", "points", "communities", "rivers",
-         "grid_roles", "grid_leaders", "town_leaders", "household_heads", "inspectors"]
+ORDER = [
+    "towns",
+    "units",
+    "leaders",
+    "grids",
+    "segments",
+    "points",
+    "communities",
+    "rivers",
+    "grid_roles",
+    "grid_leaders",
+    "town_leaders",
+    "household_heads",
+    "inspectors",
+]
 
 
 def _write_files(folder: Path) -> dict[str, Path]:
@@ -103,8 +125,9 @@ def _gridmap(env: dict, *args: str) -> str:
 
     from gridmap.cli import main
 
-    result = CliRunner().invoke(main, list(args), env={k: str(v) for k, v in env.items()},
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, list(args), env={k: str(v) for k, v in env.items()}, catch_exceptions=False
+    )
     assert result.exit_code == 0, f"gridmap {' '.join(args)}:\n{result.output}"
     return result.output
 
@@ -142,8 +165,14 @@ def server(hostile_env, vendored_assets, tmp_path_factory):
     live = start_live_server(env=env, log_dir=tmp_path_factory.mktemp("hostile-server"))
     # a problem of the hostile category, with a hostile description, then the day's patrol plan
     conn = http.client.HTTPConnection("127.0.0.1", live.port, timeout=30)
-    conn.request("POST", "/api/problems", headers={"Content-Type": "application/json"}, body=json.dumps(
-        {"lon": 106.5165, "lat": 33.9101, "category": "evil", "description": evil("描述")}).encode())
+    conn.request(
+        "POST",
+        "/api/problems",
+        headers={"Content-Type": "application/json"},
+        body=json.dumps(
+            {"lon": 106.5165, "lat": 33.9101, "category": "evil", "description": evil("描述")}
+        ).encode(),
+    )
     response = conn.getresponse()
     live.problem = json.loads(response.read())
     assert response.status == 201, live.problem
@@ -236,7 +265,9 @@ def _watch(page) -> list[str]:
 
 def _nothing_ran(page, dialogs, where: str) -> None:
     assert dialogs == [], (where, dialogs)
-    assert page.evaluate("document.querySelectorAll('.gm-pwned, img[src=\"x\"], [onerror]').length") == 0, where
+    assert page.evaluate("document.querySelectorAll('.gm-pwned, img[src=\"x\"], [onerror]').length") == 0, (
+        where
+    )
     assert page.evaluate("window.__csp") == [], where
     assert_clean(page)  # no JS errors (CSP reports too), no failed requests (an <img src=x> would ask for /x)
 
@@ -327,8 +358,9 @@ def test_patrol_report_problem_login_and_import_pages(server, hostile_env, page)
     names = [s["name"] for s in plan["stops"]]
     assert evil("points0") in names and evil("巡查员") in page.inner_text("h1")
     shown = page.locator(".leaflet-marker-pane .gm-stop")
-    assert shown.count() == len({(s["lon"], s["lat"], s["kind"] == "end") for s in plan["stops"]}) or \
-        shown.count() == len(plan["stops"]), (shown.count(), plan["stops"])
+    assert shown.count() == len(
+        {(s["lon"], s["lat"], s["kind"] == "end") for s in plan["stops"]}
+    ) or shown.count() == len(plan["stops"]), (shown.count(), plan["stops"])
     seq = next(s["seq"] for s in plan["stops"] if s["name"] == evil("points0"))
     stop = page.locator(".leaflet-marker-pane .gm-stop", has_text=str(seq)).first
     stop.click()

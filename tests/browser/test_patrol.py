@@ -12,8 +12,9 @@ HOSTILE = '<img src=x onerror="window.__xss=1">市场'
 
 
 @pytest.mark.browser
-def test_patrol_page_shows_the_route_and_checks_in(live_server_factory, settings, store, tmp_path,
-                                                   vendored_assets, page):
+def test_patrol_page_shows_the_route_and_checks_in(
+    live_server_factory, settings, store, tmp_path, vendored_assets, page
+):
     from gridmap.auth import add_user
     from gridmap.reference import load_directory
     from gridmap.routing import daily, patrols
@@ -23,12 +24,30 @@ def test_patrol_page_shows_the_route_and_checks_in(live_server_factory, settings
     load_directory(store, town.write(tmp_path / "town"))
     add_user(store, username="I03", role="inspector", password="secret-pass-1")
     network = StreetNetwork.from_lines(town.street_lines())
-    crew = [Inspector(code="I03", name="褚巡查", grids=(town.GRID_A,), start=town.ll(100, 100),
-                      start_name="西关网格出发点")]
-    stops = [DayStop(id=code, kind="point", name=HOSTILE if code == "P1" else name,
-                     lon=town.ll(x, y)[0], lat=town.ll(x, y)[1], grid_code=town.GRID_A, mandatory=False,
-                     prize_m=None, reason="考察点位")
-             for code, name, x, y in town.POINTS if x < town.SPLIT_X]
+    crew = [
+        Inspector(
+            code="I03",
+            name="褚巡查",
+            grids=(town.GRID_A,),
+            start=town.ll(100, 100),
+            start_name="西关网格出发点",
+        )
+    ]
+    stops = [
+        DayStop(
+            id=code,
+            kind="point",
+            name=HOSTILE if code == "P1" else name,
+            lon=town.ll(x, y)[0],
+            lat=town.ll(x, y)[1],
+            grid_code=town.GRID_A,
+            mandatory=False,
+            prize_m=None,
+            reason="考察点位",
+        )
+        for code, name, x, y in town.POINTS
+        if x < town.SPLIT_X
+    ]
     plan = daily.plan_day(network, crew, stops, options=town.options(time_limit=0.5), day="2026-11-27")
     (plan_id,) = patrols.save_day(store, plan, user=None, system=True)
 

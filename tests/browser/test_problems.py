@@ -12,14 +12,14 @@ import pytest
 from tests.browser.conftest import assert_clean
 from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD
 
-PAYLOAD = ('<img src=x onerror=alert(1)><img src=x onerror="window.__xss=1">'
-           '<script>window.__xss=2</script>')
+PAYLOAD = '<img src=x onerror=alert(1)><img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 
 def _post(server, body: dict) -> dict:
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-    conn.request("POST", "/api/problems", body=json.dumps(body).encode(),
-                 headers={"Content-Type": "application/json"})
+    conn.request(
+        "POST", "/api/problems", body=json.dumps(body).encode(), headers={"Content-Type": "application/json"}
+    )
     response = conn.getresponse()
     data = json.loads(response.read())
     assert response.status == 201, data
@@ -53,20 +53,36 @@ OPEN_POPUP = """
 
 
 @pytest.mark.browser
-def test_hostile_description_is_text_everywhere(live_server_factory, settings, loaded_store, vendored_assets, page):
+def test_hostile_description_is_text_everywhere(
+    live_server_factory, settings, loaded_store, vendored_assets, page
+):
     from gridmap.auth import add_user
     from gridmap.problems.service import context_from_settings, report_problem
     from gridmap.reference import ReferenceCache
     from gridmap.settings import load_settings
 
     server = live_server_factory(env=settings)
-    no = _post(server, {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage",
-                        "description": PAYLOAD})["tracking_no"]
+    no = _post(
+        server,
+        {
+            "lon": ON_BINJIANG_ROAD[0],
+            "lat": ON_BINJIANG_ROAD[1],
+            "category": "garbage",
+            "description": PAYLOAD,
+        },
+    )["tracking_no"]
     # an overdue one for the chase list: reported three days ago, written through the same store code
-    ctx = context_from_settings(loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0),
-                                load_settings(settings, environ={}))
-    old = report_problem(ctx, lon=NEAR_HOSPITAL[0], lat=NEAR_HOSPITAL[1], category="manhole",
-                         description=PAYLOAD, now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=3))
+    ctx = context_from_settings(
+        loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0), load_settings(settings, environ={})
+    )
+    old = report_problem(
+        ctx,
+        lon=NEAR_HOSPITAL[0],
+        lat=NEAR_HOSPITAL[1],
+        category="manhole",
+        description=PAYLOAD,
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
+    )
     add_user(loaded_store, username="office", role="office", password="secret-pass-1")
     dialogs = _watch(page)
 
@@ -87,8 +103,10 @@ def test_hostile_description_is_text_everywhere(live_server_factory, settings, l
 
     # report page: the duplicate suggestions show the nearby problem's description
     page.goto(f"{server.url}/report")
-    page.evaluate(f"document.getElementById('gm-lon').value = '{ON_BINJIANG_ROAD[0]}';"
-                  f"document.getElementById('gm-lat').value = '{ON_BINJIANG_ROAD[1]}';")
+    page.evaluate(
+        f"document.getElementById('gm-lon').value = '{ON_BINJIANG_ROAD[0]}';"
+        f"document.getElementById('gm-lat').value = '{ON_BINJIANG_ROAD[1]}';"
+    )
     page.select_option("#gm-category", "garbage")
     page.wait_for_selector("#gm-duplicate-list li")
     assert PAYLOAD in page.locator("#gm-duplicate-list").inner_text()

@@ -11,8 +11,15 @@ from tests.importer import fixtures
 
 def _with_county(store: Store) -> Store:
     store.import_reference("towns", fixtures.town(), mode="replace")
-    units = pd.DataFrame({"code": [fixtures.UNIT_CODE], "name": ["县住建局"], "kind": [None],
-                          "contact": [None], "phone": [None]})
+    units = pd.DataFrame(
+        {
+            "code": [fixtures.UNIT_CODE],
+            "name": ["县住建局"],
+            "kind": [None],
+            "contact": [None],
+            "phone": [None],
+        }
+    )
     store.import_reference("units", units, mode="replace")
     return store
 

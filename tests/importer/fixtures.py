@@ -35,24 +35,45 @@ def truth_grids() -> gpd.GeoDataFrame:
     polys = []
     for i in range(3):
         x0, x1 = _X[i], _X[i + 1]
-        polys.append(Polygon([(x0, _Y0), (x1, _Y0), (x1 + 0.0003, (_Y0 + _Y1) / 2), (x1, _Y1),
-                              (x0, _Y1), (x0 + 0.0003, (_Y0 + _Y1) / 2) if i else (x0, (_Y0 + _Y1) / 2)]))
+        polys.append(
+            Polygon(
+                [
+                    (x0, _Y0),
+                    (x1, _Y0),
+                    (x1 + 0.0003, (_Y0 + _Y1) / 2),
+                    (x1, _Y1),
+                    (x0, _Y1),
+                    (x0 + 0.0003, (_Y0 + _Y1) / 2) if i else (x0, (_Y0 + _Y1) / 2),
+                ]
+            )
+        )
     return gpd.GeoDataFrame(
         {"code": GRID_CODES, "name": GRID_NAMES, "town_code": [TOWN_CODE] * 3},
-        geometry=polys, crs="EPSG:4326")
+        geometry=polys,
+        crs="EPSG:4326",
+    )
 
 
 def truth_points() -> gpd.GeoDataFrame:
     pts = [Point(106.5112, 33.9071), Point(106.5150, 33.9102), Point(106.5190, 33.9066)]
     return gpd.GeoDataFrame(
-        {"code": POINT_CODES, "name": POINT_NAMES, "category": ["农贸市场", "学校", "医院"],
-         "unit_code": [UNIT_CODE] * 3},
-        geometry=pts, crs="EPSG:4326")
+        {
+            "code": POINT_CODES,
+            "name": POINT_NAMES,
+            "category": ["农贸市场", "学校", "医院"],
+            "unit_code": [UNIT_CODE] * 3,
+        },
+        geometry=pts,
+        crs="EPSG:4326",
+    )
 
 
 def town() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame({"code": [TOWN_CODE], "name": ["双石铺镇"]},
-                            geometry=[shapely.box(106.40, 33.80, 106.60, 34.00)], crs="EPSG:4326")
+    return gpd.GeoDataFrame(
+        {"code": [TOWN_CODE], "name": ["双石铺镇"]},
+        geometry=[shapely.box(106.40, 33.80, 106.60, 34.00)],
+        crs="EPSG:4326",
+    )
 
 
 def in_crs(gdf: gpd.GeoDataFrame, target: str) -> gpd.GeoDataFrame:
@@ -79,8 +100,9 @@ def _drop(path: Path, *suffixes: str) -> None:
         path.with_suffix(suffix).unlink(missing_ok=True)
 
 
-def write_shapefile(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str,
-                    name: str = "网格") -> Path:
+def write_shapefile(
+    folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str, name: str = "网格"
+) -> Path:
     """encoding: utf8_cpg | utf8_nocpg | gbk_nocpg. GCJ-02/BD-09 data carry no .prj."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.shp"
@@ -112,8 +134,9 @@ def write_gpkg(folder: Path, gdf: gpd.GeoDataFrame, *, system: str, layer: str =
     return path
 
 
-def write_geojson(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str,
-                  bare: bool = False) -> Path:
+def write_geojson(
+    folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str, bare: bool = False
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "data.geojson"
     data = in_crs(gdf, system)
@@ -127,8 +150,7 @@ def write_geojson(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system:
     return path
 
 
-def write_kml(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str,
-              kmz: bool = False) -> Path:
+def write_kml(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str, kmz: bool = False) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "data.kml"
     data = in_crs(gdf, system)
@@ -157,17 +179,20 @@ def _xy_rows(gdf: gpd.GeoDataFrame, system: str, *, wkt: bool) -> tuple[list[str
     attrs = [c for c in gdf.columns if c != "geometry"]
     if wkt:
         header = [*attrs, "WKT"]
-        rows = [[*r[attrs], shapely.to_wkt(g, rounding_precision=9 if not projected else 4)]
-                for (_, r), g in zip(data.iterrows(), data.geometry)]
+        rows = [
+            [*r[attrs], shapely.to_wkt(g, rounding_precision=9 if not projected else 4)]
+            for (_, r), g in zip(data.iterrows(), data.geometry)
+        ]
     else:
         header = [*attrs, "X" if projected else "经度", "Y" if projected else "纬度"]
-        rows = [[*r[attrs], round(g.x, 4 if projected else 9), round(g.y, 4 if projected else 9)]
-                for (_, r), g in zip(data.iterrows(), data.geometry)]
+        rows = [
+            [*r[attrs], round(g.x, 4 if projected else 9), round(g.y, 4 if projected else 9)]
+            for (_, r), g in zip(data.iterrows(), data.geometry)
+        ]
     return header, rows
 
 
-def write_csv(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str,
-              wkt: bool = False) -> Path:
+def write_csv(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str, wkt: bool = False) -> Path:
     """encoding: utf8_bom | utf8 | gbk."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "data.csv"
@@ -181,8 +206,9 @@ def write_csv(folder: Path, gdf: gpd.GeoDataFrame, *, encoding: str, system: str
     return path
 
 
-def write_xlsx(folder: Path, gdf: gpd.GeoDataFrame, *, system: str, wkt: bool = False,
-               title: bool = True) -> Path:
+def write_xlsx(
+    folder: Path, gdf: gpd.GeoDataFrame, *, system: str, wkt: bool = False, title: bool = True
+) -> Path:
     """A sheet with a merged title row and a note row above the header, like office tables."""
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "data.xlsx"
@@ -210,8 +236,7 @@ def hausdorff_m(a, b) -> float:
 
 def max_position_error_m(imported: gpd.GeoDataFrame, truth: gpd.GeoDataFrame) -> float:
     by_code = truth.set_index("code").geometry
-    errors = [hausdorff_m(geom, by_code[code])
-              for code, geom in zip(imported["code"], imported.geometry)]
+    errors = [hausdorff_m(geom, by_code[code]) for code, geom in zip(imported["code"], imported.geometry)]
     return float(np.max(errors))
 
 
@@ -240,8 +265,14 @@ def _deflated_spaces(unpacked: int) -> tuple[bytes, int]:
     return one * whole + tail, crc
 
 
-def write_bomb(path: Path, *, member: str = "doc.kml", unpacked: int = 768 * _MIB,
-               stated: int | None = None, extra: dict[str, bytes] | None = None) -> Path:
+def write_bomb(
+    path: Path,
+    *,
+    member: str = "doc.kml",
+    unpacked: int = 768 * _MIB,
+    stated: int | None = None,
+    extra: dict[str, bytes] | None = None,
+) -> Path:
     """A ZIP whose `member` inflates to `unpacked` bytes of spaces (768 MiB from ~770 KB).
 
     stated: the uncompressed size the ZIP's directories claim (a lie when not `unpacked`).
@@ -258,13 +289,50 @@ def write_bomb(path: Path, *, member: str = "doc.kml", unpacked: int = 768 * _MI
     for name, payload, crc32, size, method in entries:
         raw_name = name.encode("utf-8")
         offset = len(out)
-        out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0x800, method, 0, 0x21, crc32,
-                           len(payload), size, len(raw_name), 0) + raw_name + payload
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0x800, method, 0, 0x21,
-                               crc32, len(payload), size, len(raw_name), 0, 0, 0, 0, 0,
-                               offset) + raw_name
-    out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
-                                 len(central), len(out), 0)
+        out += (
+            struct.pack(
+                "<IHHHHHIIIHH",
+                0x04034B50,
+                20,
+                0x800,
+                method,
+                0,
+                0x21,
+                crc32,
+                len(payload),
+                size,
+                len(raw_name),
+                0,
+            )
+            + raw_name
+            + payload
+        )
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0x800,
+                method,
+                0,
+                0x21,
+                crc32,
+                len(payload),
+                size,
+                len(raw_name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + raw_name
+        )
+    out += central + struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries), len(central), len(out), 0
+    )
     path.write_bytes(bytes(out))
     return path
 
@@ -288,20 +356,23 @@ def qgis_kml(folder: Path, gdf: gpd.GeoDataFrame, *, names: list[str | None] | N
             f'      <SimpleData name="所属镇编码">{row["town_code"]}</SimpleData>\n'
             "    </SchemaData></ExtendedData>\n"
             f"    <Polygon><outerBoundaryIs><LinearRing><coordinates>{ring}</coordinates>"
-            "</LinearRing></outerBoundaryIs></Polygon>\n  </Placemark>")
+            "</LinearRing></outerBoundaryIs></Polygon>\n  </Placemark>"
+        )
     text = (
         '<?xml version="1.0" encoding="utf-8" ?>\n<kml xmlns="http://www.opengis.net/kml/2.2">\n'
         '<Document id="root_doc">\n<Schema name="网格" id="网格">\n'
         '  <SimpleField name="网格编码" type="string"></SimpleField>\n'
         '  <SimpleField name="网格名称" type="string"></SimpleField>\n'
         '  <SimpleField name="所属镇编码" type="string"></SimpleField>\n</Schema>\n'
-        '<Folder><name>网格</name>\n' + "\n".join(placemarks) + "\n</Folder>\n</Document></kml>\n")
+        "<Folder><name>网格</name>\n" + "\n".join(placemarks) + "\n</Folder>\n</Document></kml>\n"
+    )
     path.write_text(text, encoding="utf-8")
     return path
 
 
-def write_sparse_xlsx(path: Path, cells: dict[str, str], *, sheet: str = "表1",
-                      dimension: str | None = "A1:XFD1048576") -> Path:
+def write_sparse_xlsx(
+    path: Path, cells: dict[str, str], *, sheet: str = "表1", dimension: str | None = "A1:XFD1048576"
+) -> Path:
     """A minimal XLSX holding only `cells` ({"A1": "code", "XFD1048576": "x"}), a few KB.
 
     With cells far apart (or a <dimension> that claims the whole sheet) a reader that pads
@@ -316,8 +387,7 @@ def write_sparse_xlsx(path: Path, cells: dict[str, str], *, sheet: str = "表1",
     rows: dict[int, list[str]] = {}
     for ref in sorted(cells, key=lambda r: (key(r)[0], len(key(r)[1]), key(r)[1])):
         number, _ = key(ref)
-        rows.setdefault(number, []).append(
-            f'<c r="{ref}" t="inlineStr"><is><t>{cells[ref]}</t></is></c>')
+        rows.setdefault(number, []).append(f'<c r="{ref}" t="inlineStr"><is><t>{cells[ref]}</t></is></c>')
     data = "".join(f'<row r="{n}">{"".join(c)}</row>' for n, c in sorted(rows.items()))
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -331,19 +401,24 @@ def write_sparse_xlsx(path: Path, cells: dict[str, str], *, sheet: str = "表1",
             'ContentType="application/xml"/><Override PartName="/xl/workbook.xml" ContentType='
             '"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
             '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/'
-            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'),
+            'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/></Types>'
+        ),
         "_rels/.rels": (
             f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship '
-            f'Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'),
+            f'Id="rId1" Type="{rel}/officeDocument" Target="xl/workbook.xml"/></Relationships>'
+        ),
         "xl/workbook.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="{main}" xmlns:r="{rel}">'
-            f'<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'),
+            f'<sheets><sheet name="{sheet}" sheetId="1" r:id="rId1"/></sheets></workbook>'
+        ),
         "xl/_rels/workbook.xml.rels": (
             f'<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="{pkg}"><Relationship '
-            f'Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'),
+            f'Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/></Relationships>'
+        ),
         "xl/worksheets/sheet1.xml": (
             f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{main}">{dim}'
-            f"<sheetData>{data}</sheetData></worksheet>"),
+            f"<sheetData>{data}</sheetData></worksheet>"
+        ),
     }
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, text in parts.items():

@@ -30,10 +30,12 @@ ROOT = Path(__file__).resolve().parents[2]
 def _assert_same(before, after) -> None:
     for name, gdf in before.layers.items():
         other = after.layers[name]
-        pd.testing.assert_frame_equal(pd.DataFrame(gdf.drop(columns="geometry")),
-                                      pd.DataFrame(other.drop(columns="geometry")))
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(gdf.drop(columns="geometry")), pd.DataFrame(other.drop(columns="geometry"))
+        )
         assert list(shapely.to_wkb(gdf.geometry.to_numpy())) == list(
-            shapely.to_wkb(other.geometry.to_numpy()))
+            shapely.to_wkb(other.geometry.to_numpy())
+        )
     for name, frame in before.tables.items():
         pd.testing.assert_frame_equal(frame, after.tables[name])
 
@@ -44,8 +46,7 @@ def _broken_files(tmp_path: Path) -> dict[str, Path]:
     truncated = tmp_path / "truncated.gpkg"
     truncated.write_bytes(good.read_bytes()[:20000])
     bad_json = tmp_path / "bad.geojson"
-    bad_json.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", ',
-                        encoding="utf-8")
+    bad_json.write_text('{"type": "FeatureCollection", "features": [{"type": "Feature", ', encoding="utf-8")
     lonely = tmp_path / "lonely"
     shp = fx.write_shapefile(lonely, fx.truth_grids(), encoding="utf8_cpg", system="EPSG:4326")
     shp.with_suffix(".dbf").unlink()
@@ -53,12 +54,16 @@ def _broken_files(tmp_path: Path) -> dict[str, Path]:
     bad_zip.write_bytes(b"PK\x03\x04" + os.urandom(300))
     not_excel = tmp_path / "table.xlsx"
     not_excel.write_bytes(b"PK\x03\x04" + b"\x00" * 100)
-    return {"truncated_gpkg": truncated, "bad_json": bad_json, "shp_without_dbf": shp,
-            "bad_zip": bad_zip, "fake_xlsx": not_excel}
+    return {
+        "truncated_gpkg": truncated,
+        "bad_json": bad_json,
+        "shp_without_dbf": shp,
+        "bad_zip": bad_zip,
+        "fake_xlsx": not_excel,
+    }
 
 
-@pytest.mark.parametrize("case", ["truncated_gpkg", "bad_json", "shp_without_dbf", "bad_zip",
-                                  "fake_xlsx"])
+@pytest.mark.parametrize("case", ["truncated_gpkg", "bad_json", "shp_without_dbf", "bad_zip", "fake_xlsx"])
 def test_broken_file_changes_nothing(tmp_path, loaded_store, case):
     before = loaded_store.read_dataset()
     version = loaded_store.data_version()
@@ -80,8 +85,11 @@ def _big_grids(path: Path, n_side: int) -> None:
     x0, y0 = 106.41, 33.81
     geoms = shapely.box(x0 + ix * step, y0 + iy * step, x0 + (ix + 1) * step, y0 + (iy + 1) * step)
     codes = [f"610330100{i:06d}" for i in range(len(geoms))]
-    gdf = gpd.GeoDataFrame({"code": codes, "name": [f"网格{i}" for i in range(len(geoms))],
-                            "town_code": "610330100"}, geometry=geoms, crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"code": codes, "name": [f"网格{i}" for i in range(len(geoms))], "town_code": "610330100"},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
     pyogrio.write_dataframe(gdf, path, layer="grids")
 
 
@@ -90,13 +98,21 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path, settings, loaded_sto
     version = loaded_store.data_version()
     big = tmp_path / "big.gpkg"
     _big_grids(big, 230)  # 52,900 grids: writing takes long enough to be caught in the act
-    env = dict(os.environ, GRIDMAP_DATABASE_URL=settings["GRIDMAP_DATABASE_URL"],
-               GRIDMAP_INSTANCE_DIR=settings["GRIDMAP_INSTANCE_DIR"])
+    env = dict(
+        os.environ,
+        GRIDMAP_DATABASE_URL=settings["GRIDMAP_DATABASE_URL"],
+        GRIDMAP_INSTANCE_DIR=settings["GRIDMAP_INSTANCE_DIR"],
+    )
     db = Path(settings["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///"))
     wal = db.with_name(db.name + "-wal")
     process = subprocess.Popen(
         [sys.executable, "-m", "gridmap.cli", "import", str(big), "--as", "grids", "--replace"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 120
         for line in process.stderr:
@@ -124,8 +140,10 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path, settings, loaded_sto
 
 
 def _cli(settings, *args):
-    env = {"GRIDMAP_DATABASE_URL": settings["GRIDMAP_DATABASE_URL"],
-           "GRIDMAP_INSTANCE_DIR": settings["GRIDMAP_INSTANCE_DIR"]}
+    env = {
+        "GRIDMAP_DATABASE_URL": settings["GRIDMAP_DATABASE_URL"],
+        "GRIDMAP_INSTANCE_DIR": settings["GRIDMAP_INSTANCE_DIR"],
+    }
     return CliRunner().invoke(main, ["import", *map(str, args)], env=env)
 
 
@@ -137,7 +155,7 @@ def test_cli_reports_in_chinese_and_exits_non_zero_on_errors(tmp_path, settings,
     assert "数据库保持原样" in result.output
     ok = _cli(settings, path, "--as", "points", "--dry-run", "--crs", "EPSG:4545", "--json")
     assert ok.exit_code == 0, ok.output
-    report = json.loads(ok.output[ok.output.index("{"):])
+    report = json.loads(ok.output[ok.output.index("{") :])
     assert report["ok"] and report["crs"].startswith("EPSG:4545") and report["crs_reason"]
     assert report["encoding"] == "gb18030"
 

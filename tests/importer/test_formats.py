@@ -38,12 +38,12 @@ SHP_ENCODINGS = ["utf8_cpg", "utf8_nocpg", "gbk_nocpg"]
 @pytest.mark.parametrize("zipped", [False, True], ids=["shp", "zip"])
 def test_shapefile(tmp_path, county_store, encoding, system, zipped):
     truth = fx.truth_grids()
-    path = fx.write_shapefile(tmp_path / "shp", truth, encoding=encoding,
-                              system=fx.CRS_CASES[system])
+    path = fx.write_shapefile(tmp_path / "shp", truth, encoding=encoding, system=fx.CRS_CASES[system])
     if zipped:
         path = fx.write_zip(tmp_path, path)
-    report = run_import(county_store, path, kind="grids", dry_run=True,
-                        crs=_crs_option(system, declared=True))
+    report = run_import(
+        county_store, path, kind="grids", dry_run=True, crs=_crs_option(system, declared=True)
+    )
     _check(report, truth)
     if encoding == "utf8_cpg":
         assert ".cpg" in report.encoding_reason
@@ -62,8 +62,9 @@ def test_shapefile(tmp_path, county_store, encoding, system, zipped):
 def test_geopackage(tmp_path, county_store, system):
     truth = fx.truth_grids()
     path = fx.write_gpkg(tmp_path, truth, system=fx.CRS_CASES[system])
-    report = run_import(county_store, path, kind="grids", dry_run=True,
-                        crs=_crs_option(system, declared=True))
+    report = run_import(
+        county_store, path, kind="grids", dry_run=True, crs=_crs_option(system, declared=True)
+    )
     _check(report, truth)
     assert report.encoding == "utf-8"
     if system in SHIFTED:
@@ -78,14 +79,14 @@ def test_geopackage(tmp_path, county_store, system):
 @pytest.mark.parametrize("bare", [False, True], ids=["collection", "bare_array"])
 def test_geojson(tmp_path, county_store, system, encoding, bare):
     truth = fx.truth_grids()
-    path = fx.write_geojson(tmp_path, truth, encoding=encoding, system=fx.CRS_CASES[system],
-                            bare=bare)
+    path = fx.write_geojson(tmp_path, truth, encoding=encoding, system=fx.CRS_CASES[system], bare=bare)
     # A bare array cannot carry a crs member, so a projected one needs --crs.
     declared = not (bare and system in ("4490", "4545"))
     if bare and system == "4490":
         declared = True  # CGCS2000 lon/lat is inferred as lon/lat (the same to the centimetre)
-    report = run_import(county_store, path, kind="grids", dry_run=True,
-                        crs=_crs_option(system, declared=declared))
+    report = run_import(
+        county_store, path, kind="grids", dry_run=True, crs=_crs_option(system, declared=declared)
+    )
     _check(report, truth)
     if bare:
         assert any("要素数组" in n for n in report.notes)
@@ -103,8 +104,9 @@ KML_SYSTEMS = ["4326", "gcj02", "bd09"]  # KML is WGS84 by definition; GDAL writ
 def test_kml(tmp_path, county_store, system, encoding, kmz):
     truth = fx.truth_grids()
     path = fx.write_kml(tmp_path, truth, encoding=encoding, system=fx.CRS_CASES[system], kmz=kmz)
-    report = run_import(county_store, path, kind="grids", dry_run=True,
-                        crs=_crs_option(system, declared=True))
+    report = run_import(
+        county_store, path, kind="grids", dry_run=True, crs=_crs_option(system, declared=True)
+    )
     _check(report, truth)
     assert report.format == ("kmz" if kmz else "kml")
     if encoding == "gbk":
@@ -119,8 +121,13 @@ def test_kml(tmp_path, county_store, system, encoding, kmz):
 def test_csv_lonlat_points(tmp_path, county_store, system, encoding):
     truth = fx.truth_points()
     path = fx.write_csv(tmp_path, truth, encoding=encoding, system=fx.CRS_CASES[system])
-    report = run_import(county_store, path, kind="points", dry_run=True,
-                        crs=_crs_option(system, declared=system in ("4326", "4490")))
+    report = run_import(
+        county_store,
+        path,
+        kind="points",
+        dry_run=True,
+        crs=_crs_option(system, declared=system in ("4326", "4490")),
+    )
     _check(report, truth)
     assert report.encoding == {"utf8_bom": "utf-8-sig", "utf8": "utf-8", "gbk": "gb18030"}[encoding]
 
@@ -130,8 +137,13 @@ def test_csv_lonlat_points(tmp_path, county_store, system, encoding):
 def test_csv_wkt_polygons(tmp_path, county_store, system, encoding):
     truth = fx.truth_grids()
     path = fx.write_csv(tmp_path, truth, encoding=encoding, system=fx.CRS_CASES[system], wkt=True)
-    report = run_import(county_store, path, kind="grids", dry_run=True,
-                        crs=_crs_option(system, declared=system in ("4326", "4490")))
+    report = run_import(
+        county_store,
+        path,
+        kind="grids",
+        dry_run=True,
+        crs=_crs_option(system, declared=system in ("4326", "4490")),
+    )
     _check(report, truth)
     assert "WKT" in report.geometry_from
 
@@ -140,8 +152,13 @@ def test_csv_wkt_polygons(tmp_path, county_store, system, encoding):
 def test_xlsx_lonlat_points_below_title_rows(tmp_path, county_store, system):
     truth = fx.truth_points()
     path = fx.write_xlsx(tmp_path, truth, system=fx.CRS_CASES[system])
-    report = run_import(county_store, path, kind="points", dry_run=True,
-                        crs=_crs_option(system, declared=system in ("4326", "4490")))
+    report = run_import(
+        county_store,
+        path,
+        kind="points",
+        dry_run=True,
+        crs=_crs_option(system, declared=system in ("4326", "4490")),
+    )
     _check(report, truth)
     assert any("表头在第 3 行" in n for n in report.notes)
     assert report.findings == [] or all(f.severity == "warning" for f in report.findings)
@@ -151,8 +168,13 @@ def test_xlsx_lonlat_points_below_title_rows(tmp_path, county_store, system):
 def test_xlsx_wkt_polygons(tmp_path, county_store, system):
     truth = fx.truth_grids()
     path = fx.write_xlsx(tmp_path, truth, system=fx.CRS_CASES[system], wkt=True, title=False)
-    report = run_import(county_store, path, kind="grids", dry_run=True,
-                        crs=_crs_option(system, declared=system in ("4326", "4490")))
+    report = run_import(
+        county_store,
+        path,
+        kind="grids",
+        dry_run=True,
+        crs=_crs_option(system, declared=system in ("4326", "4490")),
+    )
     _check(report, truth)
 
 
@@ -178,8 +200,7 @@ def test_zone_prefixed_coordinates_suggest_the_zone(tmp_path, county_store):
     _check(fixed, truth)
 
 
-def test_shifted_data_without_crs_is_imported_with_a_warning_that_names_the_option(
-        tmp_path, county_store):
+def test_shifted_data_without_crs_is_imported_with_a_warning_that_names_the_option(tmp_path, county_store):
     truth = fx.truth_grids()
     path = fx.write_shapefile(tmp_path, truth, encoding="utf8_cpg", system="gcj02")
     report = run_import(county_store, path, kind="grids", dry_run=True)

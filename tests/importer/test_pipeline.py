@@ -24,10 +24,14 @@ def _gpkg(tmp_path, gdf, name="grids.gpkg", layer="grids"):
 def _grids(polys, names=None, codes=None, town=fx.TOWN_CODE):
     n = len(polys)
     return gpd.GeoDataFrame(
-        {"网格编码": codes or [f"G{i}" for i in range(n)],
-         "网格名称": names or [f"网格{i}" for i in range(n)],
-         "所属镇代码": [town] * n},
-        geometry=polys, crs="EPSG:4326")
+        {
+            "网格编码": codes or [f"G{i}" for i in range(n)],
+            "网格名称": names or [f"网格{i}" for i in range(n)],
+            "所属镇代码": [town] * n,
+        },
+        geometry=polys,
+        crs="EPSG:4326",
+    )
 
 
 # --- repair and geometry checks ---------------------------------------------------------------
@@ -59,8 +63,11 @@ def test_empty_duplicate_and_multipart_geometries(tmp_path, county_store):
 
 
 def test_wrong_geometry_type_is_an_error(tmp_path, county_store):
-    gdf = gpd.GeoDataFrame({"code": ["G1"], "name": ["甲"], "town_code": [fx.TOWN_CODE]},
-                           geometry=[Point(106.51, 33.91)], crs="EPSG:4326")
+    gdf = gpd.GeoDataFrame(
+        {"code": ["G1"], "name": ["甲"], "town_code": [fx.TOWN_CODE]},
+        geometry=[Point(106.51, 33.91)],
+        crs="EPSG:4326",
+    )
     report = run_import(county_store, _gpkg(tmp_path, gdf), kind="grids", dry_run=True)
     assert not report.ok
     assert "只接受" in report.errors[0].message and report.errors[0].feature == "FID 1"
@@ -77,11 +84,13 @@ def test_gap_overlap_and_sliver_are_reported_with_places(tmp_path, county_store)
         box(106.520, 33.910, 106.530, 33.920),
         box(106.530004, 33.910, 106.540, 33.920),  # a 0.37 m wide seam with G3: a sliver
         box(106.500, 33.920, 106.540, 33.930),
-        box(106.500, 33.930, 106.515, 33.940), box(106.516, 33.930, 106.540, 33.940),  # ~92 m gap
+        box(106.500, 33.930, 106.515, 33.940),
+        box(106.516, 33.930, 106.540, 33.940),  # ~92 m gap
         box(106.500, 33.940, 106.540, 33.950),
     ]
-    report = run_import(county_store, _gpkg(tmp_path, _grids(polys)), kind="grids", dry_run=True,
-                        tolerance_m2=1.0)
+    report = run_import(
+        county_store, _gpkg(tmp_path, _grids(polys)), kind="grids", dry_run=True, tolerance_m2=1.0
+    )
     assert report.ok, report.to_text()
     messages = [f.message for f in report.warnings]
     overlap = next(m for m in messages if "重叠" in m and "碎片" not in m)
@@ -92,20 +101,25 @@ def test_gap_overlap_and_sliver_are_reported_with_places(tmp_path, county_store)
     assert "G3" in sliver and "G4" in sliver
     assert len(messages) == 3, messages  # no projection artefacts along the long edges
     # A large tolerance hides all three.
-    quiet = run_import(county_store, _gpkg(tmp_path, _grids(polys), name="b.gpkg"), kind="grids",
-                       dry_run=True, tolerance_m2=1e7)
+    quiet = run_import(
+        county_store,
+        _gpkg(tmp_path, _grids(polys), name="b.gpkg"),
+        kind="grids",
+        dry_run=True,
+        tolerance_m2=1e7,
+    )
     assert not any("重叠" in f.message or "缝隙" in f.message for f in quiet.findings)
 
 
 def test_features_outside_the_county(tmp_path, county_store):
     inside = box(106.51, 33.90, 106.52, 33.91)
     far = box(108.0, 34.0, 108.01, 34.01)
-    report = run_import(county_store, _gpkg(tmp_path, _grids([inside, far])), kind="grids",
-                        dry_run=True)
+    report = run_import(county_store, _gpkg(tmp_path, _grids([inside, far])), kind="grids", dry_run=True)
     assert report.ok
     assert any(f.feature == "FID 2" and "不在本县" in f.message for f in report.warnings)
-    all_far = run_import(county_store, _gpkg(tmp_path, _grids([far]), name="far.gpkg"),
-                         kind="grids", dry_run=True)
+    all_far = run_import(
+        county_store, _gpkg(tmp_path, _grids([far]), name="far.gpkg"), kind="grids", dry_run=True
+    )
     assert not all_far.ok and "--crs" in all_far.errors[0].hint
 
 
@@ -140,9 +154,11 @@ def test_commit_replace_then_merge_and_the_cache_sees_it(tmp_path, loaded_store)
     before = loaded_store.data_version()
     grids = factory.layers()["grids"].copy()
     grids.loc[0, "name"] = "滨江网格（新）"
-    extra = gpd.GeoDataFrame({"code": ["610330100003"], "name": ["城北网格"],
-                              "town_code": ["610330100"]},
-                             geometry=[box(106.51, 33.915, 106.53, 33.925)], crs="EPSG:4326")
+    extra = gpd.GeoDataFrame(
+        {"code": ["610330100003"], "name": ["城北网格"], "town_code": ["610330100"]},
+        geometry=[box(106.51, 33.915, 106.53, 33.925)],
+        crs="EPSG:4326",
+    )
     path = _gpkg(tmp_path, pd.concat([grids.iloc[[0]], extra]))
     merged = run_import(loaded_store, path, kind="grids", mode="merge")
     assert merged.committed, merged.to_text()

@@ -13,8 +13,8 @@ import shapely
 
 from gridmap.importer import run_import
 from gridmap.store import Store
+from tests.realdata import REALDATA
 
-from tests.realdata import REALDATA  # noqa: E402
 FOLDERS = ("chinese_pitfalls", "admin_boundaries")
 DATA_SUFFIXES = {".shp", ".json", ".geojson", ".xlsx", ".csv", ".kml", ".kmz", ".gpkg", ".zip"}
 # Parts of a Shapefile set, and ArcGIS side files: they travel with the .shp.
@@ -83,8 +83,9 @@ def test_every_real_file_imports_or_says_what_to_add(path, empty_store):
     else:
         for finding in report.errors:
             assert finding.hint, f"error without advice: {finding}"
-            assert any(word in finding.hint for word in ("--columns", "--crs", "--layer", "唯一",
-                                                         "请")), finding
+            assert any(word in finding.hint for word in ("--columns", "--crs", "--layer", "唯一", "请")), (
+                finding
+            )
     assert empty_store.data_version() == 0  # a dry run never writes
 
 
@@ -106,16 +107,24 @@ class TestNamesAndPositions:
     """With the mapping a clerk would write after reading the first report."""
 
     def test_ngcc_gbk_points_without_prj(self, empty_store):
-        report = _run(empty_store, "chinese_pitfalls/ngcc_400w_wgs_noprj_gbk/XianCh_point.shp",
-                      "communities", columns={"code": "CNTYPT_", "name": "NAME"})
+        report = _run(
+            empty_store,
+            "chinese_pitfalls/ngcc_400w_wgs_noprj_gbk/XianCh_point.shp",
+            "communities",
+            columns={"code": "CNTYPT_", "name": "NAME"},
+        )
         assert report.ok, report.to_text()
         assert report.encoding in ("gb18030", "gbk", "cp936")
         assert _metres(_row(report, "凤县"), FENG_SEAT) < 1.0
         assert "宝鸡县" in set(report.data["name"])  # stale (abolished 2003) but named right
 
     def test_ngcc_province_polygons(self, empty_store):
-        report = _run(empty_store, "chinese_pitfalls/ngcc_400w_wgs_noprj_gbk/bou2_4p.shp", "towns",
-                      columns={"code": "BOU2_4M_", "name": "NAME"})
+        report = _run(
+            empty_store,
+            "chinese_pitfalls/ngcc_400w_wgs_noprj_gbk/bou2_4p.shp",
+            "towns",
+            columns={"code": "BOU2_4M_", "name": "NAME"},
+        )
         # One of the 925 parts (a South China Sea islet) has no name: that, and only that, stops it.
         assert [f.field for f in report.errors] == ["name"], report.to_text()
         assert report.errors[0].feature == "FID 898" and report.errors[0].hint
@@ -123,15 +132,22 @@ class TestNamesAndPositions:
         assert shaanxi.contains(FENG_SEAT).any()
 
     def test_ngcc_capitals(self, empty_store):
-        report = _run(empty_store, "chinese_pitfalls/ngcc_400w_wgs_noprj_gbk/res1_4m.shp",
-                      "communities", columns={"code": "ADCODE99", "name": "NAME"})
+        report = _run(
+            empty_store,
+            "chinese_pitfalls/ngcc_400w_wgs_noprj_gbk/res1_4m.shp",
+            "communities",
+            columns={"code": "ADCODE99", "name": "NAME"},
+        )
         assert report.ok, report.to_text()
         assert _metres(_row(report, "西安"), shapely.Point(108.94, 34.26)) < 10_000
 
     def test_lambert_beijing54_points(self, empty_store):
-        report = _run(empty_store,
-                      "chinese_pitfalls/china400w_lambert_beijing54_gbk/县城驻地.shp",
-                      "communities", columns={"code": "name", "name": "name"})
+        report = _run(
+            empty_store,
+            "chinese_pitfalls/china400w_lambert_beijing54_gbk/县城驻地.shp",
+            "communities",
+            columns={"code": "name", "name": "name"},
+        )
         # County-seat names repeat across China, so names cannot be codes: the import stops…
         assert not report.ok
         assert all("重复" in f.message or "为空" in f.message for f in report.errors)
@@ -148,21 +164,28 @@ class TestNamesAndPositions:
         assert report.ok
         warning = next(f for f in report.warnings if "不一致" in f.message)
         assert "--xy Lng_WGS84,Lat_WGS84" in warning.hint
-        fixed = _run(empty_store, name, "communities", columns=mapping,
-                     xy=("Lng_WGS84", "Lat_WGS84"))
+        fixed = _run(empty_store, name, "communities", columns=mapping, xy=("Lng_WGS84", "Lat_WGS84"))
         assert fixed.ok, fixed.to_text()
         assert _metres(_row(fixed, "宝鸡市"), BAOJI_WGS84) < 1.0
 
     def test_city_points_excel_version(self, empty_store):
-        report = _run(empty_store, "chinese_pitfalls/city_points_2023_gbk_ldid936/地级市点位数据.xlsx",
-                      "communities", columns={"code": "城市代码", "name": "城市"})
+        report = _run(
+            empty_store,
+            "chinese_pitfalls/city_points_2023_gbk_ldid936/地级市点位数据.xlsx",
+            "communities",
+            columns={"code": "城市代码", "name": "城市"},
+        )
         assert report.ok, report.to_text()
         assert "Lng_WGS84" in report.geometry_from
         assert _metres(_row(report, "宝鸡市"), BAOJI_WGS84) < 1.0
 
     def test_cgcs2000_cities_with_utf8_cpg(self, empty_store):
-        report = _run(empty_store, "chinese_pitfalls/cgcs2000_geographic_4490_utf8/市.shp", "towns",
-                      columns={"code": "市代码", "name": "市名"})
+        report = _run(
+            empty_store,
+            "chinese_pitfalls/cgcs2000_geographic_4490_utf8/市.shp",
+            "towns",
+            columns={"code": "市代码", "name": "市名"},
+        )
         assert report.ok, report.to_text()
         assert "4490" in report.crs and ".cpg" in report.encoding_reason
         assert _row(report, "宝鸡市").contains(FENG_SEAT)
@@ -170,19 +193,28 @@ class TestNamesAndPositions:
     def test_gcj02_boundaries_are_shifted_back(self, empty_store):
         """DataV 宝鸡市 (GCJ-02, no CRS) lands on the CGCS2000 outline once shifted."""
         datav = _run(empty_store, "admin_boundaries/gmap_610000.json", "towns")
-        official = _run(empty_store, "chinese_pitfalls/cgcs2000_geographic_4490_utf8/市.shp",
-                        "towns", columns={"code": "市代码", "name": "市名"})
+        official = _run(
+            empty_store,
+            "chinese_pitfalls/cgcs2000_geographic_4490_utf8/市.shp",
+            "towns",
+            columns={"code": "市代码", "name": "市名"},
+        )
         assert datav.ok and "GCJ-02" in datav.crs and "adcode" in datav.crs_reason
         raw = _run(empty_store, "admin_boundaries/gmap_610000.json", "towns", crs="wgs84")
         shifted = _metres(_row(datav, "宝鸡市").centroid, _row(official, "宝鸡市").centroid)
         unshifted = _metres(_row(raw, "宝鸡市").centroid, _row(official, "宝鸡市").centroid)
         assert shifted < 100 < unshifted, (shifted, unshifted)
 
-    @pytest.mark.parametrize("name", ["admin_boundaries/gmap_610330.json",
-                                      "admin_boundaries/feng_county_610330_fc.geojson",
-                                      "admin_boundaries/gmap_610300.json",
-                                      "admin_boundaries/datav_610300_full.json",
-                                      "chinese_pitfalls/garybikini_baoji_2020_nocpg_noprj/宝鸡市.shp"])
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "admin_boundaries/gmap_610330.json",
+            "admin_boundaries/feng_county_610330_fc.geojson",
+            "admin_boundaries/gmap_610300.json",
+            "admin_boundaries/datav_610300_full.json",
+            "chinese_pitfalls/garybikini_baoji_2020_nocpg_noprj/宝鸡市.shp",
+        ],
+    )
     def test_feng_county_outline_contains_its_seat(self, empty_store, name):
         report = _run(empty_store, name, "towns")
         assert report.ok, report.to_text()

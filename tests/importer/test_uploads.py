@@ -76,16 +76,16 @@ def test_preview_keeps_a_few_per_session_and_commit_uses_them_once(settings, loa
 
 def test_a_failed_preview_keeps_nothing(settings, loaded_store):
     uploads = _uploads(settings)
-    outcome = uploads.preview(loaded_store, form={"kind": "units"},
-                              upload=_file("名称\n县水务局\n".encode(), "u.csv"), pending={})
+    outcome = uploads.preview(
+        loaded_store, form={"kind": "units"}, upload=_file("名称\n县水务局\n".encode(), "u.csv"), pending={}
+    )
     assert not outcome.report.ok and outcome.token is None and outcome.pending == {}
     assert _folders(uploads) == []
 
 
 def test_expired_uploads_are_removed(settings, loaded_store, tmp_path):
     uploads = _uploads(settings, GRIDMAP_IMPORT_KEEP_MINUTES=1)
-    outcome = uploads.preview(loaded_store, form=FORM, upload=_file(_gpkg(tmp_path), "g.gpkg"),
-                              pending={})
+    outcome = uploads.preview(loaded_store, form=FORM, upload=_file(_gpkg(tmp_path), "g.gpkg"), pending={})
     old = time.time() - 61
     os.utime(uploads.folder / outcome.token, (old, old))
     uploads.clean()

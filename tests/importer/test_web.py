@@ -15,12 +15,10 @@ from tests.importer import fixtures as fx
 def _login(app, client, username="office1", role="office", **kw):
     from gridmap.auth import add_user
 
-    add_user(app.extensions["gridmap.store"], username=username, role=role,
-             password="secret-pass-1", **kw)
+    add_user(app.extensions["gridmap.store"], username=username, role=role, password="secret-pass-1", **kw)
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-    client.post("/login", data={"username": username, "password": "secret-pass-1",
-                                "csrf_token": token})
+    client.post("/login", data={"username": username, "password": "secret-pass-1", "csrf_token": token})
     page = client.get("/login").get_data(as_text=True)  # logging in starts a new session
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
 
@@ -34,8 +32,13 @@ def _grids_gpkg(tmp_path, name="新网格<script>alert(1)</script>"):
 
 
 def _upload(client, token, path, *, filename=None, **form):
-    data = {"csrf_token": token, "kind": "grids", "mode": "replace", **form,
-            "file": (io.BytesIO(path.read_bytes()), filename or path.name)}
+    data = {
+        "csrf_token": token,
+        "kind": "grids",
+        "mode": "replace",
+        **form,
+        "file": (io.BytesIO(path.read_bytes()), filename or path.name),
+    }
     return client.post("/import/preview", data=data, content_type="multipart/form-data")
 
 
@@ -84,8 +87,7 @@ def test_type_is_sniffed_from_content_not_name(app, client, tmp_path):
     # A GeoPackage called .csv is still read as a GeoPackage.
     disguised = _upload(client, token, _grids_gpkg(tmp_path), filename="表格.csv")
     assert disguised.status_code == 200 and "GeoPackage" in disguised.get_data(as_text=True)
-    shp = fx.write_shapefile(tmp_path / "shp", fx.truth_grids(), encoding="utf8_cpg",
-                             system="EPSG:4326")
+    shp = fx.write_shapefile(tmp_path / "shp", fx.truth_grids(), encoding="utf8_cpg", system="EPSG:4326")
     bare = _upload(client, token, shp)
     assert bare.status_code == 400 and "ZIP" in bare.get_data(as_text=True)
 
@@ -114,7 +116,8 @@ def _padded_gpkg(tmp_path, size: int):
 
 
 def test_upload_limit_is_the_setting_not_the_photo_limit_and_bigger_is_413_unread(
-        settings, loaded_store, tmp_path):
+    settings, loaded_store, tmp_path
+):
     from web import create_app
 
     app = create_app({**settings, "GRIDMAP_IMPORT_MAX_MB": 3})
@@ -132,8 +135,11 @@ def test_upload_limit_is_the_setting_not_the_photo_limit_and_bigger_is_413_unrea
     assert "GRIDMAP_IMPORT_MAX_MB" in html
     # 40 MB announced: refused from the Content-Length alone, the body is never read.
     body = _UnreadableBody()
-    refused = client.post("/import/preview", content_type="multipart/form-data; boundary=x",
-                          environ_overrides={"wsgi.input": body, "CONTENT_LENGTH": "40000000"})
+    refused = client.post(
+        "/import/preview",
+        content_type="multipart/form-data; boundary=x",
+        environ_overrides={"wsgi.input": body, "CONTENT_LENGTH": "40000000"},
+    )
     assert refused.status_code == 413 and body.reads == 0
     assert "文件过大" in refused.get_data(as_text=True)
     folder = tmp_path / "instance" / "uploads" / "imports"
@@ -216,7 +222,8 @@ def test_the_tolerance_field_starts_at_the_coverage_setting(settings, loaded_sto
     client = app.test_client()
     token = _login(app, client)
     assert 'name="tolerance" type="number" step="any" min="0" value="25"' in client.get("/import").get_data(
-        as_text=True)
+        as_text=True
+    )
     # The second grid reaches 0.0001 degrees (about 9.2 m) into the first: about 10,000 m².
     grids = factory.layers()["grids"].copy()
     grids.geometry = [box(106.510, 33.905, 106.520, 33.915), box(106.5199, 33.905, 106.530, 33.915)]

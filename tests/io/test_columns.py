@@ -21,15 +21,18 @@ from gridmap.io.columns import (
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
 
 
-@pytest.mark.parametrize(("text", "key"), [
-    (" 网格_名称（Name） ", "网格名称name"),
-    ("ＮＡＭＥ", "name"),  # full-width letters
-    ("Grid-Code", "gridcode"),
-    ("联系电话:", "联系电话"),
-    ("【户数】", "户数"),
-    (None, ""),
-    (12, "12"),
-])
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (" 网格_名称（Name） ", "网格名称name"),
+        ("ＮＡＭＥ", "name"),  # full-width letters
+        ("Grid-Code", "gridcode"),
+        ("联系电话:", "联系电话"),
+        ("【户数】", "户数"),
+        (None, ""),
+        (12, "12"),
+    ],
+)
 def test_normalize_header(text, key):
     assert normalize_header(text) == key
 
@@ -58,7 +61,13 @@ def test_score_header_finds_the_header_row_not_the_title():
 
 def test_blank_cells():
     assert blank_cells(pd.Series(["a", "", "  ", None, float("nan"), 0], dtype=object)).tolist() == [
-        False, True, True, True, True, False]
+        False,
+        True,
+        True,
+        True,
+        True,
+        False,
+    ]
     assert blank_cells(["x", None]).tolist() == [False, True]
 
 
@@ -112,24 +121,30 @@ def test_overrides_win_and_unknown_sources_are_refused():
     assert "文件中的列：名称" in str(caught.value)
 
 
-@pytest.mark.parametrize(("name", "content", "encoding"), [
-    ("m.json", '{"网格编码": "代号", "name": "名称"}', "utf-8"),
-    ("m.txt", "# 字段映射\n[grids]\n网格编码 = 代号\nname：名称  # 中文冒号也可\n", "utf-8"),
-    ("m.txt", "网格编码,代号\n网格名称=名称\n", "gbk"),
-    ("m.txt", "\ufeff网格编码 = \"代号\"\nname = '名称'\n", "utf-8"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "encoding"),
+    [
+        ("m.json", '{"网格编码": "代号", "name": "名称"}', "utf-8"),
+        ("m.txt", "# 字段映射\n[grids]\n网格编码 = 代号\nname：名称  # 中文冒号也可\n", "utf-8"),
+        ("m.txt", "网格编码,代号\n网格名称=名称\n", "gbk"),
+        ("m.txt", "\ufeff网格编码 = \"代号\"\nname = '名称'\n", "utf-8"),
+    ],
+)
 def test_read_mapping_file_forms(tmp_path, name, content, encoding):
     path = tmp_path / name
     path.write_bytes(content.encode(encoding))
     assert read_mapping_file(path, kind="grids") == {"code": "代号", "name": "名称"}
 
 
-@pytest.mark.parametrize(("name", "content", "words"), [
-    ("m.json", "{bad", "不是有效的 JSON（第 1 行）"),
-    ("m.json", '["a"]', "应为 JSON 对象"),
-    ("m.txt", "网格编码 = 代号\n只有一个词\n", "第 2 行无法识别"),
-    ("m.txt", "面积 = 面积\n", "“面积”不是网格的字段"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "words"),
+    [
+        ("m.json", "{bad", "不是有效的 JSON（第 1 行）"),
+        ("m.json", '["a"]', "应为 JSON 对象"),
+        ("m.txt", "网格编码 = 代号\n只有一个词\n", "第 2 行无法识别"),
+        ("m.txt", "面积 = 面积\n", "“面积”不是网格的字段"),
+    ],
+)
 def test_read_mapping_file_errors_say_where(tmp_path, name, content, words):
     path = tmp_path / name
     path.write_text(content, encoding="utf-8")

@@ -15,8 +15,9 @@ from gridmap.printmap.atlas import atlas_pages, render_atlas
 
 def test_demo_atlas_pdf_has_a_page_per_grid_with_its_leaders(demo_model):
     seen = []
-    data = render_atlas(demo_model, fmt="pdf", workers=2,
-                        progress=lambda done, total: seen.append((done, total)))
+    data = render_atlas(
+        demo_model, fmt="pdf", workers=2, progress=lambda done, total: seen.append((done, total))
+    )
     reader = PdfReader(io.BytesIO(data))
     grids = demo_model.grids
     assert len(reader.pages) == len(grids) + 1

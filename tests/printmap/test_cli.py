@@ -31,13 +31,11 @@ def env(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli")
     url = f"sqlite:///{folder / 'instance' / 'cli.sqlite'}"
     load_directory(Store(url), factory.write_dataset(folder / "data"))
-    return {**os.environ, "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-            "GRIDMAP_DATABASE_URL": url}
+    return {**os.environ, "GRIDMAP_INSTANCE_DIR": str(folder / "instance"), "GRIDMAP_DATABASE_URL": url}
 
 
 def run(env, *args, cwd=None):
-    return subprocess.run([*GRIDMAP, *map(str, args)], env=env, capture_output=True, text=True,
-                          cwd=cwd)
+    return subprocess.run([*GRIDMAP, *map(str, args)], env=env, capture_output=True, text=True, cwd=cwd)
 
 
 def invoke(env, *args):
@@ -54,8 +52,19 @@ def test_export_map_png_pdf_svg(env, tmp_path):
     assert "滨江网格责任图" in done.stdout
     image = Image.open(out)
     assert image.size == (1240, 1754) and round(image.info["dpi"][0]) == 150
-    done = invoke(env, "export-map", "--unit", "U1", "--format", "pdf", "--paper", "A3",
-                  "--landscape", "-o", tmp_path / "unit.pdf")
+    done = invoke(
+        env,
+        "export-map",
+        "--unit",
+        "U1",
+        "--format",
+        "pdf",
+        "--paper",
+        "A3",
+        "--landscape",
+        "-o",
+        tmp_path / "unit.pdf",
+    )
     assert done.exit_code == 0, done.output
     page = PdfReader(tmp_path / "unit.pdf").pages[0]
     assert (round(float(page.mediabox.width)), round(float(page.mediabox.height))) == (1191, 842)
@@ -79,15 +88,18 @@ def test_bad_input_exits_non_zero_with_a_message(env, tmp_path):
     assert not out.exists()
 
 
-@pytest.mark.parametrize(("args", "code", "words"), [
-    (["--town", "999"], 1, "镇（街道）代码“999”不存在"),
-    (["--grid", "610330100001", "--dpi", "50"], 2, "72–600"),
-    (["--grid", "610330100001", "--dpi", "高"], 2, "整数"),
-    (["--grid", "610330100001", "--paper", "B5"], 2, "纸张大小“B5”"),
-    (["--grid", "610330100001", "--format", "jpg"], 2, "图片格式“jpg”"),
-    (["--grid", "610330100001", "--county"], 2, "只请指定一个"),
-    ([], 2, "只请指定一个"),
-])
+@pytest.mark.parametrize(
+    ("args", "code", "words"),
+    [
+        (["--town", "999"], 1, "镇（街道）代码“999”不存在"),
+        (["--grid", "610330100001", "--dpi", "50"], 2, "72–600"),
+        (["--grid", "610330100001", "--dpi", "高"], 2, "整数"),
+        (["--grid", "610330100001", "--paper", "B5"], 2, "纸张大小“B5”"),
+        (["--grid", "610330100001", "--format", "jpg"], 2, "图片格式“jpg”"),
+        (["--grid", "610330100001", "--county"], 2, "只请指定一个"),
+        ([], 2, "只请指定一个"),
+    ],
+)
 def test_export_map_bad_input(env, tmp_path, args, code, words):
     out = tmp_path / "x.png"
     done = invoke(env, "export-map", *args, "-o", out)
@@ -121,8 +133,7 @@ def test_export_data_every_format(env, tmp_path):
     done = run(env, "export-data", "--format", "shp", "-o", tmp_path / "shp")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "shp" / "grids.cpg").is_file()
-    for fmt, target in (("gpkg", "d.gpkg"), ("xlsx", "d.xlsx"), ("geojson", "geojson"),
-                        ("kml", "kml.zip")):
+    for fmt, target in (("gpkg", "d.gpkg"), ("xlsx", "d.xlsx"), ("geojson", "geojson"), ("kml", "kml.zip")):
         done = invoke(env, "export-data", "--format", fmt, "-o", tmp_path / target)
         assert done.exit_code == 0, (fmt, done.output)
     names = ["滨江网格", "新建路网格"]

@@ -148,8 +148,10 @@ def test_the_exported_geopackage_and_workbook_load_again(demo_model, tmp_path):
     dataexport.write_export(demo_model, fmt="xlsx", path=folder / "responsibility.xlsx")
     again = build_model(read_dataset(folder))
     assert len(again.grids) == len(demo_model.grids)
-    assert again.grid_detail(demo_model.grids.index[0])["leaders"] == \
-        demo_model.grid_detail(demo_model.grids.index[0])["leaders"]
+    assert (
+        again.grid_detail(demo_model.grids.index[0])["leaders"]
+        == demo_model.grid_detail(demo_model.grids.index[0])["leaders"]
+    )
 
 
 def test_write_export_folder_zip_and_refusals(factory_model, tmp_path):

@@ -76,8 +76,13 @@ def test_north_arrow_turns_to_true_north():
 def test_labels_never_overlap_and_stay_in_the_frame():
     mpp = 1.0  # one metre per point
     labels = [
-        Label(f"考察点位{i}", [(50.0 + (i % 5) * 20, 50.0 + (i // 5) * 6, 0.0)], 6.0, i % 3,
-              offsets=POINT_OFFSETS)
+        Label(
+            f"考察点位{i}",
+            [(50.0 + (i % 5) * 20, 50.0 + (i // 5) * 6, 0.0)],
+            6.0,
+            i % 3,
+            offsets=POINT_OFFSETS,
+        )
         for i in range(30)
     ]
     labels.append(Label("一条很长很长的道路名称", [(5.0, 5.0, 30.0)], 6.0, 0))
@@ -88,7 +93,7 @@ def test_labels_never_overlap_and_stay_in_the_frame():
     for i, a in enumerate(placed):
         assert frame.contains(a.box)
         assert not a.box.intersects(obstacle)
-        for b in placed[i + 1:]:
+        for b in placed[i + 1 :]:
             assert not a.box.intersects(b.box), (a.label.text, b.label.text)
     # Higher priority labels win: every priority-0 label that could be placed was placed first.
     assert placed[0].label.priority == 0

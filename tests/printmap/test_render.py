@@ -29,10 +29,12 @@ def _pdf_text(data: bytes) -> list[str]:
 def test_demo_grid_png_is_a4_at_300_dpi_with_real_chinese_glyphs(demo_model, demo_grid):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rendered = printmap.render_map(demo_model, kind="grid", code=demo_grid, fmt="png",
-                                       paper="A4", dpi=300)
-    glyph_warnings = [str(w.message) for w in caught if re.search(r"[Gg]lyph|missing from font",
-                                                                    str(w.message))]
+        rendered = printmap.render_map(
+            demo_model, kind="grid", code=demo_grid, fmt="png", paper="A4", dpi=300
+        )
+    glyph_warnings = [
+        str(w.message) for w in caught if re.search(r"[Gg]lyph|missing from font", str(w.message))
+    ]
     assert glyph_warnings == []
     image = Image.open(io.BytesIO(rendered.data))
     assert image.format == "PNG"
@@ -60,12 +62,13 @@ def test_every_title_character_is_in_the_font_actually_used(demo_model, demo_gri
         missing = [ch for ch in text if not ch.isspace() and ord(ch) not in cmap]
         assert missing == [], text
     assert fonts.missing_chars(content.title) == []
-    assert fonts.missing_chars("\U0002A6A5") == ["\U0002A6A5"]  # a rare CJK Ext-B character
+    assert fonts.missing_chars("\U0002a6a5") == ["\U0002a6a5"]  # a rare CJK Ext-B character
 
 
 def test_landscape_a3_png_has_its_size_and_dpi(factory_model):
-    rendered = printmap.render_map(factory_model, kind="grid", code="610330100001", fmt="png",
-                                   paper="A3", landscape=True, dpi=72)
+    rendered = printmap.render_map(
+        factory_model, kind="grid", code="610330100001", fmt="png", paper="A3", landscape=True, dpi=72
+    )
     image = Image.open(io.BytesIO(rendered.data))
     assert image.size == (1191, 842)
     assert tuple(round(v) for v in image.info["dpi"]) == (72, 72)
@@ -106,13 +109,16 @@ def test_svg_is_a4_in_points(factory_model):
     assert rendered.mimetype == "image/svg+xml"
 
 
-@pytest.mark.parametrize(("kind", "code", "words"), [
-    ("town", "610330100", ["双石铺镇网格责任图", "王建国"]),
-    ("town", "610330101", ["凤州镇网格责任图", "尚未划分网格"]),
-    ("unit", "U1", ["县住建局责任区图", "滨江路", "城关农贸市场", "花园小区"]),
-    ("leader", "L01", ["王建国包片网格责任图", "滨江网格"]),
-    ("county", None, ["全县网格责任总图", "滨江网格", "新建路网格", "张华"]),
-])
+@pytest.mark.parametrize(
+    ("kind", "code", "words"),
+    [
+        ("town", "610330100", ["双石铺镇网格责任图", "王建国"]),
+        ("town", "610330101", ["凤州镇网格责任图", "尚未划分网格"]),
+        ("unit", "U1", ["县住建局责任区图", "滨江路", "城关农贸市场", "花园小区"]),
+        ("leader", "L01", ["王建国包片网格责任图", "滨江网格"]),
+        ("county", None, ["全县网格责任总图", "滨江网格", "新建路网格", "张华"]),
+    ],
+)
 def test_every_kind_of_page(factory_model, kind, code, words):
     text = _pdf_text(printmap.render_map(factory_model, kind=kind, code=code, fmt="pdf").data)[0]
     for word in words:
@@ -136,7 +142,7 @@ def test_map_labels_do_not_overlap(demo_model, demo_grid):
     frame = ax.get_window_extent(renderer)
     for i, (name, box) in enumerate(boxes):
         assert frame.x0 <= box.x0 and box.x1 <= frame.x1 and frame.y0 <= box.y0 and box.y1 <= frame.y1
-        for other, box2 in boxes[i + 1:]:
+        for other, box2 in boxes[i + 1 :]:
             assert not box.overlaps(box2), (name, other)
     # Every inspection point of the grid is drawn; most are named.
     names = {t for t, _ in boxes}
@@ -170,14 +176,18 @@ def test_optional_layers_problems_and_patrol_route(factory_model):
         geometry=[Point(106.513, 33.909), Point(106.516, 33.911), Point(106.518, 33.913)],
         crs="EPSG:4326",
     )
-    route = gpd.GeoDataFrame(geometry=[LineString([(106.511, 33.906), (106.515, 33.912),
-                                                   (106.519, 33.914)])], crs="EPSG:4326")
-    stops = gpd.GeoDataFrame({"name": ["起点", "农贸市场", "终点"]},
-                             geometry=[Point(106.511, 33.906), Point(106.515, 33.912),
-                                       Point(106.519, 33.914)], crs="EPSG:4326")
+    route = gpd.GeoDataFrame(
+        geometry=[LineString([(106.511, 33.906), (106.515, 33.912), (106.519, 33.914)])], crs="EPSG:4326"
+    )
+    stops = gpd.GeoDataFrame(
+        {"name": ["起点", "农贸市场", "终点"]},
+        geometry=[Point(106.511, 33.906), Point(106.515, 33.912), Point(106.519, 33.914)],
+        crs="EPSG:4326",
+    )
     overlays = [printmap.problem_overlay(problems), *printmap.route_overlays(route, stops)]
-    rendered = printmap.render_map(factory_model, kind="grid", code="610330100001", fmt="pdf",
-                                   overlays=overlays)
+    rendered = printmap.render_map(
+        factory_model, kind="grid", code="610330100001", fmt="pdf", overlays=overlays
+    )
     text = _pdf_text(rendered.data)[0]
     for word in ("问题（按状态）", "已上报", "已结案", "已派遣", "巡查路线", "巡查点（按顺序编号）"):
         assert word in text, word
@@ -222,8 +232,14 @@ def test_footer_date_is_china_standard_time(factory_model):
     import datetime as dt
     from zoneinfo import ZoneInfo
 
-    fixed = printmap.render_map(factory_model, kind="grid", code="610330100001", fmt="pdf",
-                                today=dt.date(2026, 1, 2), source="测试数据")
+    fixed = printmap.render_map(
+        factory_model,
+        kind="grid",
+        code="610330100001",
+        fmt="pdf",
+        today=dt.date(2026, 1, 2),
+        source="测试数据",
+    )
     text = _pdf_text(fixed.data)[0]
     assert "制图日期：2026年1月2日（北京时间）" in text and "数据来源：测试数据" in text
     before = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()

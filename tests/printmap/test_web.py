@@ -68,14 +68,17 @@ def _check_svg(data: bytes, *, title: str) -> None:
     assert len(root.findall(f".//{{{SVG}}}path")) > 50  # the map is drawn, not an empty page
 
 
-@pytest.mark.parametrize(("url", "name", "content"), [
-    ("/export/towns/610330100.pdf", "双石铺镇网格责任图_A4.pdf", "联系镇县级领导：王建国（县委书记）"),
-    ("/export/units/U2.png?dpi=72", "县城管执法局责任区图_A4.png", None),
-    ("/export/leaders/L03.svg", "张华包片网格责任图_A4.svg", "张华包片网格责任图"),
-    ("/export/county.pdf", "全县网格责任总图_A4.pdf", "网格体系：2 个镇（街道）· 2 个网格"),
-    ("/export/county?format=png&dpi=72", "全县网格责任总图_A4.png", None),
-    ("/export/grids/610330100002?format=pdf", "新建路网格责任图_A4.pdf", "包片县级领导：张华（副县长）"),
-])
+@pytest.mark.parametrize(
+    ("url", "name", "content"),
+    [
+        ("/export/towns/610330100.pdf", "双石铺镇网格责任图_A4.pdf", "联系镇县级领导：王建国（县委书记）"),
+        ("/export/units/U2.png?dpi=72", "县城管执法局责任区图_A4.png", None),
+        ("/export/leaders/L03.svg", "张华包片网格责任图_A4.svg", "张华包片网格责任图"),
+        ("/export/county.pdf", "全县网格责任总图_A4.pdf", "网格体系：2 个镇（街道）· 2 个网格"),
+        ("/export/county?format=png&dpi=72", "全县网格责任总图_A4.png", None),
+        ("/export/grids/610330100002?format=pdf", "新建路网格责任图_A4.pdf", "包片县级领导：张华（副县长）"),
+    ],
+)
 def test_other_maps(client, url, name, content):
     r = client.get(url)
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
@@ -98,15 +101,18 @@ def test_other_maps(client, url, name, content):
         _check_svg(r.data, title=content)
 
 
-@pytest.mark.parametrize(("url", "status", "words"), [
-    ("/export/grids/999.png", 404, "网格编码“999”不存在"),
-    ("/export/grids/610330100001.png?dpi=1000", 400, "72–600"),
-    ("/export/grids/610330100001.png?dpi=abc", 400, "整数"),
-    ("/export/grids/610330100001.png?paper=B5", 400, "纸张大小“B5”"),
-    ("/export/grids/610330100001.bmp", 400, "图片格式“bmp”"),
-    ("/export/villages/1.png", 404, "villages"),
-    ("/export/data.dwg", 400, "导出格式“dwg”"),
-])
+@pytest.mark.parametrize(
+    ("url", "status", "words"),
+    [
+        ("/export/grids/999.png", 404, "网格编码“999”不存在"),
+        ("/export/grids/610330100001.png?dpi=1000", 400, "72–600"),
+        ("/export/grids/610330100001.png?dpi=abc", 400, "整数"),
+        ("/export/grids/610330100001.png?paper=B5", 400, "纸张大小“B5”"),
+        ("/export/grids/610330100001.bmp", 400, "图片格式“bmp”"),
+        ("/export/villages/1.png", 404, "villages"),
+        ("/export/data.dwg", 400, "导出格式“dwg”"),
+    ],
+)
 def test_bad_requests_get_a_clear_message(client, url, status, words):
     r = client.get(url)
     assert r.status_code == status
@@ -139,12 +145,15 @@ def test_data_downloads(client, tmp_path):
     assert segments["grid_code"].tolist() == ["610330100001", "610330100002", "610330100002"]
 
 
-@pytest.mark.parametrize(("page", "action"), [
-    ("/grids/610330100001", "/export/grids/610330100001"),
-    ("/units/U1", "/export/units/U1"),
-    ("/leaders/L01", "/export/leaders/L01"),
-    ("/", "/export/county"),
-])
+@pytest.mark.parametrize(
+    ("page", "action"),
+    [
+        ("/grids/610330100001", "/export/grids/610330100001"),
+        ("/units/U1", "/export/units/U1"),
+        ("/leaders/L01", "/export/leaders/L01"),
+        ("/", "/export/county"),
+    ],
+)
 def test_pages_have_a_download_form(client, page, action):
     html = client.get(page).get_data(as_text=True)
     assert f'action="{action}"' in html

@@ -21,8 +21,9 @@ def ctx(loaded_store, settings):
     from gridmap.reference import ReferenceCache
     from gridmap.settings import load_settings
 
-    return context_from_settings(loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0),
-                                 load_settings(settings, environ={}))
+    return context_from_settings(
+        loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0), load_settings(settings, environ={})
+    )
 
 
 def jpeg_bytes(size=(64, 48), color=(200, 30, 30), gps: tuple[float, float] | None = None) -> bytes:

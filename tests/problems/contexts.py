@@ -14,9 +14,14 @@ def make_context(folder: Path):
     from gridmap.settings import load_settings
     from gridmap.store import Store
 
-    settings = load_settings({"GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-                              "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
-                              "GRIDMAP_SECRET_KEY": "test-secret"}, environ={})
+    settings = load_settings(
+        {
+            "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+            "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
+            "GRIDMAP_SECRET_KEY": "test-secret",
+        },
+        environ={},
+    )
     store = Store(settings["GRIDMAP_DATABASE_URL"])
     load_directory(store, factory.write_dataset(folder / "data"))
     return context_from_settings(store, ReferenceCache(store, tolerance_m=50.0), settings)

@@ -8,12 +8,18 @@ import pytest
 from gridmap import auth
 from tests.problems.conftest import ON_BINJIANG_ROAD, jpeg_bytes
 
-BODY = {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage", "description": "垃圾堆放"}
+BODY = {
+    "lon": ON_BINJIANG_ROAD[0],
+    "lat": ON_BINJIANG_ROAD[1],
+    "category": "garbage",
+    "description": "垃圾堆放",
+}
 
 
 def report(client, address="198.51.100.7", headers=None, **kw):
-    return client.post("/api/problems", json={**BODY, **kw}, headers=headers or {},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/api/problems", json={**BODY, **kw}, headers=headers or {}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def bearer(app, username, role, **kw):
@@ -24,8 +30,9 @@ def bearer(app, username, role, **kw):
 
 # --- 附议 ------------------------------------------------------------------------------------------
 def support(client, ref, address):
-    return client.post(f"/api/problems/{ref}/support", json={"note": "我也看到了"},
-                       environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        f"/api/problems/{ref}/support", json={"note": "我也看到了"}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def test_one_support_per_client_and_problem(client):
@@ -51,7 +58,7 @@ def test_support_window_passes(ctx):
     from gridmap.problems.service import report_problem
     from gridmap.problems.workflow import support as support_problem
 
-    now = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)
+    now = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
     ref = report_problem(ctx, **BODY, now=now).record["tracking_no"]
     assert support_problem(ctx, ref, client="a", now=now)["counted"]
     assert not support_problem(ctx, ref, client="a", now=now + dt.timedelta(hours=23))["counted"]
@@ -110,8 +117,13 @@ def test_source_follows_who_reports(app, client):
 def test_open311_keys_carry_their_source(app, client):
     store = app.extensions["gridmap.store"]
     key = auth.add_api_key(store, name="测评系统", source="assessment", days=365)
-    form = {"api_key": key, "service_code": "garbage", "lat": ON_BINJIANG_ROAD[1],
-            "long": ON_BINJIANG_ROAD[0], "description": "测评发现垃圾"}
+    form = {
+        "api_key": key,
+        "service_code": "garbage",
+        "lat": ON_BINJIANG_ROAD[1],
+        "long": ON_BINJIANG_ROAD[0],
+        "description": "测评发现垃圾",
+    }
     done = client.post("/open311/v2/requests.json", data=form)
     assert done.status_code == 200, done.get_json()
     ref = done.get_json()[0]["service_request_id"]
@@ -136,7 +148,9 @@ def test_idempotency_key_with_other_details_is_a_conflict(app, client, change):
     same = report(client, headers=key, reporter_name="张三", reporter_phone="13800000000")
     assert same.status_code == 200 and same.get_json()["tracking_no"] == first.get_json()["tracking_no"]
     assert same.headers["Idempotent-Replayed"] == "true"
-    other = report(client, headers=key, **{"reporter_name": "张三", "reporter_phone": "13800000000", **change})
+    other = report(
+        client, headers=key, **{"reporter_name": "张三", "reporter_phone": "13800000000", **change}
+    )
     assert other.status_code == 409
     assert "Idempotency-Key" in other.get_json()["message"] and "内容不同" in other.get_json()["message"]
     stored = client.get(f"/api/problems/{first.get_json()['tracking_no']}", headers=office).get_json()
@@ -146,8 +160,12 @@ def test_idempotency_key_with_other_details_is_a_conflict(app, client, change):
 
 def test_idempotency_key_covers_photos(client):
     def send(photo):
-        return client.post("/api/problems", data={**BODY, "photos": (photo, "a.jpg")},
-                           headers={"Idempotency-Key": "with-photo"}, content_type="multipart/form-data")
+        return client.post(
+            "/api/problems",
+            data={**BODY, "photos": (photo, "a.jpg")},
+            headers={"Idempotency-Key": "with-photo"},
+            content_type="multipart/form-data",
+        )
 
     import io
 

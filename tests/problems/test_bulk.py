@@ -11,13 +11,23 @@ from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD, ON_XINJIAN_
 def test_bulk_assignment_equals_whois(ctx):
     whois = ctx.reference.whois()
     rng = np.random.default_rng(7)
-    lon = np.concatenate([rng.uniform(106.505, 106.535, 1500),
-                          # around segment ends and tolerance edges, and on grid borders
-                          106.519 + rng.uniform(-0.0008, 0.0008, 300), np.full(50, 106.520),
-                          [ON_BINJIANG_ROAD[0], ON_XINJIAN_ROAD[0], NEAR_HOSPITAL[0], OUTSIDE_GRIDS[0]]])
-    lat = np.concatenate([rng.uniform(33.900, 33.920, 1500), 33.910 + rng.uniform(-0.0006, 0.0006, 300),
-                          rng.uniform(33.906, 33.914, 50),
-                          [ON_BINJIANG_ROAD[1], ON_XINJIAN_ROAD[1], NEAR_HOSPITAL[1], OUTSIDE_GRIDS[1]]])
+    lon = np.concatenate(
+        [
+            rng.uniform(106.505, 106.535, 1500),
+            # around segment ends and tolerance edges, and on grid borders
+            106.519 + rng.uniform(-0.0008, 0.0008, 300),
+            np.full(50, 106.520),
+            [ON_BINJIANG_ROAD[0], ON_XINJIAN_ROAD[0], NEAR_HOSPITAL[0], OUTSIDE_GRIDS[0]],
+        ]
+    )
+    lat = np.concatenate(
+        [
+            rng.uniform(33.900, 33.920, 1500),
+            33.910 + rng.uniform(-0.0006, 0.0006, 300),
+            rng.uniform(33.906, 33.914, 50),
+            [ON_BINJIANG_ROAD[1], ON_XINJIAN_ROAD[1], NEAR_HOSPITAL[1], OUTSIDE_GRIDS[1]],
+        ]
+    )
     result = BulkAssigner(ctx.reference.model(), tolerance_m=whois.tolerance_m).assign(lon, lat)
     kinds = set()
     for i in range(len(lon)):

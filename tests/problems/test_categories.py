@@ -14,8 +14,20 @@ def test_built_in_list():
     cats = load_categories()
     assert len(cats) >= 20
     names = {c.name for c in cats}
-    assert {"垃圾暴露", "占道经营", "机动车乱停", "非机动车乱停", "小广告", "设施损坏", "井盖缺失", "路灯不亮",
-            "公厕脏乱", "违规户外广告", "不文明养犬", "施工围挡破损"} <= names
+    assert {
+        "垃圾暴露",
+        "占道经营",
+        "机动车乱停",
+        "非机动车乱停",
+        "小广告",
+        "设施损坏",
+        "井盖缺失",
+        "路灯不亮",
+        "公厕脏乱",
+        "违规户外广告",
+        "不文明养犬",
+        "施工围挡破损",
+    } <= names
     assert len({c.code for c in DEFAULT_CATEGORIES}) == len(DEFAULT_CATEGORIES)
     assert cats.get("井盖缺失").code == "manhole" and cats.get("manhole").deadline_hours == 4
     with pytest.raises(InvalidInput, match="不存在"):
@@ -26,8 +38,9 @@ def test_csv_with_chinese_headers_and_json(tmp_path):
     path = tmp_path / "cats.csv"
     path.write_text("编码,名称,分组,处置时限（小时）\nsnow,积雪未清,市容环境,6\n", encoding="utf-8-sig")
     cats = load_categories(path)
-    assert [c.as_dict() for c in cats] == [{"code": "snow", "name": "积雪未清", "group": "市容环境",
-                                            "deadline_hours": 6.0}]
+    assert [c.as_dict() for c in cats] == [
+        {"code": "snow", "name": "积雪未清", "group": "市容环境", "deadline_hours": 6.0}
+    ]
     path = tmp_path / "cats.json"
     path.write_text(json.dumps([{"code": "a", "name": "甲", "deadline_hours": 2}]), encoding="utf-8")
     assert load_categories(path).get("甲").group == "其他"

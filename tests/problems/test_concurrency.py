@@ -32,10 +32,15 @@ def server(settings, loaded_store, tmp_path):
     port = _free_port()
     # many anonymous reports from one address: switch off the per-address limit
     env = {**os.environ, **settings, "PORT": str(port), "PYTHONPATH": ROOT, "GRIDMAP_REPORTS_PER_HOUR": "0"}
-    log = open(tmp_path / "serve.log", "wb")
-    process = subprocess.Popen([sys.executable, "-m", "gridmap.cli", "serve", "--workers", "4"],
-                               env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115 - the server writes to it until teardown
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gridmap.cli", "serve", "--workers", "4"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -57,8 +62,12 @@ def server(settings, loaded_store, tmp_path):
 def _post(port: int, body: dict, headers: dict | None = None) -> tuple[int, dict]:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        conn.request("POST", "/api/problems", body=json.dumps(body).encode(),
-                     headers={"Content-Type": "application/json", **(headers or {})})
+        conn.request(
+            "POST",
+            "/api/problems",
+            body=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
         response = conn.getresponse()
         return response.status, json.loads(response.read())
     finally:
@@ -71,8 +80,16 @@ def test_500_reports_from_20_clients(server, loaded_store):
 
     def one(i: int):
         spot = SPOTS[i % len(SPOTS)]
-        return _post(server, {"lon": spot[0], "lat": spot[1], "category": "garbage",
-                              "description": f"并发上报第 {i} 条", "source": "citizen"})
+        return _post(
+            server,
+            {
+                "lon": spot[0],
+                "lat": spot[1],
+                "category": "garbage",
+                "description": f"并发上报第 {i} 条",
+                "source": "citizen",
+            },
+        )
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         results = list(pool.map(one, range(500)))
@@ -86,7 +103,12 @@ def test_500_reports_from_20_clients(server, loaded_store):
     assert stored == distinct == 500
 
     # the same Idempotency-Key sent by several clients at once still makes one problem
-    body = {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "stall", "description": "重发"}
+    body = {
+        "lon": ON_BINJIANG_ROAD[0],
+        "lat": ON_BINJIANG_ROAD[1],
+        "category": "stall",
+        "description": "重发",
+    }
     with ThreadPoolExecutor(max_workers=8) as pool:
         replies = list(pool.map(lambda _: _post(server, body, {"Idempotency-Key": "same-key"}), range(8)))
     assert sorted(status for status, _ in replies).count(201) == 1

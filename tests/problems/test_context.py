@@ -13,8 +13,10 @@ NO_REFERENCE = None  # building a context reads no reference data
 
 
 def _settings(tmp_path: Path, **overrides):
-    base = {"GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
-            "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'test.sqlite'}"}
+    base = {
+        "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'test.sqlite'}",
+    }
     return load_settings({**base, **overrides}, environ={})
 
 
@@ -34,8 +36,12 @@ def test_overrides_reach_the_context(store, tmp_path):
     table = tmp_path / "categories.csv"
     table.write_text("code,name,group,deadline_hours\nwell_cover,井盖缺失,公共设施,24\n", encoding="utf-8")
     settings = _settings(
-        tmp_path, GRIDMAP_DUPLICATE_RADIUS_M="12.5", GRIDMAP_PHOTO_MAX_MB="2", GRIDMAP_PHOTO_MAX_COUNT="5",
-        GRIDMAP_REPORTS_PER_HOUR="0", GRIDMAP_SUPPORT_WINDOW_HOURS="2",
+        tmp_path,
+        GRIDMAP_DUPLICATE_RADIUS_M="12.5",
+        GRIDMAP_PHOTO_MAX_MB="2",
+        GRIDMAP_PHOTO_MAX_COUNT="5",
+        GRIDMAP_REPORTS_PER_HOUR="0",
+        GRIDMAP_SUPPORT_WINDOW_HOURS="2",
         GRIDMAP_PHOTO_DIR=str(tmp_path / "pics"),
         GRIDMAP_PROBLEM_CATEGORIES=str(table),
     )
@@ -46,9 +52,17 @@ def test_overrides_reach_the_context(store, tmp_path):
     assert [c.code for c in ctx.categories] == ["well_cover"]
 
 
-@pytest.mark.parametrize("missing", ["GRIDMAP_DUPLICATE_RADIUS_M", "GRIDMAP_PHOTO_MAX_MB",
-                                     "GRIDMAP_REPORTS_PER_HOUR", "GRIDMAP_SUPPORT_WINDOW_HOURS",
-                                     "GRIDMAP_PROBLEM_CATEGORIES", "GRIDMAP_PHOTO_DIR"])
+@pytest.mark.parametrize(
+    "missing",
+    [
+        "GRIDMAP_DUPLICATE_RADIUS_M",
+        "GRIDMAP_PHOTO_MAX_MB",
+        "GRIDMAP_REPORTS_PER_HOUR",
+        "GRIDMAP_SUPPORT_WINDOW_HOURS",
+        "GRIDMAP_PROBLEM_CATEGORIES",
+        "GRIDMAP_PHOTO_DIR",
+    ],
+)
 def test_the_context_has_no_defaults_of_its_own(store, tmp_path, missing):
     settings = {k: v for k, v in _settings(tmp_path).items() if k != missing}
     with pytest.raises(KeyError, match=missing):

@@ -13,7 +13,7 @@ from gridmap.problems.duplicates import find_duplicates
 from tests.problems.conftest import ON_BINJIANG_ROAD
 from tests.problems.contexts import make_context
 
-T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 OFFICE = User(id=1, username="office", role="office")
 GEOD = Geod(ellps="WGS84")
 LON, LAT = ON_BINJIANG_ROAD
@@ -33,8 +33,9 @@ def world(tmp_path_factory):
     ctx = make_context(tmp_path_factory.mktemp("dups"))
 
     def report(spot, category="garbage", **kw):
-        return report_problem(ctx, lon=spot[0], lat=spot[1], category=category, description="垃圾",
-                              now=T0, **kw).record["tracking_no"]
+        return report_problem(
+            ctx, lon=spot[0], lat=spot[1], category=category, description="垃圾", now=T0, **kw
+        ).record["tracking_no"]
 
     numbers = {
         "east30": report(_moved(east_m=30)),
@@ -43,8 +44,9 @@ def world(tmp_path_factory):
         "east80": report(_moved(east_m=80)),
         "stall": report(_moved(), category="stall"),
         "rejected": report(_moved(east_m=5)),
-        "reporter": report(_moved(east_m=10), user=OFFICE, source="media", reporter_name="张三",
-                           reporter_phone="13900000000"),
+        "reporter": report(
+            _moved(east_m=10), user=OFFICE, source="media", reporter_name="张三", reporter_phone="13900000000"
+        ),
     }
     act(ctx, numbers["rejected"], user=OFFICE, action="reject", note="不是问题", now=T0)
     return ctx, numbers
@@ -53,8 +55,10 @@ def world(tmp_path_factory):
 def _found(world, **kw):
     ctx, numbers = world
     names = {v: k for k, v in numbers.items()}
-    return [(names[r["tracking_no"]], r["distance_m"]) for r in
-            find_duplicates(ctx, lon=kw.pop("lon", LON), lat=kw.pop("lat", LAT), **kw)]
+    return [
+        (names[r["tracking_no"]], r["distance_m"])
+        for r in find_duplicates(ctx, lon=kw.pop("lon", LON), lat=kw.pop("lat", LAT), **kw)
+    ]
 
 
 def test_open_problems_of_the_category_within_the_default_radius_nearest_first(world):
@@ -69,7 +73,12 @@ def test_open_problems_of_the_category_within_the_default_radius_nearest_first(w
 
 def test_radius_limit_and_category_name(world):
     assert [n for n, _ in _found(world, category="垃圾暴露", radius_m=100, limit=10)] == [
-        "here", "reporter", "east30", "north45", "east80"]
+        "here",
+        "reporter",
+        "east30",
+        "north45",
+        "east80",
+    ]
     assert [n for n, _ in _found(world, category="garbage", radius_m=20)] == ["here", "reporter"]
     assert [n for n, _ in _found(world, category="garbage", limit=1)] == ["here"]
     assert [n for n, _ in _found(world, category="stall")] == ["stall"]
@@ -99,11 +108,14 @@ def test_records_are_public(world):
     assert "reporter" not in mine and mine["category"] == "garbage" and mine["status"] == "reported"
 
 
-@pytest.mark.parametrize(("kw", "error"), [
-    ({"lon": "abc", "lat": LAT, "category": "garbage"}, InvalidInput),
-    ({"lon": LON, "lat": 95, "category": "garbage"}, InvalidInput),
-    ({"lon": LON, "lat": LAT, "category": "no-such"}, InvalidInput),
-])
+@pytest.mark.parametrize(
+    ("kw", "error"),
+    [
+        ({"lon": "abc", "lat": LAT, "category": "garbage"}, InvalidInput),
+        ({"lon": LON, "lat": 95, "category": "garbage"}, InvalidInput),
+        ({"lon": LON, "lat": LAT, "category": "no-such"}, InvalidInput),
+    ],
+)
 def test_bad_input_is_refused(world, kw, error):
     ctx, _ = world
     with pytest.raises(error):

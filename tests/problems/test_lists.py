@@ -16,7 +16,7 @@ from gridmap.problems.categories import load_categories
 from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD, ON_XINJIAN_ROAD, OUTSIDE_GRIDS
 from tests.problems.contexts import make_context
 
-T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Shanghai
+T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
 LATER = T0 + dt.timedelta(hours=30)  # every 24-hour deadline has passed
 OFFICE = User(id=1, username="office", role="office")
 INSPECTOR = User(id=2, username="insp", role="inspector")
@@ -34,14 +34,22 @@ def world(tmp_path_factory):
     ctx = make_context(tmp_path_factory.mktemp("lists"))
 
     def report(spot, category, description, *, user=None, at=T0, **kw):
-        return report_problem(ctx, lon=spot[0], lat=spot[1], category=category, description=description,
-                              user=user, now=at, **kw).record["tracking_no"]
+        return report_problem(
+            ctx, lon=spot[0], lat=spot[1], category=category, description=description, user=user, now=at, **kw
+        ).record["tracking_no"]
 
     numbers = {
         "P1": report(ON_BINJIANG_ROAD, "garbage", "河边垃圾堆"),
         "P2": report(ON_XINJIAN_ROAD, "stall", '=HYPERLINK("http://x")', user=INSPECTOR),
-        "P3": report(NEAR_HOSPITAL, "manhole", "-井盖没了", user=OFFICE, source="media",
-                     reporter_name="张三", reporter_phone="13900000000"),
+        "P3": report(
+            NEAR_HOSPITAL,
+            "manhole",
+            "-井盖没了",
+            user=OFFICE,
+            source="media",
+            reporter_name="张三",
+            reporter_phone="13900000000",
+        ),
         "P4": report(OUTSIDE_GRIDS, "garbage", "镇外垃圾"),
         "P5": report(ON_BINJIANG_ROAD, "garbage", "又一处垃圾", at=T0 + dt.timedelta(hours=1)),
     }
@@ -52,7 +60,9 @@ def world(tmp_path_factory):
 def listed(world, user, scope, now=LATER, **filters) -> list[str]:
     ctx, numbers = world
     names = {v: k for k, v in numbers.items()}
-    records = lists.list_problems(ctx, user=user, scope=scope, filters=lists.ProblemFilter(**filters), now=now)
+    records = lists.list_problems(
+        ctx, user=user, scope=scope, filters=lists.ProblemFilter(**filters), now=now
+    )
     return [names[r["tracking_no"]] for r in records]
 
 
@@ -62,8 +72,11 @@ def listed(world, user, scope, now=LATER, **filters) -> list[str]:
 def test_office_sees_everything_newest_first_with_reporters(world):
     assert listed(world, OFFICE, "all") == ["P5", "P4", "P3", "P2", "P1"]
     ctx, numbers = world
-    [p3] = [r for r in lists.list_problems(ctx, user=OFFICE, scope="all", now=LATER)
-            if r["tracking_no"] == numbers["P3"]]
+    [p3] = [
+        r
+        for r in lists.list_problems(ctx, user=OFFICE, scope="all", now=LATER)
+        if r["tracking_no"] == numbers["P3"]
+    ]
     assert p3["reporter"]["name"] == "张三" and p3["reporter"]["phone"] == "13900000000"
     assert "history" not in p3  # lists are light: no event history
     others = lists.list_problems(ctx, user=INSPECTOR, scope="all", now=LATER)
@@ -99,10 +112,17 @@ def test_the_chase_list_is_pending_past_deadline_by_deadline(world):
 
 def test_overdue_records_say_so(world):
     ctx, numbers = world
-    flags = {r["tracking_no"]: r["overdue"] for r in
-             lists.list_problems(ctx, user=OFFICE, scope="all", now=T0 + dt.timedelta(hours=5))}
-    assert flags == {numbers["P1"]: False, numbers["P2"]: False, numbers["P3"]: True,
-                     numbers["P4"]: False, numbers["P5"]: False}
+    flags = {
+        r["tracking_no"]: r["overdue"]
+        for r in lists.list_problems(ctx, user=OFFICE, scope="all", now=T0 + dt.timedelta(hours=5))
+    }
+    assert flags == {
+        numbers["P1"]: False,
+        numbers["P2"]: False,
+        numbers["P3"]: True,
+        numbers["P4"]: False,
+        numbers["P5"]: False,
+    }
 
 
 def test_who_may_list_what(world):
@@ -119,20 +139,23 @@ def test_who_may_list_what(world):
 # --- filters ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("filters", "expected"), [
-    ({"status": ["rejected"]}, ["P5"]),
-    ({"status": ["reported", "rejected"]}, ["P5", "P4", "P3", "P2", "P1"]),
-    ({"category": "manhole"}, ["P3"]),
-    ({"source": "inspector"}, ["P2"]),
-    ({"source": "media"}, ["P3"]),
-    ({"grid": GRID_A}, ["P5", "P1"]),
-    ({"unit": "U3"}, ["P2"]),
-    ({"fallback": True}, ["P4"]),
-    ({"q": "垃圾"}, ["P5", "P4", "P1"]),
-    ({"q": "-0003"}, ["P3"]),  # part of a tracking number
-    ({"overdue": True}, ["P4", "P3", "P2", "P1"]),
-    ({"category": "garbage", "grid": GRID_A, "status": ["reported"]}, ["P1"]),
-])
+@pytest.mark.parametrize(
+    ("filters", "expected"),
+    [
+        ({"status": ["rejected"]}, ["P5"]),
+        ({"status": ["reported", "rejected"]}, ["P5", "P4", "P3", "P2", "P1"]),
+        ({"category": "manhole"}, ["P3"]),
+        ({"source": "inspector"}, ["P2"]),
+        ({"source": "media"}, ["P3"]),
+        ({"grid": GRID_A}, ["P5", "P1"]),
+        ({"unit": "U3"}, ["P2"]),
+        ({"fallback": True}, ["P4"]),
+        ({"q": "垃圾"}, ["P5", "P4", "P1"]),
+        ({"q": "-0003"}, ["P3"]),  # part of a tracking number
+        ({"overdue": True}, ["P4", "P3", "P2", "P1"]),
+        ({"category": "garbage", "grid": GRID_A, "status": ["reported"]}, ["P1"]),
+    ],
+)
 def test_filters(world, filters, expected):
     assert listed(world, OFFICE, "all", **filters) == expected
 
@@ -145,9 +168,19 @@ def test_limit_keeps_the_newest(world):
 
 def test_parse_filter_checks_and_normalises():
     categories = load_categories(None)
-    out = lists.parse_filter({"status": "reported,rejected", "category": "井盖缺失", "source": "media",
-                              "grid": f" {GRID_A} ", "unit": "", "q": " 垃圾 ", "overdue": "1",
-                              "fallback": "是"}, categories=categories)
+    out = lists.parse_filter(
+        {
+            "status": "reported,rejected",
+            "category": "井盖缺失",
+            "source": "media",
+            "grid": f" {GRID_A} ",
+            "unit": "",
+            "q": " 垃圾 ",
+            "overdue": "1",
+            "fallback": "是",
+        },
+        categories=categories,
+    )
     assert out.status == ["reported", "rejected"] and out.category == "manhole" and out.source == "media"
     assert (out.grid, out.unit, out.q) == (GRID_A, None, "垃圾")
     assert out.overdue is True and out.fallback is True
@@ -156,12 +189,15 @@ def test_parse_filter_checks_and_normalises():
     assert empty == lists.ProblemFilter()
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    ({"status": "reported,done"}, "状态 status 无效：done；可用：reported、accepted"),
-    ({"source": "tv"}, "来源 source 无效：“tv”；可用：inspector、citizen、assessment、media"),
-    ({"category": "nope"}, "nope"),
-    ({"overdue": "maybe"}, "overdue"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({"status": "reported,done"}, "状态 status 无效：done；可用：reported、accepted"),
+        ({"source": "tv"}, "来源 source 无效：“tv”；可用：inspector、citizen、assessment、media"),
+        ({"category": "nope"}, "nope"),
+        ({"overdue": "maybe"}, "overdue"),
+    ],
+)
 def test_parse_filter_refuses_bad_values(args, words):
     with pytest.raises(InvalidInput, match=words):
         lists.parse_filter(args, categories=load_categories(None))
@@ -169,11 +205,27 @@ def test_parse_filter_refuses_bad_values(args, words):
 
 def test_filter_as_params_round_trips():
     categories = load_categories(None)
-    wanted = lists.ProblemFilter(status=["accepted", "dispatched"], category="stall", source="citizen",
-                                 grid=GRID_B, unit="U2", overdue=True, fallback=True, q="占道")
+    wanted = lists.ProblemFilter(
+        status=["accepted", "dispatched"],
+        category="stall",
+        source="citizen",
+        grid=GRID_B,
+        unit="U2",
+        overdue=True,
+        fallback=True,
+        q="占道",
+    )
     params = wanted.as_params()
-    assert params == {"status": "accepted,dispatched", "category": "stall", "source": "citizen",
-                      "grid": GRID_B, "unit": "U2", "q": "占道", "overdue": "1", "fallback": "1"}
+    assert params == {
+        "status": "accepted,dispatched",
+        "category": "stall",
+        "source": "citizen",
+        "grid": GRID_B,
+        "unit": "U2",
+        "q": "占道",
+        "overdue": "1",
+        "fallback": "1",
+    }
     assert lists.parse_filter(params, categories=categories) == wanted
     assert lists.ProblemFilter().as_params() == {}
 
@@ -203,8 +255,26 @@ def test_counts_by_status(world):
 
 # --- CSV and XLSX -----------------------------------------------------------------------------
 
-PUBLIC_HEADER = ["受理编号", "问题类别", "问题描述", "状态", "是否逾期", "来源", "镇（街道）", "网格", "责任单位",
-                 "位置", "经度", "纬度", "上报时间", "整改期限", "办结时间", "附议人数", "延期次数", "返工次数"]
+PUBLIC_HEADER = [
+    "受理编号",
+    "问题类别",
+    "问题描述",
+    "状态",
+    "是否逾期",
+    "来源",
+    "镇（街道）",
+    "网格",
+    "责任单位",
+    "位置",
+    "经度",
+    "纬度",
+    "上报时间",
+    "整改期限",
+    "办结时间",
+    "附议人数",
+    "延期次数",
+    "返工次数",
+]
 
 
 def _records(world, user):
@@ -213,7 +283,7 @@ def _records(world, user):
 
 
 def test_csv_has_a_bom_the_columns_and_no_formulas(world):
-    ctx, numbers = world
+    _ctx, numbers = world
     data = lists.to_csv(_records(world, OFFICE), user=OFFICE)
     assert data.startswith(b"\xef\xbb\xbf")  # Excel opens UTF-8 Chinese correctly
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
@@ -221,7 +291,7 @@ def test_csv_has_a_bom_the_columns_and_no_formulas(world):
     by_no = {r[0]: dict(zip(rows[0], r)) for r in rows[1:]}
     assert len(by_no) == 5
     p2 = by_no[numbers["P2"]]
-    assert p2["问题描述"] == "'=HYPERLINK(\"http://x\")"  # CSV injection defused
+    assert p2["问题描述"] == '\'=HYPERLINK("http://x")'  # CSV injection defused
     assert p2["来源"] == "巡查员" and p2["网格"] == "新建路网格" and p2["责任单位"] == "县供电分公司"
     assert p2["是否逾期"] == "是" and p2["状态"] == "已上报"
     p3 = by_no[numbers["P3"]]
@@ -253,9 +323,15 @@ def test_xlsx_holds_the_same_rows_with_a_frozen_bold_header(world):
     assert sheet.column_dimensions["C"].width == 40  # the description column is wide
 
 
-@pytest.mark.parametrize(("user", "scope"), [
-    (UNIT_U1, "tasks"), (LEADER_L03, "grids"), (OFFICE, "all"), (INSPECTOR, "all"),
-])
+@pytest.mark.parametrize(
+    ("user", "scope"),
+    [
+        (UNIT_U1, "tasks"),
+        (LEADER_L03, "grids"),
+        (OFFICE, "all"),
+        (INSPECTOR, "all"),
+    ],
+)
 def test_default_scope_by_role(user, scope):
     assert lists.default_scope(user) == scope
 

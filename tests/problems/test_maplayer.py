@@ -16,11 +16,22 @@ from gridmap.problems.states import STATUS_COLORS
 
 def _record(**changes) -> dict:
     rec = {
-        "id": 7, "tracking_no": "FX20261127-0007", "status": "dispatched", "overdue": False, "fallback": False,
-        "category": "manhole", "category_name": "井盖缺失", "description": "井盖没了\n很危险",
-        "source": "citizen", "source_label": "市民随手拍", "lon": 106.5151234567, "lat": 33.9101234567,
-        "grid": {"code": "610330100001", "name": "滨江网格"}, "unit": {"code": "U1", "name": "县住建局"},
-        "deadline": "2026-11-27T13:00:00+08:00", "created_at": "2026-11-27T09:00:00+08:00",
+        "id": 7,
+        "tracking_no": "FX20261127-0007",
+        "status": "dispatched",
+        "overdue": False,
+        "fallback": False,
+        "category": "manhole",
+        "category_name": "井盖缺失",
+        "description": "井盖没了\n很危险",
+        "source": "citizen",
+        "source_label": "市民随手拍",
+        "lon": 106.5151234567,
+        "lat": 33.9101234567,
+        "grid": {"code": "610330100001", "name": "滨江网格"},
+        "unit": {"code": "U1", "name": "县住建局"},
+        "deadline": "2026-11-27T13:00:00+08:00",
+        "created_at": "2026-11-27T09:00:00+08:00",
         "photos": [{"url": "/problems/photos/3.jpg", "thumb_url": "/problems/photos/3/thumb.jpg"}],
         "history": [
             {"at": "2026-11-27T09:00:00+08:00", "action_label": "上报", "note": None},
@@ -46,8 +57,18 @@ def test_popup_shows_status_category_description_photo_and_history():
 
 
 def test_popup_flags_and_missing_parts():
-    html = popup_html(_record(status="reported", overdue=True, fallback=True, grid=None, unit=None,
-                              photos=[], history=[], deadline=None))
+    html = popup_html(
+        _record(
+            status="reported",
+            overdue=True,
+            fallback=True,
+            grid=None,
+            unit=None,
+            photos=[],
+            history=[],
+            deadline=None,
+        )
+    )
     assert "<span class='gm-flag gm-overdue'>逾期</span><span class='gm-flag'>属地兜底</span>" in html
     assert "<b>网格</b>：不在网格内" in html and "<b>责任单位</b>：—" in html
     assert "<b>整改期限</b>：—" in html and "<img" not in html
@@ -65,9 +86,16 @@ def test_popup_text_is_escaped():
 def test_features_are_compact_and_rounded():
     [feature] = features([_record()], page_base="/gm")
     assert feature == {
-        "id": 7, "tracking_no": "FX20261127-0007", "lat": 33.9101235, "lon": 106.5151235,
-        "status": "dispatched", "overdue": False, "color": STATUS_COLORS["dispatched"],
-        "category": "manhole", "source": "citizen", "date": "2026-11-27",
+        "id": 7,
+        "tracking_no": "FX20261127-0007",
+        "lat": 33.9101235,
+        "lon": 106.5151235,
+        "status": "dispatched",
+        "overdue": False,
+        "color": STATUS_COLORS["dispatched"],
+        "category": "manhole",
+        "source": "citizen",
+        "date": "2026-11-27",
         "popup": popup_html(_record(), page_base="/gm"),
     }
     assert features([]) == []
@@ -105,4 +133,3 @@ def test_the_overlay_adds_a_cluster_a_hidden_heatmap_and_the_filters():
     assert f"var cluster = {cluster.get_name()};" in script and f"var heat = {heat.get_name()};" in script
     # labels go in through tojson (ASCII escapes), so the page shows them as text
     assert json.dumps("已派遣（交办）") in script and json.dumps("井盖缺失") in script
-

@@ -60,9 +60,16 @@ def test_discovery_services_and_definition(client, schemas):
 
 
 def test_post_then_get_requests(client, schemas, api_key):
-    form = {"api_key": api_key, "service_code": "garbage", "lat": ON_BINJIANG_ROAD[1],
-            "long": ON_BINJIANG_ROAD[0], "description": "路边垃圾", "first_name": "五",
-            "last_name": "王", "phone": "13700000000"}
+    form = {
+        "api_key": api_key,
+        "service_code": "garbage",
+        "lat": ON_BINJIANG_ROAD[1],
+        "long": ON_BINJIANG_ROAD[0],
+        "description": "路边垃圾",
+        "first_name": "五",
+        "last_name": "王",
+        "phone": "13700000000",
+    }
     r = client.post("/open311/v2/requests.json", data=form)
     assert r.status_code == 200, r.get_json()
     created = r.get_json()
@@ -89,10 +96,15 @@ def test_closed_and_rejected_map_to_closed(app, client, schemas):
     store = app.extensions["gridmap.store"]
     add_user(store, username="office", role="office", password="secret-pass-1")
     headers = {"Authorization": "Bearer " + issue_token(store, username="office", days=90)}
-    no = client.post("/api/problems", json={"lon": NEAR_HOSPITAL[0], "lat": NEAR_HOSPITAL[1],
-                                            "category": "stall", "description": "d"}).get_json()["tracking_no"]
-    client.post(f"/api/problems/{no}/actions", json={"action": "reject", "note": "不属于本系统受理范围"},
-                headers=headers)
+    no = client.post(
+        "/api/problems",
+        json={"lon": NEAR_HOSPITAL[0], "lat": NEAR_HOSPITAL[1], "category": "stall", "description": "d"},
+    ).get_json()["tracking_no"]
+    client.post(
+        f"/api/problems/{no}/actions",
+        json={"action": "reject", "note": "不属于本系统受理范围"},
+        headers=headers,
+    )
     body = client.get(f"/open311/v2/requests.json?service_request_id={no}").get_json()
     _check(schemas, "requests.json", body)
     assert body[0]["status"] == "closed" and "不属于本系统受理范围" in body[0]["status_notes"]
@@ -102,10 +114,26 @@ def test_closed_and_rejected_map_to_closed(app, client, schemas):
     ("form", "status", "text"),
     [
         ({"service_code": "garbage", "lat": 33.91, "long": 106.5151}, 403, "api_key"),
-        ({"api_key": "wrong", "service_code": "garbage", "lat": 33.91, "long": 106.5151}, 403, "api_key 无效"),
-        ({"api_key": None, "service_code": "nope", "lat": 33.91, "long": 106.5151, "description": "d"}, 400, "不存在"),
-        ({"api_key": None, "service_code": "garbage", "address_string": "滨江路", "description": "d"}, 400, "lat 和 long"),
-        ({"api_key": None, "service_code": "garbage", "lat": 95, "long": 106.5, "description": "d"}, 400, "纬度"),
+        (
+            {"api_key": "wrong", "service_code": "garbage", "lat": 33.91, "long": 106.5151},
+            403,
+            "api_key 无效",
+        ),
+        (
+            {"api_key": None, "service_code": "nope", "lat": 33.91, "long": 106.5151, "description": "d"},
+            400,
+            "不存在",
+        ),
+        (
+            {"api_key": None, "service_code": "garbage", "address_string": "滨江路", "description": "d"},
+            400,
+            "lat 和 long",
+        ),
+        (
+            {"api_key": None, "service_code": "garbage", "lat": 95, "long": 106.5, "description": "d"},
+            400,
+            "纬度",
+        ),
     ],
 )
 def test_errors_in_the_spec_form(client, api_key, form, status, text):

@@ -12,7 +12,7 @@ from gridmap.problems import open311
 from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD, OUTSIDE_GRIDS
 from tests.problems.contexts import make_context
 
-NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 OFFICE = User(id=1, username="office", role="office")
 
 
@@ -26,8 +26,9 @@ def world(tmp_path_factory):
     ctx = make_context(tmp_path_factory.mktemp("open311"))
 
     def report(spot, category, *, at=NOW, **kw):
-        return report_problem(ctx, lon=spot[0], lat=spot[1], category=category, description="描述",
-                              now=at, **kw).record["tracking_no"]
+        return report_problem(
+            ctx, lon=spot[0], lat=spot[1], category=category, description="描述", now=at, **kw
+        ).record["tracking_no"]
 
     numbers = {
         "OLD": report(ON_BINJIANG_ROAD, "garbage", at=NOW - dt.timedelta(days=100)),
@@ -61,9 +62,15 @@ def test_services_are_the_categories(world):
     services = open311.services(ctx)
     assert [s["service_code"] for s in services] == [c.code for c in ctx.categories]
     manhole = next(s for s in services if s["service_code"] == "manhole")
-    assert manhole == {"service_code": "manhole", "service_name": "井盖缺失",
-                       "description": "井盖缺失（公共设施），处置时限 4 小时", "metadata": False,
-                       "type": "realtime", "keywords": "公共设施", "group": "公共设施"}
+    assert manhole == {
+        "service_code": "manhole",
+        "service_name": "井盖缺失",
+        "description": "井盖缺失（公共设施），处置时限 4 小时",
+        "metadata": False,
+        "type": "realtime",
+        "keywords": "公共设施",
+        "group": "公共设施",
+    }
 
 
 def test_service_definition_by_code_or_name(world):
@@ -78,12 +85,23 @@ def test_a_request_maps_every_field(world):
     ctx, numbers, _ = world
     [req] = open311.get_request(ctx, numbers["P1"].lower(), now=NOW)
     assert req == {
-        "service_request_id": numbers["P1"], "status": "open", "status_notes": "已上报",
-        "service_name": "垃圾暴露", "service_code": "garbage", "description": "描述",
-        "agency_responsible": "县住建局", "service_notice": None,
-        "requested_datetime": "2026-11-27T09:00:00+08:00", "updated_datetime": "2026-11-27T09:00:00+08:00",
-        "expected_datetime": "2026-11-28T09:00:00+08:00", "address": "滨江路", "address_id": None,
-        "zipcode": None, "lat": ON_BINJIANG_ROAD[1], "long": ON_BINJIANG_ROAD[0], "media_url": None,
+        "service_request_id": numbers["P1"],
+        "status": "open",
+        "status_notes": "已上报",
+        "service_name": "垃圾暴露",
+        "service_code": "garbage",
+        "description": "描述",
+        "agency_responsible": "县住建局",
+        "service_notice": None,
+        "requested_datetime": "2026-11-27T09:00:00+08:00",
+        "updated_datetime": "2026-11-27T09:00:00+08:00",
+        "expected_datetime": "2026-11-28T09:00:00+08:00",
+        "address": "滨江路",
+        "address_id": None,
+        "zipcode": None,
+        "lat": ON_BINJIANG_ROAD[1],
+        "long": ON_BINJIANG_ROAD[0],
+        "media_url": None,
     }
     assert "张三" not in str(req)  # never the reporter
 
@@ -107,14 +125,17 @@ def test_get_requests_defaults_to_the_last_90_days_newest_first(world):
     assert _ids(world, open311.get_requests(ctx, {}, now=NOW + dt.timedelta(days=91))) == []
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    ({"status": "open"}, ["P4", "P3", "P1"]),
-    ({"status": "closed"}, ["P2"]),
-    ({"status": "open, closed"}, ["P4", "P3", "P2", "P1"]),
-    ({"service_code": "garbage"}, ["P4", "P1"]),
-    ({"service_code": "stall,井盖缺失"}, ["P3", "P2"]),
-    ({"service_code": "garbage", "status": "closed"}, []),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        ({"status": "open"}, ["P4", "P3", "P1"]),
+        ({"status": "closed"}, ["P2"]),
+        ({"status": "open, closed"}, ["P4", "P3", "P2", "P1"]),
+        ({"service_code": "garbage"}, ["P4", "P1"]),
+        ({"service_code": "stall,井盖缺失"}, ["P3", "P2"]),
+        ({"service_code": "garbage", "status": "closed"}, []),
+    ],
+)
 def test_get_requests_filters(world, args, expected):
     ctx, _, _ = world
     assert _ids(world, open311.get_requests(ctx, args, now=NOW)) == expected
@@ -122,8 +143,11 @@ def test_get_requests_filters(world, args, expected):
 
 def test_ids_ignore_the_other_filters_and_the_window(world):
     ctx, numbers, _ = world
-    args = {"service_request_id": f"{numbers['OLD'].lower()}, {numbers['P2']}", "status": "open",
-            "service_code": "manhole"}
+    args = {
+        "service_request_id": f"{numbers['OLD'].lower()}, {numbers['P2']}",
+        "status": "open",
+        "service_code": "manhole",
+    }
     assert sorted(_ids(world, open311.get_requests(ctx, args, now=NOW))) == ["OLD", "P2"]
 
 
@@ -133,12 +157,21 @@ def test_explicit_dates_pick_the_window(world):
     assert _ids(world, open311.get_requests(ctx, old, now=NOW)) == ["OLD"]
 
 
-@pytest.mark.parametrize(("args", "words"), [
-    ({"status": "pending,open"}, "status 只能是 open 或 closed，实际为“pending”"),
-    ({"service_code": "nope"}, "nope"),
-    ({"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-06-01T00:00:00+08:00"}, "不能超过 90 天"),
-    ({"start_date": "2026-06-01T00:00:00+08:00", "end_date": "2026-05-01T00:00:00+08:00"}, "不能早于 start_date"),
-])
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        ({"status": "pending,open"}, "status 只能是 open 或 closed，实际为“pending”"),
+        ({"service_code": "nope"}, "nope"),
+        (
+            {"start_date": "2026-01-01T00:00:00+08:00", "end_date": "2026-06-01T00:00:00+08:00"},
+            "不能超过 90 天",
+        ),
+        (
+            {"start_date": "2026-06-01T00:00:00+08:00", "end_date": "2026-05-01T00:00:00+08:00"},
+            "不能早于 start_date",
+        ),
+    ],
+)
 def test_get_requests_refuses_bad_filters(world, args, words):
     ctx, _, _ = world
     with pytest.raises(InvalidInput, match=words):
@@ -147,12 +180,22 @@ def test_get_requests_refuses_bad_filters(world, args, words):
 
 def test_post_files_a_problem_as_the_keys_source(world):
     ctx, _, key = world
-    form = {"api_key": key, "service_code": "garbage", "lat": str(ON_BINJIANG_ROAD[1]),
-            "long": str(ON_BINJIANG_ROAD[0]), "first_name": "三", "last_name": "张", "phone": "13900000001",
-            "address_string": "滨江路东桥"}
+    form = {
+        "api_key": key,
+        "service_code": "garbage",
+        "lat": str(ON_BINJIANG_ROAD[1]),
+        "long": str(ON_BINJIANG_ROAD[0]),
+        "first_name": "三",
+        "last_name": "张",
+        "phone": "13900000001",
+        "address_string": "滨江路东桥",
+    }
     [answer] = open311.post_request(ctx, form, now=NOW)
     number = answer["service_request_id"]
-    assert answer["service_notice"] == f"已受理，受理编号 {number}，由县住建局负责，期限 2026-11-28T09:00:00+08:00"
+    assert (
+        answer["service_notice"]
+        == f"已受理，受理编号 {number}，由县住建局负责，期限 2026-11-28T09:00:00+08:00"
+    )
     from gridmap.problems.records import find_row, record
 
     row = find_row(ctx, number)
@@ -164,15 +207,40 @@ def test_post_files_a_problem_as_the_keys_source(world):
     assert req["service_code"] == "garbage" and req["agency_responsible"] == "县住建局"
 
 
-@pytest.mark.parametrize(("form", "error", "words"), [
-    ({"service_code": "garbage", "lat": "33.91", "long": "106.5151"}, Forbidden, "缺少 api_key"),
-    ({"api_key": "wrong", "service_code": "garbage", "lat": "33.91", "long": "106.5151"}, Forbidden, "无效"),
-    ({"api_key": None, "lat": "33.91", "long": "106.5151"}, InvalidInput, "缺少 service_code"),
-    ({"api_key": None, "service_code": "garbage", "address_string": "滨江路"}, InvalidInput, "仅有地址无法受理"),
-    ({"api_key": None, "service_code": "garbage", "description": "d"}, InvalidInput, "缺少位置：请提供 lat 和 long"),
-    ({"api_key": None, "service_code": "garbage", "lat": "33.91", "long": "106.5151", "description": "d",
-      "source": "citizen"}, Forbidden, "不能以“citizen”上报"),
-])
+@pytest.mark.parametrize(
+    ("form", "error", "words"),
+    [
+        ({"service_code": "garbage", "lat": "33.91", "long": "106.5151"}, Forbidden, "缺少 api_key"),
+        (
+            {"api_key": "wrong", "service_code": "garbage", "lat": "33.91", "long": "106.5151"},
+            Forbidden,
+            "无效",
+        ),
+        ({"api_key": None, "lat": "33.91", "long": "106.5151"}, InvalidInput, "缺少 service_code"),
+        (
+            {"api_key": None, "service_code": "garbage", "address_string": "滨江路"},
+            InvalidInput,
+            "仅有地址无法受理",
+        ),
+        (
+            {"api_key": None, "service_code": "garbage", "description": "d"},
+            InvalidInput,
+            "缺少位置：请提供 lat 和 long",
+        ),
+        (
+            {
+                "api_key": None,
+                "service_code": "garbage",
+                "lat": "33.91",
+                "long": "106.5151",
+                "description": "d",
+                "source": "citizen",
+            },
+            Forbidden,
+            "不能以“citizen”上报",
+        ),
+    ],
+)
 def test_post_refusals(world, form, error, words):
     ctx, _, key = world
     form = {k: (key if k == "api_key" and v is None else v) for k, v in form.items()}

@@ -33,7 +33,7 @@ def big_jpeg(size=(8000, 6000), **save) -> bytes:
 def with_sof_size(jpeg: bytes, width: int, height: int) -> bytes:
     """The same JPEG with other dimensions written in its SOF header (what a bomb claims)."""
     at = jpeg.index(b"\xff\xc0")
-    return jpeg[:at + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + jpeg[at + 9:]
+    return jpeg[: at + 5] + height.to_bytes(2, "big") + width.to_bytes(2, "big") + jpeg[at + 9 :]
 
 
 @pytest.fixture
@@ -91,8 +91,13 @@ def test_other_formats_within_their_cap_still_work():
 
 
 def _multipart(client, files):
-    data = {"lon": str(ON_BINJIANG_ROAD[0]), "lat": str(ON_BINJIANG_ROAD[1]), "category": "garbage",
-            "description": "照片测试", "photos": [(io.BytesIO(b), name) for name, b in files]}
+    data = {
+        "lon": str(ON_BINJIANG_ROAD[0]),
+        "lat": str(ON_BINJIANG_ROAD[1]),
+        "category": "garbage",
+        "description": "照片测试",
+        "photos": [(io.BytesIO(b), name) for name, b in files],
+    }
     return client.post("/api/problems", data=data, content_type="multipart/form-data")
 
 

@@ -17,8 +17,9 @@ T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 
 
 def _report(ctx, spot, category="garbage", *, at=T0, **kw) -> dict:
-    return report_problem(ctx, lon=spot[0], lat=spot[1], category=category, description=f"{category} 问题",
-                          now=at, **kw).record
+    return report_problem(
+        ctx, lon=spot[0], lat=spot[1], category=category, description=f"{category} 问题", now=at, **kw
+    ).record
 
 
 @pytest.fixture
@@ -65,8 +66,10 @@ def test_criteria_and_orders(ctx, four):
     until = repository.Criteria(created_from=one, created_until=three)
     assert _numbers(select(ctx.store, until, order=("id",))) == [p2, p3, p4]
     assert _numbers(select(ctx.store, repository.Criteria(text="stall"))) == [p2]
-    box = repository.Criteria(lon_between=(ON_BINJIANG_ROAD[0] - 0.001, ON_BINJIANG_ROAD[0] + 0.001),
-                              lat_between=(ON_BINJIANG_ROAD[1] - 0.001, ON_BINJIANG_ROAD[1] + 0.001))
+    box = repository.Criteria(
+        lon_between=(ON_BINJIANG_ROAD[0] - 0.001, ON_BINJIANG_ROAD[0] + 0.001),
+        lat_between=(ON_BINJIANG_ROAD[1] - 0.001, ON_BINJIANG_ROAD[1] + 0.001),
+    )
     assert _numbers(select(ctx.store, box)) == [p1]
     assert repository.counts_by_status(ctx.store) == {"reported": 4}
 
@@ -74,10 +77,26 @@ def test_criteria_and_orders(ctx, four):
 def test_a_reused_idempotency_key_is_key_taken_and_writes_nothing(ctx, four):
     values = repository.find_problem(ctx.store, problem_id=four[0]["id"])._asdict()
     values = {k: v for k, v in values.items() if k not in ("id", "tracking_no")}
-    event = {"at": T0.replace(tzinfo=None), "actor": None, "actor_role": "citizen", "action": "report",
-             "from_status": None, "to_status": "reported", "note": None}
-    kwargs = {"day": "20261127", "prefix": "FX", "values": values, "event": event, "fingerprint": "f" * 64,
-              "hits": [], "photos": [], "put_photo": lambda photo, day: ("k", "t"), "now": T0}
+    event = {
+        "at": T0.replace(tzinfo=None),
+        "actor": None,
+        "actor_role": "citizen",
+        "action": "report",
+        "from_status": None,
+        "to_status": "reported",
+        "note": None,
+    }
+    kwargs = {
+        "day": "20261127",
+        "prefix": "FX",
+        "values": values,
+        "event": event,
+        "fingerprint": "f" * 64,
+        "hits": [],
+        "photos": [],
+        "put_photo": lambda photo, day: ("k", "t"),
+        "now": T0,
+    }
     first = repository.insert_report(ctx.store, key="same-key", **kwargs)
     assert first.tracking_no == "FX20261127-0005"
     with pytest.raises(repository.KeyTaken):
@@ -90,17 +109,34 @@ def test_a_reused_idempotency_key_is_key_taken_and_writes_nothing(ctx, four):
 
 def test_an_action_on_a_moved_problem_changes_nothing(ctx, four):
     problem_id = four[0]["id"]
-    event = {"at": T0.replace(tzinfo=None), "actor": "office", "actor_role": "office", "action": "accept",
-             "to_status": "accepted", "note": None, "deadline": None, "unit_code": None}
-    common = {"problem_id": problem_id, "changes": {"status": "accepted"}, "event": event, "photos": [],
-              "put_photo": lambda photo, day: ("k", "t"), "day": "20261127", "now": T0}
+    event = {
+        "at": T0.replace(tzinfo=None),
+        "actor": "office",
+        "actor_role": "office",
+        "action": "accept",
+        "to_status": "accepted",
+        "note": None,
+        "deadline": None,
+        "unit_code": None,
+    }
+    common = {
+        "problem_id": problem_id,
+        "changes": {"status": "accepted"},
+        "event": event,
+        "photos": [],
+        "put_photo": lambda photo, day: ("k", "t"),
+        "day": "20261127",
+        "now": T0,
+    }
     assert repository.apply_action(ctx.store, from_status="dispatched", **common) is False
     assert repository.find_problem(ctx.store, problem_id=problem_id).status == "reported"
     assert repository.apply_action(ctx.store, from_status="reported", **common) is True
     assert repository.find_problem(ctx.store, problem_id=problem_id).status == "accepted"
     events, _photos = repository.events_and_photos(ctx.store, [problem_id])
     assert [(e.action, e.from_status, e.to_status) for e in events[problem_id]] == [
-        ("report", None, "reported"), ("accept", "reported", "accepted")]
+        ("report", None, "reported"),
+        ("accept", "reported", "accepted"),
+    ]
 
 
 def test_one_support_per_client_within_the_window(ctx, four):
@@ -147,3 +183,20 @@ def test_other_database_errors_are_not_retried(ctx, monkeypatch):
     with pytest.raises(OperationalError, match="disk I/O error"):
         _report(ctx, ON_BINJIANG_ROAD)
     assert calls == [1]
+
+
+def test_a_database_locked_on_every_attempt_is_a_503_that_writes_nothing(ctx, monkeypatch):
+    from gridmap.errors import ServiceBusy
+
+    @contextlib.contextmanager
+    def locked(store):
+        raise OperationalError("BEGIN", {}, Exception("database is locked"))
+        yield
+
+    monkeypatch.setattr("gridmap.problems.service.time.sleep", lambda _s: None)
+    monkeypatch.setattr(type(ctx.store), "writing", locked)
+    with pytest.raises(ServiceBusy, match="数据库正忙") as caught:
+        _report(ctx, ON_BINJIANG_ROAD)
+    assert caught.value.status == 503 and caught.value.retry_after > 0
+    monkeypatch.undo()
+    assert repository.select_problems(ctx.store) == []

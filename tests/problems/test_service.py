@@ -22,7 +22,7 @@ from tests.problems.conftest import (
 
 OFFICE = User(id=0, username="office-test", role="office")
 
-NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)  # 09:00 in Shanghai
+NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
 
 
 def count(store, table=problems):
@@ -32,8 +32,9 @@ def count(store, table=problems):
 
 @pytest.mark.parametrize("spot", [ON_BINJIANG_ROAD, NEAR_HOSPITAL, OUTSIDE_GRIDS])
 def test_assignment_equals_whois(ctx, spot):
-    rec = report_problem(ctx, lon=spot[0], lat=spot[1], category="garbage", description="垃圾堆",
-                         now=NOW).record
+    rec = report_problem(
+        ctx, lon=spot[0], lat=spot[1], category="garbage", description="垃圾堆", now=NOW
+    ).record
     who = ctx.reference.whois().lookup(*spot)
     assert rec["grid"] == who["grid"]
     expected_unit = who["responsible_unit"]
@@ -43,23 +44,45 @@ def test_assignment_equals_whois(ctx, spot):
 
 
 def test_outside_every_grid_goes_to_the_town_queue_flagged(ctx):
-    rec = report_problem(ctx, lon=OUTSIDE_GRIDS[0], lat=OUTSIDE_GRIDS[1], category="garbage",
-                         description="x", now=NOW).record
+    rec = report_problem(
+        ctx, lon=OUTSIDE_GRIDS[0], lat=OUTSIDE_GRIDS[1], category="garbage", description="x", now=NOW
+    ).record
     assert rec["grid"] is None and rec["fallback"] is True
     assert rec["town"]["code"] == "610330100"
 
 
 def test_deadline_and_tracking_number_follow_category_and_china_date(ctx):
-    first = report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="manhole",
-                           description="井盖没了", now=NOW).record
-    second = report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="井盖缺失",
-                            description="又一个", now=NOW).record
+    first = report_problem(
+        ctx,
+        lon=ON_BINJIANG_ROAD[0],
+        lat=ON_BINJIANG_ROAD[1],
+        category="manhole",
+        description="井盖没了",
+        now=NOW,
+    ).record
+    second = report_problem(
+        ctx,
+        lon=ON_BINJIANG_ROAD[0],
+        lat=ON_BINJIANG_ROAD[1],
+        category="井盖缺失",
+        description="又一个",
+        now=NOW,
+    ).record
     assert first["tracking_no"] == "FX20261127-0001"
     assert second["tracking_no"] == "FX20261127-0002"
     assert first["deadline"] == "2026-11-27T13:00:00+08:00"  # 4 hours for a missing manhole cover
     late = NOW.replace(hour=17)  # 01:00 next day in Shanghai
-    assert report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
-                          description="y", now=late).record["tracking_no"] == "FX20261128-0001"
+    assert (
+        report_problem(
+            ctx,
+            lon=ON_BINJIANG_ROAD[0],
+            lat=ON_BINJIANG_ROAD[1],
+            category="garbage",
+            description="y",
+            now=late,
+        ).record["tracking_no"]
+        == "FX20261128-0001"
+    )
 
 
 @pytest.mark.parametrize(
@@ -79,16 +102,27 @@ def test_deadline_and_tracking_number_follow_category_and_china_date(ctx):
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(ctx, kwargs, text):
-    args = {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage",
-            "description": "垃圾", **kwargs}
+    args = {
+        "lon": ON_BINJIANG_ROAD[0],
+        "lat": ON_BINJIANG_ROAD[1],
+        "category": "garbage",
+        "description": "垃圾",
+        **kwargs,
+    }
     with pytest.raises(InvalidInput, match=text):
         report_problem(ctx, **args, now=NOW)
     assert count(ctx.store) == 0
 
 
 def test_same_idempotency_key_gives_one_problem(ctx):
-    args = dict(lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
-                description="垃圾", idempotency_key="abc-123", now=NOW)
+    args = {
+        "lon": ON_BINJIANG_ROAD[0],
+        "lat": ON_BINJIANG_ROAD[1],
+        "category": "garbage",
+        "description": "垃圾",
+        "idempotency_key": "abc-123",
+        "now": NOW,
+    }
     first = report_problem(ctx, **args)
     again = report_problem(ctx, **args)
     assert not first.replayed and again.replayed
@@ -103,10 +137,16 @@ def test_concurrent_reports_get_unique_numbers(ctx):
 
     def worker(i):
         try:
-            rec = report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1],
-                                 category="garbage", description=f"第{i}条", now=NOW).record
+            rec = report_problem(
+                ctx,
+                lon=ON_BINJIANG_ROAD[0],
+                lat=ON_BINJIANG_ROAD[1],
+                category="garbage",
+                description=f"第{i}条",
+                now=NOW,
+            ).record
             numbers.append(rec["tracking_no"])
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+        except Exception as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=worker, args=(i,)) for i in range(40)]
@@ -119,13 +159,15 @@ def test_concurrent_reports_get_unique_numbers(ctx):
 
 
 def test_photos_are_reencoded_without_exif_and_gps_gives_the_location(ctx):
-    from PIL import Image
     import io
+
+    from PIL import Image
 
     photo = jpeg_bytes(gps=NEAR_HOSPITAL)
     assert b"TestCam" in photo
-    rec = report_problem(ctx, category="garbage", description="照片定位", photos=[("a.jpg", photo)],
-                         now=NOW).record
+    rec = report_problem(
+        ctx, category="garbage", description="照片定位", photos=[("a.jpg", photo)], now=NOW
+    ).record
     assert rec["lon"] == pytest.approx(NEAR_HOSPITAL[0], abs=1e-5)
     assert rec["lat"] == pytest.approx(NEAR_HOSPITAL[1], abs=1e-5)
     assert rec["grid"]["code"] == "610330100002"
@@ -148,8 +190,15 @@ def test_photos_are_reencoded_without_exif_and_gps_gives_the_location(ctx):
 )
 def test_bad_photos_leave_nothing_behind(ctx, files, text):
     with pytest.raises(InvalidInput, match=text):
-        report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
-                       description="x", photos=files, now=NOW)
+        report_problem(
+            ctx,
+            lon=ON_BINJIANG_ROAD[0],
+            lat=ON_BINJIANG_ROAD[1],
+            category="garbage",
+            description="x",
+            photos=files,
+            now=NOW,
+        )
     assert count(ctx.store) == 0
     root = ctx.storage.root
     assert not root.exists() or not any(p.is_file() for p in root.rglob("*"))
@@ -168,7 +217,14 @@ def test_a_failed_transaction_removes_written_photos(ctx):
     ctx.storage = FlakyFolder(ctx.storage.root)
     good = [("a.jpg", jpeg_bytes()), ("b.jpg", jpeg_bytes(color=(0, 0, 200)))]
     with pytest.raises(OSError):
-        report_problem(ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage",
-                       description="x", photos=good, now=NOW)
+        report_problem(
+            ctx,
+            lon=ON_BINJIANG_ROAD[0],
+            lat=ON_BINJIANG_ROAD[1],
+            category="garbage",
+            description="x",
+            photos=good,
+            now=NOW,
+        )
     assert count(ctx.store) == 0 and count(ctx.store, problem_photos) == 0
     assert not any(p.is_file() for p in ctx.storage.root.rglob("*"))

@@ -10,7 +10,7 @@ import pytest
 
 from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD, ON_XINJIAN_ROAD, jpeg_bytes
 
-XSS = '<img src=x onerror=alert(1)>'
+XSS = "<img src=x onerror=alert(1)>"
 
 
 def report(client, spot=ON_BINJIANG_ROAD, **kw):
@@ -88,8 +88,13 @@ def test_bad_json_is_400_with_a_chinese_message(client, body, text):
     ],
 )
 def test_bad_photo_is_400(client, upload, text):
-    data = {"lon": str(ON_BINJIANG_ROAD[0]), "lat": str(ON_BINJIANG_ROAD[1]), "category": "garbage",
-            "description": "d", "photos": upload}
+    data = {
+        "lon": str(ON_BINJIANG_ROAD[0]),
+        "lat": str(ON_BINJIANG_ROAD[1]),
+        "category": "garbage",
+        "description": "d",
+        "photos": upload,
+    }
     r = client.post("/api/problems", data=data, content_type="multipart/form-data")
     assert r.status_code == 400
     assert text in r.get_json()["message"]
@@ -101,9 +106,15 @@ def test_non_object_json_is_400(client):
 
 
 def test_multipart_report_with_photo_shows_thumbnail(client):
-    data = {"lon": str(NEAR_HOSPITAL[0]), "lat": str(NEAR_HOSPITAL[1]), "category": "stall",
-            "description": "占道", "reporter_name": "张三", "reporter_phone": "13800000000",
-            "photos": (io.BytesIO(jpeg_bytes()), "a.jpg")}
+    data = {
+        "lon": str(NEAR_HOSPITAL[0]),
+        "lat": str(NEAR_HOSPITAL[1]),
+        "category": "stall",
+        "description": "占道",
+        "reporter_name": "张三",
+        "reporter_phone": "13800000000",
+        "photos": (io.BytesIO(jpeg_bytes()), "a.jpg"),
+    }
     r = client.post("/api/problems", data=data, content_type="multipart/form-data")
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -114,8 +125,13 @@ def test_multipart_report_with_photo_shows_thumbnail(client):
 
 def test_public_views_hold_no_personal_data(client, staff):
     no = report(client, reporter_name="李四", reporter_phone="13912345678").get_json()["tracking_no"]
-    for path in (f"/api/problems/{no}", f"/problems/{no}", "/open311/v2/requests.json",
-                 f"/open311/v2/requests/{no}.json", "/api/problems/map.json"):
+    for path in (
+        f"/api/problems/{no}",
+        f"/problems/{no}",
+        "/open311/v2/requests.json",
+        f"/open311/v2/requests/{no}.json",
+        "/api/problems/map.json",
+    ):
         text = client.get(path).get_data(as_text=True)
         assert "李四" not in text and "13912345678" not in text, path
     for who in ("u1", "inspector", "leader"):
@@ -130,8 +146,9 @@ def test_role_loop_over_http(app, client, staff):
     other = report(client, spot=NEAR_HOSPITAL).get_json()["tracking_no"]  # unit U2
 
     def act(who, ref, action, **extra):
-        return client.post(f"/api/problems/{ref}/actions", json={"action": action, **extra},
-                           headers=staff[who])
+        return client.post(
+            f"/api/problems/{ref}/actions", json={"action": action, **extra}, headers=staff[who]
+        )
 
     assert client.post(f"/api/problems/{no}/actions", json={"action": "accept"}).status_code == 401
     assert act("u1", no, "accept").status_code == 403
@@ -164,15 +181,18 @@ def test_chase_list_with_injected_time(app, client, staff):
     no = report(client, category="manhole").get_json()["tracking_no"]  # 4 hours
     fresh = client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()
     assert fresh["count"] == 0
-    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=5)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)
     app.extensions["gridmap.clock"] = lambda: later
     chase = client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()
     assert [p["tracking_no"] for p in chase["problems"]] == [no]
     assert chase["problems"][0]["overdue"] is True
     assert client.get("/api/problems?scope=chase", headers=staff["u1"]).status_code == 403
     # an extension takes it off the chase list
-    r = client.post(f"/api/problems/{no}/actions", json={"action": "extend", "hours": 24, "note": "需采购井盖"},
-                    headers=staff["office"])
+    r = client.post(
+        f"/api/problems/{no}/actions",
+        json={"action": "extend", "hours": 24, "note": "需采购井盖"},
+        headers=staff["office"],
+    )
     assert r.status_code == 200 and r.get_json()["extensions"] == 1
     assert client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()["count"] == 0
     page = client.get("/chase", headers=staff["office"])
@@ -241,8 +261,9 @@ def test_pages_redirect_to_login_and_forms_need_csrf(app, client):
     assert r.status_code == 302 and "/login" in r.headers["Location"]
     from gridmap.auth import add_user
 
-    add_user(app.extensions["gridmap.store"], username="u", role="unit", unit_code="U1",
-             password="secret-pass-1")
+    add_user(
+        app.extensions["gridmap.store"], username="u", role="unit", unit_code="U1", password="secret-pass-1"
+    )
     assert client.post("/login", data={"username": "u", "password": "secret-pass-1"}).status_code == 403
     page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -256,9 +277,19 @@ def test_pages_redirect_to_login_and_forms_need_csrf(app, client):
     # with a session, API writes need the CSRF header too
     no = report(client).status_code
     assert no == 403
-    assert client.post("/api/problems", json={"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1],
-                                              "category": "garbage", "description": "d"},
-                       headers={"X-CSRF-Token": token}).status_code == 201
+    assert (
+        client.post(
+            "/api/problems",
+            json={
+                "lon": ON_BINJIANG_ROAD[0],
+                "lat": ON_BINJIANG_ROAD[1],
+                "category": "garbage",
+                "description": "d",
+            },
+            headers={"X-CSRF-Token": token},
+        ).status_code
+        == 201
+    )
 
 
 def test_xss_description_is_text_on_pages_and_popups(client, staff):
@@ -288,14 +319,20 @@ def test_maps_carry_the_problem_layer(client):
 
 def test_duplicates_offered_and_support(client):
     first = report(client).get_json()
-    near = client.get(f"/api/problems/nearby?lon={ON_BINJIANG_ROAD[0] + 0.0002}&lat={ON_BINJIANG_ROAD[1]}"
-                      "&category=garbage").get_json()
+    near = client.get(
+        f"/api/problems/nearby?lon={ON_BINJIANG_ROAD[0] + 0.0002}&lat={ON_BINJIANG_ROAD[1]}&category=garbage"
+    ).get_json()
     assert [p["tracking_no"] for p in near["problems"]] == [first["tracking_no"]]
     assert 10 < near["problems"][0]["distance_m"] < 30
-    assert client.get(f"/api/problems/nearby?lon={ON_BINJIANG_ROAD[0]}&lat={ON_BINJIANG_ROAD[1]}"
-                      "&category=stall").get_json()["problems"] == []
-    far = client.get(f"/api/problems/nearby?lon={ON_BINJIANG_ROAD[0] + 0.002}&lat={ON_BINJIANG_ROAD[1]}"
-                     "&category=garbage").get_json()
+    assert (
+        client.get(
+            f"/api/problems/nearby?lon={ON_BINJIANG_ROAD[0]}&lat={ON_BINJIANG_ROAD[1]}&category=stall"
+        ).get_json()["problems"]
+        == []
+    )
+    far = client.get(
+        f"/api/problems/nearby?lon={ON_BINJIANG_ROAD[0] + 0.002}&lat={ON_BINJIANG_ROAD[1]}&category=garbage"
+    ).get_json()
     assert far["problems"] == []  # about 185 m away
     r = client.post(f"/api/problems/{first['tracking_no']}/support", json={"note": "我也看到了"})
     assert r.status_code == 200 and r.get_json()["supporters"] == 1

@@ -11,7 +11,7 @@ from gridmap.problems.service import report_problem
 from gridmap.problems.workflow import act, support
 from tests.problems.conftest import ON_BINJIANG_ROAD, OUTSIDE_GRIDS
 
-T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture
@@ -24,8 +24,7 @@ def people(make_user):
 
 
 def _report(ctx, spot=ON_BINJIANG_ROAD, category="garbage"):
-    return report_problem(ctx, lon=spot[0], lat=spot[1], category=category, description="d",
-                          now=T0).record
+    return report_problem(ctx, lon=spot[0], lat=spot[1], category=category, description="d", now=T0).record
 
 
 def test_reject_needs_a_reason_and_is_final(ctx, people):
@@ -49,10 +48,18 @@ def test_extend_by_deadline_and_overdue_flag(ctx, people):
 
     assert record(ctx, find_row(ctx, no), now=later)["overdue"] is True
     with pytest.raises(InvalidInput, match="晚于原期限"):
-        act(ctx, no, user=people["office"], action="extend", deadline="2026-11-27T08:00:00+08:00",
-            note="x", now=later)
-    rec = act(ctx, no, user=people["office"], action="extend", deadline="2026-11-28", note="等井盖",
-              now=later)
+        act(
+            ctx,
+            no,
+            user=people["office"],
+            action="extend",
+            deadline="2026-11-27T08:00:00+08:00",
+            note="x",
+            now=later,
+        )
+    rec = act(
+        ctx, no, user=people["office"], action="extend", deadline="2026-11-28", note="等井盖", now=later
+    )
     assert rec["deadline"] == "2026-11-28T00:00:00+08:00" and rec["overdue"] is False
     event = rec["history"][-1]
     assert (event["action"], event["actor"], event["note"]) == ("extend", "office", "等井盖")
@@ -92,18 +99,21 @@ def _user(role, **kw):
     return User(id=1, username=role, role=role, **kw)
 
 
-@pytest.mark.parametrize(("role", "extra", "status", "unit", "expected"), [
-    ("office", {}, "reported", "U1", ["accept", "reject", "dispatch", "extend"]),
-    ("office", {}, "rectified", "U1", ["verify", "rework"]),
-    ("office", {}, "verified", "U1", ["rework", "close"]),
-    ("office", {}, "closed", "U1", []),
-    ("unit", {"unit_code": "U1"}, "dispatched", "U1", ["rectify"]),
-    ("unit", {"unit_code": "U2"}, "dispatched", "U1", []),  # another unit's problem
-    ("unit", {"unit_code": "U1"}, "reported", "U1", []),
-    ("inspector", {}, "rectified", None, ["verify", "rework"]),
-    ("inspector", {}, "verified", None, ["rework", "close"]),
-    ("leader", {"leader_code": "L01"}, "reported", "U1", []),
-])
+@pytest.mark.parametrize(
+    ("role", "extra", "status", "unit", "expected"),
+    [
+        ("office", {}, "reported", "U1", ["accept", "reject", "dispatch", "extend"]),
+        ("office", {}, "rectified", "U1", ["verify", "rework"]),
+        ("office", {}, "verified", "U1", ["rework", "close"]),
+        ("office", {}, "closed", "U1", []),
+        ("unit", {"unit_code": "U1"}, "dispatched", "U1", ["rectify"]),
+        ("unit", {"unit_code": "U2"}, "dispatched", "U1", []),  # another unit's problem
+        ("unit", {"unit_code": "U1"}, "reported", "U1", []),
+        ("inspector", {}, "rectified", None, ["verify", "rework"]),
+        ("inspector", {}, "verified", None, ["rework", "close"]),
+        ("leader", {"leader_code": "L01"}, "reported", "U1", []),
+    ],
+)
 def test_allowed_actions_by_role_status_and_unit(role, extra, status, unit, expected):
     from gridmap.problems.workflow import allowed_actions
 

@@ -18,8 +18,14 @@ DAY = "2026-11-27"
 
 
 def plan(store, settings, **kw):
-    options = options_from_settings(settings, **{k: kw.pop(k) for k in list(kw) if k in (
-        "hours", "mode", "stop_minutes", "own_grids", "time_limit")})
+    options = options_from_settings(
+        settings,
+        **{
+            k: kw.pop(k)
+            for k in list(kw)
+            if k in ("hours", "mode", "stop_minutes", "own_grids", "time_limit")
+        },
+    )
     return county.plan_county_day(store, settings, day=DAY, options=options, **kw)
 
 
@@ -84,8 +90,10 @@ def test_a_short_day_drops_the_optional_points_and_lists_them(town_store, town_c
 
 
 def test_a_day_too_short_for_the_mandatory_stops_says_what_would_serve(town_store, town_ctx, town_settings):
-    musts = [town.add_problem(town_ctx, x=x, y=y, status="rectified")
-             for x, y in ((150, 105), (450, 495), (1050, 105), (850, 495), (300, 305), (1000, 300))]
+    musts = [
+        town.add_problem(town_ctx, x=x, y=y, status="rectified")
+        for x, y in ((150, 105), (450, 495), (1050, 105), (850, 495), (300, 305), (1000, 300))
+    ]
     with pytest.raises(InvalidInput) as caught:
         plan(town_store, town_settings, hours=0.25, stop_minutes=5, own_grids=False)
     message = caught.value.message
@@ -97,8 +105,17 @@ def test_a_grid_without_inspectors_is_named(town_store, town_settings):
     model = ReferenceCache(town_store, tolerance_m=50.0).model()
     network = StreetNetwork.from_lines(town.street_lines())
     crew = county.county_inspectors(model, network, codes=["I01"])
-    stop = DayStop(id="FX1", kind="problem", name="问题 FX1", lon=town.ll(900, 300)[0], lat=town.ll(900, 300)[1],
-                   grid_code=town.GRID_B, mandatory=True, prize_m=None, reason="已整改，待核查")
+    stop = DayStop(
+        id="FX1",
+        kind="problem",
+        name="问题 FX1",
+        lon=town.ll(900, 300)[0],
+        lat=town.ll(900, 300)[1],
+        grid_code=town.GRID_B,
+        mandatory=True,
+        prize_m=None,
+        reason="已整改，待核查",
+    )
     with pytest.raises(InvalidInput) as caught:
         daily.plan_day(network, crew, [stop], options=town.options(time_limit=0.5), day=DAY)
     assert "FX1" in caught.value.message and town.GRID_B in caught.value.message
@@ -107,20 +124,37 @@ def test_a_grid_without_inspectors_is_named(town_store, town_settings):
 
 def _stop(sid, x, y, mandatory=True, grid=town.GRID_A):
     lon, lat = town.ll(x, y)
-    return DayStop(id=sid, kind="problem", name=f"问题 {sid}", lon=lon, lat=lat, grid_code=grid,
-                   mandatory=mandatory, prize_m=None, reason="已超期，现场督办")
+    return DayStop(
+        id=sid,
+        kind="problem",
+        name=f"问题 {sid}",
+        lon=lon,
+        lat=lat,
+        grid_code=grid,
+        mandatory=mandatory,
+        prize_m=None,
+        reason="已超期，现场督办",
+    )
 
 
 def _crew():
-    return [Inspector(code="I01", name="冯巡查", grids=(town.GRID_A,), start=town.ll(100, 100), start_name="出发点")]
+    return [
+        Inspector(
+            code="I01", name="冯巡查", grids=(town.GRID_A,), start=town.ll(100, 100), start_name="出发点"
+        )
+    ]
 
 
 def test_a_stop_on_a_piece_of_the_network_not_connected_to_the_start_is_named(town_settings):
     import geopandas as gpd
     import pandas as pd
 
-    island = gpd.GeoDataFrame({"name": ["孤岛路"]}, geometry=[town.line((100, 2000), (400, 2000))], crs="EPSG:4326")
-    network = StreetNetwork.from_lines(gpd.GeoDataFrame(pd.concat([town.street_lines(), island]), crs="EPSG:4326"))
+    island = gpd.GeoDataFrame(
+        {"name": ["孤岛路"]}, geometry=[town.line((100, 2000), (400, 2000))], crs="EPSG:4326"
+    )
+    network = StreetNetwork.from_lines(
+        gpd.GeoDataFrame(pd.concat([town.street_lines(), island]), crs="EPSG:4326")
+    )
     stops = [_stop("近", 300, 105), _stop("孤岛", 250, 2005)]
     with pytest.raises(InvalidInput) as caught:
         daily.plan_day(network, _crew(), stops, options=town.options(time_limit=0.5), day=DAY)
@@ -130,11 +164,17 @@ def test_a_stop_on_a_piece_of_the_network_not_connected_to_the_start_is_named(to
 def test_far_and_duplicate_stops_are_refused_by_name():
     network = StreetNetwork.from_lines(town.street_lines())
     with pytest.raises(InvalidInput, match="重复：A"):
-        daily.plan_day(network, _crew(), [_stop("A", 300, 105), _stop("A", 400, 105)],
-                       options=town.options(), day=DAY)
+        daily.plan_day(
+            network, _crew(), [_stop("A", 300, 105), _stop("A", 400, 105)], options=town.options(), day=DAY
+        )
     with pytest.raises(InvalidInput) as caught:
-        daily.plan_day(network, _crew(), [_stop("A", 300, 105), _stop("田里", 300, 900)],
-                       options=town.options(max_snap_m=200), day=DAY)
+        daily.plan_day(
+            network,
+            _crew(),
+            [_stop("A", 300, 105), _stop("田里", 300, 900)],
+            options=town.options(max_snap_m=200),
+            day=DAY,
+        )
     assert "田里" in caught.value.message and "400 米" in caught.value.message
 
 
@@ -166,10 +206,24 @@ def test_options_from_settings_and_bad_values():
 
 def test_options_come_from_the_settings_not_from_defaults_of_their_own():
     defaults = {s.name: s.default for s in SETTINGS}
-    slow = options_from_settings({**defaults, "GRIDMAP_PATROL_MODE": "bike", "GRIDMAP_PATROL_BIKE_KMH": 10.0,
-                                  "GRIDMAP_PATROL_HOURS": 2.0, "GRIDMAP_PATROL_STOP_MINUTES": 30.0,
-                                  "GRIDMAP_PATROL_OWN_GRIDS": False, "GRIDMAP_PATROL_TIME_LIMIT": 0.5})
-    assert (slow.mode, slow.speed_kmh, slow.hours, slow.own_grids, slow.time_limit) == ("bike", 10.0, 2.0, False, 0.5)
+    slow = options_from_settings(
+        {
+            **defaults,
+            "GRIDMAP_PATROL_MODE": "bike",
+            "GRIDMAP_PATROL_BIKE_KMH": 10.0,
+            "GRIDMAP_PATROL_HOURS": 2.0,
+            "GRIDMAP_PATROL_STOP_MINUTES": 30.0,
+            "GRIDMAP_PATROL_OWN_GRIDS": False,
+            "GRIDMAP_PATROL_TIME_LIMIT": 0.5,
+        }
+    )
+    assert (slow.mode, slow.speed_kmh, slow.hours, slow.own_grids, slow.time_limit) == (
+        "bike",
+        10.0,
+        2.0,
+        False,
+        0.5,
+    )
     assert slow.budget_m == pytest.approx(20000) and slow.service_m == pytest.approx(5000)
     missing = dict(defaults)
     del missing["GRIDMAP_PATROL_HOURS"]

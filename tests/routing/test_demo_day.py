@@ -20,12 +20,16 @@ def demo(tmp_path_factory):
     from gridmap.store import Store
 
     folder = tmp_path_factory.mktemp("demo")
-    settings = {"GRIDMAP_INSTANCE_DIR": str(folder), "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}"}
+    settings = {
+        "GRIDMAP_INSTANCE_DIR": str(folder),
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+    }
     store = Store(settings["GRIDMAP_DATABASE_URL"])
     load_directory(store, DEMO)
     cache = ReferenceCache(store, tolerance_m=50.0)
-    problems = town.seed_demo_problems(context_from_settings(store, cache, load_settings(settings, environ={})),
-                                       cache.model(), count=24)
+    problems = town.seed_demo_problems(
+        context_from_settings(store, cache, load_settings(settings, environ={})), cache.model(), count=24
+    )
     return settings, problems
 
 

@@ -18,9 +18,11 @@ DAY = "2026-11-27"
 
 
 def run(settings, *args):
-    env = {"GRIDMAP_DATABASE_URL": settings["GRIDMAP_DATABASE_URL"],
-           "GRIDMAP_INSTANCE_DIR": settings["GRIDMAP_INSTANCE_DIR"],
-           "GRIDMAP_PATROL_TIME_LIMIT": "1"}
+    env = {
+        "GRIDMAP_DATABASE_URL": settings["GRIDMAP_DATABASE_URL"],
+        "GRIDMAP_INSTANCE_DIR": settings["GRIDMAP_INSTANCE_DIR"],
+        "GRIDMAP_PATROL_TIME_LIMIT": "1",
+    }
     return CliRunner(env=env).invoke(main, [str(a) for a in args])
 
 
@@ -38,8 +40,15 @@ def need(path):
     return path
 
 
-@pytest.mark.parametrize("name", ["aguascalientes.osm.pbf", "aguascalientes.osm.bz2", "West-Oakland.osm.bz2",
-                                  "planet_10.068,48.135_10.071,48.137.osm"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "aguascalientes.osm.pbf",
+        "aguascalientes.osm.bz2",
+        "West-Oakland.osm.bz2",
+        "planet_10.068,48.135_10.071,48.137.osm",
+    ],
+)
 def test_import_streets_from_real_osm_files(store, settings, name):
     done = run(settings, "import-streets", need(OSM / name))
     assert done.exit_code == 0, done.output
@@ -67,8 +76,11 @@ def test_route_over_imported_osm_streets(store, settings, tmp_path):
     need(OSM / "aguascalientes.osm.pbf")
     assert run(settings, "import-streets", OSM / "aguascalientes.osm.pbf").exit_code == 0
     csv = tmp_path / "stops.csv"
-    csv.write_text("id,x,y\n市场,-102.2790,21.8700\n教堂,-102.2700,21.8720\n公园,-102.2660,21.8660\n"
-                   "学校,-102.2750,21.8640\n", encoding="utf-8")
+    csv.write_text(
+        "id,x,y\n市场,-102.2790,21.8700\n教堂,-102.2700,21.8720\n公园,-102.2660,21.8660\n"
+        "学校,-102.2750,21.8640\n",
+        encoding="utf-8",
+    )
     done = run(settings, "route", csv, "--time-limit", "0.5")
     assert done.exit_code == 0, done.output
     answer = json.loads(done.stdout)
@@ -98,7 +110,9 @@ def test_route_on_the_segments_layer(town_store, settings, tmp_path):
     assert done.exit_code == 0, done.output
     answer = json.loads(done.stdout)
     assert all(r["length"] <= 3000 for r in answer["routes"])
-    assert sorted(s for r in answer["routes"] for s in r["stops"][1:]) == sorted(c for c, *_ in town.POINTS[1:])
+    assert sorted(s for r in answer["routes"] for s in r["stops"][1:]) == sorted(
+        c for c, *_ in town.POINTS[1:]
+    )
 
 
 def test_patrol_day_prints_the_plan_and_the_dropped_list(town_store, settings, tmp_path):
@@ -111,7 +125,8 @@ def test_patrol_day_prints_the_plan_and_the_dropped_list(town_store, settings, t
         gpx = gpxpy.parse(gpx_file.read_text(encoding="utf-8"))
         assert gpx.waypoints[0].name.startswith("起点")
         assert [w.name.split(". ", 1)[0] for w in gpx.waypoints[1:]] == [
-            str(k) for k in range(1, len(gpx.waypoints))]
+            str(k) for k in range(1, len(gpx.waypoints))
+        ]
         pages = PdfReader(gpx_file.with_suffix(".pdf")).pages
         assert len(pages) >= 2
         first = pages[0].extract_text()

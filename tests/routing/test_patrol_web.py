@@ -21,7 +21,12 @@ def web(town_store, town_settings):
     from web import create_app
 
     app = create_app(town_settings)
-    for name, role in (("office", "office"), ("I01", "inspector"), ("I02", "inspector"), ("I03", "inspector")):
+    for name, role in (
+        ("office", "office"),
+        ("I01", "inspector"),
+        ("I02", "inspector"),
+        ("I03", "inspector"),
+    ):
         add_user(town_store, username=name, role=role, password="secret-pass-1")
     add_user(town_store, username="u1", role="unit", unit_code="U1", password="secret-pass-1")
     return app.test_client()
@@ -33,13 +38,23 @@ def token(client, path="/login") -> str:
 
 def login(client, name):
     client.post("/logout", data={"csrf_token": token(client)})
-    done = client.post("/login", data={"username": name, "password": "secret-pass-1", "csrf_token": token(client)})
+    done = client.post(
+        "/login", data={"username": name, "password": "secret-pass-1", "csrf_token": token(client)}
+    )
     assert done.status_code == 302
 
 
 def plan_day(client, **form):
-    data = {"csrf_token": token(client, f"/patrol?day={DAY}"), "day": DAY, "form": "1", "own_grids": "1",
-            "mode": "walk", "hours": "6", "stop_minutes": "10", **form}
+    data = {
+        "csrf_token": token(client, f"/patrol?day={DAY}"),
+        "day": DAY,
+        "form": "1",
+        "own_grids": "1",
+        "mode": "walk",
+        "hours": "6",
+        "stop_minutes": "10",
+        **form,
+    }
     return client.post("/patrol/plan", data=data)
 
 
@@ -69,7 +84,8 @@ def test_office_plans_views_and_downloads(web):
     names = [w.name for w in gpxpy.parse(gpx.get_data(as_text=True)).waypoints]
     assert names[1:] == [f"{s['seq']}. {s['name']}" for s in api["stops"][1:]]
     assert [(w.longitude, w.latitude) for w in gpxpy.parse(gpx.get_data(as_text=True)).waypoints] == [
-        (s["lon"], s["lat"]) for s in api["stops"]]
+        (s["lon"], s["lat"]) for s in api["stops"]
+    ]
     kml = web.get(f"/patrol/{ids[0]}.kml")
     assert kml.status_code == 200
     root = ET.fromstring(kml.data)

@@ -55,7 +55,9 @@ def test_check_in_by_the_plans_inspector_once(saved):
     plan = patrols.get_plan(store, mine["id"])
     assert len(plan["stops"]) >= 3
     stop = plan["stops"][1]
-    done = patrols.check_in(store, mine["id"], 1, user=people["owner"], lon=stop["lon"] + 0.0001, lat=stop["lat"])
+    done = patrols.check_in(
+        store, mine["id"], 1, user=people["owner"], lon=stop["lon"] + 0.0001, lat=stop["lat"]
+    )
     assert done["checked_in_by"] == owner and done["checked_in_at"].endswith("+08:00")
     assert 5 < done["checkin_distance_m"] < 15  # 0.0001° of longitude at 34°N is about 9 m
     with pytest.raises(Conflict, match="不能重复签到"):
@@ -74,7 +76,7 @@ def test_check_in_by_the_plans_inspector_once(saved):
 
 
 def test_replanning_keeps_plans_with_check_ins(saved, town_settings):
-    store, result, _ = saved
+    store, _result, _ = saved
     first = patrols.list_plans(store, day=DAY)[0]
     people = users(store, first["inspector"]["code"])
     patrols.check_in(store, first["id"], 1, user=people["office"])
@@ -116,7 +118,10 @@ def test_the_inspectors_to_plan_for_with_their_grids(town_store):
     office = patrols.User(id=1, username="office", role="office")
     everyone = patrols.plannable_inspectors(model, office)
     assert [(i["code"], i["name"], i["grids"]) for i in everyone] == [
-        ("I01", "冯巡查", "西关网格"), ("I02", "陈巡查", "东关网格"), ("I03", "褚巡查", "西关网格、东关网格")]
+        ("I01", "冯巡查", "西关网格"),
+        ("I02", "陈巡查", "东关网格"),
+        ("I03", "褚巡查", "西关网格、东关网格"),
+    ]
     me = patrols.User(id=2, username="I02", role="inspector")
     assert patrols.plannable_inspectors(model, me) == [everyone[1]]
 

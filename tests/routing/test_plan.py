@@ -22,7 +22,7 @@ def _brute_force(stops: list[Stop], *, start: int, end: int | None, closed: bool
     best = math.inf
     for order in itertools.permutations(middle):
         path = [start, *order, *([end] if end is not None else [])]
-        length = sum(d[a, b] for a, b in zip(path, path[1:])) + (d[path[-1], path[0]] if closed else 0)
+        length = sum(d[a, b] for a, b in itertools.pairwise(path)) + (d[path[-1], path[0]] if closed else 0)
         best = min(best, length)
     return best
 
@@ -30,7 +30,7 @@ def _brute_force(stops: list[Stop], *, start: int, end: int | None, closed: bool
 def _length(stops: list[Stop], route: PatrolRoute) -> float:
     by_id = {s.id: s for s in stops}
     path = [by_id[i] for i in route.stops] + ([by_id[route.stops[0]]] if route.closed else [])
-    return sum(round(math.hypot(a.x - b.x, a.y - b.y)) for a, b in zip(path, path[1:]))
+    return sum(round(math.hypot(a.x - b.x, a.y - b.y)) for a, b in itertools.pairwise(path))
 
 
 def test_closed_square_tour_is_its_perimeter():
@@ -40,8 +40,11 @@ def test_closed_square_tour_is_its_perimeter():
     assert sorted(route.stops) == ["A", "B", "C", "D"]  # the start once, at the front
     assert route.length == 400 and result.total_length == 400
     assert result.dropped == [] and result.placement is None
-    assert result.as_dict() == {"routes": [{"inspector": 1, "stops": route.stops, "length": 400, "closed": True}],
-                                "total_length": 400, "dropped": []}
+    assert result.as_dict() == {
+        "routes": [{"inspector": 1, "stops": route.stops, "length": 400, "closed": True}],
+        "total_length": 400,
+        "dropped": [],
+    }
 
 
 @pytest.mark.parametrize("seed", [3, 8])
@@ -71,8 +74,11 @@ def test_free_open_path_ends_wherever_is_shortest():
 
 def test_two_inspectors_share_the_stops_within_the_budget():
     # two clusters 1 km either side of the start; one route through both is > 4 km
-    stops = [Stop("S", 0, 0)] + [Stop(f"W{k}", -1000, 10 * k) for k in range(3)] + [
-        Stop(f"E{k}", 1000, 10 * k) for k in range(3)]
+    stops = (
+        [Stop("S", 0, 0)]
+        + [Stop(f"W{k}", -1000, 10 * k) for k in range(3)]
+        + [Stop(f"E{k}", 1000, 10 * k) for k in range(3)]
+    )
     result = plan_patrols(stops, planar=True, vehicles=2, max_length=2200, time_limit=0.5)
     assert [r.inspector for r in result.routes] == [1, 2]
     assert all(r.stops[0] == "S" and r.length <= 2200 for r in result.routes)
@@ -102,20 +108,23 @@ def test_a_custom_provider_gives_the_lengths():
 
 
 def test_lonlat_without_a_street_network_says_what_to_do():
-    with pytest.raises(InvalidInput, match="路网尚未导入.*--planar"):
+    with pytest.raises(InvalidInput, match=r"路网尚未导入.*--planar"):
         plan_patrols([Stop("A", 106.5, 33.9), Stop("B", 106.51, 33.9)], time_limit=0.3)
 
 
-@pytest.mark.parametrize(("stops", "options", "words"), [
-    ([*SQUARE, Stop("B", 5, 5)], {}, "点位编号重复：B"),
-    (SQUARE[:1], {}, "至少需要 2 个点位.*只有 1 个"),
-    (SQUARE, {"start": "Z"}, "起点 --start 的点位 Z 不在点位文件中（文件中的编号如：A、B、C、D…）"),
-    (SQUARE, {"end": "C"}, "指定了终点 --end C.*回到起点 A.*--open"),
-    (SQUARE, {"end": "Z", "open_path": True}, "终点 --end 的点位 Z"),
-    (SQUARE, {"max_length": 0}, "--max-length 应为正数，实际为 0"),
-    (SQUARE, {"vehicles": 0}, "--vehicles 应至少为 1"),
-    (SQUARE, {"time_limit": 0}, "--time-limit 应为正数"),
-])
+@pytest.mark.parametrize(
+    ("stops", "options", "words"),
+    [
+        ([*SQUARE, Stop("B", 5, 5)], {}, "点位编号重复：B"),
+        (SQUARE[:1], {}, "至少需要 2 个点位.*只有 1 个"),
+        (SQUARE, {"start": "Z"}, "起点 --start 的点位 Z 不在点位文件中（文件中的编号如：A、B、C、D…）"),
+        (SQUARE, {"end": "C"}, "指定了终点 --end C.*回到起点 A.*--open"),
+        (SQUARE, {"end": "Z", "open_path": True}, "终点 --end 的点位 Z"),
+        (SQUARE, {"max_length": 0}, "--max-length 应为正数，实际为 0"),
+        (SQUARE, {"vehicles": 0}, "--vehicles 应至少为 1"),
+        (SQUARE, {"time_limit": 0}, "--time-limit 应为正数"),
+    ],
+)
 def test_bad_requests_are_refused_with_the_reason(stops, options, words):
     with pytest.raises(InvalidInput, match=words):
         plan_patrols(stops, planar=True, **options)
@@ -127,8 +136,10 @@ def test_start_ids_are_trimmed():
 
 
 def test_as_dict_rounds_fractions_and_keeps_whole_numbers():
-    plan = PatrolPlan(routes=[PatrolRoute(1, ["A", "B"], 100.0000001, True),
-                              PatrolRoute(2, ["A", "C"], 12.345, True)], dropped=["D"])
+    plan = PatrolPlan(
+        routes=[PatrolRoute(1, ["A", "B"], 100.0000001, True), PatrolRoute(2, ["A", "C"], 12.345, True)],
+        dropped=["D"],
+    )
     data = plan.as_dict()
     assert [r["length"] for r in data["routes"]] == [100, 12.35]
     assert isinstance(data["routes"][0]["length"], int)

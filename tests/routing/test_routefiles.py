@@ -18,12 +18,27 @@ from tests.routing import town
 @pytest.fixture(scope="module")
 def record():
     network = StreetNetwork.from_lines(town.street_lines())
-    crew = [Inspector(code="I03", name="褚巡查", grids=(town.GRID_A, town.GRID_B), start=town.ll(100, 100),
-                            start_name="西关网格出发点")]
+    crew = [
+        Inspector(
+            code="I03",
+            name="褚巡查",
+            grids=(town.GRID_A, town.GRID_B),
+            start=town.ll(100, 100),
+            start_name="西关网格出发点",
+        )
+    ]
     stops = [
-        DayStop(id=code, kind="point", name=name, lon=town.ll(x, y)[0], lat=town.ll(x, y)[1],
-                      grid_code=town.GRID_A if x < town.SPLIT_X else town.GRID_B, mandatory=code == "P5",
-                      prize_m=3000.0, reason="考察点位（农贸市场）")
+        DayStop(
+            id=code,
+            kind="point",
+            name=name,
+            lon=town.ll(x, y)[0],
+            lat=town.ll(x, y)[1],
+            grid_code=town.GRID_A if x < town.SPLIT_X else town.GRID_B,
+            mandatory=code == "P5",
+            prize_m=3000.0,
+            reason="考察点位（农贸市场）",
+        )
         for code, name, x, y in town.POINTS
     ]
     plan = daily.plan_day(network, crew, stops, options=town.options(time_limit=0.5), day="2026-11-27")
@@ -33,10 +48,14 @@ def record():
 def test_gpx_reads_back_with_the_stops_in_order_and_the_track_on_the_streets(record):
     gpx = gpxpy.parse(routefiles.to_gpx(record).decode("utf-8"))
     names = [w.name for w in gpx.waypoints]
-    expected = [f"起点 {record['stops'][0]['name']}"] + [f"{s['seq']}. {s['name']}" for s in record["stops"][1:]]
+    expected = [f"起点 {record['stops'][0]['name']}"] + [
+        f"{s['seq']}. {s['name']}" for s in record["stops"][1:]
+    ]
     assert names == expected
     assert [p.name for p in gpx.routes[0].points] == expected
-    assert [(w.longitude, w.latitude) for w in gpx.waypoints] == [(s["lon"], s["lat"]) for s in record["stops"]]
+    assert [(w.longitude, w.latitude) for w in gpx.waypoints] == [
+        (s["lon"], s["lat"]) for s in record["stops"]
+    ]
     track = np.array([[p.longitude, p.latitude] for p in gpx.tracks[0].segments[0].points])
     assert np.allclose(track, record["line"])
     assert town.on_streets(track, town.street_lines()) < 0.05  # 7 decimals of a degree: about 1 cm
@@ -60,8 +79,10 @@ def test_route_sheet_is_an_a4_pdf_with_the_cjk_font_embedded(record):
     assert pdf.startswith(b"%PDF")
     boxes = re.findall(rb"/MediaBox \[ 0 0 ([\d.]+) ([\d.]+) \]", pdf)
     assert len(boxes) >= 2  # the map page and the directions
-    assert all(float(w) == pytest.approx(595.28, abs=0.1) and float(h) == pytest.approx(841.89, abs=0.1)
-               for w, h in boxes)  # A4 portrait, in points
+    assert all(
+        float(w) == pytest.approx(595.28, abs=0.1) and float(h) == pytest.approx(841.89, abs=0.1)
+        for w, h in boxes
+    )  # A4 portrait, in points
     assert re.search(rb"/BaseFont /[A-Z]{6}\+NotoSansSC", pdf)  # Chinese stays text, in an embedded CJK font
     pypdf = pytest.importorskip("pypdf")
     import io

@@ -19,10 +19,9 @@ def _messages(caught) -> list[str]:
 
 
 def test_read_stops_with_optional_columns_and_defaults(tmp_path):
-    path = _csv(tmp_path, " ID , X ,Y,Mandatory,prize,service\n"
-                          "S1,0,0,,,\n"
-                          "S2, 120.5 ,-3,否,250,30\n"
-                          "S3,1e3,7,是,,\n")
+    path = _csv(
+        tmp_path, " ID , X ,Y,Mandatory,prize,service\nS1,0,0,,,\nS2, 120.5 ,-3,否,250,30\nS3,1e3,7,是,,\n"
+    )
     assert read_stops(path, planar=True) == [
         Stop("S1", 0.0, 0.0, mandatory=True, prize=None, service=0.0),
         Stop("S2", 120.5, -3.0, mandatory=False, prize=250.0, service=30.0),
@@ -38,26 +37,41 @@ def test_read_stops_decodes_excel_csv(tmp_path, encoding):
     assert (stops[1].x, stops[1].y) == (106.52, 33.907)
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("1", True), ("TRUE", True), ("yes", True), ("是", True), ("必去", True), ("", True),
-    ("0", False), ("false", False), ("N", False), ("否", False), ("选去", False),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("是", True),
+        ("必去", True),
+        ("", True),
+        ("0", False),
+        ("false", False),
+        ("N", False),
+        ("否", False),
+        ("选去", False),
+    ],
+)
 def test_mandatory_words(value, expected):
     rows = [{"id": "A", "x": "0", "y": "0", "mandatory": value}, {"id": "B", "x": "1", "y": "1"}]
     assert validate_stops(rows, planar=True)[0].mandatory is expected
 
 
 def test_every_bad_row_is_named_once_by_its_spreadsheet_row(tmp_path):
-    path = _csv(tmp_path, "id,x,y,mandatory,prize,service\n"
-                          "A,0,0,,,\n"          # row 2: fine
-                          ",5,5,,,\n"           # row 3: no id
-                          "B,abc,0,,,\n"        # row 4: x not a number
-                          "C,0,,,,\n"           # row 5: y missing
-                          "D,0,0,也许,,\n"      # row 6: mandatory unknown
-                          "E,0,0,,-1,\n"        # row 7: negative prize
-                          "F,0,0,,,inf\n"       # row 8: infinite service
-                          "A,9,9,,,\n"          # row 9: duplicate of row 2
-                          "G,1,1,,,\n")
+    path = _csv(
+        tmp_path,
+        "id,x,y,mandatory,prize,service\n"
+        "A,0,0,,,\n"  # row 2: fine
+        ",5,5,,,\n"  # row 3: no id
+        "B,abc,0,,,\n"  # row 4: x not a number
+        "C,0,,,,\n"  # row 5: y missing
+        "D,0,0,也许,,\n"  # row 6: mandatory unknown
+        "E,0,0,,-1,\n"  # row 7: negative prize
+        "F,0,0,,,inf\n"  # row 8: infinite service
+        "A,9,9,,,\n"  # row 9: duplicate of row 2
+        "G,1,1,,,\n",
+    )
     with pytest.raises(InvalidInput) as caught:
         read_stops(path, planar=True)
     message = caught.value.message
@@ -88,10 +102,10 @@ def test_lonlat_out_of_range_suggests_planar():
 
 
 def test_too_few_stops_and_missing_columns(tmp_path):
-    with pytest.raises(InvalidInput, match="至少需要 2 个点位.*文件中只有 1 个"):
+    with pytest.raises(InvalidInput, match=r"至少需要 2 个点位.*文件中只有 1 个"):
         validate_stops([{"id": "A", "x": "0", "y": "0"}], planar=True)
     path = _csv(tmp_path, "编号,x\nA,0\n")
-    with pytest.raises(InvalidInput, match="缺少列 id、y.*至少包括 id,x,y"):
+    with pytest.raises(InvalidInput, match=r"缺少列 id、y.*至少包括 id,x,y"):
         read_stops(path, planar=True)
     with pytest.raises(InvalidInput, match="找不到点位文件"):
         read_stops(tmp_path / "none.csv", planar=True)

@@ -74,7 +74,9 @@ def test_stop_far_from_every_street_is_named_with_its_distance():
 
 def test_unconnected_pieces_give_infinite_lengths():
     lines = town.street_lines()
-    island = gpd.GeoDataFrame({"name": ["孤岛路"]}, geometry=[town.line((2000, 0), (2300, 0))], crs="EPSG:4326")
+    island = gpd.GeoDataFrame(
+        {"name": ["孤岛路"]}, geometry=[town.line((2000, 0), (2300, 0))], crs="EPSG:4326"
+    )
     net = StreetNetwork.from_lines(gpd.GeoDataFrame(pd_concat(lines, island), crs="EPSG:4326"))
     assert net.components == 2
     m = net.place(np.array([town.ll(150, 105), town.ll(2100, 5)])).matrix()

@@ -38,10 +38,14 @@ def test_closed_tour_is_a_permutation_from_the_start(n):
 def test_small_cases_are_optimal(seed):
     m = planar_matrix(points(8, seed), rounded=False)  # 8 nodes: past the built-in brute force
     closed = solve_tour(m, start=0, time_limit=0.5)
-    assert path_length(m, closed, closed=True) == pytest.approx(brute_force(m, start=0, end=None, closed=True))
+    assert path_length(m, closed, closed=True) == pytest.approx(
+        brute_force(m, start=0, end=None, closed=True)
+    )
     free = solve_tour(m, start=2, closed=False, time_limit=0.5)
     assert free[0] == 2
-    assert path_length(m, free, closed=False) == pytest.approx(brute_force(m, start=2, end=None, closed=False))
+    assert path_length(m, free, closed=False) == pytest.approx(
+        brute_force(m, start=2, end=None, closed=False)
+    )
     fixed = solve_tour(m, start=2, end=6, closed=False, time_limit=0.5)
     assert fixed[0] == 2 and fixed[-1] == 6
     assert path_length(m, fixed, closed=False) == pytest.approx(brute_force(m, start=2, end=6, closed=False))
@@ -53,7 +57,9 @@ def test_open_path_with_fixed_end_on_a_larger_set():
     assert is_permutation(order, 120)
     assert order[0] == 5 and order[-1] == 77
     # the path is never longer than the closed tour through the same stops
-    assert path_length(m, order, closed=False) <= path_length(m, solve_tour(m, start=5, time_limit=0.5), closed=True)
+    assert path_length(m, order, closed=False) <= path_length(
+        m, solve_tour(m, start=5, time_limit=0.5), closed=True
+    )
 
 
 def test_open_path_on_a_line_goes_end_to_end():

@@ -76,7 +76,9 @@ def test_odd_names_give_the_bare_instance_name(tmp_path):
 
 
 def test_tour_one_node_per_line_with_odd_name(tmp_path):
-    text = "NAME : ./TSPLIB/a280.tsp.optbc.tour\nTYPE : TOUR\nDIMENSION : 5\nTOUR_SECTION\n1\n2\n3\n4\n5\n-1\n"
+    text = (
+        "NAME : ./TSPLIB/a280.tsp.optbc.tour\nTYPE : TOUR\nDIMENSION : 5\nTOUR_SECTION\n1\n2\n3\n4\n5\n-1\n"
+    )
     assert read_tour(write(tmp_path, "a.tour", text)) == [0, 1, 2, 3, 4]
 
 
@@ -110,7 +112,9 @@ def test_bad_files_raise_data_errors(tmp_path):
         read_problem(tmp_path / "missing.tsp")
 
 
-@pytest.mark.parametrize(("name", "optimum"), [("eil51", 426), ("a280", 2579), ("rd100", 7910), ("ch150", 6528)])
+@pytest.mark.parametrize(
+    ("name", "optimum"), [("eil51", 426), ("a280", 2579), ("rd100", 7910), ("ch150", 6528)]
+)
 def test_real_optimal_tours_have_the_published_length(name, optimum):
     if not TSPLIB.is_dir():
         pytest.skip(f"TSPLIB data not found at {TSPLIB}")

@@ -84,10 +84,14 @@ def test_optional_stops_are_dropped_least_valuable_first():
     m = planar_matrix(xy)
     mandatory = [True, True, True, False, False]
     # a budget of 1100 m fits one far stop and not both
-    cheap_first = solve_tours(m, max_length=1100, mandatory=mandatory, prizes=[None, None, None, 5000, 9000], time_limit=0.5)
+    cheap_first = solve_tours(
+        m, max_length=1100, mandatory=mandatory, prizes=[None, None, None, 5000, 9000], time_limit=0.5
+    )
     assert cheap_first.dropped == [3]
     assert served(cheap_first) == [1, 2, 4]
-    other_way = solve_tours(m, max_length=1100, mandatory=mandatory, prizes=[None, None, None, 9000, 5000], time_limit=0.5)
+    other_way = solve_tours(
+        m, max_length=1100, mandatory=mandatory, prizes=[None, None, None, 9000, 5000], time_limit=0.5
+    )
     assert other_way.dropped == [4]
     roomy = solve_tours(m, max_length=5000, mandatory=mandatory, time_limit=0.5)
     assert roomy.dropped == []
@@ -96,14 +100,18 @@ def test_optional_stops_are_dropped_least_valuable_first():
 def test_optional_stop_worth_less_than_its_detour_is_left_out():
     xy = np.array([[0, 0], [10, 0], [0, 10], [500, 0]], dtype=float)
     m = planar_matrix(xy)
-    result = solve_tours(m, mandatory=[True, True, True, False], prizes=[None, None, None, 50], time_limit=0.5)
+    result = solve_tours(
+        m, mandatory=[True, True, True, False], prizes=[None, None, None, 50], time_limit=0.5
+    )
     assert result.dropped == [3]
 
 
 def test_open_routes_with_a_fixed_end_and_per_inspector_budgets():
     xy = np.random.default_rng(8).random((25, 2)) * 1000
     m = planar_matrix(xy)
-    result = solve_tours(m, vehicles=2, max_length=[2500, 3000], starts=0, ends=24, closed=False, time_limit=1.0)
+    result = solve_tours(
+        m, vehicles=2, max_length=[2500, 3000], starts=0, ends=24, closed=False, time_limit=1.0
+    )
     for r in result.tours:
         assert r.stops[0] == 0 and r.stops[-1] == 24
         assert r.work <= [2500, 3000][r.vehicle]

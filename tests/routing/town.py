@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from pathlib import Path
 
 import geopandas as gpd
@@ -51,7 +52,7 @@ def street_lines(*, split: bool = True) -> gpd.GeoDataFrame:
     for k, y in enumerate(YS, start=1):
         stops = sorted([*XS, SPLIT_X])
         if split:
-            for a, b in zip(stops[:-1], stops[1:]):
+            for a, b in itertools.pairwise(stops):
                 names.append(f"东西{k}路")
                 geoms.append(line((a, y), (b, y)))
         else:
@@ -59,7 +60,7 @@ def street_lines(*, split: bool = True) -> gpd.GeoDataFrame:
             geoms.append(line(*[(x, y) for x in stops]))
     for k, x in enumerate(XS, start=1):
         if split:
-            for a, b in zip(YS[:-1], YS[1:]):
+            for a, b in itertools.pairwise(YS):
                 names.append(f"南北{k}街")
                 geoms.append(line((x, a), (x, b)))
         else:
@@ -116,7 +117,13 @@ def layers() -> dict[str, gpd.GeoDataFrame]:
         crs="EPSG:4326",
     )
     base["communities"] = gpd.GeoDataFrame(
-        {"code": ["C1"], "name": ["花园小区"], "property_company": [None], "households": [100], "unit_code": ["U1"]},
+        {
+            "code": ["C1"],
+            "name": ["花园小区"],
+            "property_company": [None],
+            "households": [100],
+            "unit_code": ["U1"],
+        },
         geometry=[box(*ll(320, 320), *ll(380, 380))],
         crs="EPSG:4326",
     )
@@ -138,24 +145,27 @@ def write(directory: Path) -> Path:
     return factory.write_dataset(directory, layers_=layers(), tables_=tables())
 
 
-def add_problem(ctx, *, x: float, y: float, status: str = "reported", days_ago: float = 0.0,
-                category: str = "garbage") -> str:
+def add_problem(
+    ctx, *, x: float, y: float, status: str = "reported", days_ago: float = 0.0, category: str = "garbage"
+) -> str:
     """Report a problem at town metres (x, y); see `report`."""
     lon, lat = ll(x, y)
     return report(ctx, lon=lon, lat=lat, status=status, days_ago=days_ago, category=category)
 
 
-def report(ctx, *, lon: float, lat: float, status: str = "reported", days_ago: float = 0.0,
-           category: str = "garbage") -> str:
+def report(
+    ctx, *, lon: float, lat: float, status: str = "reported", days_ago: float = 0.0, category: str = "garbage"
+) -> str:
     """Report a problem through the problem service, `days_ago` days ago (garbage: a 24 h deadline, so
     3 days ago is overdue), then, for ``status="rectified"``, dispatch and rectify it as the office."""
     from gridmap.auth import get_user
     from gridmap.problems import service, workflow
 
     office = get_user(ctx.store, username="office") or _office(ctx.store)
-    when = dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=days_ago)
-    rec = service.report_problem(ctx, lon=lon, lat=lat, category=category, description="路边垃圾堆放",
-                                 user=office, now=when).record
+    when = dt.datetime.now(dt.UTC) - dt.timedelta(days=days_ago)
+    rec = service.report_problem(
+        ctx, lon=lon, lat=lat, category=category, description="路边垃圾堆放", user=office, now=when
+    ).record
     if status == "rectified":
         unit = (rec.get("unit") or {}).get("code") or "U1"
         workflow.act(ctx, rec["tracking_no"], user=office, action="dispatch", unit_code=unit, now=when)
@@ -176,8 +186,13 @@ def seed_demo_problems(ctx, model, *, count: int = 30, seed: int = 4) -> dict[st
         p = geom.interpolate(float(rng.uniform(0.2, 0.8)), normalized=True)
         lon, lat = to_ll.transform(p.x + 4.0, p.y + 4.0)
         kind = ("rectified", "overdue", "fresh")[k % 3]
-        number = report(ctx, lon=float(lon), lat=float(lat), status="rectified" if kind == "rectified" else "reported",
-                        days_ago=3.0 if kind == "overdue" else 0.0)
+        number = report(
+            ctx,
+            lon=float(lon),
+            lat=float(lat),
+            status="rectified" if kind == "rectified" else "reported",
+            days_ago=3.0 if kind == "overdue" else 0.0,
+        )
         out[number] = kind
     return out
 
