@@ -227,3 +227,13 @@ def test_the_data_layer_rules_catch_a_stray_query(tmp_path, monkeypatch):
         test_only_the_data_layer_imports_sqlalchemy_or_tables()
     with pytest.raises(AssertionError, match=r"gridmap.stray_probe:4 uses .engine"):
         test_no_sql_runs_outside_the_data_layer()
+
+
+def test_no_module_over_600_lines():
+    # Generated data tables would be exempt; gridmap has none today.
+    long = {
+        module: n
+        for module, path in MODULES.items()
+        if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600
+    }
+    assert not long, f"modules over 600 lines (split them along their jobs): {long}"

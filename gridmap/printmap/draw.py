@@ -13,6 +13,8 @@ from matplotlib.path import Path as MplPath
 
 from gridmap.printmap.page import MM_PER_INCH
 
+AREA_TYPES = ["Polygon", "MultiPolygon"]  # geometry types drawn as areas
+
 __all__ = [
     "PT_PER_MM",
     "add_lines",

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import geopandas as gpd
 import matplotlib
-import numpy as np
 import pandas as pd
 import shapely
 from matplotlib.axes import Axes
@@ -14,17 +11,16 @@ from matplotlib.patches import Rectangle
 
 from gridmap.printmap import furniture, style
 from gridmap.printmap import text as tm
-from gridmap.printmap.draw import PT_PER_MM, add_lines, add_polygons, in_view, put, to_local
-from gridmap.printmap.labels import CENTRE, POINT_OFFSETS, Label, line_anchors, place_labels
+from gridmap.printmap.annotate import draw_labels, draw_overlays
+from gridmap.printmap.draw import AREA_TYPES, PT_PER_MM, add_lines, add_polygons, put
+from gridmap.printmap.frame import Drawn, Frame, make_frame
+from gridmap.printmap.labels import POINT_OFFSETS, Label
 from gridmap.printmap.legend import Legend
 from gridmap.printmap.overlays import Overlay
-from gridmap.printmap.page import MM_PER_INCH
 from gridmap.printmap.subjects import PageContent
 from gridmap.responsibility import ResponsibilityModel
 
 __all__ = ["draw_map", "palettes"]
-
-_AREAS = ["Polygon", "MultiPolygon"]
 
 
 def palettes(model: ResponsibilityModel, content: PageContent) -> tuple[dict[str, str], dict[str, str]]:
@@ -40,77 +36,7 @@ def palettes(model: ResponsibilityModel, content: PageContent) -> tuple[dict[str
     return segment, table
 
 
-def _extent(geoms: gpd.GeoSeries, crs: str, box_mm) -> tuple[tuple[float, float, float, float], int]:
-    """The map frame in metres at a round scale so that the focus fits with a margin."""
-    _, _, fw, fh = box_mm
-    local = geoms.to_crs(crs)
-    minx, miny, maxx, maxy = local.total_bounds
-    if not np.isfinite([minx, miny, maxx, maxy]).all():
-        minx, miny, maxx, maxy = -500.0, -500.0, 500.0, 500.0
-    cx, cy = (minx + maxx) / 2, (miny + maxy) / 2
-    w = max(maxx - minx, 150.0) * 1.12
-    h = max(maxy - miny, 150.0) * 1.12
-    denominator = furniture.nice_scale(max(w / fw, h / fh) * 1000.0)
-    ew, eh = fw / 1000.0 * denominator, fh / 1000.0 * denominator
-    return (cx - ew / 2, cy - eh / 2, cx + ew / 2, cy + eh / 2), denominator
-
-
-@dataclass
-class _Frame:
-    """One map being drawn: its axes, extent in metres, scale, and what labels must avoid."""
-
-    ax: Axes
-    model: ResponsibilityModel
-    content: PageContent
-    s: float
-    crs: str
-    bounds: tuple[float, float, float, float]
-    denominator: int
-    mpp: float  # map metres per point
-    view: shapely.Polygon
-    view_ll: shapely.Polygon  # the view in longitude/latitude, with a margin
-    obstacles: list = field(default_factory=list)
-    labels: list[Label] = field(default_factory=list)
-
-    def local(self, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-        return to_local(in_view(gdf, self.view_ll), self.crs)
-
-
-@dataclass
-class _Drawn:
-    """The layers drawn on a map, in map metres, as the labels and the legend need them."""
-
-    towns: gpd.GeoDataFrame
-    rivers: gpd.GeoDataFrame
-    grids: gpd.GeoDataFrame
-    focus: set
-    is_focus: np.ndarray
-    grid_colours: dict[str, str]
-    focus_town: gpd.GeoDataFrame
-    context: gpd.GeoDataFrame | None = None
-    comms: gpd.GeoDataFrame | None = None
-    segs: gpd.GeoDataFrame | None = None
-    palette: dict[str, str] = field(default_factory=dict)
-
-
-def _frame(ax: Axes, model: ResponsibilityModel, content: PageContent, *, box_mm, s: float) -> _Frame:
-    crs = model.local_crs
-    (x0, y0, x1, y1), denominator = _extent(content.extent_geoms, crs, box_mm)
-    mpp = denominator * (MM_PER_INCH / 72.0) / 1000.0  # map metres per point
-    view = shapely.box(x0, y0, x1, y1)
-    view_ll = gpd.GeoSeries([view], crs=crs).to_crs("EPSG:4326").iloc[0].buffer(0.002)
-    ax.set_xlim(x0, x1)
-    ax.set_ylim(y0, y1)
-    ax.set_aspect("auto")
-    ax.add_patch(
-        Rectangle(
-            (0, 0), 1, 1, transform=ax.transAxes, facecolor=style.MAP_BACKGROUND, edgecolor="none", zorder=0
-        )
-    )
-    return _Frame(ax, model, content, s, crs, (x0, y0, x1, y1), denominator, mpp, view, view_ll)
-
-
-def _draw_areas(f: _Frame) -> _Drawn:
+def _draw_areas(f: Frame) -> Drawn:
     """Towns, rivers and grids (filled by focus or by grid colour), the subject town."""
     ax, model, content, s = f.ax, f.model, f.content, f.s
     towns = f.local(model.towns)
@@ -128,8 +54,8 @@ def _draw_areas(f: _Frame) -> _Drawn:
         edgecolor=style.RIVER_EDGE,
         linewidth=0.5,
     )
-    if len(rivers) and not rivers.geom_type.isin(_AREAS).all():
-        lines = rivers[~rivers.geom_type.isin(_AREAS)]
+    if len(rivers) and not rivers.geom_type.isin(AREA_TYPES).all():
+        lines = rivers[~rivers.geom_type.isin(AREA_TYPES)]
         add_lines(ax, lines.geometry.values, colors=style.RIVER_EDGE, zorder=2, linewidth=3.0)
     if content.colour_by == "grid":
         fills = [
@@ -156,10 +82,10 @@ def _draw_areas(f: _Frame) -> _Drawn:
     if len(focus_town) and not content.focus_grids:
         add_polygons(ax, focus_town.geometry.values, zorder=1, facecolor=style.SUBJECT_FILL, edgecolor="none")
         add_lines(ax, focus_town.geometry.values, colors=style.SUBJECT_EDGE, zorder=11, linewidth=2.0 * s)
-    return _Drawn(towns, rivers, grids, focus, is_focus, grid_colours, focus_town)
+    return Drawn(towns, rivers, grids, focus, is_focus, grid_colours, focus_town)
 
 
-def _draw_network(f: _Frame, drawn: _Drawn) -> None:
+def _draw_network(f: Frame, drawn: Drawn) -> None:
     """Context segments and communities, grid boundaries, the page's segments and subject grids."""
     ax, model, content, s = f.ax, f.model, f.content, f.s
     grids, is_focus, grid_colours = drawn.grids, drawn.is_focus, drawn.grid_colours
@@ -186,7 +112,7 @@ def _draw_network(f: _Frame, drawn: _Drawn) -> None:
         edgecolor=style.COMMUNITY_EDGE,
         linewidth=0.5,
     )
-    comm_points = comms[~comms.geom_type.isin(_AREAS)]
+    comm_points = comms[~comms.geom_type.isin(AREA_TYPES)]
     if len(comm_points):
         ax.scatter(
             comm_points.geometry.x,
@@ -233,7 +159,7 @@ def _draw_network(f: _Frame, drawn: _Drawn) -> None:
         add_lines(ax, focus_lines.geometry.values, colors=edge, zorder=11, linewidth=2.0 * s)
 
 
-def _draw_points(f: _Frame, *, dense: bool) -> list[tuple[str, str, str]]:
+def _draw_points(f: Frame, *, dense: bool) -> list[tuple[str, str, str]]:
     """Inspection points by category symbol; (category, marker, colour) of those drawn."""
     ax, s, mpp = f.ax, f.s, f.mpp
     pts = f.local(f.content.points)
@@ -272,107 +198,7 @@ def _draw_points(f: _Frame, *, dense: bool) -> list[tuple[str, str, str]]:
     return categories
 
 
-def _draw_overlay_points(
-    f: _Frame, overlay: Overlay, colour: str, text: str, points: gpd.GeoDataFrame
-) -> tuple[dict, str]:
-    ax, s = f.ax, f.s
-    xy = points.geometry.representative_point()
-    size = overlay.size * s
-    if overlay.numbered:
-        ax.scatter(
-            xy.x,
-            xy.y,
-            s=(size * 1.25) ** 2,
-            marker="o",
-            color=colour,
-            edgecolors="white",
-            linewidths=0.7,
-            zorder=16,
-        )
-        for n, p in enumerate(xy, start=1):
-            put(
-                ax, p.x, p.y, str(n), ha="center", va="center", color="white", fontsize=size * 0.62, zorder=17
-            )
-        entry = ({"kind": "numbered", "color": colour}, text)
-    else:
-        ax.scatter(
-            xy.x,
-            xy.y,
-            s=size**2,
-            marker=overlay.marker,
-            color=colour,
-            edgecolors="white",
-            linewidths=0.6,
-            zorder=15,
-        )
-        entry = ({"kind": "marker", "marker": overlay.marker, "color": colour}, text)
-    rr = size * 0.7 * f.mpp
-    f.obstacles.extend(shapely.box(p.x - rr, p.y - rr, p.x + rr, p.y + rr) for p in xy)
-    if overlay.label_column:
-        for p, name in zip(xy, points[overlay.label_column]):
-            if name is not None and str(name).strip():
-                f.labels.append(
-                    Label(
-                        str(name),
-                        [(p.x, p.y, 0.0)],
-                        5.8 * s,
-                        1,
-                        color=colour,
-                        offsets=POINT_OFFSETS,
-                        kind="overlay",
-                    )
-                )
-    return entry
-
-
-def _draw_overlays(f: _Frame, overlays: list[Overlay], legend: Legend) -> None:
-    """Overlays (problems, patrol routes, …): areas, lines, points; their legend sections."""
-    ax, s = f.ax, f.s
-    extra_entries: list[tuple[dict, str]] = []
-    for overlay in overlays:
-        overlay.validate()
-        entries: list[tuple[dict, str]] = []
-        for text, colour, part in overlay.groups():
-            part = to_local(part, f.crs)
-            geom_types = set(part.geom_type)
-            if geom_types & {"Polygon", "MultiPolygon"}:
-                polys = part[part.geom_type.isin(_AREAS)]
-                add_polygons(
-                    ax,
-                    polys.geometry.values,
-                    zorder=12,
-                    facecolor=matplotlib.colors.to_rgba(colour, 0.25),
-                    edgecolor=colour,
-                    linewidth=1.0,
-                )
-                entries.append(({"kind": "fill", "color": colour}, text))
-            if geom_types & {"LineString", "MultiLineString"}:
-                lines = part[part.geom_type.isin(["LineString", "MultiLineString"])]
-                add_lines(
-                    ax,
-                    lines.geometry.values,
-                    colors=colour,
-                    zorder=13,
-                    linewidth=overlay.size * s,
-                    linestyles=overlay.linestyle,
-                )
-                entries.append(
-                    (
-                        {"kind": "line", "color": colour, "width": overlay.size, "style": overlay.linestyle},
-                        text,
-                    )
-                )
-            points = part[part.geom_type.isin(["Point", "MultiPoint"])]
-            if len(points):
-                entries.append(_draw_overlay_points(f, overlay, colour, text, points))
-        if overlay.column is None:  # one-colour layers share a section
-            extra_entries.extend(entries)
-        else:
-            legend.add(overlay.label, entries)
-    legend.add("叠加图层", extra_entries)
-
-
-def _draw_furniture(f: _Frame) -> None:
+def _draw_furniture(f: Frame) -> None:
     """North arrow (top right) and scale bar with the scale (bottom left)."""
     ax, s, mpp = f.ax, f.s, f.mpp
     x0, y0, x1, y1 = f.bounds
@@ -409,96 +235,7 @@ def _draw_furniture(f: _Frame) -> None:
     )
 
 
-def _draw_labels(f: _Frame, drawn: _Drawn, *, dense: bool) -> None:
-    """Names of grids, roads, towns and communities, placed without overlaps, then drawn."""
-    model, content, s, view = f.model, f.content, f.s, f.view
-    labels = f.labels
-    for code, geom in zip(drawn.grids.index, drawn.grids.geometry):
-        p = shapely.intersection(geom, view).representative_point()
-        if p.is_empty:
-            continue
-        mine = code in drawn.focus
-        name = str(model.grids.loc[code, "name"])
-        labels.append(
-            Label(
-                name,
-                [(p.x, p.y, 0.0)],
-                (10.5 if mine else 8.0) * s,
-                0 if mine else 4,
-                color=(drawn.grid_colours[code] if content.colour_by == "grid" else style.SUBJECT_EDGE)
-                if mine
-                else "#8a8a8a",
-                offsets=CENTRE + tuple((dx * 3, dy * 3, ha, va) for dx, dy, ha, va in POINT_OFFSETS[2:4]),
-                kind="grid",
-                required=mine,
-            )
-        )
-    segs = drawn.segs
-    if segs is not None and len(segs):
-        for road, group in segs.groupby("road_name", sort=False):
-            merged = shapely.line_merge(shapely.union_all(group.geometry.values))
-            longest = max(shapely.get_parts(merged), key=lambda g: g.length)
-            need = tm.width(str(road), 6.0 * s) * f.mpp * 1.1
-            if longest.length < need:
-                continue
-            labels.append(Label(str(road), line_anchors(longest), 6.0 * s, 3, color="#3a3a3a", kind="road"))
-    for code, geom in zip(drawn.towns.index, drawn.towns.geometry):
-        if content.kind != "town":  # on grid-level pages the town's name is only clutter
-            break
-        p = shapely.intersection(geom, view).representative_point()
-        if p.is_empty:
-            continue
-        mine = code == content.focus_town
-        labels.append(
-            Label(
-                str(model.towns.loc[code, "name"]),
-                [(p.x, p.y, 0.0)],
-                (10.5 if mine else 8.5) * s,
-                1 if mine else 6,
-                color=style.SUBJECT_EDGE if mine else "#707070",
-                kind="town",
-            )
-        )
-    comms = drawn.comms if drawn.comms is not None else drawn.grids.iloc[:0]
-    for code, geom in zip(comms.index, comms.geometry):
-        if dense:
-            break
-        p = geom.representative_point()
-        labels.append(
-            Label(
-                str(model.communities.loc[code, "name"]),
-                [(p.x, p.y, 0.0)],
-                5.2 * s,
-                5,
-                color=style.COMMUNITY_TEXT,
-                offsets=CENTRE + POINT_OFFSETS[2:4],
-                kind="community",
-            )
-        )
-    placed = place_labels(labels, frame=f.bounds, metres_per_point=f.mpp, obstacles=f.obstacles)
-    for item in placed:
-        lab = item.label
-        big = lab.kind == "grid" and lab.priority == 0
-        put(
-            f.ax,
-            item.x,
-            item.y,
-            lab.text,
-            halo=3.0 if big else 2.2,
-            bold=0.5 if big else 0.0,
-            ha=item.ha,
-            va=item.va,
-            rotation=item.angle,
-            rotation_mode="anchor",
-            fontsize=lab.size,
-            color=lab.color,
-            zorder=20,
-        )
-
-
-def _legend_sections(
-    f: _Frame, drawn: _Drawn, categories: list[tuple[str, str, str]], legend: Legend
-) -> None:
+def _legend_sections(f: Frame, drawn: Drawn, categories: list[tuple[str, str, str]], legend: Legend) -> None:
     """Legend entries for what was drawn: base layers, the page's segments, point categories."""
     model, content = f.model, f.content
     empty = pd.DataFrame()
@@ -582,17 +319,17 @@ def draw_map(
     legend: Legend,
 ) -> int:
     """Draw the page's map into ``ax`` and add its legend sections; return the scale denominator."""
-    f = _frame(ax, model, content, box_mm=box_mm, s=s)
+    f = make_frame(ax, model, content, box_mm=box_mm, s=s)
     drawn = _draw_areas(f)
     _draw_network(f, drawn)
     # Overview pages (the county, big towns) name only grids and roads; the points' and
     # communities' names are on the grid pages.
     dense = content.kind == "county" or len(content.focus_grids) > 4
     categories = _draw_points(f, dense=dense)
-    _draw_overlays(f, overlays, legend)
+    draw_overlays(f, overlays, legend)
     f.obstacles.append(_draw_locator(ax, model, content, view=f.bounds, s=s, mpp=f.mpp))
     _draw_furniture(f)
-    _draw_labels(f, drawn, dense=dense)
+    draw_labels(f, drawn, dense=dense)
     ax.add_patch(
         Rectangle(
             (0, 0),
