@@ -426,33 +426,6 @@ def expiry_text(moment: dt.datetime | None) -> str:
 
 # --- who may do what -----------------------------------------------------------------
 
-# action -> roles allowed to take it (ownership is checked separately for units).
-ACTION_ROLES: dict[str, frozenset[str]] = {
-    "accept": frozenset({"office"}),
-    "reject": frozenset({"office"}),
-    "dispatch": frozenset({"office"}),
-    "rectify": frozenset({"unit", "office"}),
-    "verify": frozenset({"inspector", "office"}),
-    "rework": frozenset({"inspector", "office"}),
-    "extend": frozenset({"office"}),
-    "close": frozenset({"inspector", "office"}),
-}
-
-
-def require_action(user: User | None, action: str, *, unit_code: str | None) -> None:
-    """Raise Unauthorized/Forbidden unless this user may take this action on that problem."""
-    if user is None:
-        msg = "请先登录"
-        raise Unauthorized(msg)
-    allowed = ACTION_ROLES.get(action, frozenset())
-    if user.role not in allowed:
-        labels = "、".join(ROLES[r] for r in sorted(allowed)) or "任何人"
-        msg = f"{user.role_label}不能执行“{action}”操作（只有{labels}可以）"
-        raise Forbidden(msg)
-    if user.role == "unit" and user.unit_code != unit_code:
-        msg = "这个问题不是交给本单位的，只能处理本单位的问题"
-        raise Forbidden(msg)
-
 
 def may_see_personal_data(user: User | None) -> bool:
     """Reporters' names and phones are for the campaign office only."""

@@ -8,12 +8,11 @@ import json
 import math
 import re
 from typing import Any
-from zoneinfo import ZoneInfo
 
+from gridmap.clock import CHINA
 from gridmap.errors import InvalidInput
 from gridmap.io.encoding import decode_text
 
-CHINA = ZoneInfo("Asia/Shanghai")
 MIN_YEAR = 2000
 MAX_YEAR = 2100
 MAX_JSON_DEPTH = 64
@@ -336,7 +335,6 @@ def parse_json(data: bytes | str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
 
 
 __all__ = [
-    "CHINA",
     "MAX_YEAR",
     "MIN_YEAR",
     "parse_bool",

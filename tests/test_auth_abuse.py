@@ -105,8 +105,10 @@ def test_throttle_per_address_covers_every_name(db, office):
 
 
 def test_unknown_and_known_names_take_about_as_long(app, client, office):
-    app.config["GRIDMAP_LOGIN_MAX_FAILURES"] = 1000
-    app.config["GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 1000
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(login_max_failures=1000)
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(
+        login_max_failures_per_address=1000
+    )
     token = csrf(client)
     login(client, "nobody-warmup", "x")  # the dummy hash is made once, on first use
 
@@ -125,8 +127,10 @@ def test_unknown_and_known_names_take_about_as_long(app, client, office):
 
 
 def test_address_behind_trusted_proxies(app, client, office):
-    app.config["GRIDMAP_LOGIN_MAX_FAILURES"] = 1000
-    app.config["GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS"] = 3
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(login_max_failures=1000)
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(
+        login_max_failures_per_address=3
+    )
     # no trusted proxy: a forged X-Forwarded-For does not change the address counted
     for i in range(3):
         login(client, f"g{i}", "x", headers={"X-Forwarded-For": f"10.0.0.{i}"})
@@ -218,7 +222,9 @@ def test_password_change_disable_and_revoke_end_sessions_and_tokens(app, client,
 
 
 def test_sessions_expire(app, client, db, office):
-    app.config["GRIDMAP_SESSION_HOURS"] = 0.0001  # about a third of a second
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(
+        session_hours=0.0001
+    )  # about a third of a second
     assert login(client, "boss").status_code == 302
     time.sleep(0.6)
     assert client.get("/api/me").status_code == 401

@@ -35,6 +35,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider
     app.json.sort_keys = False  # type: ignore[attr-defined]
     store = Store(settings["GRIDMAP_DATABASE_URL"])
+    app.extensions["gridmap.settings"] = settings
     app.extensions["gridmap.store"] = store
     app.extensions["gridmap.reference"] = ReferenceCache(
         store, tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"]

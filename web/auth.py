@@ -23,7 +23,6 @@ from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
-    current_app,
     g,
     redirect,
     render_template,
@@ -35,7 +34,7 @@ from flask import (
 from gridmap import auth
 from gridmap.errors import Forbidden, GridmapError, Unauthorized
 from gridmap.serving import offload
-from web.context import store
+from web.context import settings, store
 
 bp = Blueprint("auth", __name__)
 
@@ -155,7 +154,7 @@ def login():
     status = 200
     headers = {}
     if request.method == "POST":
-        config = current_app.config
+        config = settings()
         try:
             # scrypt takes ~0.2 s of CPU: off the event loop, so the worker keeps answering others
             user = offload(
@@ -173,7 +172,7 @@ def login():
         else:
             auth.end_session(store(), session.get("sid"))
             session.clear()
-            session["sid"] = auth.start_session(store(), user, hours=float(config["GRIDMAP_SESSION_HOURS"]))
+            session["sid"] = auth.start_session(store(), user, hours=config.session_hours)
             csrf_token()
             nxt = request.form.get("next")
             return redirect(_safe_next(nxt) if nxt else home_for(user))

@@ -12,7 +12,7 @@ from gridmap import __version__, dataexport, printmap
 from gridmap.errors import InvalidInput, NotFound
 from gridmap.serving import run_heavy
 from web.auth import current_user
-from web.context import reference
+from web.context import reference, settings
 
 bp = Blueprint("downloads", __name__, url_prefix="/export")
 
@@ -34,8 +34,8 @@ def _pages() -> printmap.PrintCache:
     found = current_app.extensions.get("gridmap.print_cache")
     if found is None:
         found = current_app.extensions["gridmap.print_cache"] = printmap.PrintCache(
-            Path(current_app.config["GRIDMAP_INSTANCE_DIR"]) / "print-cache",
-            max_bytes=int(current_app.config.get("GRIDMAP_PRINT_CACHE_MB", 200.0) * 1_000_000),
+            Path(settings().instance_dir) / "print-cache",
+            max_bytes=int(settings().print_cache_mb * 1_000_000),
         )
     return found
 
@@ -43,9 +43,7 @@ def _pages() -> printmap.PrintCache:
 def _map(kind: str, code: str | None, fmt: str):
     args = request.args
     # Visitors who are not logged in get at most GRIDMAP_PRINT_ANON_MAX_DPI (and that by default).
-    max_dpi = (
-        None if current_user() is not None else int(current_app.config.get("GRIDMAP_PRINT_ANON_MAX_DPI", 200))
-    )
+    max_dpi = None if current_user() is not None else settings().print_anon_max_dpi
     default_dpi = "300" if max_dpi is None else str(min(300, max_dpi))
     rendered = printmap.export_map(
         reference(),

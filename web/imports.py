@@ -8,7 +8,7 @@ preview route before any hook touches the form).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, session, url_for
+from flask import Blueprint, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gridmap.assets import localize
@@ -18,7 +18,7 @@ from gridmap.importer.uploads import Uploads
 from gridmap.io.columns import kind_label
 from gridmap.maps import map_parts
 from web.auth import current_user, login_required
-from web.context import store
+from web.context import settings, store
 
 bp = Blueprint("imports", __name__)
 
@@ -26,7 +26,7 @@ _OFFICE = ("office",)
 
 
 def _uploads() -> Uploads:
-    return Uploads.from_settings(current_app.config)
+    return Uploads.from_settings(settings())
 
 
 @bp.url_value_preprocessor

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, url_for
+from flask import Blueprint, render_template, url_for
 
 from gridmap import maps, publish
 from gridmap.assets import localize
-from web.context import reference
+from web.context import reference, settings
 
 bp = Blueprint("pages", __name__)
 
@@ -23,10 +23,10 @@ def _map_parts(key: tuple, build) -> dict[str, str]:
 
 
 def _options() -> maps.MapOptions:
-    cfg = current_app.config
+    cfg = settings()
     return maps.MapOptions(
-        basemap=cfg["GRIDMAP_BASEMAP"],
-        tianditu_token=cfg["GRIDMAP_TIANDITU_TOKEN"],
+        basemap=cfg.basemap,
+        tianditu_token=cfg.tianditu_token,
         api_base=url_for("api.whois").rsplit("/", 1)[0],
         page_base=url_for("pages.index").rstrip("/"),
     )

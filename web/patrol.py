@@ -13,7 +13,7 @@ from gridmap.routing.day import parse_day
 from gridmap.routing.options import options_from_settings
 from gridmap.routing.patrols import PLANNERS, STAFF
 from web.auth import current_user, login_required
-from web.context import reference, store
+from web.context import reference, settings, store
 
 bp = Blueprint("patrol", __name__)
 
@@ -44,7 +44,7 @@ def _plan_from(data, codes: list[str]) -> list[int]:
     patrols.may_plan(user, codes)  # before any work: 401/403
     own = _flag(data.get("own_grids"), "own_grids", "只去本人负责的网格")
     options = options_from_settings(
-        current_app.config,
+        settings(),
         mode=(data.get("mode") or None),
         hours=_number(data.get("hours"), "hours", "工作时长（小时）", maximum=24),
         stop_minutes=_number(
@@ -54,7 +54,7 @@ def _plan_from(data, codes: list[str]) -> list[int]:
     )
     plan = county.plan_county_day(
         store(),
-        current_app.config,
+        settings(),
         day=_day(data.get("day")),
         inspectors=codes or None,
         options=options,
@@ -78,7 +78,7 @@ def index():
 def _index_page(user, day: str, **extra):
     """The patrol page of a day: its plans, the stops left out, and the inspectors to plan for."""
     overview = patrols.day_overview(store(), reference().model(), day=day, user=user)
-    defaults = options_from_settings(current_app.config)
+    defaults = options_from_settings(settings())
     return render_template("patrol.html", day=day, user=user, defaults=defaults, **overview, **extra)
 
 
@@ -103,8 +103,8 @@ def plan_page():
 def _map_html(plan: dict) -> dict:
     from gridmap.routing import patrolmap
 
-    cfg = current_app.config
-    opts = maps.MapOptions(basemap=cfg["GRIDMAP_BASEMAP"], tianditu_token=cfg["GRIDMAP_TIANDITU_TOKEN"])
+    cfg = settings()
+    opts = maps.MapOptions(basemap=cfg.basemap, tianditu_token=cfg.tianditu_token)
     report = url_for("problems.report_page") if "problems.report_page" in current_app.view_functions else None
     m = patrolmap.plan_map(plan, opts, report_url=report)
     localize(m, base_url=url_for("static", filename="vendor").rstrip("/"))

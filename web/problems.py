@@ -22,7 +22,7 @@ from gridmap.problems import duplicates, lists, maplayer, records, service, work
 from gridmap.problems.context import ProblemContext, context_from_settings
 from gridmap.whois import parse_lonlat
 from web.auth import current_user, login_required
-from web.context import reference, store
+from web.context import reference, settings, store
 
 bp = Blueprint("problems", __name__)
 
@@ -33,7 +33,7 @@ def ctx() -> ProblemContext:
     """The app's problem context, made on first use."""
     found = current_app.extensions.get("gridmap.problems")
     if found is None:
-        found = context_from_settings(store(), reference(), current_app.config)
+        found = context_from_settings(store(), reference(), settings())
         found.photo_base = url_for("problems.photo", photo_id=0).rsplit("/", 1)[0]
         current_app.extensions["gridmap.problems"] = found
     return found
@@ -182,7 +182,7 @@ def map_overlay(*, grid: str | None = None, unit: str | None = None):
         params["grid"] = grid
     if unit is not None:
         params["unit"] = unit
-    basemap = current_app.config.get("GRIDMAP_BASEMAP")
+    basemap = settings().basemap
     if basemap == "amap":
         params["crs"] = "gcj02"
     url = url_for("problems.map_data")
@@ -201,7 +201,7 @@ def map_overlay(*, grid: str | None = None, unit: str | None = None):
 def report_page():
     base = url_for("static", filename="vendor").rstrip("/")
     js, css = assets.links("leaflet", base_url=base)
-    basemap = current_app.config.get("GRIDMAP_BASEMAP")
+    basemap = settings().basemap
     tiles = None
     if basemap == "osm":
         tiles = BASEMAPS["osm"][0]

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import secrets
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask.sessions import SecureCookieSessionInterface
 
 from gridmap.maps import basemap_sources
+from web.context import settings
 
 REFERRER_POLICY = "strict-origin-when-cross-origin"
 
@@ -52,7 +53,7 @@ def content_security_policy(*, nonce: str, basemap: str) -> str:
 
 def _add_headers(response):
     response.headers["Content-Security-Policy"] = content_security_policy(
-        nonce=csp_nonce(), basemap=current_app.config.get("GRIDMAP_BASEMAP", "none")
+        nonce=csp_nonce(), basemap=settings().basemap
     )
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"

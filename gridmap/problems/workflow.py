@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 from gridmap.accounts import repository as limits
-from gridmap.auth import ACTION_ROLES, User, require_action
+from gridmap.auth import ROLES, User
 from gridmap.clock import iso, to_db, utcnow
-from gridmap.errors import Conflict, InvalidInput
+from gridmap.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
 from gridmap.problems import repository
 from gridmap.problems.context import ProblemContext
@@ -48,6 +48,35 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
 }
 MAX_EXTEND_HOURS = 8760  # one extension moves a deadline by at most a year
 NOTE_REQUIRED = {"reject": "不予立案的理由", "rework": "返工的原因", "extend": "延期的理由"}
+
+
+# --- who may do what ---------------------------------------------------------------------
+# action -> roles allowed to take it (ownership is checked separately for units).
+ACTION_ROLES: dict[str, frozenset[str]] = {
+    "accept": frozenset({"office"}),
+    "reject": frozenset({"office"}),
+    "dispatch": frozenset({"office"}),
+    "rectify": frozenset({"unit", "office"}),
+    "verify": frozenset({"inspector", "office"}),
+    "rework": frozenset({"inspector", "office"}),
+    "extend": frozenset({"office"}),
+    "close": frozenset({"inspector", "office"}),
+}
+
+
+def require_action(user: User | None, action: str, *, unit_code: str | None) -> None:
+    """Raise Unauthorized/Forbidden unless this user may take this action on that problem."""
+    if user is None:
+        msg = "请先登录"
+        raise Unauthorized(msg)
+    allowed = ACTION_ROLES.get(action, frozenset())
+    if user.role not in allowed:
+        labels = "、".join(ROLES[r] for r in sorted(allowed)) or "任何人"
+        msg = f"{user.role_label}不能执行“{action}”操作（只有{labels}可以）"
+        raise Forbidden(msg)
+    if user.role == "unit" and user.unit_code != unit_code:
+        msg = "这个问题不是交给本单位的，只能处理本单位的问题"
+        raise Forbidden(msg)
 
 
 def act(

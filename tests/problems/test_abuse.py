@@ -68,7 +68,7 @@ def test_support_window_passes(ctx):
 
 # --- the rate limit on anonymous reports -----------------------------------------------------------
 def test_anonymous_reports_are_limited_per_address(app, client):
-    app.config["GRIDMAP_REPORTS_PER_HOUR"] = 3
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(reports_per_hour=3)
     app.extensions.pop("gridmap.problems", None)  # the problem context reads settings once
     for i in range(3):
         assert report(client, description=f"第 {i} 条").status_code == 201
@@ -81,7 +81,7 @@ def test_anonymous_reports_are_limited_per_address(app, client):
     inspector = bearer(app, "insp", "inspector")
     assert report(client, headers=inspector).status_code == 201
     # a replay of an accepted report is not a new report
-    app.config["GRIDMAP_REPORTS_PER_HOUR"] = 1
+    app.extensions["gridmap.settings"] = app.extensions["gridmap.settings"].but(reports_per_hour=1)
     app.extensions.pop("gridmap.problems", None)
     key = {"Idempotency-Key": "same"}
     assert report(client, address="198.51.100.9", headers=key).status_code == 201
