@@ -237,3 +237,17 @@ def test_no_module_over_600_lines():
         if (n := len(path.read_text(encoding="utf-8").splitlines())) > 600
     }
     assert not long, f"modules over 600 lines (split them along their jobs): {long}"
+
+
+def test_a_feature_reads_another_features_tables_through_its_repository():
+    # routing wanting open problems calls gridmap.problems.repository, it does not query the table.
+    bad = [
+        f"{module}:{line} imports {own}"
+        for module in MODULES
+        if _is_data_layer(module) and module != "gridmap.store"
+        for line, target, _name in _imports(module)
+        if (own := _own(target))
+        and own.rsplit(".", 1)[-1] == "schema"
+        and own.rsplit(".", 1)[0] != module.rsplit(".", 1)[0]
+    ]
+    assert not bad, "a repository may only use its own feature's schema:\n" + "\n".join(bad)

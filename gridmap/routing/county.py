@@ -12,9 +12,9 @@ import shapely
 
 from gridmap import clock
 from gridmap.errors import InvalidInput
+from gridmap.problems import repository as problems_repository
 from gridmap.problems.categories import load_categories
 from gridmap.problems.states import PENDING_STATUSES, is_overdue
-from gridmap.routing import repository
 from gridmap.routing.daily import plan_day
 from gridmap.routing.day import DayOptions, DayPlan, DayStop, Inspector, parse_day
 from gridmap.routing.options import options_from_settings
@@ -130,7 +130,11 @@ def _open_problems(store, model, *, now, wanted, category_names: Mapping[str, st
     import geopandas as gpd
 
     moment = clock.to_db(now)
-    rows = repository.problems_in(store, [*PENDING_STATUSES, "rectified"])
+    rows = problems_repository.select_problems(
+        store,
+        problems_repository.Criteria(among=(("status", (*PENDING_STATUSES, "rectified")),)),
+        order=("id",),
+    )
     if not rows:
         return []
     grids = model.grids.to_crs(model.local_crs) if len(model.grids) else None

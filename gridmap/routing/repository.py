@@ -1,4 +1,4 @@
-"""Routing's queries and writes: imported streets, stored patrol plans with check-ins, open problems.
+"""Routing's queries and writes: imported streets, stored patrol plans with check-ins.
 
 The only routing code that touches tables. Times in and out are naive UTC (how the database
 keeps them); what the rows mean (who may plan or check in, which stops count) lives in
@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, update
 
 from gridmap.errors import Conflict
-from gridmap.problems.schema import problems
 from gridmap.routing.schema import patrol_plans, patrol_runs, patrol_stops, street_imports, streets
 from gridmap.store import Store, reference_tables
 
@@ -212,24 +211,3 @@ def record_check_in(
             )
         ).rowcount
     return bool(done)
-
-
-# --- problems to visit ------------------------------------------------------------------------
-def problems_in(store: Store, statuses: Iterable[str]) -> list[Any]:
-    """Problems in these statuses, oldest first: tracking_no, category, lon, lat, status, deadline, grid."""
-    with store.reading() as conn:
-        return list(
-            conn.execute(
-                select(
-                    problems.c.tracking_no,
-                    problems.c.category,
-                    problems.c.lon,
-                    problems.c.lat,
-                    problems.c.status,
-                    problems.c.deadline,
-                    problems.c.grid_code,
-                )
-                .where(problems.c.status.in_(list(statuses)))
-                .order_by(problems.c.id)
-            ).all()
-        )
