@@ -15,6 +15,7 @@ from gridmap.accounts import repository
 from gridmap.accounts.repository import Limit, StoredUser, minutes_text
 from gridmap.clock import china, to_db
 from gridmap.errors import Conflict, Forbidden, InvalidInput, NotFound, TooManyRequests, Unauthorized
+from gridmap.model import REPORT_SOURCES
 from gridmap.passwords import check_password, hash_password
 from gridmap.store import Store
 
@@ -351,11 +352,9 @@ class ApiKey:
 
 
 def _check_source(source: object) -> str:
-    from gridmap.problems.states import SOURCES
-
     code = str(source or "").strip()
-    if code not in SOURCES:
-        msg = f"来源应为 {'、'.join(f'{k}（{v}）' for k, v in SOURCES.items())} 之一，实际为“{code}”"
+    if code not in REPORT_SOURCES:
+        msg = f"来源应为 {'、'.join(f'{k}（{v}）' for k, v in REPORT_SOURCES.items())} 之一，实际为“{code}”"
         raise InvalidInput(msg)
     return code
 

@@ -199,3 +199,12 @@ TABLE_BY_NAME = {spec.name: spec for spec in TABLES}
 # File names of a dataset directory (the demo's layout).
 LAYERS_FILE = "layers.gpkg"
 TABLES_FILE = "responsibility.xlsx"
+
+# Where a problem report comes from: the problem workflow files it under one, and an Open311
+# partner's api key names the one its reports are filed as.
+REPORT_SOURCES: dict[str, str] = {
+    "inspector": "巡查员",
+    "citizen": "市民随手拍",
+    "assessment": "测评反馈",
+    "media": "媒体曝光",
+}

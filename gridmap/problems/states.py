@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from gridmap.model import REPORT_SOURCES
+
 STATUS_LABELS: dict[str, str] = {
     "reported": "已上报",
     "accepted": "已立案",
@@ -34,12 +36,7 @@ ACTION_LABELS: dict[str, str] = {
     "extend": "延期",
     "close": "结案",
 }
-SOURCES: dict[str, str] = {
-    "inspector": "巡查员",
-    "citizen": "市民随手拍",
-    "assessment": "测评反馈",
-    "media": "媒体曝光",
-}
+SOURCES = REPORT_SOURCES  # where a problem report came from (shared with Open311 api keys)
 # Statuses in which the problem waits on somebody; "closed" and "rejected" are final.
 OPEN_STATUSES = ("reported", "accepted", "dispatched", "rectified", "verified")
 # Statuses in which the deadline runs: the unit has not yet fixed it.
