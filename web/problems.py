@@ -62,6 +62,23 @@ def _payload() -> tuple[dict, list[tuple[str, bytes]]]:
     return request.form.to_dict(), photos
 
 
+def _act(ref: str) -> dict:
+    """Take the action the request's form or JSON names on problem ``ref``."""
+    data, photos = _payload()
+    return workflow.act(
+        ctx(),
+        ref,
+        user=current_user(),
+        action=data.get("action"),
+        note=data.get("note"),
+        deadline=data.get("deadline"),
+        hours=data.get("hours"),
+        unit_code=data.get("unit"),
+        photos=photos,
+        now=now(),
+    )
+
+
 # --- JSON API ------------------------------------------------------------------------------
 @bp.get("/api/categories")
 def categories():
@@ -135,19 +152,7 @@ def show_api(ref: str):
 @bp.post("/api/problems/<ref>/actions")
 @login_required()
 def act_api(ref: str):
-    data, photos = _payload()
-    return workflow.act(
-        ctx(),
-        ref,
-        user=current_user(),
-        action=data.get("action"),
-        note=data.get("note"),
-        deadline=data.get("deadline"),
-        hours=data.get("hours"),
-        unit_code=data.get("unit"),
-        photos=photos,
-        now=now(),
-    )
+    return _act(ref)
 
 
 @bp.post("/api/problems/<ref>/support")
@@ -260,20 +265,8 @@ def show_page(ref: str):
 @bp.post("/problems/<ref>/act")
 @login_required()
 def act_page(ref: str):
-    data, photos = _payload()
     try:
-        rec = workflow.act(
-            ctx(),
-            ref,
-            user=current_user(),
-            action=data.get("action"),
-            note=data.get("note"),
-            deadline=data.get("deadline"),
-            hours=data.get("hours"),
-            unit_code=data.get("unit"),
-            photos=photos,
-            now=now(),
-        )
+        rec = _act(ref)
     except GridmapError as error:
         page = workflow.problem_page(ctx(), ref, user=current_user(), now=now())
         return render_template(
