@@ -22,6 +22,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.imports",
     "web.downloads",
     "web.patrol",
+    "web.admin",
 )
 
 

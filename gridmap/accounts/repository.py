@@ -112,6 +112,21 @@ def all_users(store: Store) -> list[StoredUser]:
         return [_stored_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
 
 
+def last_logins(store: Store) -> dict[int, dt.datetime]:
+    """Each user's latest login still on record (their newest stored session), naive UTC, by user id.
+
+    Logging out, a password change or disabling deletes sessions, so this is what is known, not
+    a full history.
+    """
+    with store.reading() as conn:
+        rows = conn.execute(
+            select(user_sessions.c.user_id, func.max(user_sessions.c.created_at)).group_by(
+                user_sessions.c.user_id
+            )
+        ).all()
+    return {int(user_id): at for user_id, at in rows if at is not None}
+
+
 def _end_access(conn: Connection, user_id: int) -> tuple[int, int]:
     sessions = conn.execute(delete(user_sessions).where(user_sessions.c.user_id == user_id)).rowcount
     tokens = conn.execute(delete(api_tokens).where(api_tokens.c.user_id == user_id)).rowcount

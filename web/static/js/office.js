@@ -1,0 +1,56 @@
+/* Office and problem pages: confirm destructive actions, show the binding of the chosen role,
+   draw the small map of where a problem is. No inline handlers (CSP). */
+(function () {
+  'use strict';
+
+  // A submit button (or its form) with data-confirm asks first; "取消" keeps the page as it is.
+  document.addEventListener('submit', function (event) {
+    var button = event.submitter;
+    var text = (button && button.getAttribute('data-confirm')) || event.target.getAttribute('data-confirm');
+    if (text && !window.confirm(text)) {
+      event.preventDefault();
+    }
+  });
+
+  // New user: only the binding of the chosen role is shown.
+  var role = document.getElementById('gm-role');
+  if (role) {
+    var show = function () {
+      document.querySelectorAll('.gm-bind').forEach(function (label) {
+        label.hidden = label.getAttribute('data-role') !== role.value;
+      });
+    };
+    role.addEventListener('change', show);
+    show();
+  }
+
+  // Problem page: the spot, the grid outline and the streets around it with their names.
+  var box = document.getElementById('gm-problem-map');
+  var dataNode = document.getElementById('gm-problem-spot');
+  if (box && dataNode && window.L) {
+    var spot = JSON.parse(dataNode.textContent);
+    var map = L.map(box, { scrollWheelZoom: false, attributionControl: !!spot.tiles });
+    if (spot.tiles) {
+      L.tileLayer(spot.tiles, { maxZoom: 19, attribution: spot.attribution || '' }).addTo(map);
+    }
+    var around = L.geoJSON(spot.around, {
+      style: function (feature) {
+        return feature.properties.kind === 'grid'
+          ? { color: '#1565c0', weight: 2, dashArray: '6 4', fill: false }
+          : { color: '#616161', weight: 4, opacity: 0.8 };
+      },
+      onEachFeature: function (feature, layer) {
+        if (feature.properties.name && feature.properties.kind !== 'grid') {
+          layer.bindTooltip(feature.properties.name, { permanent: true, direction: 'center', className: 'gm-street-label' });
+        }
+      }
+    }).addTo(map);
+    var marker = L.circleMarker([spot.lat, spot.lon], { radius: 9, color: '#fff', weight: 3, fillColor: '#d32f2f', fillOpacity: 1 });
+    marker.addTo(map).bindTooltip(spot.label || '问题位置');
+    map.setView([spot.lat, spot.lon], 17);
+    if (around.getLayers().length) {
+      // keep the spot in the middle; zoom out only as far as the nearby streets need
+      map.setView([spot.lat, spot.lon], Math.min(18, Math.max(15, map.getBoundsZoom(around.getBounds()))));
+    }
+  }
+}());
