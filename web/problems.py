@@ -259,6 +259,7 @@ def show_page(ref: str):
         user=user,
         action_labels=workflow.ACTION_LABELS,
         units=page.units,
+        suggested_unit=page.suggested_unit,
     )
 
 
@@ -277,6 +278,7 @@ def act_page(ref: str):
             action_labels=workflow.ACTION_LABELS,
             error=error.message,
             units=page.units,
+            suggested_unit=page.suggested_unit,
         ), error.status
     return redirect(url_for("problems.show_page", ref=rec["tracking_no"]))
 

@@ -30,6 +30,7 @@ __all__ = [
     "ProblemPage",
     "act",
     "allowed_actions",
+    "dispatch_unit",
     "dispatch_units",
     "problem_page",
     "support",
@@ -157,19 +158,10 @@ def act(
             raise InvalidInput(msg)
         changes["deadline"] = event_deadline = to_db(new_deadline)
         changes["extensions"] = (row.extensions or 0) + 1
-    if name == "dispatch" and unit_code not in (None, ""):
-        model = ctx.reference.model()
-        unit = model.unit_record(str(unit_code))
-        if unit is None:
-            msg = f"单位代码“{unit_code}”不存在"
-            raise InvalidInput(msg)
+    if name == "dispatch":
+        unit = dispatch_unit(ctx, row, unit_code)
         changes["unit_code"], changes["unit_name"] = unit["code"], unit["name"]
         event_unit = unit["code"]
-    elif name == "dispatch":
-        if not row.unit_code:
-            msg = "这个问题还没有责任单位（不在任何网格内，属地兜底）：派遣时请用 unit 指定责任单位"
-            raise InvalidInput(msg)
-        event_unit = row.unit_code
     if name == "rework":
         changes["reworks"] = (row.reworks or 0) + 1
     if name in ("close", "reject"):
@@ -263,10 +255,35 @@ def allowed_actions(user: User | None, rec: dict) -> list[str]:
     return out
 
 
-def dispatch_units(ctx: ProblemContext) -> list[tuple[str, str]]:
-    """(code, name) of every unit a problem may be dispatched to."""
+def dispatch_unit(ctx: ProblemContext, row: object, unit_code: object) -> dict:
+    """The unit a dispatch hands the problem to: always an explicit choice, never a silent default.
+
+    A missing choice is refused, naming the unit the spot's responsibility suggests (so the
+    office sees who it would have been); an unknown code is refused too.
+    """
+    code = str(unit_code or "").strip()
+    if not code:
+        suggested = getattr(row, "unit_name", None)
+        if suggested:
+            hint = f"按位置查询，建议交给“{suggested}”（{getattr(row, 'unit_code', '')}）"
+        else:
+            hint = "这个问题不在任何网格内（属地兜底），没有建议的单位"
+        msg = (
+            f"派遣（交办）需要明确选择责任单位：请在“责任单位”中选择（{hint}；接口请在 unit 中给出单位代码）"
+        )
+        raise InvalidInput(msg)
+    unit = ctx.reference.model().unit_record(code)
+    if unit is None:
+        msg = f"单位代码“{code[:64]}”不存在；请从“责任单位”列表中选择"
+        raise InvalidInput(msg)
+    return unit
+
+
+def dispatch_units(ctx: ProblemContext, *, suggested: str | None = None) -> list[tuple[str, str]]:
+    """(code, name) of every unit a problem may be dispatched to; the ``suggested`` one first."""
     units = ctx.reference.model().units
-    return [(code, name) for code, name in zip(units.index, units["name"])]
+    pairs = [(str(code), str(name)) for code, name in zip(units.index, units["name"])]
+    return sorted(pairs, key=lambda pair: pair[0] != suggested)  # stable: table order otherwise
 
 
 @dataclass
@@ -276,12 +293,17 @@ class ProblemPage:
     record: dict
     actions: list[str]
     units: list[tuple[str, str]]
+    suggested_unit: str | None = None  # the unit the spot's responsibility names, offered first
 
 
 def problem_page(
     ctx: ProblemContext, ref: object, *, user: User | None, now: dt.datetime | None = None
 ) -> ProblemPage:
-    """A problem for its page: the record, the actions the user may take, units to dispatch to."""
+    """A problem for its page: the record, the actions the user may take, units to dispatch to
+    (the suggested one first; the page makes no choice for the office)."""
     rec = show(ctx, ref, viewer=user, now=now)
     actions = allowed_actions(user, rec)
-    return ProblemPage(rec, actions, dispatch_units(ctx) if "dispatch" in actions else [])
+    if "dispatch" not in actions:
+        return ProblemPage(rec, actions, [])
+    suggested = (rec.get("unit") or {}).get("code")
+    return ProblemPage(rec, actions, dispatch_units(ctx, suggested=suggested), suggested)

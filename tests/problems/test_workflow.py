@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 
 from gridmap.errors import Conflict, Forbidden, InvalidInput, Unauthorized
+from gridmap.problems.records import show
 from gridmap.problems.service import report_problem
 from gridmap.problems.workflow import act, support
-from tests.problems.conftest import ON_BINJIANG_ROAD, OUTSIDE_GRIDS
+from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD, OUTSIDE_GRIDS
 
 T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
 
@@ -72,7 +73,7 @@ def test_unknown_action_missing_user_and_wrong_unit(ctx, people, make_user):
         act(ctx, no, user=people["office"], action="explode", now=T0)
     with pytest.raises(Unauthorized):
         act(ctx, no, user=None, action="accept", now=T0)
-    act(ctx, no, user=people["office"], action="dispatch", now=T0)
+    act(ctx, no, user=people["office"], action="dispatch", unit_code="U1", now=T0)
     other = make_user("u2", "unit", unit_code="U2")
     with pytest.raises(Forbidden, match="本单位"):
         act(ctx, no, user=other, action="rectify", now=T0)
@@ -84,7 +85,7 @@ def test_unknown_action_missing_user_and_wrong_unit(ctx, people, make_user):
 def test_out_of_grid_problem_needs_a_unit_to_dispatch(ctx, people):
     rec = _report(ctx, spot=OUTSIDE_GRIDS)
     assert rec["unit"] is None
-    with pytest.raises(InvalidInput, match="指定责任单位"):
+    with pytest.raises(InvalidInput, match=r"明确选择责任单位.*没有建议的单位"):
         act(ctx, rec["tracking_no"], user=people["office"], action="dispatch", now=T0)
     with pytest.raises(InvalidInput, match="不存在"):
         act(ctx, rec["tracking_no"], user=people["office"], action="dispatch", unit_code="U99", now=T0)
@@ -132,7 +133,7 @@ def test_allowed_actions_are_the_ones_act_accepts(ctx, people):
     from gridmap.problems.workflow import TRANSITIONS, allowed_actions, problem_page
 
     no = _report(ctx)["tracking_no"]
-    act(ctx, no, user=people["office"], action="dispatch", now=T0)
+    act(ctx, no, user=people["office"], action="dispatch", unit_code="U1", now=T0)
     page = problem_page(ctx, no, user=people["unit"], now=T0)
     assert page.actions == ["rectify"] and page.units == []
     for action in set(TRANSITIONS) - set(page.actions):
@@ -147,11 +148,24 @@ def test_allowed_actions_are_the_ones_act_accepts(ctx, people):
     assert all(h["actor"] is None for h in public.record["history"])
 
 
-def test_dispatch_offers_every_unit(ctx, people):
+def test_dispatch_offers_every_unit_with_the_suggested_one_first(ctx, people):
     from gridmap.problems.workflow import problem_page
 
-    no = _report(ctx)["tracking_no"]
+    no = _report(ctx, spot=NEAR_HOSPITAL)["tracking_no"]  # point P2: unit U2 answers for it
     page = problem_page(ctx, no, user=people["office"], now=T0)
-    assert "dispatch" in page.actions
+    assert "dispatch" in page.actions and page.suggested_unit == "U2"
     codes = [code for code, _name in page.units]
-    assert codes == list(ctx.reference.model().units.index) and "U1" in codes
+    assert codes == ["U2", "U1", "U3"] and sorted(codes) == sorted(ctx.reference.model().units.index)
+
+
+def test_dispatch_without_a_unit_is_refused_naming_the_suggestion(ctx, people):
+    """The office chooses; nothing is handed to a unit by default (issue 11)."""
+    no = _report(ctx, spot=NEAR_HOSPITAL)["tracking_no"]
+    for empty in (None, "", "  "):
+        with pytest.raises(InvalidInput, match=r"明确选择责任单位.*建议交给“县城管执法局”（U2）"):
+            act(ctx, no, user=people["office"], action="dispatch", unit_code=empty, now=T0)
+    assert show(ctx, no, viewer=people["office"], now=T0)["status"] == "reported"
+    with pytest.raises(InvalidInput, match="“U99”不存在"):
+        act(ctx, no, user=people["office"], action="dispatch", unit_code="U99", now=T0)
+    done = act(ctx, no, user=people["office"], action="dispatch", unit_code="U1", now=T0)
+    assert done["unit"] == {"code": "U1", "name": "县住建局"} and done["status"] == "dispatched"
