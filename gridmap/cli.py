@@ -135,6 +135,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gridmap.importer_cli",
     "gridmap.problems.cli",
     "gridmap.printmap.cli",
+    "gridmap.basemap_cli",
 )
 
 

@@ -6,7 +6,6 @@ import colorsys
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import folium
 import geopandas as gpd
@@ -16,6 +15,10 @@ from branca.element import MacroElement
 from jinja2 import Template
 
 from gridmap import safe
+from gridmap.basemaps import BASEMAPS as BASEMAPS  # re-exported: maps.BASEMAPS, maps.add_basemap
+from gridmap.basemaps import TIANDITU_LABELS as TIANDITU_LABELS
+from gridmap.basemaps import add_basemap as add_basemap
+from gridmap.basemaps import basemap_sources as basemap_sources
 from gridmap.crs import convert_geoseries
 from gridmap.mapelements import FeatureText as FeatureText  # re-exported: maps.FeatureText
 from gridmap.mapelements import JsonMarkers as JsonMarkers
@@ -69,48 +72,6 @@ CATEGORY_ICONS: dict[str, tuple[str, str]] = {
     "未成年人活动场所": ("child", "pink"),
 }
 _DEFAULT_ICON = ("map-marker", "gray")
-
-BASEMAPS = {
-    "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
-    "amap": (
-        "https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}",
-        "© 高德地图",
-        "1234",
-    ),
-    "tianditu": (
-        "https://t{s}.tianditu.gov.cn/vec_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-        "&LAYER=vec&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-        "&TILECOL={x}&tk={token}",
-        "© 天地图",
-        "01234567",
-    ),
-}
-TIANDITU_LABELS = (
-    "https://t{s}.tianditu.gov.cn/cva_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
-    "&LAYER=cva&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-    "&TILECOL={x}&tk={token}"
-)
-
-
-def basemap_sources(basemap: str) -> list[str]:
-    """Content-Security-Policy sources (img-src) of a basemap's tile servers.
-
-    ``{s}`` subdomains become a ``*.`` wildcard: ``https://*.tianditu.gov.cn``. A local tile
-    folder is served by us (``'self'``) and ``none`` has no tiles: both give ``[]``.
-    """
-    if basemap not in BASEMAPS:
-        return []
-    urls = [BASEMAPS[basemap][0]] + ([TIANDITU_LABELS] if basemap == "tianditu" else [])
-    sources = []
-    for url in urls:
-        parts = urlsplit(url)
-        labels = parts.netloc.split(".")
-        if "{" in labels[0]:
-            labels[0] = "*"
-        source = f"{parts.scheme}://{'.'.join(labels)}"
-        if source not in sources:
-            sources.append(source)
-    return sources
 
 
 @dataclass(frozen=True)
@@ -192,33 +153,6 @@ def _geojson_layer(
     layer.add_child(FeatureText(tooltip=bool(tooltip_field), popup=popups is not None))
     layer.add_to(group)
     return group
-
-
-def add_basemap(m: folium.Map, opts: MapOptions) -> None:
-    """Add the background tiles that `opts.basemap` names to the map (none for "none")."""
-    if opts.basemap == "none":
-        return
-    if opts.basemap in BASEMAPS:
-        url, attribution, subdomains = BASEMAPS[opts.basemap]
-        url = url.replace("{token}", opts.tianditu_token)
-        folium.TileLayer(
-            url,
-            attr=attribution,
-            name="底图",
-            max_zoom=19,
-            **({"subdomains": subdomains} if subdomains else {}),  # type: ignore[arg-type]
-        ).add_to(m)
-        if opts.basemap == "tianditu":
-            folium.TileLayer(
-                TIANDITU_LABELS.replace("{token}", opts.tianditu_token),
-                attr=attribution,
-                name="注记",
-                overlay=True,
-                subdomains="01234567",
-                max_zoom=19,
-            ).add_to(m)
-        return
-    folium.TileLayer("/tiles/{z}/{x}/{y}.png", attr="本地瓦片", name="底图", max_zoom=19).add_to(m)
 
 
 def build_map(

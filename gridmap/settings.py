@@ -25,15 +25,26 @@ class Setting:
     parse: Callable[[str], Any] = str
 
 
+BASEMAP_MBTILES = "basemap.mbtiles"  # `gridmap basemap import` copies the file here (instance folder)
+
+
 def _basemap(value: str) -> str:
     value = value.strip()
-    if value.lower() in {"none", "osm", "tianditu", "amap"}:
+    if value.lower() in {"none", "osm", "tianditu", "amap", "mbtiles"}:
         return value.lower()
+    if value.lower().endswith(".mbtiles"):
+        if Path(value).is_file():
+            return str(Path(value).resolve())
+        msg = (
+            f"GRIDMAP_BASEMAP={value!r} 无效：找不到该 MBTiles 文件。请检查路径，或运行 "
+            "gridmap basemap import 文件.mbtiles 导入后设置 GRIDMAP_BASEMAP=mbtiles"
+        )
+        raise ConfigError(msg)
     if value and Path(value).is_dir():
         return str(Path(value).resolve())
     msg = (
-        f"GRIDMAP_BASEMAP={value!r} 无效：应为 none、osm、tianditu、amap，"
-        "或一个本地瓦片目录（按 {z}/{x}/{y}.png 组织）的路径"
+        f"GRIDMAP_BASEMAP={value!r} 无效：应为 none、osm、tianditu、amap、mbtiles（实例目录中导入的"
+        "离线瓦片），或本地瓦片目录（按 {z}/{x}/{y}.png 组织）、.mbtiles 文件的路径"
     )
     raise ConfigError(msg)
 
@@ -114,7 +125,10 @@ SETTINGS: tuple[Setting, ...] = (
         "none",
         "Basemap under our layers: none (own layers only, works offline), osm, "
         "tianditu (needs GRIDMAP_TIANDITU_TOKEN), amap (GCJ-02 tiles; overlays are shifted "
-        "to match), or the path of a local XYZ tile folder ({z}/{x}/{y}.png).",
+        "to match), mbtiles (the offline tiles that `gridmap basemap import FILE.mbtiles` copied into "
+        "the instance folder), or the path of a local XYZ tile folder ({z}/{x}/{y}.png) or .mbtiles "
+        "file. Local tiles are served by gridmap at /tiles/{z}/{x}/{y}.png; with none the county's "
+        "own streets and their names are drawn as the base.",
         _basemap,
     ),
     Setting("GRIDMAP_TIANDITU_TOKEN", "", "Tianditu (天地图) API token, needed by the tianditu basemap."),
@@ -485,6 +499,8 @@ def load_settings(
     if not values["GRIDMAP_DATABASE_URL"]:
         db = Path(values["GRIDMAP_INSTANCE_DIR"]) / "gridmap.sqlite"
         values["GRIDMAP_DATABASE_URL"] = f"sqlite:///{db}"
+    if values["GRIDMAP_BASEMAP"] == "mbtiles":
+        values["GRIDMAP_BASEMAP"] = str(Path(values["GRIDMAP_INSTANCE_DIR"]).resolve() / BASEMAP_MBTILES)
     if values["GRIDMAP_BASEMAP"] == "tianditu" and not values["GRIDMAP_TIANDITU_TOKEN"]:
         msg = "GRIDMAP_BASEMAP=tianditu 需要同时设置 GRIDMAP_TIANDITU_TOKEN（天地图密钥）"
         raise ConfigError(msg)

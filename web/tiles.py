@@ -1,22 +1,41 @@
-"""Local basemap tiles, served from the folder named by GRIDMAP_BASEMAP, and the favicon."""
+"""Local basemap tiles (a tile folder or an MBTiles file named by GRIDMAP_BASEMAP), the street base
+that stands in for tiles when there are none, and the favicon."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, send_from_directory
+from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
-from web.context import settings
+from gridmap import basemaps
+from web.context import reference, settings, store
 
 bp = Blueprint("tiles", __name__)
+
+TILE_MAX_AGE_S = 86400
 
 
 @bp.get("/tiles/<int:z>/<int:x>/<int:y>.<ext>")
 def tile(z: int, x: int, y: int, ext: str):
-    folder = settings().basemap
-    if ext not in {"png", "jpg", "jpeg", "webp"} or not Path(folder).is_absolute():
+    found = basemaps.local_tile(settings().basemap, z=z, x=x, y=y, ext=ext)
+    if found is None:
         abort(404)
-    return send_from_directory(folder, f"{z}/{x}/{y}.{ext}", max_age=86400)
+    data, media_type = found
+    response = Response(data, mimetype=media_type)
+    response.cache_control.public = True
+    response.cache_control.max_age = TILE_MAX_AGE_S
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+@bp.get("/api/streets")
+def streets():
+    """The street base (lines and name labels) as JSON; revalidated by ETag."""
+    text, etag = basemaps.street_base(store(), reference().model())
+    response = Response(text, mimetype="application/json")
+    response.set_etag(etag)
+    response.cache_control.no_cache = True
+    return response.make_conditional(request)
 
 
 @bp.get("/favicon.ico")
