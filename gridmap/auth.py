@@ -7,7 +7,7 @@ import functools
 import hashlib
 import hmac
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -180,6 +180,11 @@ def get_user(store: Store, *, username: str | None = None, user_id: int | None =
 def list_users(store: Store) -> list[User]:
     """Every user, disabled ones too, by name."""
     return [_user(r) for r in repository.all_users(store)]
+
+
+def users_named(store: Store, names: Iterable[str]) -> dict[str, User]:
+    """The users with these names by name, disabled ones too (to say who did something)."""
+    return {r.username: _user(r) for r in repository.users_named(store, names)}
 
 
 @functools.cache

@@ -250,16 +250,45 @@ def _county_bounds() -> list[list[float]] | None:
 
 @bp.get("/problems/<ref>")
 def show_page(ref: str):
+    return _problem_page(ref)
+
+
+def _tile_url() -> tuple[str | None, str]:
+    """Raster tiles under the problem page's small map (picked as on the report page) and their credit."""
+    basemap = settings().basemap
+    if basemap == "osm":
+        return BASEMAPS["osm"][0], BASEMAPS["osm"][1]
+    if basemap and basemap not in ("none", "amap", "tianditu"):
+        return url_for("pages.index").rstrip("/") + "/tiles/{z}/{x}/{y}.png", ""
+    return None, ""
+
+
+def _problem_page(ref: str, *, error: str | None = None):
     user = current_user()
     page = workflow.problem_page(ctx(), ref, user=user, now=now())
+    js, css = assets.links("leaflet", base_url=url_for("static", filename="vendor").rstrip("/"))
+    tiles, credit = _tile_url()
+    rec = page.record
+    spot = {
+        "lon": rec["lon"],
+        "lat": rec["lat"],
+        "around": page.around,
+        "tiles": tiles,
+        "attribution": credit,
+        "label": f"{rec['category_name']}（{rec['tracking_no']}）",
+    }
     return render_template(
         "problems/problem.html",
-        p=page.record,
+        p=rec,
         actions=page.actions,
         user=user,
         action_labels=workflow.ACTION_LABELS,
         units=page.units,
         suggested_unit=page.suggested_unit,
+        leaflet_js=js,
+        leaflet_css=css,
+        spot=spot,
+        error=error,
     )
 
 
@@ -269,17 +298,7 @@ def act_page(ref: str):
     try:
         rec = _act(ref)
     except GridmapError as error:
-        page = workflow.problem_page(ctx(), ref, user=current_user(), now=now())
-        return render_template(
-            "problems/problem.html",
-            p=page.record,
-            actions=page.actions,
-            user=current_user(),
-            action_labels=workflow.ACTION_LABELS,
-            error=error.message,
-            units=page.units,
-            suggested_unit=page.suggested_unit,
-        ), error.status
+        return _problem_page(ref, error=error.message), error.status
     return redirect(url_for("problems.show_page", ref=rec["tracking_no"]))
 
 

@@ -112,6 +112,15 @@ def all_users(store: Store) -> list[StoredUser]:
         return [_stored_user(r) for r in conn.execute(select(users).order_by(users.c.username))]
 
 
+def users_named(store: Store, names: Iterable[str]) -> list[StoredUser]:
+    """The users with these names, disabled ones too."""
+    wanted = sorted({n for n in names if n})
+    if not wanted:
+        return []
+    with store.reading() as conn:
+        return [_stored_user(r) for r in conn.execute(select(users).where(users.c.username.in_(wanted)))]
+
+
 def last_logins(store: Store) -> dict[int, dt.datetime]:
     """Each user's latest login still on record (their newest stored session), naive UTC, by user id.
 

@@ -6,14 +6,61 @@ import datetime as dt
 import re
 from typing import Any
 
-from gridmap.auth import User, may_see_personal_data
+from gridmap.auth import User, may_see_personal_data, users_named
 from gridmap.clock import iso, to_db
-from gridmap.errors import NotFound
+from gridmap.errors import GridmapError, NotFound
 from gridmap.problems import repository
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.states import ACTION_LABELS, SOURCES, STATUS_LABELS, is_overdue
 
 _TRACKING = re.compile(r"^[A-Z]{2}\d{8}-\d{4,}$")
+# A photo belongs to the event it came with: the report, the rectification, or the inspector's check.
+PHOTO_STAGES: dict[str, tuple[str, str]] = {
+    "report": ("report", "上报"),
+    "rectify": ("rectify", "整改"),
+    "verify": ("verify", "核查"),
+    "rework": ("verify", "核查"),
+    "close": ("verify", "核查"),
+}
+PARTNER_PREFIX = "open311:"  # events filed through an Open311 api key name the partner so
+
+
+def actor_names(ctx: ProblemContext, usernames: set[str]) -> dict[str, str]:
+    """How the people who acted are named for staff: a unit user by its unit, an inspector or a
+    leader by their name in the responsibility table, the office as 创建办; the login in brackets."""
+    people = users_named(ctx.store, usernames)
+    model = None
+    if any(u.role in ("unit", "leader", "inspector") for u in people.values()):
+        try:
+            model = ctx.reference.model()
+        except GridmapError:
+            model = None
+
+    def name_in(table: str, code: str | None) -> str | None:
+        frame = getattr(model, table, None) if model is not None else None
+        if frame is None or code is None or code not in frame.index:
+            return None
+        return str(frame.loc[code, "name"])
+
+    out = {}
+    for login in usernames:
+        user = people.get(login)
+        if login.startswith(PARTNER_PREFIX):
+            out[login] = f"{login[len(PARTNER_PREFIX) :]}（对接系统）"
+        elif user is None:
+            continue
+        elif user.role == "unit":
+            out[login] = f"{name_in('units', user.unit_code) or user.unit_code}（{login}）"
+        elif user.role == "leader":
+            out[login] = f"包片领导 {name_in('leaders', user.leader_code) or user.leader_code}（{login}）"
+        elif user.role == "inspector":
+            found = name_in("inspectors", login)
+            out[login] = f"巡查员 {found}（{login}）" if found else f"巡查员（{login}）"
+        elif user.role == "office":
+            out[login] = f"创建办（{login}）"
+        else:
+            out[login] = f"{user.role_label}（{login}）"
+    return out
 
 
 def find_row(ctx: ProblemContext, ref: object) -> Any:
@@ -42,6 +89,8 @@ def records(
     events, photos = repository.events_and_photos(ctx.store, [r.id for r in rows], events=history)
     personal = may_see_personal_data(viewer)
     staff = viewer is not None
+    logins = {e.actor for found in events.values() for e in found if e.actor}
+    names = actor_names(ctx, logins) if staff and logins else {}
     return [
         build_record(
             ctx,
@@ -52,6 +101,7 @@ def records(
             personal=personal,
             staff=staff,
             history=history,
+            actors=names,
         )
         for r in rows
     ]
@@ -80,9 +130,12 @@ def build_record(
     personal: bool,
     staff: bool,
     history: bool,
+    actors: dict[str, str] | None = None,
 ) -> dict:
-    """The record of a problem row with its events and photos (rows or objects with their fields)."""
+    """The record of a problem row with its events and photos (rows or objects with their fields);
+    ``actors`` names the staff who acted (actor_names), shown to staff only."""
     overdue = is_overdue(r.status, r.deadline, now)
+    stage_of = {e.id: PHOTO_STAGES.get(e.action) for e in events}
     out = {
         "id": r.id,
         "tracking_no": r.tracking_no,
@@ -116,6 +169,9 @@ def build_record(
                 "event_id": p.event_id,
                 "width": p.width,
                 "height": p.height,
+                # report / rectify / verify and 上报 / 整改 / 核查; None when the events were not read
+                "stage": (stage_of.get(p.event_id) or (None, None))[0],
+                "stage_label": (stage_of.get(p.event_id) or (None, None))[1],
             }
             for p in photos
         ],
@@ -130,6 +186,7 @@ def build_record(
                 "status_label": STATUS_LABELS.get(e.to_status, e.to_status),
                 # staff see who acted; the public sees only the role
                 "actor": e.actor if staff else None,
+                "actor_name": (actors or {}).get(e.actor or "") if staff else None,
                 "actor_role": e.actor_role,
                 "note": e.note,
                 "deadline": iso(e.deadline),
@@ -146,7 +203,7 @@ def public_view(rec: dict) -> dict:
     """A record without anything personal (for citizens, Open311 and public pages)."""
     out = {k: v for k, v in rec.items() if k != "reporter"}
     if "history" in out:
-        out["history"] = [dict(h, actor=None) for h in out["history"]]
+        out["history"] = [dict(h, actor=None, actor_name=None) for h in out["history"]]
     return out
 
 

@@ -10,7 +10,7 @@ from gridmap.auth import ROLES, User
 from gridmap.clock import iso, to_db, utcnow
 from gridmap.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
-from gridmap.problems import repository
+from gridmap.problems import repository, spotmap
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.photos import PhotoWriter, prepare_photos
 from gridmap.problems.records import find_row, public_view, record, show
@@ -294,6 +294,7 @@ class ProblemPage:
     actions: list[str]
     units: list[tuple[str, str]]
     suggested_unit: str | None = None  # the unit the spot's responsibility names, offered first
+    around: dict | None = None  # GeoJSON of the streets and the grid outline around the spot
 
 
 def problem_page(
@@ -303,7 +304,10 @@ def problem_page(
     (the suggested one first; the page makes no choice for the office)."""
     rec = show(ctx, ref, viewer=user, now=now)
     actions = allowed_actions(user, rec)
+    near = spotmap.around(
+        ctx.reference, lon=rec["lon"], lat=rec["lat"], grid_code=(rec["grid"] or {}).get("code")
+    )
     if "dispatch" not in actions:
-        return ProblemPage(rec, actions, [])
-    suggested = (rec.get("unit") or {}).get("code")
-    return ProblemPage(rec, actions, dispatch_units(ctx, suggested=suggested), suggested)
+        return ProblemPage(rec, actions, [], around=near)
+    suggested = (rec["unit"] or {}).get("code")
+    return ProblemPage(rec, actions, dispatch_units(ctx, suggested=suggested), suggested, around=near)
