@@ -5,7 +5,9 @@ Layers carry their public columns (as `gridmap.publish.public_layer`, coordinate
 1e-7 degree, EPSG:4326) under the canonical English field names of the import format, so that a
 GeoPackage plus the XLSX workbook can be loaded again with `gridmap load`. The responsibility
 tables exported are the public ones (县级领导, 责任单位, 网格责任, 包片领导, 联系镇领导); household
-heads and inspectors hold personal data and are not exported. Empty layers are left out.
+heads and inspectors hold personal data: they are exported only in the office's internal export,
+with problems and their history (`Sheet` extras, see gridmap.problems.exports). Empty layers are
+left out.
 
 Shapefile field names are cut to 10 characters by `SHAPEFILE_FIELDS` below (the other fields are
 10 characters or shorter and keep their names); each Shapefile ZIP carries the mapping as
@@ -19,7 +21,8 @@ import io
 import os
 import tempfile
 import zipfile
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -49,6 +52,7 @@ FORMAT_LABELS = {
 }
 SINGLE_LAYER_FORMATS = ("geojson", "kml", "shp")
 PUBLIC_TABLES = ("leaders", "units", "grid_roles", "grid_leaders", "town_leaders")
+PERSONAL_TABLES = ("household_heads", "inspectors")
 
 # Shapefile (dBASE) field names hold at most 10 characters.
 SHAPEFILE_FIELDS: dict[str, str] = {
@@ -85,6 +89,42 @@ class Exported:
     mimetype: str
     filename: str
     ascii_filename: str  # for clients that cannot read a UTF-8 file name
+
+
+@dataclass(frozen=True)
+class Sheet:
+    """Data beyond the public reference, for internal exports: a layer (GeoDataFrame) or a table."""
+
+    name: str  # file / layer name, ASCII
+    label: str  # Chinese name: the workbook sheet and the GeoPackage identifier
+    frame: pd.DataFrame
+    labels: dict[str, str] = field(default_factory=dict)  # column -> Chinese header
+
+    @property
+    def is_layer(self) -> bool:
+        return isinstance(self.frame, gpd.GeoDataFrame)
+
+    def labelled(self) -> pd.DataFrame:
+        """The attributes with Chinese headers; a layer's points also as 经度/纬度 columns."""
+        frame = pd.DataFrame(self.frame.drop(columns="geometry") if self.is_layer else self.frame)
+        if self.is_layer:
+            centre = self.frame.geometry.representative_point()
+            frame["lon"] = np.round(centre.x.to_numpy(), 7)
+            frame["lat"] = np.round(centre.y.to_numpy(), 7)
+        return frame.rename(columns={**self.labels, "lon": "经度", "lat": "纬度"})
+
+
+def personal_sheets(model: ResponsibilityModel) -> list[Sheet]:
+    """The household heads and inspectors (personal data), as in the import workbook."""
+    frames = {"household_heads": model.household_heads, "inspectors": model.inspectors}
+    out = []
+    for name in PERSONAL_TABLES:
+        spec = TABLE_BY_NAME[name]
+        frame = frames[name].reset_index(drop=True)
+        frame = frame[[c.name for c in spec.columns if c.name in frame.columns]].astype(object)
+        labels = {c.name: c.label for c in spec.columns}
+        out.append(Sheet(name, spec.label, frame.where(frame.notna(), None), labels))
+    return out
 
 
 def field_label(layer: str, name: str) -> str:
@@ -147,7 +187,12 @@ def check_format(fmt: object) -> str:
     return text
 
 
-def _write_gpkg(model: ResponsibilityModel, path: Path) -> None:
+def _write_gpkg(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] = ()) -> None:
+    for sheet in extra:
+        if len(sheet.frame):  # an empty layer has no geometry type for the GeoPackage
+            pyogrio.write_dataframe(
+                sheet.frame, path, layer=sheet.name, driver="GPKG", layer_options={"IDENTIFIER": sheet.label}
+            )
     for name, gdf in export_layers(model).items():
         pyogrio.write_dataframe(
             gdf, path, layer=name, driver="GPKG", layer_options={"IDENTIFIER": LAYER_BY_NAME[name].label}
@@ -191,10 +236,22 @@ def _split_shapefile(gdf: gpd.GeoDataFrame, name: str) -> dict[str, gpd.GeoDataF
     return {f"{name}_{f}": gdf[family == f] for f in sorted(family.unique())}
 
 
-def _write_single_layer(model: ResponsibilityModel, fmt: str, folder: Path) -> list[Path]:
+def _write_single_layer(
+    model: ResponsibilityModel, fmt: str, folder: Path, extra: Sequence[Sheet] = ()
+) -> list[Path]:
     """One file per layer in folder (Shapefile: .shp .shx .dbf .prj .cpg), the tables as CSV."""
     written: list[Path] = []
     folder.mkdir(parents=True, exist_ok=True)
+    for sheet in extra:
+        if sheet.is_layer and fmt == "geojson" and len(sheet.frame):
+            path = folder / f"{sheet.name}.geojson"
+            pyogrio.write_dataframe(
+                sheet.frame, path, driver="GeoJSON", layer_options={"RFC7946": "YES", "WRITE_NAME": "NO"}
+            )
+            written.append(path)
+        path = folder / f"{sheet.name}.csv"  # every extra also as CSV (points with 经度/纬度)
+        sheet.labelled().to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
     for name, gdf in export_layers(model).items():
         if fmt == "geojson":
             path = folder / f"{name}.geojson"
@@ -241,7 +298,7 @@ def _write_readme(model: ResponsibilityModel, fmt: str, folder: Path) -> Path:
     return path
 
 
-def _write_xlsx(model: ResponsibilityModel, path: Path) -> None:
+def _write_xlsx(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] = ()) -> None:
     """The responsibility tables as in the import workbook (same sheet names and headers), then
     one sheet per layer with its attributes and the geometry as WKT."""
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
@@ -261,13 +318,19 @@ def _write_xlsx(model: ResponsibilityModel, path: Path) -> None:
             labels.update({"lon": "经度（代表点）", "lat": "纬度（代表点）"})
             sheet = "图层-" + LAYER_BY_NAME[name].label.replace("/", "")
             frame.rename(columns=labels).to_excel(writer, sheet_name=sheet, index=False)
+        for extra_sheet in extra:
+            extra_sheet.labelled().to_excel(writer, sheet_name=extra_sheet.label[:31], index=False)
         notes = pd.DataFrame(
             {
                 "说明": [
                     "前几个工作表为责任表，表名和表头与导入用的 responsibility.xlsx 相同，可直接再导入。",
                     "“图层-”开头的工作表为各图层的属性，几何以 WKT 文本给出（EPSG:4326 经纬度，保留 7 位小数）；"
                     "超过 Excel 单元格长度上限的几何留空，请使用 GeoPackage 导出。",
-                    "中心户长和巡查员含个人信息，不在导出之列。",
+                    "中心户长和巡查员含个人信息，不在导出之列。"
+                    if not extra
+                    else "本文件为内部导出，含个人信息（"
+                    + "、".join(s.label for s in extra)
+                    + "），仅供县文明办内部使用，请勿外传。",
                 ]
             }
         )
@@ -282,7 +345,7 @@ def _zip_folder(files: list[Path], folder: Path) -> bytes:
     return out.getvalue()
 
 
-def export_data(model: ResponsibilityModel, *, fmt: object) -> Exported:
+def export_data(model: ResponsibilityModel, *, fmt: object, extra: Sequence[Sheet] = ()) -> Exported:
     """Export the reference layers and public responsibility tables in one file.
 
     Parameters
@@ -291,27 +354,34 @@ def export_data(model: ResponsibilityModel, *, fmt: object) -> Exported:
     fmt : str
         "gpkg" or "xlsx" (one file), or "geojson", "kml", "shp" (a ZIP with a file per layer).
 
+    extra : sequence of Sheet
+        Internal data (personal tables, problems) added as layers, sheets or CSV files; the
+        file names then say 内部.
+
     Returns
     -------
     Exported
     """
     fmt = check_format(fmt)
+    internal = bool(extra)
+    title = "网格责任数据（内部）" if internal else "网格责任数据"
+    ascii_title = "gridmap-data-internal" if internal else "gridmap-data"
     with tempfile.TemporaryDirectory(prefix="gridmap-export-") as tmp:
         folder = Path(tmp)
         if fmt == "gpkg":
             path = folder / "gridmap.gpkg"
-            _write_gpkg(model, path)
-            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], "网格责任数据.gpkg", "gridmap-data.gpkg")
+            _write_gpkg(model, path, extra)
+            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], f"{title}.gpkg", f"{ascii_title}.gpkg")
         if fmt == "xlsx":
             path = folder / "gridmap.xlsx"
-            _write_xlsx(model, path)
-            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], "网格责任数据.xlsx", "gridmap-data.xlsx")
-        files = _write_single_layer(model, fmt, folder / "data")
+            _write_xlsx(model, path, extra)
+            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], f"{title}.xlsx", f"{ascii_title}.xlsx")
+        files = _write_single_layer(model, fmt, folder / "data", extra)
         return Exported(
             _zip_folder(files, folder / "data"),
             EXPORT_FORMATS[fmt],
-            f"网格责任数据_{FORMAT_LABELS[fmt]}.zip",
-            f"gridmap-data-{fmt}.zip",
+            f"{title}_{FORMAT_LABELS[fmt]}.zip",
+            f"{ascii_title}-{fmt}.zip",
         )
 
 

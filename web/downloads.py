@@ -10,9 +10,11 @@ from flask import Blueprint, current_app, request, send_file
 
 from gridmap import __version__, dataexport, printmap
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.problems.exports import office_export
 from gridmap.serving import run_heavy
 from web.auth import current_user
 from web.context import reference, settings
+from web.problems import ctx as problems_context
 
 bp = Blueprint("downloads", __name__, url_prefix="/export")
 
@@ -95,6 +97,11 @@ def data(fmt: str):
         raise InvalidInput(msg)
     fmt = dataexport.check_format(fmt)
     cache = reference()
+    user = current_user()
+    if user is not None and user.role == "office":  # the internal export: personal data and problems
+        c = problems_context()
+        exported = run_heavy("数据导出", office_export, cache.model(), c.store, c.categories, fmt=fmt)
+        return _send(exported.data, exported.mimetype, exported.filename, exported.ascii_filename)
 
     def make() -> tuple[dict, bytes]:  # in a heavy-work slot, kept per data version and format
         exported = run_heavy("数据导出", dataexport.export_data, cache.model(), fmt=fmt)
