@@ -6,13 +6,15 @@ import io
 from pathlib import Path
 from urllib.parse import quote
 
-from flask import Blueprint, current_app, request, send_file
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 
 from gridmap import __version__, dataexport, printmap
-from gridmap.errors import InvalidInput, NotFound
+from gridmap.errors import GridmapError, InvalidInput, NotFound
+from gridmap.printmap import jobs as jobs_module
+from gridmap.printmap.atlas import ATLAS_FORMATS
 from gridmap.problems.exports import office_export
 from gridmap.serving import run_heavy
-from web.auth import current_user
+from web.auth import current_user, login_required
 from web.context import reference, settings
 from web.problems import ctx as problems_context
 
@@ -115,3 +117,50 @@ def data(fmt: str):
         _pages(), {"kind": "data", "version": cache.version, "fmt": fmt, "renderer": __version__}, make
     )
     return _send(data, meta["mimetype"], meta["filename"], meta["ascii_filename"])
+
+
+# --- the county atlas, made in the background -------------------------------------------------
+ATLAS_ROLES = ("office", "leader")
+
+
+@bp.get("/atlas")
+@login_required(ATLAS_ROLES)
+def atlas_page():
+    jobs = jobs_module.recent_jobs(settings().instance_dir)
+    return render_template("downloads/atlas.html", job=None, jobs=jobs, error=None)
+
+
+@bp.post("/atlas")
+@login_required(ATLAS_ROLES)
+def atlas_start():
+    form = request.form
+    try:
+        job = jobs_module.start_atlas(
+            settings().instance_dir,
+            database_url=settings().database_url,
+            fmt=form.get("format", "pdf"),
+            paper=form.get("paper", "A4"),
+            landscape=form.get("landscape") == "1",
+            dpi=form.get("dpi", "300"),
+            requested_by=current_user().username,  # login_required: never None here
+        )
+    except GridmapError as error:
+        jobs = jobs_module.recent_jobs(settings().instance_dir)
+        return render_template("downloads/atlas.html", job=None, jobs=jobs, error=error.message), error.status
+    return redirect(url_for("downloads.atlas_job", job_id=job.id), code=303)
+
+
+@bp.get("/atlas/<job_id>")
+@login_required(ATLAS_ROLES)
+def atlas_job(job_id: str):
+    job = jobs_module.job_status(settings().instance_dir, job_id)
+    if request.args.get("format") == "json":
+        return jsonify(job.as_dict())
+    return render_template("downloads/atlas.html", job=job, jobs=[], error=None)
+
+
+@bp.get("/atlas/<job_id>/download")
+@login_required(ATLAS_ROLES)
+def atlas_download(job_id: str):
+    path, job = jobs_module.job_file(settings().instance_dir, job_id)
+    return _send(path.read_bytes(), ATLAS_FORMATS[job.fmt], job.filename, job.ascii_filename)
