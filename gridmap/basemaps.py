@@ -51,7 +51,8 @@ STREETS_SCRIPT = "js/streets.js"  # under web/static: draws street_base() on a L
 _SIMPLIFY_DEG = 1e-5
 _DIGITS = 6
 _LABEL_MIN_M = 40.0  # shorter named pieces get no label
-_LABEL_EVERY_M = 1200.0  # a long street gets one label per this many metres
+LABEL_MIN_SPACING_M = 100.0  # the finest level of label spots along a street
+_LABEL_MAX_LEVEL = 6  # at most 2**6 spots per street piece
 _M_PER_DEG_LAT = 110_540.0
 _M_PER_DEG_LON = 111_320.0
 
@@ -195,11 +196,16 @@ def _flat(geom: Any) -> list[list[float]]:
     return out
 
 
-def _labels(name: str, geoms: list[Any]) -> list[dict]:
-    """Label spots of one street: the middle of each merged piece (more along long ones), with
-    the angle of the street there (degrees clockwise from east, never upside down)."""
+def _label_spots(geoms: list[Any]) -> list[list[float]]:
+    """Label spots [lat, lon, angle, spacing m, last] of one street, in levels.
+
+    Level k puts 2**k spots evenly along each merged piece, ``spacing`` metres apart (level 0:
+    the middle, spacing = the piece's length), down to LABEL_MIN_SPACING_M; ``last`` (1/0)
+    marks the finest level. A map shows the finest level whose spacing still fits the name on
+    screen. The angle is the street's there (degrees clockwise from east, never upside down).
+    """
     merged = shapely.line_merge(shapely.union_all(geoms))
-    labels = []
+    spots: list[list[float]] = []
     for part in shapely.get_parts(merged):
         if part.geom_type != "LineString" or part.is_empty:
             continue
@@ -210,31 +216,30 @@ def _labels(name: str, geoms: list[Any]) -> list[dict]:
         length = metric.length
         if length < _LABEL_MIN_M:
             continue
-        count = max(1, int(length // _LABEL_EVERY_M))
-        for i in range(count):
-            at = length * (i + 0.5) / count
-            a = metric.interpolate(max(0.0, at - 10.0))
-            b = metric.interpolate(min(length, at + 10.0))
-            mid = metric.interpolate(at)
-            # screen y grows downwards: a street rising to the east turns the text anticlockwise
-            angle = -math.degrees(math.atan2(b.y - a.y, b.x - a.x))
-            if angle > 90:
-                angle -= 180
-            elif angle <= -90:
-                angle += 180
-            labels.append(
-                {
-                    "t": name,
-                    "at": [round(mid.y / _M_PER_DEG_LAT, _DIGITS), round(mid.x / kx, _DIGITS)],
-                    "a": round(angle, 1),
-                    "m": round(length / count),
-                }
-            )
-    return labels
+        level = 0
+        while level <= _LABEL_MAX_LEVEL and (level == 0 or length / 2**level >= LABEL_MIN_SPACING_M):
+            count = 2**level
+            for i in range(count):
+                at = length * (i + 0.5) / count
+                a = metric.interpolate(max(0.0, at - 10.0))
+                b = metric.interpolate(min(length, at + 10.0))
+                mid = metric.interpolate(at)
+                # screen y grows downwards: a street rising to the east turns the text anticlockwise
+                angle = -math.degrees(math.atan2(b.y - a.y, b.x - a.x))
+                if angle > 90:
+                    angle -= 180
+                elif angle <= -90:
+                    angle += 180
+                last = not (level < _LABEL_MAX_LEVEL and length / 2 ** (level + 1) >= LABEL_MIN_SPACING_M)
+                at_lat, at_lon = round(mid.y / _M_PER_DEG_LAT, _DIGITS), round(mid.x / kx, _DIGITS)
+                spots.append([at_lat, at_lon, round(angle), round(length / count), int(last)])
+            level += 1
+    return spots
 
 
 def street_features(lines: list[tuple[Any, Any]], *, osm_count: int = 0) -> dict:
-    """The street base from (name, line geometry) pairs: {"lines": flat lon/lat lists, "labels": …}.
+    """The street base from (name, line geometry) pairs: {"lines": flat lon/lat lists, "labels":
+    [{"t": name, "s": label spots (see _label_spots)}]}.
 
     The first ``osm_count`` pairs are imported OSM streets: a name found among them is labelled
     from those lines only (the fuller drawing), so one street is not labelled twice.
@@ -250,7 +255,7 @@ def street_features(lines: list[tuple[Any, Any]], *, osm_count: int = 0) -> dict
         if text:
             (osm_names if index < osm_count else other_names).setdefault(text, []).append(geom)
     by_name = {**other_names, **osm_names}
-    labels = [label for name in sorted(by_name) for label in _labels(name, by_name[name])]
+    labels = [{"t": name, "s": spots} for name in sorted(by_name) if (spots := _label_spots(by_name[name]))]
     return {"lines": flat, "labels": labels}
 
 

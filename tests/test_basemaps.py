@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import sqlite3
 from pathlib import Path
 
@@ -182,6 +183,19 @@ def test_local_tiles_404_without_a_local_basemap(client):
 
 
 # --- the street base ---------------------------------------------------------------------------
+def spots(data: dict) -> list[dict]:
+    """Every label spot of a street base, as a dict (level k counted by halving spacings)."""
+    out = []
+    for street in data["labels"]:
+        top = max(spot[3] for spot in street["s"])
+        for lat, lon, angle, spacing, last in street["s"]:
+            level = round(math.log2(top / spacing))
+            out.append(
+                {"t": street["t"], "at": [lat, lon], "a": angle, "m": spacing, "last": last, "k": level}
+            )
+    return out
+
+
 def test_street_labels_sit_on_the_street_turned_along_it():
     east_west = LineString([(106.510, 33.910), (106.520, 33.910)])
     north_south = LineString([(106.530, 33.900), (106.530, 33.910)])
@@ -190,7 +204,7 @@ def test_street_labels_sit_on_the_street_turned_along_it():
         [("滨江路", east_west), ("汉中路", north_south), ("短巷", tiny), (None, tiny)]
     )
     assert len(data["lines"]) == 4
-    labels = {label["t"]: label for label in data["labels"]}
+    labels = {label["t"]: label for label in spots(data) if label["k"] == 0}
     assert set(labels) == {"滨江路", "汉中路"}  # the 9 m lane is too short to label
     assert labels["滨江路"]["at"] == pytest.approx([33.910, 106.515], abs=1e-5)
     assert labels["滨江路"]["a"] == pytest.approx(0, abs=0.5)
@@ -198,19 +212,32 @@ def test_street_labels_sit_on_the_street_turned_along_it():
     assert labels["滨江路"]["m"] == pytest.approx(925, rel=0.02)
 
 
-def test_a_long_street_is_labelled_more_than_once_and_pieces_merge():
+def shown(labels: list[dict], *, need_m: float) -> list[dict]:
+    """The label spots web/static/js/streets.js shows when a name needs ``need_m`` metres."""
+    return [x for x in labels if x["m"] >= need_m and (x["m"] / 2 < need_m or x["last"])]
+
+
+def test_a_long_street_has_finer_label_levels_and_pieces_merge():
     west = LineString([(106.50, 33.91), (106.52, 33.91)])
     east = LineString([(106.52, 33.91), (106.54, 33.91)])  # 3.7 km together
-    data = basemaps.street_features([("长街", west), ("长街", east)])
-    assert len(data["labels"]) == 3
-    assert all(label["m"] == pytest.approx(1233, rel=0.02) for label in data["labels"])
+    labels = spots(basemaps.street_features([("长街", west), ("长街", east)]))
+    spacings = sorted({x["m"] for x in labels}, reverse=True)
+    assert spacings[0] == pytest.approx(3700, rel=0.02)  # one piece: the two halves merged
+    assert spacings[-1] >= basemaps.LABEL_MIN_SPACING_M > spacings[-1] / 2
+    assert [sum(x["k"] == k for x in labels) for k in range(len(spacings))] == [
+        2**k for k in range(len(spacings))
+    ]
+    # zoomed out (the name needs 2 km) one label in the middle; zoomed in (60 m) the finest level
+    assert [x["at"][1] for x in shown(labels, need_m=2000)] == [pytest.approx(106.52, abs=1e-4)]
+    assert len(shown(labels, need_m=60)) == 2 ** (len(spacings) - 1)
+    assert shown(labels, need_m=5000) == []
 
 
 def test_imported_streets_label_a_name_that_segments_also_have():
     osm = LineString([(106.510, 33.9101), (106.520, 33.9101)])
     segment = LineString([(106.510, 33.910), (106.520, 33.910)])
     data = basemaps.street_features([("滨江路", osm), ("滨江路", segment)], osm_count=1)
-    assert [label["at"][0] for label in data["labels"]] == [pytest.approx(33.9101)]
+    assert data["labels"] and all(label["at"][0] == pytest.approx(33.9101) for label in spots(data))
 
 
 def test_street_base_json_carries_names_as_escaped_text(store, loaded_store):

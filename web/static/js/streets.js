@@ -1,7 +1,9 @@
 /* The county's own streets with their names, drawn as a light base under our layers (no tiles,
    works offline). gridmapStreets(map, url) fetches gridmap.basemaps.street_base:
-   {lines: [[lon, lat, lon, lat, ...], ...], labels: [{t: name, at: [lat, lon], a: degrees, m: metres}]}.
-   Names are set with textContent only. A label shows when its street is long enough on screen. */
+   {lines: [[lon, lat, lon, lat, ...], ...],
+    labels: [{t: name, s: [[lat, lon, angle, spacing m, last], ...]}]}
+   Each street's spots come in levels (spacing halves from level to level); the finest level
+   whose spacing still fits the name on screen is shown. Names are set with textContent only. */
 (function() {
   'use strict';
   var CHAR_PX = 13, MAX_LABELS = 400;
@@ -18,12 +20,11 @@
     return 40075016.686 * Math.cos(lat) / Math.pow(2, map.getZoom() + 8);
   }
 
-  function labelIcon(label) {
-    var text = String(label.t);
-    var width = text.length * CHAR_PX + 8;
+  function labelIcon(name, angle) {
+    var width = name.length * CHAR_PX + 8;
     var div = document.createElement('div');
     div.className = 'gm-street-label';
-    div.textContent = text;
+    div.textContent = name;
     var s = div.style;
     s.width = width + 'px';
     s.textAlign = 'center';
@@ -31,7 +32,7 @@
     s.color = '#444';
     s.whiteSpace = 'nowrap';
     s.textShadow = '0 0 3px #fff, 0 0 3px #fff, 0 0 2px #fff';
-    s.transform = 'rotate(' + (+label.a || 0) + 'deg)';
+    s.transform = 'rotate(' + (+angle || 0) + 'deg)';
     return L.divIcon({html: div, className: 'gm-street-label-icon', iconSize: [width, 16],
                       iconAnchor: [width / 2, 8]});
   }
@@ -47,12 +48,17 @@
       if (!data) return;
       var mpp = metresPerPixel(map), view = map.getBounds().pad(0.1), shown = 0;
       for (var i = 0; i < data.labels.length && shown < MAX_LABELS; i++) {
-        var label = data.labels[i];
-        var need = (String(label.t).length * CHAR_PX + 24) * mpp;
-        if (label.m < need || !view.contains(label.at)) continue;
-        labels.addLayer(L.marker(label.at, {icon: labelIcon(label), pane: labelPane, interactive: false,
-                                            keyboard: false}));
-        shown++;
+        var name = String(data.labels[i].t), spots = data.labels[i].s;
+        var need = (name.length * CHAR_PX + 32) * mpp;
+        for (var j = 0; j < spots.length && shown < MAX_LABELS; j++) {
+          var spot = spots[j], spacing = spot[3], last = spot[4];
+          // the finest level that fits: the next one is too tight, or there is none
+          if (spacing < need || (spacing / 2 >= need && !last)) continue;
+          if (!view.contains([spot[0], spot[1]])) continue;
+          labels.addLayer(L.marker([spot[0], spot[1]], {icon: labelIcon(name, spot[2]), pane: labelPane,
+                                                        interactive: false, keyboard: false}));
+          shown++;
+        }
       }
     }
 
