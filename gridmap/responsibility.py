@@ -141,7 +141,12 @@ class ResponsibilityModel:
         return [{"code": c, "name": self.grids.loc[c, "name"]} for c in codes if c in self.grids.index]
 
     def search(self, query: str, *, limit: int = 20) -> list[dict]:
-        """Find grids, units, leaders, points, communities and roads whose name contains query."""
+        """Find grids, units, leaders, points, communities and roads whose name contains query.
+
+        Each hit says what it is (``kind_label``, ``detail``: a road section's ends, a point's
+        category, a unit's or leader's post) and where (``grid_name``, ``town_name`` and ``where``,
+        the two joined), so that five sections of one road can be told apart.
+        """
         query = query.strip()
         if not query:
             return []
@@ -159,14 +164,48 @@ class ResponsibilityModel:
             matched = frame[names.str.contains(query, regex=False)]
             for code, row in matched.iterrows():
                 hit = {"kind": kind, "kind_label": label, "code": code, "name": row[column]}
+                hit["detail"] = _search_detail(kind, row, self)
                 if isinstance(frame, gpd.GeoDataFrame):
                     c = row.geometry.representative_point()
                     hit["lon"], hit["lat"] = round(c.x, 6), round(c.y, 6)
-                    hit["grid_code"] = row.get("grid_code") if kind != "grid" else code
+                    grid_code = code if kind == "grid" else row.get("grid_code")
+                    hit["grid_code"] = grid_code
+                    grid = (
+                        self.grids.loc[grid_code]
+                        if _present(grid_code) and grid_code in self.grids.index
+                        else None
+                    )
+                    hit["grid_name"] = None if grid is None else grid["name"]
+                    hit["town_name"] = None if grid is None else grid["town_name"]
+                    hit["where"] = " · ".join(
+                        str(v)
+                        for v in (hit["grid_name"] if kind != "grid" else None, hit["town_name"])
+                        if _present(v)
+                    )
                 hits.append(hit)
         if len(hits) > limit:
             hits = hits[:limit]
         return hits
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, float) and pd.isna(value)) and value != ""
+
+
+def _search_detail(kind: str, row: pd.Series, model: ResponsibilityModel) -> str:
+    """The words that tell one hit from another of the same name."""
+    if kind == "segment":
+        ends = "—".join(str(row[c]) for c in ("from_name", "to_name") if _present(row.get(c)))
+        unit = model.units["name"].get(row.get("unit_code")) if _present(row.get("unit_code")) else None
+        parts = [f"{ends}段" if ends else "", f"{unit}包段" if _present(unit) else ""]
+        return "，".join(p for p in parts if p)
+    if kind == "point":
+        return str(row.get("category") or "") if _present(row.get("category")) else ""
+    if kind == "leader":
+        return str(row.get("title") or "") if _present(row.get("title")) else ""
+    if kind == "unit":
+        return str(row.get("kind") or "") if _present(row.get("kind")) else ""
+    return ""
 
 
 LAYER_NAMES = ("towns", "grids", "segments", "points", "communities", "rivers")
