@@ -20,6 +20,7 @@ from gridmap.basemaps import TIANDITU_LABELS as TIANDITU_LABELS
 from gridmap.basemaps import add_basemap as add_basemap
 from gridmap.basemaps import basemap_sources as basemap_sources
 from gridmap.crs import convert_geoseries
+from gridmap.mapcontrols import Drawer, Interactions
 from gridmap.mapelements import FeatureText as FeatureText  # re-exported: maps.FeatureText
 from gridmap.mapelements import JsonMarkers as JsonMarkers
 from gridmap.mapelements import map_parts as map_parts
@@ -304,35 +305,43 @@ def build_map(
     if extra is not None:  # hook: overlays of other modules (problems, issue 3)
         extra(m)
     county_view = grid_codes is None and unit_code is None
-    folium.LayerControl(collapsed=not county_view).add_to(m)
+    layer_control = folium.LayerControl(collapsed=False)  # lives in the drawer (mapcontrols.Drawer)
+    layer_control.add_to(m)
     bounds_frame = focus if focus is not None and len(focus) else (grids if len(grids) else model.towns)
     if len(bounds_frame):
         minx, miny, maxx, maxy = _display(
             gpd.GeoDataFrame(geometry=bounds_frame.geometry.values, crs="EPSG:4326"), opts
         ).total_bounds
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
-    m.add_child(_Legend(model, points, expanded=county_view))
-    m.add_child(_Interactions(opts))
+    m.add_child(_Legend(model, points))
+    m.add_child(Interactions(api_base=opts.api_base, page_base=opts.page_base, crs=opts.display_crs))
+    m.add_child(Drawer(layer_control=layer_control, open_wide=county_view))  # last: sees every control
     return m
 
 
 class _Legend(MacroElement):
-    """A legend control: grid colours, road colouring, point categories."""
+    """The legend: grid colours, road colouring, point categories; shown in the map's drawer."""
 
     _template = Template(
         """
         {% macro script(this, kwargs) %}
         (function() {
-          var legend = L.control({position: 'bottomright'});
-          legend.onAdd = function() {
-            var div = L.DomUtil.create('div', 'gm-legend');
-            div.innerHTML = {{ this.html|tojson }};
-            L.DomEvent.disableScrollPropagation(div);
-            L.DomEvent.disableClickPropagation(div);
-            return div;
-          };
-          legend.addTo({{ this._parent.get_name() }});
-          L.control.scale({imperial: false, maxWidth: 160}).addTo({{ this._parent.get_name() }});
+          var map = {{ this._parent.get_name() }};
+          var div = L.DomUtil.create('div', 'gm-legend');
+          div.innerHTML = {{ this.html|tojson }};
+          var slot = document.querySelector('#' + {{ (this._parent.get_name() ~ '_drawer')|tojson }} + ' [data-slot=legend]');
+          if (slot) {
+            slot.appendChild(div);  // in the map's drawer (mapcontrols.Drawer)
+          } else {
+            var legend = L.control({position: 'bottomright'});
+            legend.onAdd = function() {
+              L.DomEvent.disableScrollPropagation(div);
+              L.DomEvent.disableClickPropagation(div);
+              return div;
+            };
+            legend.addTo(map);
+          }
+          L.control.scale({imperial: false, maxWidth: 120}).addTo(map);
         })();
         {% endmacro %}
         """
@@ -368,99 +377,3 @@ class _Legend(MacroElement):
             rows.append("</div>")
         rows.append("</details>")
         self.html = "".join(rows)
-
-
-class _Interactions(MacroElement):
-    """Search box and click-anywhere whois; every server text is escaped before display."""
-
-    _template = Template(
-        """
-        {% macro script(this, kwargs) %}
-        (function() {
-          var map = {{ this._parent.get_name() }};
-          var API = {{ this.api_base|tojson }}, CRS = {{ this.crs|tojson }}, PAGES = {{ this.page_base|tojson }};
-          window.gridmapMap = map;
-          function esc(v) {
-            if (v === null || v === undefined || v === '') return '—';
-            return String(v).replace(/[&<>"']/g, function(c) {
-              return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];
-            });
-          }
-          function people(list) {
-            if (!list || !list.length) return '—';
-            return list.map(function(p) {
-              return esc(p.name) + (p.title ? '（' + esc(p.title) + '）' : '') + (p.phone ? ' ' + esc(p.phone) : '');
-            }).join('<br>');
-          }
-          function unit(u) { return u ? esc(u.name) + (u.phone ? ' ' + esc(u.phone) : '') : '—'; }
-          function whoisHtml(d) {
-            var h = '<div class="gm-popup gm-whois"><h4>此处由谁负责</h4>';
-            if (!d.in_county) return h + '不在本县范围内</div>';
-            h += '<b>镇（街道）</b>：' + esc(d.town && d.town.name) + '<br>';
-            if (d.grid) {
-              h += '<b>网格</b>：<a href="' + PAGES + '/grids/' + encodeURIComponent(d.grid.code) + '">' + esc(d.grid.name) + '</a><br>';
-            } else {
-              h += '<b>网格</b>：不在任何网格内，由所在镇（街道）兜底负责<span class="gm-flag">属地兜底</span><br>';
-            }
-            h += '<b>' + (d.grid ? '包片县级领导' : '联系镇县级领导') + '</b>：<br>' + people(d.leaders) + '<br>';
-            if (d.grid_head) h += '<b>网格长</b>：' + people([d.grid_head]) + '<br>';
-            if (d.lead_department) h += '<b>牵头部门</b>：' + unit(d.lead_department) + '<br>';
-            if (d.segment) h += '<b>路段</b>：' + esc(d.segment.road_name) + '（' + esc(d.segment.distance_m) + ' 米）· 包段单位 ' + unit(d.segment.unit) + '<br>';
-            if (d.point) h += '<b>考察点位</b>：' + esc(d.point.name) + '（' + esc(d.point.category) + '）· ' + unit(d.point.unit) + '<br>';
-            if (d.community) h += '<b>小区</b>：' + esc(d.community.name) + ' · ' + unit(d.community.unit) + '<br>';
-            if (d.responsible_unit) h += '<b>责任单位</b>：' + unit(d.responsible_unit);
-            return h + '</div>';
-          }
-          map.on('click', function(e) {
-            var url = API + '/whois?lon=' + e.latlng.lng.toFixed(7) + '&lat=' + e.latlng.lat.toFixed(7) + '&crs=' + CRS;
-            fetch(url).then(function(r) { return r.json(); }).then(function(d) {
-              var html = d.message && !d.lon ? esc(d.message) : whoisHtml(d);
-              L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(html).openOn(map);
-            });
-          });
-          var box = L.control({position: 'topleft'});
-          box.onAdd = function() {
-            var div = L.DomUtil.create('div', 'gm-search');
-            div.innerHTML = '<input type="search" id="gm-search-input" placeholder="搜索网格、单位、领导、点位…" aria-label="搜索">' +
-                            '<div id="gm-search-results"></div>';
-            L.DomEvent.disableClickPropagation(div);
-            L.DomEvent.disableScrollPropagation(div);
-            return div;
-          };
-          box.addTo(map);
-          var input = document.getElementById('gm-search-input');
-          var results = document.getElementById('gm-search-results');
-          var timer = null;
-          input.addEventListener('input', function() {
-            clearTimeout(timer);
-            timer = setTimeout(function() {
-              var q = input.value.trim();
-              if (!q) { results.innerHTML = ''; return; }
-              fetch(API + '/search?crs=' + CRS + '&q=' + encodeURIComponent(q)).then(function(r) { return r.json(); })
-                .then(function(d) {
-                  if (!d.results.length) { results.innerHTML = '<div class="gm-none">没有找到</div>'; return; }
-                  results.innerHTML = d.results.map(function(h, i) {
-                    return '<div class="gm-hit" data-i="' + i + '"><span class="gm-kind">' + esc(h.kind_label) + '</span>' + esc(h.name) + '</div>';
-                  }).join('');
-                  Array.prototype.forEach.call(results.querySelectorAll('.gm-hit'), function(el) {
-                    el.addEventListener('click', function() {
-                      var h = d.results[+el.getAttribute('data-i')];
-                      if (h.lat !== undefined) { map.setView([h.lat, h.lng !== undefined ? h.lng : h.lon], 17); }
-                      else if (h.kind === 'unit') { window.location = PAGES + '/units/' + encodeURIComponent(h.code); }
-                      else if (h.kind === 'leader') { window.location = PAGES + '/leaders/' + encodeURIComponent(h.code); }
-                    });
-                  });
-                });
-            }, 250);
-          });
-        })();
-        {% endmacro %}
-        """
-    )
-
-    def __init__(self, opts: MapOptions) -> None:
-        super().__init__()
-        self._name = "Interactions"
-        self.api_base = opts.api_base
-        self.page_base = opts.page_base
-        self.crs = opts.display_crs
