@@ -30,6 +30,7 @@
   if (box && dataNode && window.L) {
     var spot = JSON.parse(dataNode.textContent);
     var map = L.map(box, { scrollWheelZoom: false, attributionControl: !!spot.tiles });
+    map.setView([spot.lat, spot.lon], 17);  // a view first: vector layers need one to be drawn
     if (spot.tiles) {
       L.tileLayer(spot.tiles, { maxZoom: 19, attribution: spot.attribution || '' }).addTo(map);
     }
@@ -47,7 +48,6 @@
     }).addTo(map);
     var marker = L.circleMarker([spot.lat, spot.lon], { radius: 9, color: '#fff', weight: 3, fillColor: '#d32f2f', fillOpacity: 1 });
     marker.addTo(map).bindTooltip(spot.label || '问题位置');
-    map.setView([spot.lat, spot.lon], 17);
     if (around.getLayers().length) {
       // keep the spot in the middle; zoom out only as far as the nearby streets need
       map.setView([spot.lat, spot.lon], Math.min(18, Math.max(15, map.getBoundsZoom(around.getBounds()))));
