@@ -308,6 +308,13 @@ def test_map_page_on_a_phone(server, places, phone, name):
     page.tap(".gm-drawer-close")
     assert drawer.is_hidden(), name
 
+    # the print-map and download form, folded below the map, has big enough targets too
+    page.locator(".gm-download > summary").tap()
+    page.locator(".gm-download form").wait_for()
+    assert not _small_targets(page), (name, "downloads open", _small_targets(page))
+    _assert_no_overflow(page, f"{name}, downloads open")
+    page.evaluate("window.scrollTo(0, 0)")
+
     labels = _check_menu(page, name)
     assert {"全县地图", "网格", "责任单位", "包片领导", "登录"} <= set(labels), labels
 
