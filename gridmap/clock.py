@@ -52,6 +52,14 @@ def iso(moment: dt.datetime | None) -> str | None:
     return china(moment).isoformat(timespec="seconds")
 
 
+def human(moment: dt.datetime | None) -> str | None:
+    """A stored datetime as people read it on a page, in China time: ``11月30日 20:19``."""
+    if moment is None:
+        return None
+    local = china(moment)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
 def today(*, clock: Clock = utcnow) -> dt.date:
     """Today's date in China."""
     return china(clock=clock).date()

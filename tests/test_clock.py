@@ -21,3 +21,10 @@ def test_today_is_china_date_across_utc_midnight():
     assert clock.today(clock=late_utc) == dt.date(2027, 1, 1)
     assert clock.to_db(None, clock=late_utc) == dt.datetime(2026, 12, 31, 17, 0)
     assert clock.from_db(dt.datetime(2026, 1, 1)).tzinfo is not None
+
+
+def test_human_is_month_day_and_minutes_in_china_time():
+    # 12:19 UTC is 20:19 in China; across UTC midnight the Chinese date is the next day
+    assert clock.human(dt.datetime(2026, 11, 30, 12, 19, 31)) == "11月30日 20:19"
+    assert clock.human(dt.datetime(2026, 1, 4, 16, 5)) == "1月5日 00:05"
+    assert clock.human(None) is None

@@ -18,9 +18,8 @@ from flask import (
 from gridmap import assets, clock
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.maps import BASEMAPS
-from gridmap.problems import duplicates, lists, maplayer, records, service, workflow
+from gridmap.problems import duplicates, lists, maplayer, records, reportform, service, workflow
 from gridmap.problems.context import ProblemContext, context_from_settings
-from gridmap.whois import parse_lonlat
 from web.auth import current_user, login_required
 from web.context import reference, settings, store
 
@@ -204,6 +203,21 @@ def map_overlay(*, grid: str | None = None, unit: str | None = None):
 # --- pages ----------------------------------------------------------------------------------
 @bp.get("/report")
 def report_page():
+    return _report_page()
+
+
+@bp.get("/report/lookup")
+def lookup_page():
+    """The report page's tracking-number box: to the problem's page, or back with a plain message."""
+    typed = request.args.get("no", "")
+    try:
+        found = records.lookup(ctx(), typed)
+    except GridmapError as error:
+        return _report_page(lookup_error=error.message, lookup_typed=typed), error.status
+    return redirect(url_for("problems.show_page", ref=found))
+
+
+def _report_page(**extra):
     base = url_for("static", filename="vendor").rstrip("/")
     js, css = assets.links("leaflet", base_url=base)
     basemap = settings().basemap
@@ -212,40 +226,22 @@ def report_page():
         tiles = BASEMAPS["osm"][0]
     elif basemap not in ("none", "amap", "tianditu") and basemap:
         tiles = url_for("pages.index").rstrip("/") + "/tiles/{z}/{x}/{y}.png"
+    form = reportform.report_form(ctx(), lon=request.args.get("lon"), lat=request.args.get("lat"))
     return render_template(
         "problems/report.html",
         leaflet_js=js,
         leaflet_css=css,
         tiles=tiles,
-        categories=ctx().categories,
+        form=form,
+        categories=form.categories,
         sources=workflow.SOURCES,
         user=current_user(),
-        max_photos=ctx().photo_max_count,
-        max_mb=ctx().photo_max_bytes / 1e6,
-        bounds=_county_bounds(),
-        start=_start_spot(),
+        max_photos=form.max_photos,
+        max_mb=form.max_mb,
+        bounds=form.bounds,
+        start=form.start,
+        **extra,
     )
-
-
-def _start_spot() -> list[float] | None:
-    """lon/lat given in the link (e.g. from a patrol stop), when they are valid; else none."""
-    if "lon" not in request.args:
-        return None
-    try:
-        return list(parse_lonlat(request.args.get("lon"), request.args.get("lat")))
-    except GridmapError:
-        return None
-
-
-def _county_bounds() -> list[list[float]] | None:
-    try:
-        towns = reference().model().towns
-    except GridmapError:
-        return None
-    if not len(towns):
-        return None
-    minx, miny, maxx, maxy = towns.total_bounds
-    return [[float(miny), float(minx)], [float(maxy), float(maxx)]]
 
 
 @bp.get("/problems/<ref>")

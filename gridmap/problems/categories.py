@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gridmap.errors import ConfigError, InvalidInput
+from gridmap.errors import ConfigError, Finding, InvalidInput
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,14 @@ _HEADERS = {
 }
 
 
+CATEGORY_HINT = "类别编码或名称，例如 garbage 或 垃圾暴露；可用类别见 /api/categories"
+
+
+def category_finding(message: str) -> Finding:
+    """Where a category error is, for API clients: the field and the list to pick from."""
+    return Finding(message, field="category", hint=CATEGORY_HINT)
+
+
 class Categories:
     """The list of categories in force, looked up by code or by Chinese name."""
 
@@ -85,12 +93,12 @@ class Categories:
         """The category with this code (or Chinese name); InvalidInput if there is none."""
         text = "" if key is None else str(key).strip()
         if not text:
-            msg = "缺少问题类别 category（例如 garbage 或 垃圾暴露）；可用类别见 /api/categories"
-            raise InvalidInput(msg)
+            msg = "请选择问题类别"
+            raise InvalidInput(msg, findings=[category_finding("缺少问题类别 category")])
         found = self._by_code.get(text) or self._by_name.get(text)
         if found is None:
-            msg = f"问题类别“{text}”不存在；可用类别见 /api/categories"
-            raise InvalidInput(msg)
+            msg = f"问题类别“{text[:40]}”不存在，请从列表中选择"
+            raise InvalidInput(msg, findings=[category_finding(f"问题类别 category“{text[:40]}”不存在")])
         return found
 
     def name(self, code: str) -> str:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from typing import Any
 
 from gridmap.auth import User, may_see_personal_data, users_named
-from gridmap.clock import iso, to_db
-from gridmap.errors import GridmapError, NotFound
+from gridmap.clock import human, iso, to_db
+from gridmap.errors import GridmapError, InvalidInput, NotFound
 from gridmap.problems import repository
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.states import ACTION_LABELS, SOURCES, STATUS_LABELS, is_overdue
@@ -155,7 +156,9 @@ def build_record(
         "unit": {"code": r.unit_code, "name": r.unit_name} if r.unit_code else None,
         "fallback": bool(r.fallback),
         "deadline": iso(r.deadline),
+        "deadline_text": human(r.deadline),
         "created_at": iso(r.created_at),
+        "created_at_text": human(r.created_at),
         "updated_at": iso(r.updated_at),
         "closed_at": iso(r.closed_at),
         "supporters": r.supporters or 0,
@@ -205,6 +208,27 @@ def public_view(rec: dict) -> dict:
     if "history" in out:
         out["history"] = [dict(h, actor=None, actor_name=None) for h in out["history"]]
     return out
+
+
+def lookup(ctx: ProblemContext, text: object) -> str:
+    """The tracking number a person typed into a lookup box, as stored; a plain message otherwise.
+
+    Full-width characters, lower case and spaces are forgiven (``ｆｘ20261130－0001`` finds
+    FX20261130-0001); anything else says what a tracking number looks like and where it is shown.
+    """
+    typed = unicodedata.normalize("NFKC", str(text or ""))
+    wanted = "".join(typed.split()).upper()
+    example = "如 FX20261130-0001，上报成功时显示在页面上"
+    if not wanted:
+        msg = f"请输入受理编号（{example}）"
+        raise InvalidInput(msg)
+    if not is_tracking_no(wanted):
+        msg = f"“{typed.strip()[:40]}”不是受理编号：受理编号是 FX 加日期和序号（{example}），请核对后重新输入"
+        raise InvalidInput(msg)
+    if repository.find_problem(ctx.store, tracking_no=wanted) is None:
+        msg = f"没有找到受理编号为 {wanted} 的问题，请核对编号（{example}）"
+        raise NotFound(msg)
+    return wanted
 
 
 def is_tracking_no(text: str) -> bool:

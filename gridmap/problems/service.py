@@ -12,8 +12,9 @@ from types import SimpleNamespace
 from gridmap.accounts import repository as limits
 from gridmap.auth import User, may_see_personal_data
 from gridmap.clock import china, to_db, utcnow
-from gridmap.errors import Conflict, Forbidden, InvalidInput, ServiceBusy, TooManyRequests
+from gridmap.errors import Conflict, Finding, Forbidden, InvalidInput, ServiceBusy, TooManyRequests
 from gridmap.problems import repository
+from gridmap.problems.categories import category_finding
 from gridmap.problems.context import ProblemContext, context_from_settings
 from gridmap.problems.photos import PhotoWriter, prepare_photos
 from gridmap.problems.records import build_record, record
@@ -44,16 +45,44 @@ class ReportResult:
     replayed: bool = False
 
 
+ASK_CATEGORY = "请选择问题类别"
+ASK_DESCRIPTION = "请填写问题描述，例如“路口东侧垃圾堆放两天无人清理”"
+ASK_LOCATION = "请在地图上点选问题位置，或点“用我的位置”"
+_LOCATION_HINT = "WGS84 经纬度，例如 lon=106.52、lat=33.91；也可上传带 GPS 信息的照片"
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _require_filled(*, category: object, description: object, lon: object, lat: object, photos: list) -> None:
+    """Every blank required field in one message a person can act on; the field names for APIs."""
+    asks: list[str] = []
+    findings: list[Finding] = []
+    if _blank(category):
+        asks.append(ASK_CATEGORY)
+        findings.append(category_finding("缺少问题类别 category"))
+    if _blank(description):
+        asks.append(ASK_DESCRIPTION)
+        findings.append(Finding("缺少问题描述 description", field="description"))
+    if _blank(lon) and _blank(lat) and not photos:
+        asks.append(ASK_LOCATION)
+        findings.append(Finding("缺少位置 lon（经度）和 lat（纬度）", field="lon,lat", hint=_LOCATION_HINT))
+    if asks:
+        msg = "；".join(asks)
+        raise InvalidInput(msg, findings=findings)
+
+
 def _text(value: object, *, name: str, label: str, limit: int, required: bool) -> str | None:
     text = "" if value is None else str(value).strip()
     if not text:
         if required:
-            msg = f"缺少 {name}（{label}）"
-            raise InvalidInput(msg)
+            msg = f"请填写{label}"
+            raise InvalidInput(msg, findings=[Finding(f"缺少 {name}（{label}）", field=name)])
         return None
     if len(text) > limit:
-        msg = f"{name}（{label}）不超过 {limit} 个字，实际 {len(text)} 个字"
-        raise InvalidInput(msg)
+        msg = f"{label}最多 {limit} 个字，现在有 {len(text)} 个字，请删减后再提交"
+        raise InvalidInput(msg, findings=[Finding(f"{name}（{label}）超过 {limit} 个字", field=name)])
     return text
 
 
@@ -116,11 +145,13 @@ def _replay(
         return None
     stored, row = hit
     if stored != fingerprint:
-        msg = (
-            "Idempotency-Key 已用于另一份内容不同的上报，本次未受理："
-            "重发时位置、类别、描述、联系方式和照片应与第一次完全相同；新的上报请使用新的 Idempotency-Key"
+        msg = "刚才已经提交过一份内容不同的上报，本次未受理；要再报一个问题，请刷新页面后重新填写"
+        finding = Finding(
+            "Idempotency-Key 已用于另一份内容不同的上报：重发时位置、类别、描述、联系方式和照片应与第一次完全相同",
+            field="Idempotency-Key",
+            hint="新的上报请使用新的 Idempotency-Key",
         )
-        raise Conflict(msg)
+        raise Conflict(msg, findings=[finding])
     return ReportResult(record(ctx, row, viewer=viewer, now=now), replayed=True)
 
 
@@ -154,14 +185,19 @@ def report_problem(
     """
     now = now or utcnow()
     # validate
+    _require_filled(category=category, description=description, lon=lon, lat=lat, photos=photos or [])
     cat = ctx.categories.get(category)
     text = _text(description, name="description", label="问题描述", limit=MAX_DESCRIPTION, required=True)
     source_code = decide_source(user, source, partner_source=partner_source)
     name = _text(reporter_name, name="reporter_name", label="上报人姓名", limit=50, required=False)
     phone = _text(reporter_phone, name="reporter_phone", label="联系电话", limit=20, required=False)
     if phone and not _PHONE.match(phone):
-        msg = f"reporter_phone（联系电话）格式不对：“{phone}”，应为数字，如 13800000000 或 0917-4700001"
-        raise InvalidInput(msg)
+        msg = (
+            f"联系电话“{phone}”格式不对，请填写手机号或座机号，如 13800000000 或 0917-4700001；也可以不留电话"
+        )
+        raise InvalidInput(
+            msg, findings=[Finding("联系电话 reporter_phone 格式不对", field="reporter_phone")]
+        )
     key = None
     if idempotency_key is not None:
         key = str(idempotency_key).strip()
@@ -191,15 +227,20 @@ def report_problem(
     if given is None:
         located = next((p.lonlat for p in prepared if p.lonlat), None)
         if located is None:
-            msg = "缺少位置：请提供 lon（经度）和 lat（纬度），或在地图上点选位置，或上传带 GPS 信息的照片"
-            raise InvalidInput(msg)
+            msg = f"{ASK_LOCATION}（所传照片不带定位信息）"
+            finding = Finding(
+                "缺少位置 lon（经度）和 lat（纬度），照片也不带 GPS 信息",
+                field="lon,lat",
+                hint=_LOCATION_HINT,
+            )
+            raise InvalidInput(msg, findings=[finding])
         given = parse_lonlat(located[0], located[1])  # EXIF GPS is WGS84
     lon_f, lat_f = given
     # compute: who answers for the spot, and by when
     who = ctx.whois().lookup(lon_f, lat_f)
     if not who["in_county"]:
-        msg = f"位置（经度 {lon_f:.6f}，纬度 {lat_f:.6f}）不在本县范围内，请核对位置"
-        raise InvalidInput(msg)
+        msg = f"所选位置（经度 {lon_f:.6f}，纬度 {lat_f:.6f}）不在本县范围内，请在地图上重新点选本县内的位置"
+        raise InvalidInput(msg, findings=[Finding("位置 lon,lat 不在本县范围内", field="lon,lat")])
     unit = who["responsible_unit"]
     address = None
     if who["segment"]:
@@ -301,6 +342,4 @@ def report_problem(
         staff=user is not None,
         history=True,
     )
-    return ReportResult(rec)
-
     return ReportResult(rec)

@@ -92,13 +92,13 @@ def test_deadline_and_tracking_number_follow_category_and_china_date(ctx):
         ({"lon": 106.5, "lat": -95}, "纬度"),
         ({"lon": "abc", "lat": 33.9}, "应为数字"),
         ({"lon": OUTSIDE_COUNTY[0], "lat": OUTSIDE_COUNTY[1]}, "不在本县范围内"),
-        ({"category": "nope"}, "问题类别“nope”不存在"),
-        ({"category": None}, "缺少问题类别"),
-        ({"description": "  "}, "缺少 description"),
-        ({"description": "x" * 2001}, "不超过 2000"),
+        ({"category": "nope"}, "问题类别“nope”不存在，请从列表中选择"),
+        ({"category": None}, "^请选择问题类别\n"),  # the field name only in the details
+        ({"description": "  "}, "^请填写问题描述"),
+        ({"description": "x" * 2001}, "问题描述最多 2000 个字，现在有 2001 个字"),
         ({"source": "robot", "user": OFFICE}, "来源 source"),  # anonymous claims are ignored
         ({"reporter_phone": "call me"}, "联系电话"),
-        ({"lon": None, "lat": None}, "缺少位置"),
+        ({"lon": None, "lat": None}, "^请在地图上点选问题位置"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(ctx, kwargs, text):
@@ -111,6 +111,22 @@ def test_bad_input_is_refused_with_a_clear_message(ctx, kwargs, text):
     }
     with pytest.raises(InvalidInput, match=text):
         report_problem(ctx, **args, now=NOW)
+    assert count(ctx.store) == 0
+
+
+def test_blank_form_asks_for_everything_at_once_in_plain_words(ctx):
+    with pytest.raises(InvalidInput) as caught:
+        report_problem(ctx, lon="", lat="", category="", description=" ", now=NOW)
+    message = caught.value.message
+    assert (
+        message
+        == "请选择问题类别；请填写问题描述，例如“路口东侧垃圾堆放两天无人清理”；请在地图上点选问题位置，或点“用我的位置”"
+    )
+    assert "/api/" not in message and "category" not in message  # no API documentation for citizens
+    # API clients still get the field names, with where to find valid values
+    details = [f.as_dict() for f in caught.value.findings]
+    assert [d["field"] for d in details] == ["category", "description", "lon,lat"]
+    assert "/api/categories" in details[0]["hint"]
     assert count(ctx.store) == 0
 
 

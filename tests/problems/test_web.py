@@ -67,8 +67,8 @@ def test_idempotency_key_twice_gives_one_problem(client, staff):
         ({"lon": 181}, "经度"),
         ({"lat": 91}, "纬度"),
         ({"category": "flying_saucer"}, "不存在"),
-        ({"description": None}, "缺少 description"),
-        ({"lon": None, "lat": None}, "缺少位置"),
+        ({"description": None}, "请填写问题描述"),
+        ({"lon": None, "lat": None}, "请在地图上点选问题位置"),
     ],
 )
 def test_bad_json_is_400_with_a_chinese_message(client, body, text):
