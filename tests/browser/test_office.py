@@ -150,6 +150,12 @@ def test_problem_page_map_buttons_and_confirmation(
     assert page.url.endswith(f"/problems/{no}") and page.locator(".gm-status").inner_text() == "已上报"
     page.screenshot(path="/tmp/office-problem.png", full_page=True)
 
+    # on a phone the page, its map and its forms (the unit list too) fit the width
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.reload()
+    page.wait_for_selector("#gm-problem-map .leaflet-interactive")
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+
     # the suggested unit, chosen: dispatched to it, named by unit in the history
     page.select_option("select[name=unit]", index=1)
     page.locator("details.gm-action-dispatch button[type=submit]").click()
