@@ -32,7 +32,7 @@ PlaywrightTimeout = pytest.importorskip("playwright.sync_api").TimeoutError
 TAP_TARGETS = """() => {
   const out = [];
   for (const el of document.querySelectorAll('a, button, input, select, summary')) {
-    if (el.type === 'hidden') continue;
+    if (el.type === 'hidden' || !el.checkVisibility({visibilityProperty: true})) continue;  // e.g. in a closed <details>
     let r = el.getBoundingClientRect();
     const style = getComputedStyle(el);
     if (!r.width || !r.height || style.visibility === 'hidden' || style.pointerEvents === 'none') continue;
@@ -212,7 +212,7 @@ def _assert_no_overflow(page, where: str) -> None:
     assert found["scrollWidth"] <= found["innerWidth"] and not found["wide"], (where, found)
 
 
-def _check_menu(page, where: str) -> list[str]:
+def _check_menu(page, where: str, viewport: dict = PHONE, *, whole_page: bool = True) -> list[str]:
     """Open the header menu: every entry is visible, inside the viewport and big enough; close it."""
     button = page.locator("#gm-menu-button")
     assert button.is_visible(), where
@@ -229,11 +229,12 @@ def _check_menu(page, where: str) -> list[str]:
         entry = entries.nth(i)
         assert entry.is_visible(), (where, entry.inner_text())
         r = entry.bounding_box()
-        inside = r["x"] >= 0 and r["y"] >= 0 and r["x"] + r["width"] <= PHONE["width"] + 0.5
-        assert inside and r["y"] + r["height"] <= PHONE["height"], (where, entry.inner_text(), r)
+        inside = r["x"] >= 0 and r["y"] >= 0 and r["x"] + r["width"] <= viewport["width"] + 0.5
+        assert inside and r["y"] + r["height"] <= viewport["height"], (where, entry.inner_text(), r)
         assert r["width"] >= 44 and r["height"] >= 44, (where, entry.inner_text(), r)
         labels.append(entry.inner_text().strip())
-    assert not _small_targets(page), (where, "menu open", _small_targets(page))
+    if whole_page:
+        assert not _small_targets(page), (where, "menu open", _small_targets(page))
     page.keyboard.press("Escape")
     assert page.locator("#gm-nav").is_hidden(), where
     return labels
@@ -450,3 +451,23 @@ def test_desktop_header_is_one_line_and_the_legend_leaves_the_layers_free(server
     _assert_no_overflow(page, "desktop grid")
     page.screenshot(path="/tmp/phone-desktop-grid.png")
     assert page.errors == [], page.errors
+
+
+def test_a_header_too_long_for_a_tablet_folds_into_the_menu(server, browser):
+    """At 800 px the office's ten header entries do not fit on one line: they fold into the menu."""
+    tablet = {"width": 800, "height": 1024}
+    context = _context(browser, tablet, phone=True)  # a touch tablet
+    try:
+        page = _watched(context)
+        _login(page, server)
+        _map_ready(page)
+        assert page.locator(".gm-header.gm-compact").count() == 1
+        labels = _check_menu(page, "office at 800 px", tablet, whole_page=False)
+        assert "退出" in labels and "巡查路线" in labels, labels
+        _assert_no_overflow(page, "office at 800 px")
+        page.set_viewport_size(DESKTOP)  # wide again: back to one line
+        page.locator("#gm-menu-button").wait_for(state="hidden")
+        assert page.locator("#gm-nav").is_visible()
+        assert page.errors == [], page.errors
+    finally:
+        context.close()
