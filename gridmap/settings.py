@@ -295,6 +295,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Keep each inspector to the stops of their own grids (true/false).",
         _boolean,
     ),
+    Setting(
+        "GRIDMAP_PATROL_CHECKIN_M",
+        50.0,
+        "An inspector checks in with the phone's position within this many metres of the stop "
+        "(from the edge of a point drawn as an area); farther is refused with the distance. The "
+        "campaign office may record a check-in for them without a position.",
+        _positive_float,
+    ),
     # --- logins and abuse (issue 9) -----------------------------------------------------
     Setting(
         "GRIDMAP_LOGIN_MAX_FAILURES",
@@ -403,6 +411,7 @@ class Settings(Mapping[str, Any]):
     patrol_point_value_m: float
     patrol_time_limit: float
     patrol_own_grids: bool
+    patrol_checkin_m: float
     login_max_failures: int
     login_max_failures_per_address: int
     login_window_minutes: float

@@ -114,16 +114,19 @@ def _map_html(plan: dict) -> dict:
 @bp.get("/patrol/<int:plan_id>")
 @login_required(roles=STAFF)
 def show(plan_id: int):
-    plan = patrols.get_plan(store(), plan_id)
-    may_check_in = patrols.may_check_in(current_user(), plan)
-    report = url_for("problems.report_page") if "problems.report_page" in current_app.view_functions else None
+    view = patrols.plan_view(store(), plan_id, user=current_user())
+    if view["moved_to"] is not None:  # replanned: the link leads to the current plan
+        return redirect(url_for("patrol.show", plan_id=view["moved_to"], moved=plan_id))
+    views = current_app.view_functions
     return render_template(
         "patrol_plan.html",
-        plan=plan,
-        map=_map_html(plan),
-        may_check_in=may_check_in,
-        report_url=report,
+        **view,
+        map=_map_html(view["plan"]),
+        report_url=url_for("problems.report_page") if "problems.report_page" in views else None,
+        problem_pages="problems.show_page" in views,
         error=request.args.get("error"),
+        error_seq=request.args.get("seq", type=int),
+        moved=request.args.get("moved", type=int),
     )
 
 
@@ -166,14 +169,17 @@ def check_in_page(plan_id: int, seq: int):
             plan_id,
             seq,
             user=current_user(),
+            within_m=settings().patrol_checkin_m,
             lon=form.get("lon"),
             lat=form.get("lat"),
             note=form.get("note"),
+            model=reference().model(),
         )
     except GridmapError as error:
         if error.status in (401, 403, 404):
             raise
-        return redirect(url_for("patrol.show", plan_id=plan_id, error=error.message) + f"#stop-{seq}")
+        back = url_for("patrol.show", plan_id=plan_id, error=error.message, seq=seq)
+        return redirect(back + f"#stop-{seq}")
     return redirect(url_for("patrol.show", plan_id=plan_id) + f"#stop-{seq}")
 
 
@@ -182,10 +188,12 @@ def check_in_page(plan_id: int, seq: int):
 @login_required(roles=STAFF)
 def list_api():
     day = _day(request.args.get("day"))
+    dropped, unreachable = patrols.latest_left_out(store(), day=day)
     return {
         "day": day,
         "plans": patrols.list_plans(store(), day=day, inspector=request.args.get("inspector")),
-        "dropped": patrols.latest_dropped(store(), day=day),
+        "dropped": dropped,
+        "unreachable": unreachable,
     }
 
 
@@ -200,11 +208,13 @@ def plan_api():
     codes = _codes(raw if isinstance(raw, list) else [raw])
     ids = _plan_from(data, codes)
     day = _day(data.get("day"))
+    dropped, unreachable = patrols.latest_left_out(store(), day=day)
     response = current_app.json.response(
         {
             "day": day,
             "plans": [patrols.get_plan(store(), i) for i in ids],
-            "dropped": patrols.latest_dropped(store(), day=day),
+            "dropped": dropped,
+            "unreachable": unreachable,
         }
     )
     response.status_code = 201
@@ -214,7 +224,10 @@ def plan_api():
 @bp.get("/api/patrols/<int:plan_id>")
 @login_required(roles=STAFF)
 def show_api(plan_id: int):
-    return patrols.get_plan(store(), plan_id)
+    current = patrols.current_plan_id(store(), plan_id)
+    if current != plan_id:  # replanned: the current plan of the same inspector and day
+        return redirect(url_for("patrol.show_api", plan_id=current))
+    return patrols.get_plan(store(), current)
 
 
 @bp.post("/api/patrols/<int:plan_id>/stops/<int:seq>/checkin")
@@ -227,7 +240,9 @@ def check_in_api(plan_id: int, seq: int):
         plan_id,
         seq,
         user=current_user(),
+        within_m=settings().patrol_checkin_m,
         lon=data.get("lon"),
         lat=data.get("lat"),
         note=data.get("note"),
+        model=reference().model(),
     )

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from gridmap.errors import InvalidInput
-from gridmap.routing.day import MODES, DayOptions, DayPlan, DayRoute, DayStop, Inspector
+from gridmap.routing.day import MODES, DayOptions, DayPlan, DayRoute, DayStop, Inspector, LeftOut
 from gridmap.routing.streets import Placement, StreetNetwork
 from gridmap.routing.tsp import path_length, solve_tour
 from gridmap.routing.turns import turn_list
@@ -33,15 +33,23 @@ def plan_day(
     stops); optional stops that do not fit are dropped, least valuable first. With
     `options.own_grids`, each stop goes to an inspector of its grid.
 
+    A stop no one can reach never stops the day: one far from every street, on a piece of the
+    network cut off from the inspectors' starts, or a mandatory one in a grid without inspectors
+    is left out of the routes and listed in `DayPlan.unreachable` with its reason.
+
     Raises
     ------
     InvalidInput
-        Duplicate stop ids, stops far from every street or on a piece of the network the
-        inspectors cannot reach, a grid without inspectors, or a working day too short for the
-        mandatory stops: the message names the stops and says what would serve.
+        Duplicate stop ids, no inspectors or no stops, an inspector's start far from every
+        street, or a working day too short for the mandatory stops together: the message names
+        the stops and says what would serve.
     """
     began = time.perf_counter()
     _validate(inspectors, stops, options)
+    left_out: list[LeftOut] = []
+    placed = _near_streets(network, inspectors, stops, options, left_out)
+    if not placed:
+        return _nothing_to_do(network, inspectors, options, day, left_out, began)
     # nodes: the distinct starts and ends, then the stops
     places: dict[tuple[float, float], int] = {}
     labels: list[str] = []
@@ -53,8 +61,8 @@ def plan_day(
                 lonlat.append(spot)
                 labels.append(f"{name or '出发点'}（{i.code} {i.name}）")
     first_stop = len(lonlat)
-    lonlat.extend((s.lon, s.lat) for s in stops)
-    labels.extend(f"{s.id} {s.name}" for s in stops)
+    lonlat.extend((s.lon, s.lat) for s in placed)
+    labels.extend(f"{s.id} {s.name}" for s in placed)
     placement = network.place(np.asarray(lonlat), ids=labels, max_snap_m=options.max_snap_m)
     matrix = placement.matrix()
     # time at a stop, plus the walk from the street to the stop and back
@@ -62,8 +70,11 @@ def plan_day(
     service[first_stop:] = options.service_m + 2.0 * placement.snap_m[first_stop:]
     start_of = {i.code: places[i.start] for i in inspectors}
     end_of = {i.code: (places[i.end] if i.end is not None else None) for i in inspectors}
-    stop_node = {s.id: first_stop + k for k, s in enumerate(stops)}
-    groups = _groups(inspectors, stops, options)
+    stop_node = {s.id: first_stop + k for k, s in enumerate(placed)}
+    kept = _reachable(inspectors, placed, options, matrix, start_of, end_of, stop_node, left_out)
+    if not kept:
+        return _nothing_to_do(network, inspectors, options, day, left_out, began)
+    groups = _groups(inspectors, kept, options)
     remaining = {i.code: options.budget_m for i in inspectors}
     left = Counter(code for _, codes, _ in groups for code in codes)
     # a route split over g grids and merged back may pay the way end → start g − 1 times
@@ -77,9 +88,11 @@ def plan_day(
     parts: dict[str, list[list[int]]] = defaultdict(list)
     dropped: list[DayStop] = []
     for label, codes, members in groups:
-        per_group = max(0.1, options.time_limit * len(members) / len(stops))
+        per_group = max(0.1, options.time_limit * len(members) / len(kept))
         if not codes:
-            dropped.extend(members)  # optional stops of a grid without inspectors (checked in _validate)
+            dropped.extend(
+                members
+            )  # optional stops of a grid without inspectors (mandatory ones are left out in _near_streets)
             continue
         shares = {c: max(0.0, remaining[c] - reserve[c]) / left[c] for c in codes}
         try:
@@ -130,7 +143,7 @@ def plan_day(
             continue
         nodes = _merge(matrix, service, parts[i.code], start_of[i.code], end_of[i.code], options)
         out_routes.append(
-            _route(by_code[i.code], nodes, matrix, service, placement, stops, first_stop, options)
+            _route(by_code[i.code], nodes, matrix, service, placement, placed, first_stop, options)
         )
     plan = DayPlan(
         day=day,
@@ -139,10 +152,82 @@ def plan_day(
         dropped=sorted(dropped, key=lambda s: s.id),
         idle=[i for i in inspectors if not parts.get(i.code)],
         network=network.summary(),
+        unreachable=sorted(left_out, key=lambda u: u.stop.id),
     )
-    _verify(plan, stops)
+    _verify(plan, kept)
     plan.seconds = time.perf_counter() - began
     return plan
+
+
+def _metres(value: float) -> str:
+    """A distance as people say it: 380 米, 3.8 公里."""
+    return f"{value / 1000:.1f} 公里" if value >= 1000 else f"{value:,.0f} 米"
+
+
+def _near_streets(network, inspectors, stops, options: DayOptions, left_out: list[LeftOut]) -> list[DayStop]:
+    """The stops within reach of a street and, with own_grids, not a mandatory stop of a grid without
+    inspectors; the others go to `left_out` with their reason."""
+    served = {g for i in inspectors for g in i.grids}
+    far = network.street_distance([(s.lon, s.lat) for s in stops])
+    out = []
+    for stop, metres in zip(stops, far.tolist()):
+        if metres > options.max_snap_m:
+            shown = _metres(metres) if np.isfinite(metres) else "无穷远（路网中没有道路）"
+            why = (
+                f"距最近道路 {shown}，超过 GRIDMAP_PATROL_MAX_SNAP_M（{options.max_snap_m:,.0f} 米），"
+                "无法沿路网到达：请核对该处经纬度（是否写反，或用了高德/百度坐标而未转换），"
+                "或导入覆盖该处的路网（gridmap import-streets）"
+            )
+            left_out.append(LeftOut(stop=stop, why=why))
+        elif options.own_grids and stop.mandatory and stop.grid_code not in served:
+            why = (
+                f"所在网格 {stop.grid_code or '（不在任何网格）'} 没有安排巡查员：请在“巡查员”工作表的"
+                "“负责网格”中为该网格指定巡查员、在计划中选上负责该网格的巡查员，或不限网格（--any-grid）规划"
+            )
+            left_out.append(LeftOut(stop=stop, why=why))
+        else:
+            out.append(stop)
+    return out
+
+
+def _reachable(
+    inspectors, stops, options: DayOptions, matrix, start_of, end_of, stop_node, left_out
+) -> list[DayStop]:
+    """The stops some inspector who may take them can reach along the streets and come back from;
+    the others go to `left_out` with their reason. (A working day too short for a mandatory stop
+    is a matter of the options, said by the solver with what would serve.)"""
+    out = []
+    for stop in stops:
+        node = stop_node[stop.id]
+        crew = [i for i in inspectors if not options.own_grids or stop.grid_code in i.grids]
+        homes = [
+            float(matrix[start_of[i.code], node])
+            + float(matrix[node, end_of[i.code] if end_of[i.code] is not None else start_of[i.code]])
+            for i in crew
+        ]
+        if homes and not np.isfinite(min(homes)):  # (no crew: an optional stop of a grid without inspectors)
+            why = (
+                "所在道路与巡查员的出发点在路网中不相连（孤立的路段），无法沿路网到达：请检查路网是否缺了连接的道路，"
+                "或交给从该片区出发的巡查员"
+            )
+            left_out.append(LeftOut(stop=stop, why=why))
+        else:
+            out.append(stop)
+    return out
+
+
+def _nothing_to_do(network, inspectors, options, day, left_out, began) -> DayPlan:
+    """The plan of a day whose every stop is out of reach: no routes, the stops listed with reasons."""
+    return DayPlan(
+        day=day,
+        options=options,
+        routes=[],
+        dropped=[],
+        idle=list(inspectors),
+        network=network.summary(),
+        seconds=time.perf_counter() - began,
+        unreachable=sorted(left_out, key=lambda u: u.stop.id),
+    )
 
 
 def _budget_hint(options: DayOptions) -> str:
@@ -171,19 +256,6 @@ def _validate(inspectors: Sequence[Inspector], stops: Sequence[DayStop], options
     if not stops:
         msg = "今天没有要去的点位：没有考察点位，也没有待核查或超期的问题"
         raise InvalidInput(msg)
-    if options.own_grids:
-        served = {g for i in inspectors for g in i.grids}
-        orphans = [s for s in stops if s.mandatory and s.grid_code not in served]
-        if orphans:
-            grids = sorted({s.grid_code or "（不在任何网格）" for s in orphans})
-            names = "、".join(f"{s.id} {s.name}" for s in orphans[:20])
-            more = f" 等 {len(orphans)} 个" if len(orphans) > 20 else ""
-            msg = (
-                f"必去点位 {names}{more} 所在的网格 {'、'.join(grids)} 没有安排巡查员。"
-                "请在“巡查员”工作表的“负责网格”中为这些网格指定巡查员、在计划中选上负责这些网格的巡查员，"
-                "或不限网格（--any-grid）规划"
-            )
-            raise InvalidInput(msg)
 
 
 def _groups(inspectors, stops, options) -> list[tuple[str, list[str], list[DayStop]]]:

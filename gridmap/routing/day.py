@@ -97,6 +97,18 @@ class DayOptions:
         }
 
 
+@dataclass(frozen=True)
+class LeftOut:
+    """A stop no inspector can reach today (far from every street, cut off, in a grid without
+    inspectors, or beyond a working day), with the reason shown on the plan."""
+
+    stop: DayStop
+    why: str
+
+    def as_dict(self) -> dict:
+        return {**self.stop.as_dict(), "left_out": self.why, "unreachable": True}
+
+
 # --- the plan --------------------------------------------------------------------------------
 @dataclass
 class DayRoute:
@@ -179,7 +191,8 @@ class DayRoute:
 
 @dataclass
 class DayPlan:
-    """Every inspector's route for one day, the optional stops left out, and how long planning took."""
+    """Every inspector's route for one day, the optional stops left out, the stops no one can reach
+    (each with its reason), and how long planning took."""
 
     day: str
     options: DayOptions
@@ -188,6 +201,7 @@ class DayPlan:
     idle: list[Inspector]
     network: dict
     seconds: float = 0.0
+    unreachable: list[LeftOut] = field(default_factory=list)
 
     @property
     def visited(self) -> list[DayStop]:
@@ -214,6 +228,7 @@ class DayPlan:
             "visited": len(self.visited),
             "mandatory": sum(1 for s in self.visited if s.mandatory),
             "dropped": [s.as_dict() for s in self.dropped],
+            "unreachable": [u.as_dict() for u in self.unreachable],
             "idle": [i.code for i in self.idle],
         }
 
@@ -233,8 +248,13 @@ class DayPlan:
                 f"路程 {r.length_m / 1000:.2f} 公里，用时约 {hours:.1f} 小时（上限 {o.hours:g} 小时）"
             )
         visited = self.visited
+        must = sum(1 for s in visited if s.mandatory)
+        cut = sum(1 for u in self.unreachable if u.stop.mandatory)
+        musts = (
+            f"必去 {must} 站全部安排" if not cut else f"必去 {must} 站，另有 {cut} 个必去点位无法到达，见下"
+        )
         lines.append(
-            f"共 {len(self.routes)} 名巡查员出勤，访问 {len(visited)} 站（必去 {sum(1 for s in visited if s.mandatory)} 站全部安排），"
+            f"共 {len(self.routes)} 名巡查员出勤，访问 {len(visited)} 站（{musts}），"
             f"总路程 {sum(r.length_m for r in self.routes) / 1000:.2f} 公里；规划用时 {self.seconds:.1f} 秒"
         )
         if self.idle:
@@ -244,6 +264,9 @@ class DayPlan:
             lines.extend(f"  {s.id} {s.name}（{s.reason}）" for s in self.dropped)
         else:
             lines.append("未安排的可选点位：无")
+        if self.unreachable:
+            lines.append(f"无法到达、未排入计划的点位（{len(self.unreachable)} 个）：")
+            lines.extend(f"  {u.stop.id} {u.stop.name}：{u.why}" for u in self.unreachable)
         return "\n".join(lines)
 
 

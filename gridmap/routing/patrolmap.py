@@ -10,8 +10,9 @@ from gridmap import safe
 from gridmap.crs import convert_lonlat
 from gridmap.maps import JsonMarkers, MapOptions, add_basemap
 
-ROUTE_COLOR = "#0050b4"
-MUST_COLOR = "#d62728"
+ROUTE_COLOR = "#0a3d8f"
+MUST_COLOR = "#b71c1c"
+DONE_COLOR = "#1b5e20"
 
 
 def _e(value) -> str:
@@ -70,10 +71,10 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
                 popup.append(f"<div>已签到：{_e(stop['checked_in_at'])}</div>")
             if report_url:
                 href = f"{report_url}?lon={float(stop['lon']):.7f}&lat={float(stop['lat']):.7f}"
-                popup.append(f"<div><a href='{safe.html_attr(href)}'>在此上报问题</a></div>")
-        style = {"background": color}
-        if done:
-            style["opacity"] = ".55"
+                popup.append(
+                    f"<div><a class='gm-pop-btn' href='{safe.html_attr(href)}'>在此上报问题</a></div>"
+                )
+        style = {"background": DONE_COLOR if done else color}  # checked in: green, as readable as the rest
         items.append(
             {
                 "at": [round(float(y), 7), round(float(x), 7)],
@@ -81,8 +82,8 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
                 "text_class": "gm-stop",
                 "text_style": style,
                 "icon_class": "gm-stop-icon",
-                "size": [24, 24],
-                "anchor": [12, 12],
+                "size": [44, 44],  # a thumb's tap target around the drawn circle
+                "anchor": [22, 22],
                 "tip": name if ends else f"{label}. {name}",
                 "popup": "".join(popup),
                 "max_width": 300,
@@ -93,15 +94,19 @@ def plan_map(plan: dict, opts: MapOptions, *, report_url: str | None = None) -> 
     folium.LayerControl(collapsed=True).add_to(m)
     every = np.vstack([line, pts]) if len(line) else pts
     (x0, y0), (x1, y1) = every.min(axis=0), every.max(axis=0)
-    m.fit_bounds([[float(y0), float(x0)], [float(y1), float(x1)]], padding=(20, 20))
+    # a margin in degrees, not in pixels: Leaflet's fitBounds with pixel padding on a map that has
+    # no size (yet) computes a NaN zoom and fails with "Invalid LatLng object: (NaN, NaN)"
+    dx, dy = max((x1 - x0) * 0.06, 1e-4), max((y1 - y0) * 0.06, 1e-4)
+    m.fit_bounds([[float(y0 - dy), float(x0 - dx)], [float(y1 + dy), float(x1 + dx)]])
     root = m.get_root()
     if not isinstance(root, Figure):  # a folium Map always sits in a branca Figure
         msg = "internal error: the map has no page to carry its style"
         raise RuntimeError(msg)
     root.header.add_child(
         folium.Element(
-            "<style>.gm-stop{width:24px;height:24px;border-radius:50%;color:#fff;font:bold 12px/24px sans-serif;"
-            "text-align:center;border:2px solid #fff;box-shadow:0 1px 3px rgba(0,0,0,.5)}"
+            "<style>.gm-stop{width:30px;height:30px;margin:7px;border-radius:50%;color:#fff;"
+            "font:bold 15px/26px sans-serif;text-align:center;border:2px solid #fff;"
+            "box-shadow:0 1px 3px rgba(0,0,0,.6)}"
             ".gm-stop-icon{background:none;border:none}</style>"
         )
     )

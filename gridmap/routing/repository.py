@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import CursorResult, delete, insert, select, update
 
 from gridmap.errors import Conflict
-from gridmap.routing.schema import patrol_plans, patrol_runs, patrol_stops, street_imports, streets
+from gridmap.routing.schema import (
+    patrol_plans,
+    patrol_replaced,
+    patrol_runs,
+    patrol_stops,
+    street_imports,
+    streets,
+)
 from gridmap.store import Store, reference_tables
 
 _STREET_CHUNK = 5000
@@ -89,7 +96,8 @@ def replace_day_plans(
     store: Store, *, day: str, codes: Sequence[str], run: dict, plans: Sequence[tuple[dict, list[dict]]]
 ) -> list[int]:
     """Store one planning run and its plans (plan row, stop rows), replacing the same inspectors' plans
-    of the day, in one write; return the new plan ids.
+    of the day, in one write; return the new plan ids. The replaced plans' ids are kept in
+    patrol_replaced with their inspector and day, so that their links find the current plan.
 
     Raises
     ------
@@ -97,15 +105,12 @@ def replace_day_plans(
         When an inspector being replaced has checked in at a stop of the day (nothing is written).
     """
     with store.writing() as conn:
-        old_ids = (
-            conn.execute(
-                select(patrol_plans.c.id).where(
-                    patrol_plans.c.day == day, patrol_plans.c.inspector_code.in_(codes or [""])
-                )
+        old = conn.execute(
+            select(patrol_plans.c.id, patrol_plans.c.inspector_code).where(
+                patrol_plans.c.day == day, patrol_plans.c.inspector_code.in_(codes or [""])
             )
-            .scalars()
-            .all()
-        )
+        ).all()
+        old_ids = [r.id for r in old]
         if old_ids:
             done = (
                 conn.execute(
@@ -125,6 +130,18 @@ def replace_day_plans(
                 raise Conflict(msg)
             conn.execute(delete(patrol_stops).where(patrol_stops.c.plan_id.in_(old_ids)))
             conn.execute(delete(patrol_plans).where(patrol_plans.c.id.in_(old_ids)))
+            conn.execute(
+                insert(patrol_replaced),
+                [
+                    {
+                        "old_id": r.id,
+                        "day": day,
+                        "inspector_code": r.inspector_code,
+                        "replaced_at": run["created_at"],
+                    }
+                    for r in old
+                ],
+            )
         run_id = _new_id(conn.execute(insert(patrol_runs).values(day=day, **run)))
         ids = []
         for plan, stops in plans:
@@ -154,6 +171,36 @@ def day_plans(
                 total, done = counts.get(plan_id, (0, 0))
                 counts[plan_id] = (total + 1, done + (checked is not None))
     return [(r, *counts.get(r.id, (0, 0))) for r in rows]
+
+
+def run_of_plan(store: Store, run_id: int) -> tuple[dict, list[dict]]:
+    """The options and the stops left out (as stored) of the planning run `run_id`."""
+    with store.reading() as conn:
+        row = conn.execute(
+            select(patrol_runs.c.options, patrol_runs.c.dropped).where(patrol_runs.c.id == run_id)
+        ).first()
+    return (json.loads(row.options), json.loads(row.dropped)) if row else ({}, [])
+
+
+def replaced_plan(store: Store, plan_id: int) -> tuple[str, str] | None:
+    """(day, inspector code) of a plan a later planning run replaced, or None."""
+    with store.reading() as conn:
+        row = conn.execute(
+            select(patrol_replaced.c.day, patrol_replaced.c.inspector_code).where(
+                patrol_replaced.c.old_id == plan_id
+            )
+        ).first()
+    return (row.day, row.inspector_code) if row else None
+
+
+def plan_id_of(store: Store, *, day: str, inspector: str) -> int | None:
+    """The id of the stored plan of an inspector and day, or None."""
+    with store.reading() as conn:
+        return conn.execute(
+            select(patrol_plans.c.id).where(
+                patrol_plans.c.day == day, patrol_plans.c.inspector_code == inspector
+            )
+        ).scalar()
 
 
 def latest_dropped(store: Store, *, day: str) -> list[dict]:

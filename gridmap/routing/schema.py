@@ -104,3 +104,14 @@ patrol_stops = Table(
     Column("note", Text, nullable=True),
     UniqueConstraint("plan_id", "seq", name="uq_patrol_stop_seq"),
 )
+
+# Plans replaced by a later planning run of the same inspector and day: an old plan's link leads
+# to the current plan of that inspector and day (ids never repeat, so an old id stays unambiguous).
+patrol_replaced = Table(
+    "patrol_replaced",
+    metadata,
+    Column("old_id", Integer, primary_key=True, autoincrement=False),
+    Column("day", String(10), nullable=False),
+    Column("inspector_code", String(64), nullable=False),
+    Column("replaced_at", DateTime, nullable=False),
+)

@@ -211,6 +211,17 @@ class StreetNetwork:
         snapped = shapely.line_interpolate_point(lines, shapely.line_locate_point(lines, pts))
         return self.to_lonlat(shapely.get_coordinates(snapped))
 
+    def street_distance(self, lonlat: NDArray[np.floating] | list) -> NDArray[np.float64]:
+        """Metres from each lon/lat to the nearest street (np.inf when the network has no streets)."""
+        pts_ll = np.asarray(lonlat, dtype=np.float64).reshape(-1, 2)
+        if not self.edges:
+            return np.full(len(pts_ll), np.inf)
+        if not len(pts_ll):
+            return np.zeros(0)
+        pts = shapely.points(self.to_local(pts_ll))
+        _, dist = self._tree.query_nearest(pts, return_distance=True, all_matches=False)
+        return np.asarray(dist, dtype=np.float64)
+
     # --- stops ------------------------------------------------------------------------------
     def place(
         self,

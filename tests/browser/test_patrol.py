@@ -1,5 +1,5 @@
 """Real browser (issue 4, patrol routes): the route along the streets with numbered stops, a hostile stop
-name shown as text, and a check-in from the page. Kept here to share the session's browser."""
+name shown as text, and a check-in from the page with the browser's position. Kept here to share the session's browser."""
 
 from __future__ import annotations
 
@@ -65,7 +65,10 @@ def test_patrol_page_shows_the_route_and_checks_in(
     assert HOSTILE in page.locator("#gm-stops").inner_text()  # text, never markup
     assert page.evaluate("window.__xss") == 0
     assert_not_blank(page.locator(".gm-map").screenshot())
-    page.locator("#stop-1 button").click()  # no position given in a headless browser: checks in without
+    first = plan.routes[0].stops[0]
+    page.context.grant_permissions(["geolocation"], origin=server.url)
+    page.context.set_geolocation({"longitude": first.lon, "latitude": first.lat, "accuracy": 5})
+    page.locator("#stop-1 button").click()  # checks in with the browser's position, at the stop
     page.wait_for_selector("#stop-1 .gm-done")
     assert "✔" in page.locator("#stop-1").inner_text()
     assert page.evaluate("window.__xss") == 0

@@ -101,25 +101,17 @@ def test_a_day_too_short_for_the_mandatory_stops_says_what_would_serve(town_stor
     assert "巡查员" in message and "米" in message  # how many inspectors or how long a day would do
 
 
-def test_a_grid_without_inspectors_is_named(town_store, town_settings):
+def test_a_mandatory_stop_in_a_grid_without_inspectors_is_left_out_with_the_reason(town_store):
     model = ReferenceCache(town_store, tolerance_m=50.0).model()
     network = StreetNetwork.from_lines(town.street_lines())
     crew = county.county_inspectors(model, network, codes=["I01"])
-    stop = DayStop(
-        id="FX1",
-        kind="problem",
-        name="问题 FX1",
-        lon=town.ll(900, 300)[0],
-        lat=town.ll(900, 300)[1],
-        grid_code=town.GRID_B,
-        mandatory=True,
-        prize_m=None,
-        reason="已整改，待核查",
-    )
-    with pytest.raises(InvalidInput) as caught:
-        daily.plan_day(network, crew, [stop], options=town.options(time_limit=0.5), day=DAY)
-    assert "FX1" in caught.value.message and town.GRID_B in caught.value.message
-    assert "负责网格" in caught.value.message
+    orphan = _stop("FX1", 900, 300, grid=town.GRID_B)
+    near = _stop("A1", 300, 105)
+    result = daily.plan_day(network, crew, [orphan, near], options=town.options(time_limit=0.5), day=DAY)
+    assert [s.id for r in result.routes for s in r.stops] == ["A1"]  # the day goes on
+    (left,) = result.unreachable
+    assert left.stop.id == "FX1" and town.GRID_B in left.why and "负责网格" in left.why
+    assert "FX1" in result.to_text() and "另有 1 个必去点位无法到达" in result.to_text()
 
 
 def _stop(sid, x, y, mandatory=True, grid=town.GRID_A):
@@ -145,7 +137,7 @@ def _crew():
     ]
 
 
-def test_a_stop_on_a_piece_of_the_network_not_connected_to_the_start_is_named(town_settings):
+def test_a_stop_on_a_piece_of_the_network_cut_off_from_the_start_is_left_out_with_the_reason():
     import geopandas as gpd
     import pandas as pd
 
@@ -156,26 +148,53 @@ def test_a_stop_on_a_piece_of_the_network_not_connected_to_the_start_is_named(to
         gpd.GeoDataFrame(pd.concat([town.street_lines(), island]), crs="EPSG:4326")
     )
     stops = [_stop("近", 300, 105), _stop("孤岛", 250, 2005)]
-    with pytest.raises(InvalidInput) as caught:
-        daily.plan_day(network, _crew(), stops, options=town.options(time_limit=0.5), day=DAY)
-    assert "孤岛" in caught.value.message and "不连通" in caught.value.message
+    result = daily.plan_day(network, _crew(), stops, options=town.options(time_limit=0.5), day=DAY)
+    assert [s.id for r in result.routes for s in r.stops] == ["近"]
+    (left,) = result.unreachable
+    assert left.stop.id == "孤岛" and "不相连" in left.why
 
 
-def test_far_and_duplicate_stops_are_refused_by_name():
+def test_a_stop_far_from_every_street_is_left_out_and_the_day_goes_on():
+    network = StreetNetwork.from_lines(town.street_lines())
+    stops = [_stop("A", 300, 105), _stop("田里", 300, 900), _stop("山上", 600, 4300, mandatory=False)]
+    result = daily.plan_day(network, _crew(), stops, options=town.options(max_snap_m=200), day=DAY)
+    assert [s.id for r in result.routes for s in r.stops] == ["A"]
+    why = {u.stop.id: u.why for u in result.unreachable}
+    assert why["田里"].startswith("距最近道路 400 米，超过 GRIDMAP_PATROL_MAX_SNAP_M（200 米）")
+    assert why["山上"].startswith("距最近道路 3.8 公里，超过 GRIDMAP_PATROL_MAX_SNAP_M")
+    listed = result.as_dict()["unreachable"]
+    assert {u["id"] for u in listed} == {"田里", "山上"} and all(u["left_out"] for u in listed)
+
+
+def test_every_stop_out_of_reach_gives_an_empty_day_not_an_error():
+    network = StreetNetwork.from_lines(town.street_lines())
+    result = daily.plan_day(network, _crew(), [_stop("田里", 300, 900)], options=town.options(), day=DAY)
+    assert result.routes == [] and [i.code for i in result.idle] == ["I01"]
+    assert [u.stop.id for u in result.unreachable] == ["田里"]
+
+
+def test_duplicate_stops_are_refused_by_name():
     network = StreetNetwork.from_lines(town.street_lines())
     with pytest.raises(InvalidInput, match="重复：A"):
         daily.plan_day(
             network, _crew(), [_stop("A", 300, 105), _stop("A", 400, 105)], options=town.options(), day=DAY
         )
-    with pytest.raises(InvalidInput) as caught:
-        daily.plan_day(
-            network,
-            _crew(),
-            [_stop("A", 300, 105), _stop("田里", 300, 900)],
-            options=town.options(max_snap_m=200),
-            day=DAY,
-        )
-    assert "田里" in caught.value.message and "400 米" in caught.value.message
+
+
+def test_one_problem_far_from_every_road_does_not_stop_the_county_day(town_store, town_ctx, town_settings):
+    far = town.add_problem(town_ctx, x=600, y=4300, status="rectified")  # 3.8 km north of the last street
+    near = town.add_problem(town_ctx, x=250, y=95, status="rectified")
+    result = plan(town_store, town_settings)
+    seen = check(result)
+    assert near in seen and far not in seen
+    assert {p[0] for p in town.POINTS} <= seen  # everyone else's day is planned as usual
+    (left,) = result.unreachable
+    assert left.stop.id == far and left.why.startswith("距最近道路 3.8 公里，超过 GRIDMAP_PATROL_MAX_SNAP_M")
+    ids = patrols.save_day(town_store, result, user=None, system=True)
+    dropped, unreachable = patrols.latest_left_out(town_store, day=DAY)
+    assert dropped == [] and [u["id"] for u in unreachable] == [far]
+    shown = [patrols.get_plan(town_store, i)["unreachable"] for i in ids]
+    assert any(u and u[0]["left_out"] == left.why for u in shown)  # on the plan of the inspector of its grid
 
 
 def test_fixed_start_and_end_per_inspector(town_store, town_settings):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from gridmap.auth import add_user
@@ -11,6 +13,18 @@ from gridmap.routing.options import options_from_settings
 from tests.routing import town
 
 DAY = "2026-11-27"
+WITHIN_M = 50.0  # GRIDMAP_PATROL_CHECKIN_M's default
+
+
+def check_in(store, plan_id, seq, **kw):
+    return patrols.check_in(store, plan_id, seq, within_m=WITHIN_M, **kw)
+
+
+def off(stop: dict, *, east: float = 0.0, north: float = 0.0) -> dict:
+    """lon/lat `east`, `north` metres from a stop."""
+    x, y = town.xy(stop["lon"], stop["lat"])
+    lon, lat = town.ll(x + east, y + north)
+    return {"lon": lon, "lat": lat}
 
 
 @pytest.fixture
@@ -55,23 +69,21 @@ def test_check_in_by_the_plans_inspector_once(saved):
     plan = patrols.get_plan(store, mine["id"])
     assert len(plan["stops"]) >= 3
     stop = plan["stops"][1]
-    done = patrols.check_in(
-        store, mine["id"], 1, user=people["owner"], lon=stop["lon"] + 0.0001, lat=stop["lat"]
-    )
+    done = check_in(store, mine["id"], 1, user=people["owner"], lon=stop["lon"] + 0.0001, lat=stop["lat"])
     assert done["checked_in_by"] == owner and done["checked_in_at"].endswith("+08:00")
     assert 5 < done["checkin_distance_m"] < 15  # 0.0001° of longitude at 34°N is about 9 m
     with pytest.raises(Conflict, match="不能重复签到"):
-        patrols.check_in(store, mine["id"], 1, user=people["office"])
+        check_in(store, mine["id"], 1, user=people["office"])
     with pytest.raises(Forbidden, match="不能代为签到"):
-        patrols.check_in(store, mine["id"], 2, user=people["other"])
+        check_in(store, mine["id"], 2, user=people["other"])
     with pytest.raises(Forbidden):
-        patrols.check_in(store, mine["id"], 2, user=people["unit"])
+        check_in(store, mine["id"], 2, user=people["unit"])
     with pytest.raises(Unauthorized):
-        patrols.check_in(store, mine["id"], 2, user=None)
+        check_in(store, mine["id"], 2, user=None)
     with pytest.raises(NotFound, match="没有第 0 站"):
-        patrols.check_in(store, mine["id"], 0, user=people["owner"])  # the start is no stop to check in at
+        check_in(store, mine["id"], 0, user=people["owner"])  # the start is no stop to check in at
     with pytest.raises(InvalidInput, match="lon"):
-        patrols.check_in(store, mine["id"], 2, user=people["owner"], lon="东经", lat="34")
+        check_in(store, mine["id"], 2, user=people["owner"], lon="东经", lat="34")
     assert patrols.list_plans(store, day=DAY, inspector=owner)[0]["checked_in"] == 1
 
 
@@ -79,7 +91,7 @@ def test_replanning_keeps_plans_with_check_ins(saved, town_settings):
     store, _result, _ = saved
     first = patrols.list_plans(store, day=DAY)[0]
     people = users(store, first["inspector"]["code"])
-    patrols.check_in(store, first["id"], 1, user=people["office"])
+    check_in(store, first["id"], 1, user=people["office"])
     opts = options_from_settings(town_settings)
     again = county.plan_county_day(store, town_settings, day=DAY, options=opts)
     with pytest.raises(Conflict, match=first["inspector"]["code"]):
@@ -137,3 +149,79 @@ def test_points_keep_their_town_metres():
     # the helper the tests rely on: metres ↔ lon/lat round trip
     lon, lat = town.ll(123.0, 456.0)
     assert town.xy(lon, lat) == pytest.approx((123.0, 456.0), abs=1e-6)
+
+
+def test_an_inspector_checks_in_only_near_the_stop_and_is_told_how_far(saved):
+    store, _, _ = saved
+    mine = patrols.list_plans(store, day=DAY)[0]
+    people = users(store, mine["inspector"]["code"])
+    stops = patrols.get_plan(store, mine["id"])["stops"]
+    with pytest.raises(InvalidInput) as caught:
+        check_in(store, mine["id"], 1, user=people["owner"], **off(stops[1], east=260))
+    assert caught.value.message.startswith("距该点位 260 米，需在 50 米内签到")
+    with pytest.raises(InvalidInput, match="需要手机定位"):
+        check_in(store, mine["id"], 1, user=people["owner"])  # no position, no check-in
+    assert patrols.get_plan(store, mine["id"])["stops"][1]["checked_in_at"] is None  # nothing written
+    done = check_in(store, mine["id"], 1, user=people["owner"], **off(stops[1], north=20))
+    assert done["checkin_distance_m"] == pytest.approx(20, abs=0.5)
+    wider = patrols.check_in(
+        store, mine["id"], 2, user=people["owner"], within_m=300.0, **off(stops[2], east=260)
+    )
+    assert wider["checkin_distance_m"] == pytest.approx(260, abs=1)  # the setting decides
+    office = check_in(store, mine["id"], 3, user=people["office"])  # the office records it for them
+    assert office["checked_in_by"] == "office" and office["checkin_distance_m"] is None
+
+
+def test_a_stop_drawn_as_an_area_counts_from_its_edge(saved):
+    import geopandas as gpd
+    from shapely.geometry import box
+
+    store, _, _ = saved
+    mine = patrols.list_plans(store, day=DAY)[0]
+    people = users(store, mine["inspector"]["code"])
+    stop = next(s for s in patrols.get_plan(store, mine["id"])["stops"] if s["kind"] == "point")
+    x, y = town.xy(stop["lon"], stop["lat"])
+    square = box(*town.ll(x - 100, y - 100), *town.ll(x + 100, y + 100))  # a market 200 m across
+    model = SimpleNamespace(points=gpd.GeoDataFrame(geometry=[square], index=[stop["ref"]], crs="EPSG:4326"))
+    assert patrols.stop_area(model, stop) is not None
+    assert patrols.stop_area(None, stop) is None
+    here = off(stop, east=130)  # 30 m beyond the east edge, 130 m from the point
+    # 30 m up to the rounding of a lon/lat box drawn from town metres
+    assert patrols.distance_to_stop(stop, **here, area=square) == pytest.approx(30, abs=2)
+    assert patrols.distance_to_stop(stop, **off(stop, east=90), area=square) == 0.0  # inside
+    with pytest.raises(InvalidInput, match="距该点位 130 米"):
+        check_in(store, mine["id"], stop["seq"], user=people["owner"], **here)  # without the area
+    done = check_in(store, mine["id"], stop["seq"], user=people["owner"], model=model, **here)
+    assert done["checkin_distance_m"] == pytest.approx(30, abs=2)
+
+
+def test_a_replanned_day_leads_old_links_to_the_current_plan(saved, town_settings):
+    store, _, ids = saved
+    first = patrols.list_plans(store, day=DAY)[0]
+    code = first["inspector"]["code"]
+    assert patrols.current_plan_id(store, first["id"]) == first["id"]
+    opts = options_from_settings(town_settings, own_grids=True)
+    for _ in range(2):  # replanned twice: the oldest link still finds today's plan
+        again = county.plan_county_day(store, town_settings, day=DAY, inspectors=[code], options=opts)
+        (now,) = patrols.save_day(store, again, user=None, system=True)
+    assert now not in ids
+    assert patrols.current_plan_id(store, first["id"]) == now
+    assert patrols.plan_view(store, first["id"], user=None) == {"moved_to": now}
+    view = patrols.plan_view(store, now, user=patrols.User(id=1, username=code, role="inspector"))
+    assert view["moved_to"] is None and view["may_check_in"] and view["next_seq"] == 1
+    assert view["nav"][1]["geo"].startswith("geo:") and "dev=1" in view["nav"][1]["amap"]
+    with pytest.raises(NotFound, match="不存在"):
+        patrols.current_plan_id(store, 999)
+
+
+def test_navigation_links_carry_the_stop():
+    stop = {"lon": 106.5161234, "lat": 33.9061234, "name": "县医院 & 门诊"}
+    nav = patrols.navigation(stop)
+    assert (
+        nav["geo"]
+        == "geo:33.906123,106.516123?q=33.906123,106.516123(%E5%8E%BF%E5%8C%BB%E9%99%A2%20%26%20%E9%97%A8%E8%AF%8A)"
+    )
+    assert nav["coords"] == "33.906123, 106.516123"
+    assert (
+        nav["amap"].startswith("amapuri://route/plan/?") and "dlat=33.906123&dlon=106.516123" in nav["amap"]
+    )
