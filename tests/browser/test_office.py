@@ -155,6 +155,7 @@ def test_problem_page_map_buttons_and_confirmation(
     page.reload()
     page.wait_for_selector("#gm-problem-map .leaflet-interactive")
     assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 0
+    assert page.locator("#gm-problem-map").bounding_box()["height"] >= 0.6 * 844
 
     # the suggested unit, chosen: dispatched to it, named by unit in the history
     page.select_option("select[name=unit]", index=1)

@@ -29,7 +29,8 @@
   var dataNode = document.getElementById('gm-problem-spot');
   if (box && dataNode && window.L) {
     var spot = JSON.parse(dataNode.textContent);
-    var map = L.map(box, { scrollWheelZoom: false, attributionControl: !!spot.tiles });
+    // on a phone one finger scrolls the page past the map; two fingers and the buttons zoom it
+    var map = L.map(box, { scrollWheelZoom: false, dragging: !L.Browser.mobile, attributionControl: !!spot.tiles });
     map.setView([spot.lat, spot.lon], 17);  // a view first: vector layers need one to be drawn
     if (spot.tiles) {
       L.tileLayer(spot.tiles, { maxZoom: 19, attribution: spot.attribution || '' }).addTo(map);
