@@ -183,6 +183,7 @@ def build_record(
         out["history"] = [
             {
                 "at": iso(e.at),
+                "at_text": human(e.at),
                 "action": e.action,
                 "action_label": ACTION_LABELS.get(e.action, e.action),
                 "status": e.to_status,
@@ -193,6 +194,7 @@ def build_record(
                 "actor_role": e.actor_role,
                 "note": e.note,
                 "deadline": iso(e.deadline),
+                "deadline_text": human(e.deadline),
                 "photos": [p.id for p in photos if p.event_id == e.id],
             }
             for e in events

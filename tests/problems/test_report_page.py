@@ -99,6 +99,9 @@ def test_report_answer_carries_a_human_deadline(app, client):
     assert body["created_at_text"] == "11月30日 20:19"
     assert body["deadline_text"] == "12月1日 20:19"
     assert body["deadline"] == "2026-12-01T20:19:31+08:00"  # the API keeps ISO
+    shown = client.get(f"/api/problems/{body['tracking_no']}").get_json()
+    assert shown["history"][0]["at_text"] == "11月30日 20:19"
+    assert shown["history"][0]["deadline_text"] is None
 
 
 def test_missing_category_is_plain_for_people_and_named_for_programs(client):
