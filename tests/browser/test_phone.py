@@ -121,6 +121,7 @@ def server(vendored_assets, tmp_path_factory):
     load_directory(store, DEMO)
     add_user(store, username="office", role="office", password=PASSWORD)
     live = start_live_server(env=env, log_dir=folder / "logs")
+    live.env = env  # type: ignore[attr-defined]
     yield live
     live.stop()
 
@@ -471,3 +472,56 @@ def test_a_header_too_long_for_a_tablet_folds_into_the_menu(server, browser):
         assert page.errors == [], page.errors
     finally:
         context.close()
+
+
+def test_a_problem_popup_stays_whole_when_its_photo_arrives(server, places, desktop):
+    """The photo in a problem popup loads after the popup opened and makes it taller: the popup
+    pans again so that it stays whole and clear of the controls (it used to open clipped)."""
+    import io
+
+    from PIL import Image
+
+    from gridmap.problems.context import context_from_settings
+    from gridmap.problems.service import report_problem
+    from gridmap.reference import ReferenceCache
+    from gridmap.settings import load_settings
+    from gridmap.store import Store
+
+    store = Store(server.env["GRIDMAP_DATABASE_URL"])
+    ctx = context_from_settings(
+        store, ReferenceCache(store, tolerance_m=50.0), load_settings(server.env, environ={})
+    )
+    photo = io.BytesIO()
+    Image.new("RGB", (400, 800), (200, 60, 40)).save(photo, "JPEG")
+    lat, lon = places["spot"][0] + 0.0008, places["spot"][1]
+    report_problem(ctx, lon=lon, lat=lat, category="garbage", description="路边垃圾堆放",
+                   photos=[("photo.jpg", photo.getvalue())])  # fmt: skip
+
+    page = desktop
+    _login(page, server)
+    page.wait_for_selector("html[data-problems-loaded='1']", state="attached")
+    page.evaluate(
+        """([lat, lon]) => {
+          const map = window.gridmapMap;
+          map.setView([lat, lon], 17, {animate: false});
+          map.panBy([0, map.getSize().y / 2 - 40], {animate: false});
+        }""",
+        [lat, lon],
+    )
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.gridmapMap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [lat, lon],
+    )
+    box = page.evaluate(MAP_BOX)
+    page.mouse.click(box["left"] + x, box["top"] + y)
+    page.wait_for_selector(".leaflet-popup .gm-problem-popup")
+    page.wait_for_function(
+        "() => { const i = document.querySelector('.leaflet-popup img.gm-thumb'); return i && i.complete && i.naturalWidth > 0; }"
+    )
+    page.wait_for_function(STABLE_POPUP, polling=150)
+    popup = page.evaluate(POPUP)
+    _assert_popup_clear(popup, "problem popup with a photo")
+    assert "路边垃圾堆放" in popup["text"]
+    assert popup["bottom"] - popup["top"] > 240  # the photo is in it
+    page.screenshot(path="/tmp/phone-desktop-problem-popup.png")
+    assert page.errors == [], page.errors
