@@ -74,7 +74,7 @@ def test_an_inspectors_day_on_a_phone(live_server_factory, settings, store, vend
     page.fill("input[name=username]", "I03")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url("**/patrol")
+    page.wait_for_url(f"{server.url}/patrol")
     page.screenshot(path=str(SHOTS / "patrol-day-phone.png"), full_page=True)
     page.locator(f"#gm-plans a[href='/patrol/{plan_id}']").click()  # today's plan
     page.wait_for_url(f"**/patrol/{plan_id}")
@@ -155,3 +155,85 @@ def test_an_inspectors_day_on_a_phone(live_server_factory, settings, store, vend
     filed = page.request.get(f"{server.url}/api/problems/{tracking}").json()
     assert filed["source"] == "inspector"
     assert_clean(page)
+
+
+def _touch_page(browser, viewport: dict, *, phone: bool):
+    """A page in a fresh context (a touch phone or a desktop) that records console errors and
+    blocks anything leaving 127.0.0.1."""
+    from tests.browser.conftest import _is_local
+
+    context = browser.new_context(
+        viewport=viewport,
+        is_mobile=phone,
+        has_touch=phone,
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+        service_workers="block",
+    )
+    context.route(lambda url: not _is_local(url), lambda route: route.abort("blockedbyclient"))
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: page.errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    return context, page
+
+
+@pytest.mark.browser
+def test_patrol_pages_on_a_touch_phone_and_a_desktop(
+    live_server_factory, settings, store, vendored_assets, browser
+):
+    from tests.browser.test_phone import OVERFLOW, POPUP, STABLE_POPUP
+    from tests.browser.test_phone import TAP_TARGETS as EVERY_TARGET
+
+    plan_id, _ = _today_plan(store, settings)
+    server = live_server_factory(env=settings)
+    context, page = _touch_page(browser, PHONE, phone=True)
+    try:
+        page.goto(f"{server.url}/login?next=/patrol")
+        page.fill("input[name=username]", "I03")
+        page.fill("input[name=password]", PASSWORD)
+        page.tap("button[type=submit]")
+        page.wait_for_url(f"{server.url}/patrol")
+        for where in ("/patrol", f"/patrol/{plan_id}"):
+            if where != "/patrol":
+                page.goto(server.url + where)
+                page.wait_for_selector(".leaflet-container path.leaflet-interactive")
+            found = page.evaluate(OVERFLOW)
+            assert found["scrollWidth"] <= found["innerWidth"] and not found["wide"], (where, found)
+            small = [t for t in page.evaluate(EVERY_TARGET) if t["w"] < 44 or t["h"] < 44]
+            assert not small, (where, small)
+            page.tap("#gm-menu-button")  # every control of the header is reachable
+            entries = page.locator("#gm-nav a, #gm-nav button")
+            assert entries.count() >= 3 and all(entries.nth(i).is_visible() for i in range(entries.count()))
+            page.keyboard.press("Escape")
+            assert page.locator("#gm-nav").is_hidden(), where
+        # a tap on a numbered stop opens its popup, whole and uncovered
+        marker = page.locator(".leaflet-marker-pane .gm-stop", has_text="5").first
+        box = marker.bounding_box()
+        page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.wait_for_selector(".leaflet-popup")
+        page.wait_for_function(STABLE_POPUP, polling=150)
+        popup = page.evaluate(POPUP)
+        inside = popup["left"] >= 0 and popup["right"] <= popup["vw"] and popup["bottom"] <= popup["vh"]
+        assert inside and popup["top"] >= popup["headerBottom"] and popup["covered"] == [], popup
+        assert popup["text"].startswith("5.") and "在此上报问题" in popup["text"]
+        page.screenshot(path=str(SHOTS / "patrol-popup-phone.png"))
+        assert page.errors == []
+    finally:
+        context.close()
+    context, page = _touch_page(browser, {"width": 1366, "height": 768}, phone=False)
+    try:
+        page.goto(f"{server.url}/login?next=/patrol/{plan_id}")
+        page.fill("input[name=username]", "I03")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"**/patrol/{plan_id}")
+        page.wait_for_selector(".leaflet-container path.leaflet-interactive")
+        box = page.locator(".gm-map").bounding_box()
+        assert box["height"] >= 0.6 * 768 and box["width"] >= 0.5 * 1366, box  # the map beside the stops
+        found = page.evaluate(OVERFLOW)
+        assert found["scrollWidth"] <= found["innerWidth"], found
+        page.screenshot(path=str(SHOTS / "patrol-plan-desktop.png"))
+        assert page.errors == []
+    finally:
+        context.close()
