@@ -11,7 +11,7 @@ from gridmap.crs import convert_lonlat
 from gridmap.maps import JsonMarkers, MapOptions, add_basemap
 
 ROUTE_COLOR = "#0a3d8f"
-MUST_COLOR = "#b71c1c"
+MUST_COLOR = "#a31515"
 DONE_COLOR = "#1b5e20"
 
 

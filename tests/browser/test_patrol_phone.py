@@ -25,6 +25,25 @@ TAP_TARGETS = """() => Array.from(document.querySelectorAll(
               return {text: (e.textContent || e.className).trim().slice(0, 30), w: r.width, h: r.height}; })"""
 
 
+# The lowest contrast ratio (WCAG) between the text of the plan panel and the background behind it.
+LOWEST_CONTRAST = """() => {
+  const rgb = c => c.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => { const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+                               return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const behind = el => { for (let e = el; e; e = e.parentElement) {
+      const c = rgb(getComputedStyle(e).backgroundColor); if (c.length < 4 || c[3] > 0.5) return c.slice(0, 3); }
+    return [255, 255, 255]; };
+  let worst = {ratio: 99};
+  for (const el of document.querySelectorAll('.gm-plan-panel *')) {
+    if (!el.checkVisibility() || ![...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim())) continue;
+    const a = lum(rgb(getComputedStyle(el).color).slice(0, 3)), b = lum(behind(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < worst.ratio) worst = {ratio: ratio, text: el.textContent.trim().slice(0, 20)};
+  }
+  return worst;
+}"""
+
+
 def _today_plan(store, settings: dict) -> tuple[int, str]:
     """The town with inspector I03, a problem waiting to be verified, and I03's plan for today."""
     from gridmap.auth import add_user
@@ -207,6 +226,8 @@ def test_patrol_pages_on_a_touch_phone_and_a_desktop(
             assert entries.count() >= 3 and all(entries.nth(i).is_visible() for i in range(entries.count()))
             page.keyboard.press("Escape")
             assert page.locator("#gm-nav").is_hidden(), where
+        worst = page.evaluate(LOWEST_CONTRAST)
+        assert worst["ratio"] >= 7, worst  # readable outdoors: WCAG AAA for every text of the panel
         # a tap on a numbered stop opens its popup, whole and uncovered
         marker = page.locator(".leaflet-marker-pane .gm-stop", has_text="5").first
         box = marker.bounding_box()
