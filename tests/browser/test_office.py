@@ -29,8 +29,8 @@ def _log_in(page, url: str, username: str, password: str) -> None:
     page.goto(f"{url}/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("main button[type=submit]")
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
 
 
 @pytest.fixture
@@ -91,7 +91,10 @@ def test_office_creates_a_unit_user_who_sees_only_its_tasks_until_disabled(
     page.goto(server.url + "/admin/users")
     answers.append(False)
     page.locator("tr[data-username=zhujianju] button", has_text="停用").click()
-    page.wait_for_timeout(300)
+    for _ in range(50):
+        if seen:
+            break
+        page.wait_for_timeout(100)
     assert seen and "停用“zhujianju”" in seen[-1]
     phone.goto(server.url + "/tasks")
     assert phone.url.endswith("/tasks") and mine in phone.locator("main").inner_text()
@@ -120,7 +123,8 @@ def test_problem_page_map_buttons_and_confirmation(
     server = live_server_factory(env=settings)
     no = _report(server, NEAR_HOSPITAL, "医院门口垃圾")
     answers: list[bool] = []
-    page.on("dialog", lambda d: (d.accept if answers.pop(0) else d.dismiss)())
+    asked: list[str] = []
+    page.on("dialog", lambda d: (asked.append(d.message), (d.accept if answers.pop(0) else d.dismiss)()))
     _log_in(page, server.url, "office", OFFICE_PASSWORD)
     page.goto(f"{server.url}/problems/{no}")
 
@@ -146,7 +150,11 @@ def test_problem_page_map_buttons_and_confirmation(
     page.fill("details.gm-action-reject textarea[name=note]", "重复上报")
     answers.append(False)
     page.locator("details.gm-action-reject button[type=submit]").click()
-    page.wait_for_timeout(300)
+    for _ in range(50):
+        if asked:
+            break
+        page.wait_for_timeout(100)
+    assert asked and "不予立案" in asked[0]
     assert page.url.endswith(f"/problems/{no}") and page.locator(".gm-status").inner_text() == "已上报"
     page.screenshot(path="/tmp/office-problem.png", full_page=True)
 
@@ -159,8 +167,8 @@ def test_problem_page_map_buttons_and_confirmation(
 
     # the suggested unit, chosen: dispatched to it, named by unit in the history
     page.select_option("select[name=unit]", index=1)
-    page.locator("details.gm-action-dispatch button[type=submit]").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.locator("details.gm-action-dispatch button[type=submit]").click()
     assert page.locator(".gm-status").inner_text() == "已派遣（交办）"
     assert "创建办（office）" in page.locator(".gm-timeline").inner_text()
     assert_clean(page)
