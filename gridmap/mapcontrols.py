@@ -176,13 +176,21 @@ class Interactions(MacroElement):
             if (d.responsible_unit) h += '<b>责任单位</b>：' + unit(d.responsible_unit);
             return h + '</div>';
           }
+          function hitHtml(h) {  /* what a search hit is, above who answers for its spot */
+            var more = [h.detail, h.where].filter(function(v) { return v; }).map(esc).join(' · ');
+            return '<div class="gm-popup gm-hit-popup"><b>' + esc(h.kind_label) + '：' + esc(h.name) + '</b>' +
+                   (more ? '<br><small>' + more + '</small>' : '') + '</div>';
+          }
+          function whoisAt(latlng, hit) {
+            var url = API + '/whois?lon=' + latlng.lng.toFixed(7) + '&lat=' + latlng.lat.toFixed(7) + '&crs=' + CRS;
+            fetch(url).then(function(r) { return r.json(); }).then(function(d) {
+              var html = (hit ? hitHtml(hit) : '') + (d.message && !d.lon ? esc(d.message) : whoisHtml(d));
+              L.popup({maxWidth: 380}).setLatLng(latlng).setContent(html).openOn(map);
+            });
+          }
           map.on('click', function(e) {
             if (map.gridmapDrawer && map.gridmapDrawer.dismiss()) return;
-            var url = API + '/whois?lon=' + e.latlng.lng.toFixed(7) + '&lat=' + e.latlng.lat.toFixed(7) + '&crs=' + CRS;
-            fetch(url).then(function(r) { return r.json(); }).then(function(d) {
-              var html = d.message && !d.lon ? esc(d.message) : whoisHtml(d);
-              L.popup({maxWidth: 380}).setLatLng(e.latlng).setContent(html).openOn(map);
-            });
+            whoisAt(e.latlng);
           });
           var box = L.control({position: 'topleft'});
           box.onAdd = function() {
@@ -206,12 +214,20 @@ class Interactions(MacroElement):
                 .then(function(d) {
                   if (!d.results.length) { results.innerHTML = '<div class="gm-none">没有找到</div>'; return; }
                   results.innerHTML = d.results.map(function(h, i) {
-                    return '<div class="gm-hit" data-i="' + i + '"><span class="gm-kind">' + esc(h.kind_label) + '</span>' + esc(h.name) + '</div>';
+                    var more = [h.detail, h.where].filter(function(v) { return v; }).map(esc).join(' · ');
+                    return '<div class="gm-hit" data-i="' + i + '" role="button" tabindex="0"><span class="gm-kind">' + esc(h.kind_label) +
+                           '</span>' + esc(h.name) + (more ? '<small class="gm-hit-where">' + more + '</small>' : '') + '</div>';
                   }).join('');
                   Array.prototype.forEach.call(results.querySelectorAll('.gm-hit'), function(el) {
-                    el.addEventListener('click', function() {
+                    el.addEventListener('click', function(ev) {
+                      L.DomEvent.stop(ev);  /* the hit answers the click: the map under it must not */
                       var h = d.results[+el.getAttribute('data-i')];
-                      if (h.lat !== undefined) { map.setView([h.lat, h.lng !== undefined ? h.lng : h.lon], 17); }
+                      if (h.lat !== undefined) {  /* go there and open who answers for it */
+                        var at = L.latLng(h.lat, h.lng !== undefined ? h.lng : h.lon);
+                        results.innerHTML = '';
+                        map.setView(at, 17);
+                        whoisAt(at, h);
+                      }
                       else if (h.kind === 'unit') { window.location = PAGES + '/units/' + encodeURIComponent(h.code); }
                       else if (h.kind === 'leader') { window.location = PAGES + '/leaders/' + encodeURIComponent(h.code); }
                     });

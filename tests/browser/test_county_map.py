@@ -105,6 +105,30 @@ def test_search_box_finds_a_unit(server, page):
     assert_clean(page)
 
 
+def test_search_hits_of_one_road_say_where_they_are_and_open_who_answers(server, page):
+    _status, body = server.get("/api/layers/segments.geojson")
+    names = [f["properties"]["road_name"] for f in json.loads(body)["features"]]
+    road = max(set(names), key=names.count)  # the road with the most sections
+    page.goto(server.url + "/")
+    page.wait_for_selector("#gm-search-input")
+    page.fill("#gm-search-input", road)
+    page.locator(".gm-hit .gm-hit-where").first.wait_for()
+    sections = page.locator(".gm-hit", has_text="路段").all_inner_texts()
+    assert len(sections) >= 2 and len(set(sections)) == len(sections), sections  # told apart
+    assert all("包段" in text and "·" in text for text in sections), sections
+    calls = []
+    page.on("request", lambda r: calls.append(r.url) if "/whois" in r.url else None)
+    page.locator(".gm-hit", has_text="路段").first.click()
+    popup = page.locator(".leaflet-popup-content", has=page.locator(".gm-hit-popup"))
+    popup.wait_for()
+    text = popup.inner_text()
+    assert f"路段：{road}" in text and sections[0].split("\n")[-1].split(" · ")[0] in text
+    assert "此处由谁负责" in text  # and who answers for the spot
+    assert len(calls) == 1, calls  # the click on the hit did not also reach the map
+    assert page.locator(".gm-hit").count() == 0  # the list closes
+    assert_clean(page)
+
+
 def test_grid_page_lists_leaders_and_units(server, page):
     page.goto(server.url + "/grids/610330100001")
     page.wait_for_selector("path.leaflet-interactive")
