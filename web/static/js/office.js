@@ -35,6 +35,12 @@
     if (spot.tiles) {
       L.tileLayer(spot.tiles, { maxZoom: 19, attribution: spot.attribution || '' }).addTo(map);
     }
+    // names come from imported files and reports: shown as text, never parsed as HTML
+    function text(value) {
+      var span = document.createElement('span');
+      span.textContent = value;
+      return span;
+    }
     var around = L.geoJSON(spot.around, {
       style: function (feature) {
         return feature.properties.kind === 'grid'
@@ -43,12 +49,12 @@
       },
       onEachFeature: function (feature, layer) {
         if (feature.properties.name && feature.properties.kind !== 'grid') {
-          layer.bindTooltip(feature.properties.name, { permanent: true, direction: 'center', className: 'gm-street-label' });
+          layer.bindTooltip(text(feature.properties.name), { permanent: true, direction: 'center', className: 'gm-street-label' });
         }
       }
     }).addTo(map);
     var marker = L.circleMarker([spot.lat, spot.lon], { radius: 9, color: '#fff', weight: 3, fillColor: '#d32f2f', fillOpacity: 1 });
-    marker.addTo(map).bindTooltip(spot.label || '问题位置');
+    marker.addTo(map).bindTooltip(text(spot.label || '问题位置'));
     if (around.getLayers().length) {
       // keep the spot in the middle; zoom out only as far as the nearby streets need
       map.setView([spot.lat, spot.lon], Math.min(18, Math.max(15, map.getBoundsZoom(around.getBounds()))));
