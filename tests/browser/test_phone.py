@@ -525,3 +525,47 @@ def test_a_problem_popup_stays_whole_when_its_photo_arrives(server, places, desk
     assert popup["bottom"] - popup["top"] > 240  # the photo is in it
     page.screenshot(path="/tmp/phone-desktop-problem-popup.png")
     assert page.errors == [], page.errors
+
+
+def test_office_and_unit_pages_on_a_phone(server, phone, browser):
+    """The office's task list, problem list, a problem page, users and atlas; a unit's tasks."""
+    from gridmap.auth import add_user
+    from gridmap.store import Store
+
+    store = Store(server.env["GRIDMAP_DATABASE_URL"])
+    units = json.loads(server.get("/api/units")[1])["units"]
+    unit = next(u for u in units if u["segments"])
+    add_user(store, username="phone-unit", role="unit", unit_code=unit["code"], password=PASSWORD)
+    grids = json.loads(server.get("/api/layers/grids.geojson")[1])["features"]
+    point = shapely.geometry.shape(
+        next(f for f in grids if f["id"] == GRID)["geometry"]
+    ).representative_point()
+    lon, lat = point.x, point.y
+    response = phone.request.post(
+        server.url + "/api/problems",
+        data={"lon": lon, "lat": lat, "category": "garbage", "description": "手机页面测试：垃圾堆放"},
+    )
+    assert response.status == 201, response.text()
+    number = response.json()["tracking_no"]
+
+    _login(phone, server)
+    for path in ("/tasks", "/problems", f"/problems/{number}", "/admin/users", "/export/atlas"):
+        phone.goto(server.url + path)
+        phone.wait_for_load_state("load")
+        _assert_no_overflow(phone, path)
+        assert not _small_targets(phone), (path, _small_targets(phone))
+        _check_menu(phone, path)
+    assert not phone.errors, phone.errors
+
+    context = _context(browser, PHONE, phone=True)
+    page = _watched(context)
+    page.goto(f"{server.url}/login?next=/tasks")
+    page.fill("input[name=username]", "phone-unit")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.gm-form button[type=submit]")
+    page.wait_for_url("**/tasks")
+    _assert_no_overflow(page, "unit /tasks")
+    assert not _small_targets(page), ("unit /tasks", _small_targets(page))
+    _check_menu(page, "unit /tasks")
+    assert not page.errors, page.errors
+    context.close()
