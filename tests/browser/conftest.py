@@ -300,7 +300,15 @@ def page(browser_context):
     page.on("console", on_console)
     page.on("pageerror", lambda error: page.gridmap_errors.append(f"pageerror: {error}"))
     page.on("request", lambda request: page.gridmap_requests.append(request.url))
-    page.on("requestfailed", lambda r: page.gridmap_failed.append(f"{r.url} {r.failure}"))
+
+    def on_failed(request) -> None:
+        # the tab's icon is fetched by the browser on its own; a navigation (a form posted, a
+        # link followed) may abort it mid-way. That is the browser's business, not a fault.
+        icon = request.url.split("?", 1)[0].endswith(("/favicon.svg", "/favicon.ico"))
+        if not (icon and "ERR_ABORTED" in (request.failure or "")):
+            page.gridmap_failed.append(f"{request.url} {request.failure}")
+
+    page.on("requestfailed", on_failed)
     page.on("response", on_response)
     yield page
     page.close()
