@@ -205,3 +205,18 @@ def test_tianditu_basemap_carries_the_token(settings, loaded_store):
     app = create_app({**settings, "GRIDMAP_BASEMAP": "tianditu", "GRIDMAP_TIANDITU_TOKEN": "abc123"})
     html = app.test_client().get("/").get_data(as_text=True)
     assert "tianditu.gov.cn/vec_w" in html and "tk=abc123" in html and "cva_w" in html
+
+
+def test_the_office_menu_leads_to_import_atlas_and_users(app, client, loaded_store):
+    import re
+
+    from gridmap.auth import add_user
+
+    add_user(loaded_store, username="clerk", role="office", password="secret-pass-1")
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    client.post("/login", data={"username": "clerk", "password": "secret-pass-1", "csrf_token": token})
+    nav = client.get("/tasks", follow_redirects=True).get_data(as_text=True)
+    for href, label in (("/import", "导入数据"), ("/export/atlas", "全县图集"), ("/admin/users", "用户管理")):
+        assert f'href="{href}">{label}</a>' in nav, label
+        assert client.get(href).status_code == 200, href
