@@ -569,3 +569,14 @@ def test_office_and_unit_pages_on_a_phone(server, phone, browser):
     _check_menu(page, "unit /tasks")
     assert not page.errors, page.errors
     context.close()
+
+
+def test_citizen_pages_header_on_a_phone(server, phone):
+    """/report and the lookup are reachable one-handed: the menu opens, nothing overflows."""
+    phone.goto(server.url + "/report")
+    phone.wait_for_selector(".leaflet-container")
+    _assert_no_overflow(phone, "/report")
+    assert not _small_targets(phone), ("/report", _small_targets(phone))
+    labels = _check_menu(phone, "/report")
+    assert "随手拍上报" in labels and "登录" in labels
+    assert not phone.errors, phone.errors
