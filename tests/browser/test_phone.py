@@ -580,3 +580,36 @@ def test_citizen_pages_header_on_a_phone(server, phone):
     labels = _check_menu(phone, "/report")
     assert "随手拍上报" in labels and "登录" in labels
     assert not phone.errors, phone.errors
+
+
+def _tap_map_centre(page, selector: str, words: str) -> dict:
+    """Tap the middle of a page's map; wait for a popup with ``words`` to settle; its geometry."""
+    page.locator(selector).scroll_into_view_if_needed()
+    box = page.locator(selector).bounding_box()
+    page.touchscreen.tap(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_selector(f".leaflet-popup:has-text('{words}')", timeout=10000)
+    page.wait_for_function(STABLE_POPUP, polling=150)
+    return page.evaluate(POPUP)
+
+
+def test_a_tap_on_the_report_and_problem_maps_opens_a_whole_popup(server, phone):
+    phone.goto(server.url + "/report")
+    phone.wait_for_selector("#gm-report-map.leaflet-container")
+    popup = _tap_map_centre(phone, "#gm-report-map", "已选位置")
+    _assert_popup_clear(popup, "/report")
+    assert "附近" in popup["text"] or "镇" in popup["text"], popup["text"]
+
+    grids = json.loads(server.get("/api/layers/grids.geojson")[1])["features"]
+    point = shapely.geometry.shape(
+        next(f for f in grids if f["id"] == GRID)["geometry"]
+    ).representative_point()
+    response = phone.request.post(
+        server.url + "/api/problems",
+        data={"lon": point.x, "lat": point.y, "category": "garbage", "description": "点地图看位置"},
+    )
+    assert response.status == 201, response.text()
+    phone.goto(f"{server.url}/problems/{response.json()['tracking_no']}")
+    phone.wait_for_selector(".leaflet-container")
+    popup = _tap_map_centre(phone, ".leaflet-container", "问题位置")
+    _assert_popup_clear(popup, "problem page")
+    assert not phone.errors, phone.errors

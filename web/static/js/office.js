@@ -55,6 +55,20 @@
     }).addTo(map);
     var marker = L.circleMarker([spot.lat, spot.lon], { radius: 9, color: '#fff', weight: 3, fillColor: '#d32f2f', fillOpacity: 1 });
     marker.addTo(map).bindTooltip(text(spot.label || '问题位置'));
+    // a tap anywhere on the map shows where the problem is, kept clear of the zoom buttons
+    function showSpot() {
+      var box = document.createElement('div');
+      var line = document.createElement('b');
+      line.textContent = '问题位置：' + (spot.label || '');
+      var where = document.createElement('div');
+      where.textContent = '经纬度 ' + spot.lat.toFixed(6) + ', ' + spot.lon.toFixed(6);
+      box.appendChild(line);
+      box.appendChild(where);
+      L.popup({ maxWidth: 200, autoPanPaddingTopLeft: [56, 8], autoPanPaddingBottomRight: [8, 8] })
+        .setLatLng([spot.lat, spot.lon]).setContent(box).openOn(map);
+    }
+    map.on('click', showSpot);
+    marker.on('click', showSpot);
     if (around.getLayers().length) {
       // keep the spot in the middle; zoom out only as far as the nearby streets need
       map.setView([spot.lat, spot.lon], Math.min(18, Math.max(15, map.getBoundsZoom(around.getBounds()))));
