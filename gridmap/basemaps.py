@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import shutil
@@ -20,10 +19,7 @@ from jinja2 import Template
 from gridmap import safe
 from gridmap.assets import static_asset_url
 from gridmap.io import mbtiles
-from gridmap.responsibility import ResponsibilityModel
-from gridmap.routing import repository as routing_repository
 from gridmap.settings import BASEMAP_MBTILES
-from gridmap.store import Store
 
 BASEMAPS = {
     "osm": ("https://tile.openstreetmap.org/{z}/{x}/{y}.png", "© OpenStreetMap contributors", None),
@@ -257,26 +253,6 @@ def street_features(lines: list[tuple[Any, Any]], *, osm_count: int = 0) -> dict
     by_name = {**other_names, **osm_names}
     labels = [{"t": name, "s": spots} for name in sorted(by_name) if (spots := _label_spots(by_name[name]))]
     return {"lines": flat, "labels": labels}
-
-
-def street_base(store: Store, model: ResponsibilityModel) -> tuple[str, str]:
-    """(JSON text, ETag) of the street base: imported OSM streets (if any) and the road segments.
-
-    Kept on the model per street import, so it is built once per data version.
-    """
-    current = routing_repository.current_import(store)
-    key = ("street_base", current["id"] if current else None)
-    cache = model.__dict__.setdefault("street_base_cache", {})
-    if key not in cache:
-        osm = []
-        if current:
-            osm = [(n, shapely.from_wkb(g)) for n, g in routing_repository.street_lines(store, current["id"])]
-        segments = list(zip(model.segments["road_name"], model.segments.geometry))
-        data = street_features(osm + segments, osm_count=len(osm))
-        text = safe.script_json(data)
-        cache.clear()
-        cache[key] = (text, hashlib.sha256(text.encode("utf-8")).hexdigest()[:20])
-    return cache[key]
 
 
 # --- offline tiles in the instance folder ------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The office's user chores: gridmap.accounts.admin (rules) and web/admin.py (pages, CSRF, roles)."""
+"""The office's user chores: gridmap.admin (rules) and web/admin.py (pages, CSRF, roles)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import re
 
 import pytest
 
-from gridmap import auth
-from gridmap.accounts import admin
+from gridmap import admin, auth
 from gridmap.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from gridmap.reference import ReferenceCache
 

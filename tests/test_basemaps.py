@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from PIL import Image
 from shapely.geometry import LineString
 
-from gridmap import basemaps, maps
+from gridmap import basemaps, maps, streetbase
 from gridmap.errors import ConfigError, InvalidInput
 from gridmap.io import mbtiles
 from gridmap.settings import BASEMAP_MBTILES, load_settings
@@ -245,7 +245,7 @@ def test_street_base_json_carries_names_as_escaped_text(store, loaded_store):
     from gridmap.routing import repository
 
     model = ReferenceCache(store, tolerance_m=50).model()
-    text, etag = basemaps.street_base(store, model)
+    text, etag = streetbase.street_base(store, model)
     names = {label["t"] for label in json.loads(text)["labels"]}
     assert names == {"滨江路", "新建路", "汉中路"}
     hostile = LineString([(106.511, 33.912), (106.519, 33.912)])
@@ -253,7 +253,7 @@ def test_street_base_json_carries_names_as_escaped_text(store, loaded_store):
         {"name": "<img src=x onerror=alert(1)>", "kind": "residential", "osm_id": "1", "geom": hostile.wkb}
     ]
     repository.replace_streets(store, source="test.osm", rows=rows, km=0.7, components=1, at=_now())
-    text2, etag2 = basemaps.street_base(store, model)
+    text2, etag2 = streetbase.street_base(store, model)
     assert etag2 != etag and "<img" not in text2 and "\\u003cimg" in text2
     data = json.loads(text2)
     assert "<img src=x onerror=alert(1)>" in {label["t"] for label in data["labels"]}

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, get_flashed_messages, redirect, render_template, request, url_for
 
-from gridmap import auth
-from gridmap.accounts import admin
+from gridmap import admin, auth
 from gridmap.errors import GridmapError
 from gridmap.model import REPORT_SOURCES
 from web.auth import current_user, login_required

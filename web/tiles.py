@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, request, send_from_directory
 
-from gridmap import basemaps
+from gridmap import basemaps, streetbase
 from web.context import reference, settings, store
 
 bp = Blueprint("tiles", __name__)
@@ -31,7 +31,7 @@ def tile(z: int, x: int, y: int, ext: str):
 @bp.get("/api/streets")
 def streets():
     """The street base (lines and name labels) as JSON; revalidated by ETag."""
-    text, etag = basemaps.street_base(store(), reference().model())
+    text, etag = streetbase.street_base(store(), reference().model())
     response = Response(text, mimetype="application/json")
     response.set_etag(etag)
     response.cache_control.no_cache = True

@@ -1,5 +1,5 @@
 /* The county's own streets with their names, drawn as a light base under our layers (no tiles,
-   works offline). gridmapStreets(map, url) fetches gridmap.basemaps.street_base:
+   works offline). gridmapStreets(map, url) fetches gridmap.streetbase.street_base:
    {lines: [[lon, lat, lon, lat, ...], ...],
     labels: [{t: name, s: [[lat, lon, angle, spacing m, last], ...]}]}
    Each street's spots come in levels (spacing halves from level to level); the finest level
