@@ -205,7 +205,7 @@ def _login(page, server) -> None:
 
 
 def _small_targets(page) -> list[dict]:
-    return [t for t in page.evaluate(TAP_TARGETS) if t["w"] < 44 or t["h"] < 44]
+    return [t for t in page.evaluate(TAP_TARGETS) if round(t["w"], 2) < 44 or round(t["h"], 2) < 44]
 
 
 def _assert_no_overflow(page, where: str) -> None:

@@ -24,7 +24,7 @@ TAP_TARGETS = """
   .filter((el) => { const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0; })
   .map((el) => { const r = el.getBoundingClientRect();
     return {what: el.outerHTML.slice(0, 80), w: r.width, h: r.height}; })
-  .filter((t) => t.w < 44 || t.h < 44)
+  .filter((t) => Math.round(t.w * 100) / 100 < 44 || Math.round(t.h * 100) / 100 < 44)
 """
 
 # elements whose right edge passes the viewport, and the page's own horizontal scroll
