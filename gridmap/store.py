@@ -31,7 +31,8 @@ from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
-SCHEMA_VERSION = 2  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py)
+SCHEMA_VERSION = 4  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py);
+# 3: issue-12 problem columns (problems/schema.py); 4: users' email and phone (accounts/schema.py)
 metadata = MetaData()
 
 meta_table = Table(
@@ -71,6 +72,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "gridmap.accounts.schema",
     "gridmap.problems.schema",
     "gridmap.routing.schema",
+    "gridmap.notify.schema",
 )
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.

@@ -17,6 +17,8 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("unit_code", String(64), nullable=True),
     Column("leader_code", String(64), nullable=True),
+    Column("email", Text, nullable=True),  # schema 4: where email notices go
+    Column("phone", Text, nullable=True),  # schema 4: where SMS notices go (through the webhook)
     Column("password_hash", Text, nullable=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime, nullable=False),
@@ -104,3 +106,16 @@ def _migrate_2(conn) -> None:
 
 
 MIGRATIONS[2] = _migrate_2
+
+
+def _migrate_4(conn) -> None:
+    """Schema 4: users' email and phone for notifications."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("users")}
+    for name in ("email", "phone"):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE users ADD COLUMN {name} TEXT"))
+
+
+MIGRATIONS[4] = _migrate_4

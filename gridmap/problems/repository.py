@@ -13,6 +13,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gridmap.accounts import repository as limits
 from gridmap.clock import to_db
+from gridmap.notify import repository as outbox
+from gridmap.notify.notice import Notice
 from gridmap.problems.photos import PreparedPhoto
 from gridmap.problems.schema import (
     idempotency_keys,
@@ -286,10 +288,12 @@ def apply_action(
     put_photo: PutPhoto,
     day: str,
     now: dt.datetime,
+    notices: Sequence[Notice] = (),
 ) -> bool:
-    """Change a problem still in ``from_status`` and add its event and photos; False if it moved on.
+    """Change a problem still in ``from_status`` and add its event, photos and notices; False if it moved on.
 
-    A compare-and-set on the status: two people acting at once cannot both win.
+    A compare-and-set on the status: two people acting at once cannot both win. The notices go
+    to the outbox in the same transaction, so an event is never without its notices.
     """
     with store.writing() as conn:
         done = conn.execute(
@@ -311,6 +315,7 @@ def apply_action(
             day=day,
             now=now,
         )
+        outbox.enqueue(conn, notices, now=now)
     return True
 
 

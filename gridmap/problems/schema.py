@@ -15,7 +15,7 @@ from sqlalchemy import (
     Text,
 )
 
-from gridmap.store import metadata
+from gridmap.store import MIGRATIONS, metadata
 
 # Times are naive UTC datetimes (converted at the edges).
 
@@ -49,6 +49,18 @@ problems = Table(
     Column("created_at", DateTime, nullable=False, index=True),
     Column("updated_at", DateTime, nullable=False),
     Column("closed_at", DateTime, nullable=True),
+    # schema 3 (issue 12): urgency, verification, parking, merging, follow-up
+    Column("urgency", String(16), nullable=False, server_default="normal"),  # normal / urgent
+    Column("verify_deadline", DateTime, nullable=True),  # by when the inspector sent must verify (核实)
+    Column("verifier", String(64), nullable=True),  # username of the inspector sent to verify
+    Column("parked_until", DateTime, nullable=True),  # review date of a parked case (挂账)
+    Column("merged_into", Integer, nullable=True),  # id of the kept problem this duplicate went into
+    Column("returns", Integer, nullable=False, server_default="0"),  # times a unit sent it back (回退)
+    Column("reopens", Integer, nullable=False, server_default="0"),  # times a follow-up reopened it
+    Column("satisfaction", String(16), nullable=True),  # satisfied / unsatisfied (回访)
+    Column("satisfaction_note", Text, nullable=True),
+    Column("satisfaction_at", DateTime, nullable=True),
+    Column("reporter_key", String(64), nullable=True),  # secret in the reporter's tracking link
 )
 Index("ix_problems_lonlat", problems.c.lon, problems.c.lat)
 
@@ -66,6 +78,7 @@ problem_events = Table(
     Column("note", Text, nullable=True),
     Column("deadline", DateTime, nullable=True),  # the new deadline of an extension
     Column("unit_code", String(64), nullable=True),  # the unit a dispatch handed it to
+    Column("detail", Text, nullable=True),  # schema 3: JSON of an action's further facts
 )
 
 problem_photos = Table(
@@ -98,3 +111,64 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),  # sha256 of what was reported
     Column("created_at", DateTime, nullable=False),
 )
+
+# A unit's request for more time (extend) or to park a case (park), decided by the office.
+problem_requests = Table(
+    "problem_requests",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("problem_id", Integer, ForeignKey("problems.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # extend / park
+    Column("unit_code", String(64), nullable=True),
+    Column("requested_by", String(64), nullable=False),
+    Column("at", DateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("hours", Float, nullable=True),  # extend: working hours asked for
+    Column("until", DateTime, nullable=True),  # park: review date asked for
+    Column("status", String(16), nullable=False, default="pending"),  # pending / approved / refused
+    Column("decided_by", String(64), nullable=True),
+    Column("decided_at", DateTime, nullable=True),
+    Column("decision_note", Text, nullable=True),
+)
+
+# Response templates (惯用语): common notes per action, kept by the office.
+response_templates = Table(
+    "response_templates",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(32), nullable=False, index=True),
+    Column("text", Text, nullable=False),
+    Column("position", Integer, nullable=False, default=0),
+    Column("updated_by", String(64), nullable=True),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+
+def _migrate_3(conn) -> None:
+    """Schema 3: urgency, verification, parking, merging and follow-up columns; event details."""
+    from sqlalchemy import inspect, text
+
+    columns = {
+        "problems": [
+            ("urgency", "VARCHAR(16) NOT NULL DEFAULT 'normal'"),
+            ("verify_deadline", "TIMESTAMP"),
+            ("verifier", "VARCHAR(64)"),
+            ("parked_until", "TIMESTAMP"),
+            ("merged_into", "INTEGER"),
+            ("returns", "INTEGER NOT NULL DEFAULT 0"),
+            ("reopens", "INTEGER NOT NULL DEFAULT 0"),
+            ("satisfaction", "VARCHAR(16)"),
+            ("satisfaction_note", "TEXT"),
+            ("satisfaction_at", "TIMESTAMP"),
+            ("reporter_key", "VARCHAR(64)"),
+        ],
+        "problem_events": [("detail", "TEXT")],
+    }
+    for table, wanted in columns.items():
+        have = {c["name"] for c in inspect(conn).get_columns(table)}
+        for name, kind in wanted:
+            if name not in have:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+
+
+MIGRATIONS[3] = _migrate_3

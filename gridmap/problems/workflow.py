@@ -10,7 +10,7 @@ from gridmap.auth import ROLES, User
 from gridmap.clock import iso, to_db, utcnow
 from gridmap.errors import Conflict, Forbidden, InvalidInput, Unauthorized
 from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
-from gridmap.problems import repository, spotmap
+from gridmap.problems import notices, repository, spotmap
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.photos import PhotoWriter, prepare_photos
 from gridmap.problems.records import find_row, public_view, record, show
@@ -192,6 +192,7 @@ def act(
             put_photo=writer.put,
             day=day,
             now=now,
+            notices=notices.for_action(ctx, row, event=event, changes=changes, now=now),
         )
     except BaseException:
         writer.rollback()
