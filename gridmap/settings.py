@@ -99,6 +99,60 @@ def _boolean(value: str) -> bool:
     raise ValueError(msg)
 
 
+def _work_hours(value: str) -> tuple[tuple[int, int], ...]:
+    """``08:30-12:00,14:30-18:00`` as minutes after midnight: ((510, 720), (870, 1080))."""
+    spans: list[tuple[int, int]] = []
+    for part in str(value).replace("，", ",").split(","):
+        if not part.strip():
+            continue
+        try:
+            start, end = (
+                int(h) * 60 + int(m)
+                for h, m in (t.strip().split(":") for t in part.replace("－", "-").split("-"))
+            )
+        except ValueError:
+            msg = f"工作时间段 {part.strip()!r} 应写成 时:分-时:分，如 08:30-12:00"
+            raise ValueError(msg) from None
+        if not 0 <= start < end <= 24 * 60 or (spans and start < spans[-1][1]):
+            msg = f"工作时间段 {part.strip()!r} 无效：应在 00:00-24:00 之内、开始早于结束、按时间先后排列且不重叠"
+            raise ValueError(msg)
+        spans.append((start, end))
+    if not spans:
+        msg = "至少要有一个工作时间段，如 08:30-12:00,14:30-18:00"
+        raise ValueError(msg)
+    return tuple(spans)
+
+
+def _clock_time(value: str) -> str:
+    """``HH:MM`` (China time), or empty for off."""
+    text = str(value).strip()
+    if not text:
+        return ""
+    try:
+        hour, minute = (int(x) for x in text.split(":"))
+    except ValueError:
+        hour, minute = -1, -1
+    if not (0 <= hour < 24 and 0 <= minute < 60):
+        msg = f"应为 时:分（如 08:00），或留空表示关闭，实际为 {value!r}"
+        raise ValueError(msg)
+    return f"{hour:02d}:{minute:02d}"
+
+
+def _url(*schemes: str) -> Callable[[str], str | None]:
+    def parse(value: str) -> str | None:
+        text = str(value).strip()
+        if not text:
+            return None
+        if text.split("://", 1)[0].lower() not in schemes or "://" not in text:
+            msg = (
+                f"应为 {'、'.join(s + '://…' for s in schemes)} 形式的地址，或留空表示关闭，实际为 {value!r}"
+            )
+            raise ValueError(msg)
+        return text
+
+    return parse
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "GRIDMAP_DATABASE_URL",
@@ -356,6 +410,84 @@ SETTINGS: tuple[Setting, ...] = (
         "One 附议 (support) per client address per problem within this many hours.",
         _positive_float,
     ),
+    Setting(
+        "GRIDMAP_WORK_HOURS",
+        _work_hours("08:30-12:00,14:30-18:00"),
+        "Working hours of a working day (China time), as spans HH:MM-HH:MM separated by commas; "
+        "deadlines count only these hours on working days (official holidays and 调休 included).",
+        _work_hours,
+    ),
+    Setting(
+        "GRIDMAP_HOLIDAYS_FILE",
+        None,
+        "A county's own calendar file: one date per line with 休 (a local day off) or 班 (a working "
+        "day), read on top of the official holiday calendar.",
+    ),
+    Setting(
+        "GRIDMAP_VERIFY_HOURS",
+        4.0,
+        "Working hours an inspector has to verify (核实) a report.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_URGENT_HOURS",
+        4.0,
+        "Working hours to fix an urgent problem when its category gives no urgent deadline.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_SMTP_URL", None, "Email notices over SMTP: smtp://host:port (empty: no email).", _url("smtp")
+    ),
+    Setting("GRIDMAP_SMTP_FROM", "gridmap@localhost", "The sender address of email notices."),
+    Setting(
+        "GRIDMAP_WEBHOOK_URL",
+        None,
+        "Notices as JSON POSTs to this http(s) address (SMS gateway, WeCom/DingTalk robot); empty: off.",
+        _url("http", "https"),
+    ),
+    Setting(
+        "GRIDMAP_NOTIFY_MAX_ATTEMPTS",
+        20,
+        "Delivery attempts per notice and channel before it is given up and shown to the office.",
+        _positive_int,
+    ),
+    Setting(
+        "GRIDMAP_NOTIFY_RETRY_SECONDS",
+        30.0,
+        "Wait before the first retry of a failed delivery; doubled each time, at most an hour.",
+        _positive_float,
+    ),
+    Setting("GRIDMAP_NOTIFY_POLL_SECONDS", 2.0, "How often the worker looks for work.", _positive_float),
+    Setting(
+        "GRIDMAP_DUE_SOON_HOURS",
+        4.0,
+        "Working hours before a deadline when the unit is reminded (0: no reminder).",
+        _non_negative_float,
+    ),
+    Setting(
+        "GRIDMAP_ESCALATE_HOURS",
+        8.0,
+        "Working hours a problem stays overdue before the grid's county leaders are told.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_DIGEST_AT",
+        "08:00",
+        "China time of the leaders' daily digest of their grids (empty: no digest).",
+        _clock_time,
+    ),
+    Setting(
+        "GRIDMAP_FOLLOWUP_DAYS",
+        7.0,
+        "Days after closing in which the reporter's 'not fixed' reopens the case.",
+        _positive_float,
+    ),
+    Setting(
+        "GRIDMAP_FOLLOWUP_DUE_DAYS",
+        3.0,
+        "Days after closing without the reporter's answer when the office is told to phone (回访).",
+        _positive_float,
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -421,6 +553,21 @@ class Settings(Mapping[str, Any]):
     apikey_days: float
     reports_per_hour: int
     support_window_hours: float
+    work_hours: tuple[tuple[int, int], ...]
+    holidays_file: str | None
+    verify_hours: float
+    urgent_hours: float
+    smtp_url: str | None
+    smtp_from: str
+    webhook_url: str | None
+    notify_max_attempts: int
+    notify_retry_seconds: float
+    notify_poll_seconds: float
+    due_soon_hours: float
+    escalate_hours: float
+    digest_at: str
+    followup_days: float
+    followup_due_days: float
 
     # --- the mapping view, by environment name ---------------------------------------
     def __getitem__(self, name: str) -> Any:

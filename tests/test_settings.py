@@ -69,6 +69,7 @@ def test_generated_secret_is_kept_private_and_stable(tmp_path):
 
 def test_settings_object_is_frozen_typed_and_matches_the_registry(tmp_path):
     import dataclasses
+    import types
     import typing
 
     from gridmap.settings import Settings, attribute_name
@@ -81,10 +82,12 @@ def test_settings_object_is_frozen_typed_and_matches_the_registry(tmp_path):
         value = getattr(settings, attribute_name(setting.name))
         assert settings[setting.name] == value
         if setting.default is not None:  # every default has its field's type
-            assert isinstance(
-                setting.default,
-                typing.get_args(hints[attribute_name(setting.name)]) or hints[attribute_name(setting.name)],
-            ), setting.name
+            hint = hints[attribute_name(setting.name)]
+            if isinstance(hint, types.UnionType):  # str | None: one of the members
+                kinds = tuple(typing.get_origin(a) or a for a in typing.get_args(hint))
+            else:  # tuple[tuple[int, int], ...]: the container
+                kinds = (typing.get_origin(hint) or hint,)
+            assert isinstance(setting.default, kinds), setting.name
     with pytest.raises(dataclasses.FrozenInstanceError):
         settings.port = 1  # type: ignore[misc]
     assert settings.but(patrol_mode="bike").patrol_mode == "bike" and settings.patrol_mode == "walk"
@@ -97,3 +100,29 @@ def test_overrides_are_parsed_like_the_environment(tmp_path):
     assert settings.port == 8081 and settings.patrol_own_grids is False
     with pytest.raises(ConfigError, match="GRIDMAP_PATROL_MODE"):
         load_settings({"GRIDMAP_PATROL_MODE": "drive"}, environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
+
+
+def test_work_hours_are_spans_in_minutes_and_bad_spans_say_what_to_write(tmp_path):
+    env = {"GRIDMAP_INSTANCE_DIR": str(tmp_path)}
+    assert load_settings(environ=env).work_hours == ((510, 720), (870, 1080))
+    assert load_settings({"GRIDMAP_WORK_HOURS": "09:00-17:00"}, environ=env).work_hours == ((540, 1020),)
+    for bad in ("9-17", "14:00-12:00", "08:00-12:00,11:00-13:00", ","):
+        with pytest.raises(ConfigError, match="GRIDMAP_WORK_HOURS"):
+            load_settings({"GRIDMAP_WORK_HOURS": bad}, environ=env)
+
+
+def test_notification_addresses_must_be_smtp_and_http_urls(tmp_path):
+    env = {"GRIDMAP_INSTANCE_DIR": str(tmp_path)}
+    settings = load_settings(
+        {"GRIDMAP_SMTP_URL": "smtp://127.0.0.1:2525", "GRIDMAP_WEBHOOK_URL": "http://127.0.0.1:9/hook"},
+        environ=env,
+    )
+    assert (settings.smtp_url, settings.webhook_url) == ("smtp://127.0.0.1:2525", "http://127.0.0.1:9/hook")
+    assert load_settings(environ=env).smtp_url is None
+    with pytest.raises(ConfigError, match="GRIDMAP_SMTP_URL"):
+        load_settings({"GRIDMAP_SMTP_URL": "http://mail"}, environ=env)
+    with pytest.raises(ConfigError, match="GRIDMAP_WEBHOOK_URL"):
+        load_settings({"GRIDMAP_WEBHOOK_URL": "ftp://x"}, environ=env)
+    with pytest.raises(ConfigError, match="GRIDMAP_DIGEST_AT"):
+        load_settings({"GRIDMAP_DIGEST_AT": "25:00"}, environ=env)
+    assert load_settings({"GRIDMAP_DIGEST_AT": "7:5"}, environ=env).digest_at == "07:05"
