@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from gridmap import settingparsers as parse
 from gridmap.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -28,131 +29,6 @@ class Setting:
 BASEMAP_MBTILES = "basemap.mbtiles"  # `gridmap basemap import` copies the file here (instance folder)
 
 
-def _basemap(value: str) -> str:
-    value = value.strip()
-    if value.lower() in {"none", "osm", "tianditu", "amap", "mbtiles"}:
-        return value.lower()
-    if value.lower().endswith(".mbtiles"):
-        if Path(value).is_file():
-            return str(Path(value).resolve())
-        msg = (
-            f"GRIDMAP_BASEMAP={value!r} 无效：找不到该 MBTiles 文件。请检查路径，或运行 "
-            "gridmap basemap import 文件.mbtiles 导入后设置 GRIDMAP_BASEMAP=mbtiles"
-        )
-        raise ConfigError(msg)
-    if value and Path(value).is_dir():
-        return str(Path(value).resolve())
-    msg = (
-        f"GRIDMAP_BASEMAP={value!r} 无效：应为 none、osm、tianditu、amap、mbtiles（实例目录中导入的"
-        "离线瓦片），或本地瓦片目录（按 {z}/{x}/{y}.png 组织）、.mbtiles 文件的路径"
-    )
-    raise ConfigError(msg)
-
-
-def _positive_int(value: str) -> int:
-    number = int(value)
-    if number <= 0:
-        msg = f"应为正整数，实际为 {value!r}"
-        raise ValueError(msg)
-    return number
-
-
-def _positive_float(value: str) -> float:
-    number = float(value)
-    if not number > 0:
-        msg = f"应为正数，实际为 {value!r}"
-        raise ValueError(msg)
-    return number
-
-
-def _non_negative_int(value: str) -> int:
-    number = int(value)
-    if number < 0:
-        msg = f"应为不小于 0 的整数，实际为 {value!r}"
-        raise ValueError(msg)
-    return number
-
-
-def _non_negative_float(value: str) -> float:
-    number = float(value)
-    if not number >= 0:
-        msg = f"应为不小于 0 的数，实际为 {value!r}"
-        raise ValueError(msg)
-    return number
-
-
-def _patrol_mode(value: str) -> str:
-    mode = value.strip().lower()
-    if mode not in ("walk", "bike"):
-        msg = f"应为 walk（步行）或 bike（骑行），实际为 {value!r}"
-        raise ValueError(msg)
-    return mode
-
-
-def _boolean(value: str) -> bool:
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    msg = f"应为 true 或 false，实际为 {value!r}"
-    raise ValueError(msg)
-
-
-def _work_hours(value: str) -> tuple[tuple[int, int], ...]:
-    """``08:30-12:00,14:30-18:00`` as minutes after midnight: ((510, 720), (870, 1080))."""
-    spans: list[tuple[int, int]] = []
-    for part in str(value).replace("，", ",").split(","):
-        if not part.strip():
-            continue
-        try:
-            start, end = (
-                int(h) * 60 + int(m)
-                for h, m in (t.strip().split(":") for t in part.replace("－", "-").split("-"))
-            )
-        except ValueError:
-            msg = f"工作时间段 {part.strip()!r} 应写成 时:分-时:分，如 08:30-12:00"
-            raise ValueError(msg) from None
-        if not 0 <= start < end <= 24 * 60 or (spans and start < spans[-1][1]):
-            msg = f"工作时间段 {part.strip()!r} 无效：应在 00:00-24:00 之内、开始早于结束、按时间先后排列且不重叠"
-            raise ValueError(msg)
-        spans.append((start, end))
-    if not spans:
-        msg = "至少要有一个工作时间段，如 08:30-12:00,14:30-18:00"
-        raise ValueError(msg)
-    return tuple(spans)
-
-
-def _clock_time(value: str) -> str:
-    """``HH:MM`` (China time), or empty for off."""
-    text = str(value).strip()
-    if not text:
-        return ""
-    try:
-        hour, minute = (int(x) for x in text.split(":"))
-    except ValueError:
-        hour, minute = -1, -1
-    if not (0 <= hour < 24 and 0 <= minute < 60):
-        msg = f"应为 时:分（如 08:00），或留空表示关闭，实际为 {value!r}"
-        raise ValueError(msg)
-    return f"{hour:02d}:{minute:02d}"
-
-
-def _url(*schemes: str) -> Callable[[str], str | None]:
-    def parse(value: str) -> str | None:
-        text = str(value).strip()
-        if not text:
-            return None
-        if text.split("://", 1)[0].lower() not in schemes or "://" not in text:
-            msg = (
-                f"应为 {'、'.join(s + '://…' for s in schemes)} 形式的地址，或留空表示关闭，实际为 {value!r}"
-            )
-            raise ValueError(msg)
-        return text
-
-    return parse
-
-
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "GRIDMAP_DATABASE_URL",
@@ -165,14 +41,14 @@ SETTINGS: tuple[Setting, ...] = (
         str(DEFAULT_INSTANCE_DIR),
         "Folder for the SQLite file, the secret key file, uploads and gridmap.toml.",
     ),
-    Setting("PORT", 5000, "TCP port that `gridmap serve` and `make run` listen on.", _positive_int),
+    Setting("PORT", 5000, "TCP port that `gridmap serve` and `make run` listen on.", parse.positive_int),
     Setting("GRIDMAP_HOST", "127.0.0.1", "Address that `gridmap serve` binds to."),
     Setting(
         "GRIDMAP_WORKERS",
         max(2, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 2),
         "Number of gunicorn worker processes (gevent event loops) for `gridmap serve`. Default: one per "
         "processor core, at least 2.",
-        _positive_int,
+        parse.positive_int,
     ),
     Setting(
         "GRIDMAP_BASEMAP",
@@ -183,7 +59,7 @@ SETTINGS: tuple[Setting, ...] = (
         "the instance folder), or the path of a local XYZ tile folder ({z}/{x}/{y}.png) or .mbtiles "
         "file. Local tiles are served by gridmap at /tiles/{z}/{x}/{y}.png; with none the county's "
         "own streets and their names are drawn as the base.",
-        _basemap,
+        parse.basemap,
     ),
     Setting("GRIDMAP_TIANDITU_TOKEN", "", "Tianditu (天地图) API token, needed by the tianditu basemap."),
     Setting(
@@ -198,13 +74,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Mark the session cookie Secure (sent over HTTPS only). "
         "Must be true when gridmap is served over HTTPS; requests that arrive over HTTPS get a "
         "Secure cookie anyway (true/false).",
-        _boolean,
+        parse.boolean,
     ),
     Setting(
         "GRIDMAP_WHOIS_TOLERANCE_M",
         50.0,
         "How far (metres) a spot may be from a road segment for that segment's unit to answer for it.",
-        _positive_float,
+        parse.positive_float,
     ),
     # --- serving under load (issue 9) ----------------------------------------------------
     Setting(
@@ -212,33 +88,33 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         "Seconds a request body may take to arrive, plus one second "
         "per 16 KB of it; a client that trickles its body is answered 408 (`gridmap serve`).",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_HEAVY_SLOTS",
         1,
         "Photo decodings and map renderings that one worker process runs at once; more wait for a turn.",
-        _positive_int,
+        parse.positive_int,
     ),
     Setting(
         "GRIDMAP_HEAVY_WAIT_S",
         10.0,
         "Seconds a request waits for a heavy-work turn before it is answered 503 with Retry-After.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_PRINT_CACHE_MB",
         200.0,
         "Disk space, in megabytes, for rendered print maps kept under "
         "print-cache/ in the instance folder (per data version and page options; 0: no cache).",
-        _non_negative_float,
+        parse.non_negative_float,
     ),
     Setting(
         "GRIDMAP_PRINT_ANON_MAX_DPI",
         200,
         "Highest resolution (dpi) of print maps for visitors who "
         "are not logged in; logged-in users may ask for up to 600.",
-        _positive_int,
+        parse.positive_int,
     ),
     # --- problems (issue 3) ---------------------------------------------------------
     Setting(
@@ -252,10 +128,14 @@ SETTINGS: tuple[Setting, ...] = (
         50.0,
         "An open problem of the same category within this many metres is offered to a "
         "reporter as a possible duplicate.",
-        _positive_float,
+        parse.positive_float,
     ),
-    Setting("GRIDMAP_PHOTO_MAX_MB", 8.0, "Largest photo upload accepted, in megabytes.", _positive_float),
-    Setting("GRIDMAP_PHOTO_MAX_COUNT", 3, "Most photos accepted with one report or action.", _positive_int),
+    Setting(
+        "GRIDMAP_PHOTO_MAX_MB", 8.0, "Largest photo upload accepted, in megabytes.", parse.positive_float
+    ),
+    Setting(
+        "GRIDMAP_PHOTO_MAX_COUNT", 3, "Most photos accepted with one report or action.", parse.positive_int
+    ),
     Setting(
         "GRIDMAP_PHOTO_DIR",
         "",
@@ -266,7 +146,7 @@ SETTINGS: tuple[Setting, ...] = (
         "GRIDMAP_IMPORT_MAX_MB",
         200.0,
         "Largest file accepted by the office's import page, in megabytes (the CLI has no limit).",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_IMPORT_MAX_UNPACKED_MB",
@@ -274,21 +154,21 @@ SETTINGS: tuple[Setting, ...] = (
         "Largest total uncompressed size, in megabytes, of the members read from one archive "
         "(KMZ, zipped Shapefile, XLSX), on the import page and in `gridmap import`/`gridmap load`; "
         "checked before anything is decompressed.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_IMPORT_MAX_RATIO",
         200.0,
         "Highest compression ratio (uncompressed / compressed) accepted for an archive that "
         "unpacks to more than 16 MB; decompression bombs reach about 1000.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_IMPORT_KEEP_MINUTES",
         60.0,
         "How long the import page keeps an uploaded file that passed its preview, waiting for "
         '"confirm"; failed previews are deleted at once.',
-        _positive_float,
+        parse.positive_float,
     ),
     # --- coverage: gaps and overlaps between grids (gridmap/coverage.py) -----------------
     Setting(
@@ -297,57 +177,61 @@ SETTINGS: tuple[Setting, ...] = (
         "Gaps and overlaps between grids (or towns) of this "
         "many square metres or less are ignored by `gridmap audit`, `gridmap import` and the import "
         "page (their tolerance option overrides it).",
-        _non_negative_float,
+        parse.non_negative_float,
     ),
     Setting(
         "GRIDMAP_COVERAGE_MIN_WIDTH_M",
         0.05,
         "Gap and overlap pieces thinner than this on average "
         "(2 x area / perimeter, metres) are rounding noise and ignored.",
-        _non_negative_float,
+        parse.non_negative_float,
     ),
     Setting(
         "GRIDMAP_COVERAGE_SLIVER_WIDTH_M",
         1.0,
         "Gap and overlap pieces thinner than this on average "
         "(metres) are reported as slivers: edges that do not quite meet.",
-        _non_negative_float,
+        parse.non_negative_float,
     ),
     # --- patrol routes (issue 4) --------------------------------------------------------
     Setting(
         "GRIDMAP_PATROL_MAX_SNAP_M",
         200.0,
         "A patrol stop farther than this many metres from every street is refused (named in the message).",
-        _positive_float,
+        parse.positive_float,
     ),
-    Setting("GRIDMAP_PATROL_MODE", "walk", "How inspectors patrol by default: walk or bike.", _patrol_mode),
+    Setting(
+        "GRIDMAP_PATROL_MODE", "walk", "How inspectors patrol by default: walk or bike.", parse.patrol_mode
+    ),
     Setting(
         "GRIDMAP_PATROL_HOURS",
         6.0,
         "Hours of patrol in an inspector's working day (the route budget).",
-        _positive_float,
+        parse.positive_float,
     ),
-    Setting("GRIDMAP_PATROL_WALK_KMH", 4.5, "Walking speed of inspectors, km/h.", _positive_float),
-    Setting("GRIDMAP_PATROL_BIKE_KMH", 12.0, "Cycling speed of inspectors, km/h.", _positive_float),
-    Setting("GRIDMAP_PATROL_STOP_MINUTES", 10.0, "Minutes spent at each patrol stop.", _non_negative_float),
+    Setting("GRIDMAP_PATROL_WALK_KMH", 4.5, "Walking speed of inspectors, km/h.", parse.positive_float),
+    Setting("GRIDMAP_PATROL_BIKE_KMH", 12.0, "Cycling speed of inspectors, km/h.", parse.positive_float),
+    Setting(
+        "GRIDMAP_PATROL_STOP_MINUTES", 10.0, "Minutes spent at each patrol stop.", parse.non_negative_float
+    ),
     Setting(
         "GRIDMAP_PATROL_POINT_VALUE_M",
         3000.0,
         "How many metres of detour an optional inspection point is worth; when budgets are short the "
         "plan drops the points worth least.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_PATROL_TIME_LIMIT",
         5.0,
         "Seconds the day's patrol plan may search (the plan stops earlier when it stops improving).",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_PATROL_OWN_GRIDS",
         True,
         "Keep each inspector to the stops of their own grids (true/false).",
-        _boolean,
+        parse.boolean,
     ),
     Setting(
         "GRIDMAP_PATROL_CHECKIN_M",
@@ -355,7 +239,7 @@ SETTINGS: tuple[Setting, ...] = (
         "An inspector checks in with the phone's position within this many metres of the stop "
         "(from the edge of a point drawn as an area); farther is refused with the distance. The "
         "campaign office may record a check-in for them without a position.",
-        _positive_float,
+        parse.positive_float,
     ),
     # --- logins and abuse (issue 9) -----------------------------------------------------
     Setting(
@@ -363,59 +247,59 @@ SETTINGS: tuple[Setting, ...] = (
         10,
         "Failed logins allowed for one user name within "
         "GRIDMAP_LOGIN_WINDOW_MINUTES; more answer 429 until the window has passed.",
-        _positive_int,
+        parse.positive_int,
     ),
     Setting(
         "GRIDMAP_LOGIN_MAX_FAILURES_PER_ADDRESS",
         50,
         "Failed logins allowed from one client address within GRIDMAP_LOGIN_WINDOW_MINUTES (any user names).",
-        _positive_int,
+        parse.positive_int,
     ),
     Setting(
         "GRIDMAP_LOGIN_WINDOW_MINUTES",
         15.0,
         "The window, in minutes, in which failed logins are counted.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_TRUSTED_PROXIES",
         0,
         "How many reverse proxies in front of gridmap to trust for "
         "X-Forwarded-For/-Proto (0: use the connection's address; behind one nginx: 1).",
-        _non_negative_int,
+        parse.non_negative_int,
     ),
-    Setting("GRIDMAP_SESSION_HOURS", 24.0, "Hours a login in the browser lasts.", _positive_float),
+    Setting("GRIDMAP_SESSION_HOURS", 24.0, "Hours a login in the browser lasts.", parse.positive_float),
     Setting(
         "GRIDMAP_TOKEN_DAYS",
         90.0,
         "Days an API bearer token from `gridmap user token` lasts unless --days says otherwise.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_APIKEY_DAYS",
         365.0,
         "Days an Open311 api_key from `gridmap apikey add` lasts unless --days says otherwise.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_REPORTS_PER_HOUR",
         60,
         "Anonymous problem reports accepted from one client "
         "address per hour (0: no limit). Logged-in staff and Open311 partners are not limited.",
-        _non_negative_int,
+        parse.non_negative_int,
     ),
     Setting(
         "GRIDMAP_SUPPORT_WINDOW_HOURS",
         24.0,
         "One 附议 (support) per client address per problem within this many hours.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_WORK_HOURS",
-        _work_hours("08:30-12:00,14:30-18:00"),
+        parse.work_hours("08:30-12:00,14:30-18:00"),
         "Working hours of a working day (China time), as spans HH:MM-HH:MM separated by commas; "
         "deadlines count only these hours on working days (official holidays and 调休 included).",
-        _work_hours,
+        parse.work_hours,
     ),
     Setting(
         "GRIDMAP_HOLIDAYS_FILE",
@@ -427,66 +311,69 @@ SETTINGS: tuple[Setting, ...] = (
         "GRIDMAP_VERIFY_HOURS",
         4.0,
         "Working hours an inspector has to verify (核实) a report.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_URGENT_HOURS",
         4.0,
         "Working hours to fix an urgent problem when its category gives no urgent deadline.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
-        "GRIDMAP_SMTP_URL", None, "Email notices over SMTP: smtp://host:port (empty: no email).", _url("smtp")
+        "GRIDMAP_SMTP_URL",
+        None,
+        "Email notices over SMTP: smtp://host:port (empty: no email).",
+        parse.url("smtp"),
     ),
     Setting("GRIDMAP_SMTP_FROM", "gridmap@localhost", "The sender address of email notices."),
     Setting(
         "GRIDMAP_WEBHOOK_URL",
         None,
         "Notices as JSON POSTs to this http(s) address (SMS gateway, WeCom/DingTalk robot); empty: off.",
-        _url("http", "https"),
+        parse.url("http", "https"),
     ),
     Setting(
         "GRIDMAP_NOTIFY_MAX_ATTEMPTS",
         20,
         "Delivery attempts per notice and channel before it is given up and shown to the office.",
-        _positive_int,
+        parse.positive_int,
     ),
     Setting(
         "GRIDMAP_NOTIFY_RETRY_SECONDS",
         30.0,
         "Wait before the first retry of a failed delivery; doubled each time, at most an hour.",
-        _positive_float,
+        parse.positive_float,
     ),
-    Setting("GRIDMAP_NOTIFY_POLL_SECONDS", 2.0, "How often the worker looks for work.", _positive_float),
+    Setting("GRIDMAP_NOTIFY_POLL_SECONDS", 2.0, "How often the worker looks for work.", parse.positive_float),
     Setting(
         "GRIDMAP_DUE_SOON_HOURS",
         4.0,
         "Working hours before a deadline when the unit is reminded (0: no reminder).",
-        _non_negative_float,
+        parse.non_negative_float,
     ),
     Setting(
         "GRIDMAP_ESCALATE_HOURS",
         8.0,
         "Working hours a problem stays overdue before the grid's county leaders are told.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_DIGEST_AT",
         "08:00",
         "China time of the leaders' daily digest of their grids (empty: no digest).",
-        _clock_time,
+        parse.clock_time,
     ),
     Setting(
         "GRIDMAP_FOLLOWUP_DAYS",
         7.0,
         "Days after closing in which the reporter's 'not fixed' reopens the case.",
-        _positive_float,
+        parse.positive_float,
     ),
     Setting(
         "GRIDMAP_FOLLOWUP_DUE_DAYS",
         3.0,
         "Days after closing without the reporter's answer when the office is told to phone (回访).",
-        _positive_float,
+        parse.positive_float,
     ),
 )
 

@@ -11,6 +11,7 @@ from typing import Any
 from gridmap.problems.categories import Categories, load_categories
 from gridmap.problems.photos import FolderStorage, PhotoStorage
 from gridmap.reference import ReferenceCache
+from gridmap.settings import Settings, load_settings
 from gridmap.store import Store
 from gridmap.whois import WhoisIndex
 
@@ -28,6 +29,7 @@ class ProblemContext:
     photo_max_count: int
     reports_per_hour: int  # anonymous reports per client address and hour; 0: no limit
     support_window_h: float  # one support per client address and problem in this window
+    settings: Settings  # every setting, frozen: the workflow's deadlines, follow-up windows, notices
     photo_base: str = "/problems/photos"  # where the photo routes are mounted
     whois_check_s: float = 2.0  # how often to ask the store whether reference data changed
 
@@ -45,6 +47,7 @@ def context_from_settings(
     store: Store, reference: ReferenceCache, settings: Mapping[str, Any]
 ) -> ProblemContext:
     """A ProblemContext configured by the settings (as load_settings() resolves them)."""
+    frozen = settings if isinstance(settings, Settings) else load_settings(settings, environ={})
     folder = settings["GRIDMAP_PHOTO_DIR"] or str(Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads")
     return ProblemContext(
         store=store,
@@ -56,4 +59,5 @@ def context_from_settings(
         photo_max_count=int(settings["GRIDMAP_PHOTO_MAX_COUNT"]),
         reports_per_hour=int(settings["GRIDMAP_REPORTS_PER_HOUR"]),
         support_window_h=float(settings["GRIDMAP_SUPPORT_WINDOW_HOURS"]),
+        settings=frozen,
     )
