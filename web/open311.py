@@ -1,20 +1,28 @@
-"""Open311 GeoReport v2 at /open311/v2/: JSON only, errors as [{"code": .., "description": ..}]."""
+"""Open311 GeoReport v2 at /open311/v2/: every document in XML and JSON, errors in the spec's form."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request, url_for
+from flask import Blueprint, Response, current_app, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from gridmap.errors import GridmapError, InvalidInput
-from gridmap.parsing import shown
+from gridmap.errors import GridmapError
 from gridmap.problems import open311
+from gridmap.problems.open311xml import XML_CONTENT_TYPE, error_document, to_xml
 from web.errors import HTTP_MESSAGES
-from web.problems import PHOTO_FIELDS, ctx, now
+from web.problems import ctx, now
 
 bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 
 
-def _json(body, status: int = 200):
+def _asked_format() -> str:
+    """xml or json, from the route's <fmt> or else the path's suffix (for errors before routing)."""
+    fmt = (request.view_args or {}).get("fmt") or request.path.rsplit(".", 1)[-1]
+    return "xml" if str(fmt).lower() == "xml" else "json"
+
+
+def _render(document: str, body, status: int = 200, *, fmt: str | None = None):
+    if (fmt or _asked_format()) == "xml":
+        return Response(to_xml(document, body), status=status, content_type=XML_CONTENT_TYPE)
     response = current_app.json.response(body)
     response.status_code = status
     return response
@@ -22,7 +30,7 @@ def _json(body, status: int = 200):
 
 @bp.errorhandler(GridmapError)
 def _domain_error(error: GridmapError):
-    response = _json([{"code": error.status, "description": error.message}], error.status)
+    response = _render("errors", error_document(error.status, error.message), error.status)
     retry_after = getattr(error, "retry_after", None)
     if retry_after:
         response.headers["Retry-After"] = str(retry_after)
@@ -32,65 +40,57 @@ def _domain_error(error: GridmapError):
 @bp.errorhandler(HTTPException)
 def _http_error(error: HTTPException):
     status = error.code or 500
-    text = HTTP_MESSAGES.get(status, error.name)
-    return _json([{"code": status, "description": text}], status)
+    return _render("errors", error_document(status, HTTP_MESSAGES.get(status, error.name)), status)
 
 
-def _only_json(fmt: str) -> None:
-    if fmt != "json":
-        msg = f"只支持 JSON 格式（.json），不支持 .{shown(fmt)}"
-        raise InvalidInput(msg)
+def _root() -> str:
+    return request.url_root
 
 
 @bp.get("/discovery.<fmt>")
 def discovery(fmt: str):
-    _only_json(fmt)
-    return _json(
-        open311.discovery(base_url=url_for("open311.discovery", fmt="json", _external=True).rsplit("/", 1)[0])
-    )
+    fmt = open311.check_format(fmt)
+    base = url_for("open311.discovery", fmt="xml", _external=True).rsplit("/", 1)[0]
+    return _render("discovery", open311.discovery(base_url=base), fmt=fmt)
 
 
 @bp.get("/services.<fmt>")
 def services(fmt: str):
-    _only_json(fmt)
-    return _json(open311.services(ctx()))
+    fmt = open311.check_format(fmt)
+    return _render("services", open311.services(ctx()), fmt=fmt)
 
 
 @bp.get("/services/<code>.<fmt>")
 def service_definition(code: str, fmt: str):
-    _only_json(fmt)
-    return _json(open311.service_definition(ctx(), code))
-
-
-def _absolute(items: list[dict]) -> list[dict]:
-    """media_url must be a full URI."""
-    root = request.url_root.rstrip("/")
-    for item in items:
-        if item.get("media_url", "").startswith("/") if item.get("media_url") else False:
-            item["media_url"] = root + item["media_url"]
-    return items
+    fmt = open311.check_format(fmt)
+    return _render("service_definition", open311.service_definition(ctx(), code), fmt=fmt)
 
 
 @bp.get("/requests.<fmt>")
 def requests_get(fmt: str):
-    _only_json(fmt)
-    return _json(_absolute(open311.get_requests(ctx(), request.args, now=now())))
+    fmt = open311.check_format(fmt)
+    body = open311.get_requests(ctx(), request.args, now=now(), media_root=_root())
+    return _render("requests", body, fmt=fmt)
 
 
 @bp.post("/requests.<fmt>")
 def requests_post(fmt: str):
-    _only_json(fmt)
+    fmt = open311.check_format(fmt)
     form = {**request.args.to_dict(), **request.form.to_dict()}
-    photos = [
-        (f.filename or "media", f.read())
-        for name in PHOTO_FIELDS
-        for f in request.files.getlist(name)
-        if f and f.filename
-    ]
-    return _json(open311.post_request(ctx(), form, photos=photos, now=now()))
+    # every uploaded file is media: FixMyStreet names them photo1, photo2, ...; others media or photo
+    photos = [(f.filename or "media", f.read()) for _, f in request.files.items(multi=True) if f.filename]
+    return _render("posted", open311.post_request(ctx(), form, photos=photos, now=now()), fmt=fmt)
 
 
 @bp.get("/requests/<request_id>.<fmt>")
 def request_get(request_id: str, fmt: str):
-    _only_json(fmt)
-    return _json(_absolute(open311.get_request(ctx(), request_id, now=now())))
+    fmt = open311.check_format(fmt)
+    body = open311.get_request(ctx(), request_id, now=now(), media_root=_root())
+    return _render("requests", body, fmt=fmt)
+
+
+@bp.get("/servicerequestupdates.<fmt>")
+def updates_get(fmt: str):
+    fmt = open311.check_format(fmt)
+    body = open311.get_updates(ctx(), request.args, now=now(), media_root=_root())
+    return _render("updates", body, fmt=fmt)

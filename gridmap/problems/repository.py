@@ -353,3 +353,27 @@ def add_support(
         if who is not None:
             limits.record(conn, rule, who, now=now)
     return True
+
+
+def events_between(
+    store: Store,
+    *,
+    start: dt.datetime,
+    end: dt.datetime,
+    skip_actions: Sequence[str] = (),
+    limit: int = 1000,
+) -> list[Row]:
+    """Events with ``start <= at <= end`` (oldest first, at most ``limit``), each row carrying its
+    problem's tracking_no; actions in ``skip_actions`` left out (Open311 servicerequestupdates)."""
+    e = problem_events.c
+    query = (
+        select(problem_events, problems.c.tracking_no)
+        .join(problems, problems.c.id == e.problem_id)
+        .where(e.at >= to_db(start), e.at <= to_db(end))
+        .order_by(e.at, e.id)
+        .limit(limit)
+    )
+    if skip_actions:
+        query = query.where(e.action.not_in(list(skip_actions)))
+    with store.reading() as conn:
+        return list(conn.execute(query).all())

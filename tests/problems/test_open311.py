@@ -149,7 +149,7 @@ def test_get_errors_and_formats(client):
     assert r.status_code == 400 and "open 或 closed" in r.get_json()[0]["description"]
     r = client.get("/open311/v2/requests.json?start_date=2026-01-01&end_date=2026-06-01")
     assert r.status_code == 400 and "90" in r.get_json()[0]["description"]
-    r = client.get("/open311/v2/services.xml")
-    assert r.status_code == 400 and "JSON" in r.get_json()[0]["description"]
+    r = client.get("/open311/v2/services.csv")
+    assert r.status_code == 400 and ".xml 或 .json" in r.get_json()[0]["description"]
     r = client.get("/open311/v2/requests/FX20000101-0001.json")
     assert r.status_code == 404 and r.get_json()[0]["code"] == 404

@@ -52,7 +52,10 @@ def test_discovery_names_the_endpoint_without_a_trailing_slash():
     doc = open311.discovery(base_url="https://gridmap.example/open311/v2/")
     [endpoint] = doc["endpoints"]
     assert endpoint["url"] == "https://gridmap.example/open311/v2"
-    assert endpoint["specification"] == open311.SPEC_URL and endpoint["formats"] == ["application/json"]
+    assert endpoint["specification"] == open311.SPEC_URL and endpoint["formats"] == [
+        "application/json",
+        "application/xml",
+    ]
     assert doc["changeset"] == endpoint["changeset"] == open311.CHANGESET
     assert "gridmap apikey add" in doc["key_service"]
 
