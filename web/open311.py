@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 
 from gridmap.errors import GridmapError
 from gridmap.problems import open311
@@ -94,3 +94,9 @@ def updates_get(fmt: str):
     fmt = open311.check_format(fmt)
     body = open311.get_updates(ctx(), request.args, now=now(), media_root=_root())
     return _render("updates", body, fmt=fmt)
+
+
+@bp.route("/<path:rest>", methods=["GET", "POST"])
+def unknown(rest: str):
+    """Anything else under /open311/v2/ is a 404 in the spec's form (XML when it ends in .xml)."""
+    raise NotFound

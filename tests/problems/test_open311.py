@@ -153,3 +153,63 @@ def test_get_errors_and_formats(client):
     assert r.status_code == 400 and ".xml 或 .json" in r.get_json()[0]["description"]
     r = client.get("/open311/v2/requests/FX20000101-0001.json")
     assert r.status_code == 404 and r.get_json()[0]["code"] == 404
+
+
+def test_xml_answers_with_its_content_type_and_the_same_documents(client, api_key):
+    import xml.etree.ElementTree as ET
+
+    for path in ("discovery", "services", "services/garbage", "requests", "servicerequestupdates"):
+        r = client.get(f"/open311/v2/{path}.xml?jurisdiction_id=anything")
+        assert r.status_code == 200, (path, r.get_data(as_text=True))
+        assert r.headers["Content-Type"] == "application/xml; charset=utf-8"
+        assert r.get_data().startswith(b'<?xml version="1.0" encoding="utf-8"?>')
+        ET.fromstring(r.get_data())
+        assert client.get(f"/open311/v2/{path}.json").headers["Content-Type"] == "application/json"
+    services = ET.fromstring(client.get("/open311/v2/services.xml").get_data())
+    as_json = client.get("/open311/v2/services.json").get_json()
+    assert [s.findtext("service_code") for s in services] == [s["service_code"] for s in as_json]
+    assert [s.findtext("service_name") for s in services] == [s["service_name"] for s in as_json]
+
+
+def test_xml_errors_are_the_specs_errors_document(client):
+    import xml.etree.ElementTree as ET
+
+    r = client.post("/open311/v2/requests.xml", data={"service_code": "garbage", "lat": 33.91, "long": 106.5})
+    assert r.status_code == 403 and r.headers["Content-Type"] == "application/xml; charset=utf-8"
+    root = ET.fromstring(r.get_data())
+    assert root.tag == "errors" and root.findtext("error/code") == "403"
+    assert "api_key" in root.findtext("error/description")
+    r = client.get("/open311/v2/requests/FX20000101-0001.xml")
+    assert r.status_code == 404 and ET.fromstring(r.get_data()).findtext("error/code") == "404"
+    r = client.get("/open311/v2/nothing-here.xml")
+    assert r.status_code == 404 and ET.fromstring(r.get_data()).tag == "errors"
+    r = client.get("/open311/v2/servicerequestupdates.xml?start_date=2020-01-01T00:00:00Z")
+    assert r.status_code == 400 and "90" in ET.fromstring(r.get_data()).findtext("error/description")
+
+
+def test_form_post_in_xml_with_media_as_fixmystreet_sends_it(app, client, api_key):
+    import io
+    import xml.etree.ElementTree as ET
+
+    from tests.problems.conftest import jpeg_bytes
+
+    form = {
+        "api_key": api_key,
+        "jurisdiction_id": "fixmystreet.example",
+        "service_code": "garbage",
+        "lat": str(ON_BINJIANG_ROAD[1]),
+        "long": str(ON_BINJIANG_ROAD[0]),
+        "description": "桥头<垃圾>堆放 & 异味",
+        "email": "someone@example.com",
+        "media_url": "http://127.0.0.1:9/never-fetched.jpg",
+        "photo1": (io.BytesIO(jpeg_bytes()), "photo1.jpeg", "image/jpeg"),
+    }
+    r = client.post("/open311/v2/requests.xml", data=form, content_type="multipart/form-data")
+    assert r.status_code == 200, r.get_data(as_text=True)
+    request = ET.fromstring(r.get_data()).find("request")
+    assert [c.tag for c in request] == ["service_request_id", "service_notice", "account_id"]
+    number = request.findtext("service_request_id")
+    [item] = ET.fromstring(client.get(f"/open311/v2/requests/{number}.xml").get_data())
+    assert item.findtext("description") == "桥头<垃圾>堆放 & 异味"
+    assert item.findtext("media_url").startswith("http://localhost/problems/photos/")
+    assert client.get(item.findtext("media_url").removeprefix("http://localhost")).status_code == 200

