@@ -22,9 +22,10 @@ MAX_RESULTS = 1000
 MAX_UPDATES = 1000
 # Statuses a client sees as "closed"; every other status, today's and any added later, is "open".
 CLOSED_STATUSES = ("closed", "rejected", "merged")
-# Actions whose note is meant for the public (the reason for refusing or closing a case); other
-# notes are the staff's working notes and stay out of the public updates.
-PUBLIC_NOTE_ACTIONS = ("reject", "close")
+# Actions whose note is meant for the public: why a case was refused (at the desk or after the
+# inspector found nothing), how it was closed, which case a duplicate went into. Every other note
+# (returns, rework, parking, chasing, follow-up) is a working note and stays out of Open311.
+PUBLIC_NOTE_ACTIONS = ("reject", "refute", "close", "merge")
 # The report itself is the request, not an update of it.
 NOT_UPDATES = ("report",)
 FORMATS = ("json", "xml")
@@ -100,8 +101,9 @@ def _request(ctx: ProblemContext, rec: dict, *, media_root: str = "") -> dict:
     notes = rec["status_label"]
     if rec["overdue"]:
         notes += "（已逾期，督办中）"
-    if rec["status"] == "rejected":
-        reason = next((h["note"] for h in reversed(rec.get("history", [])) if h["action"] == "reject"), None)
+    if status == "closed":  # the public reason of the final step, if it gave one
+        final = (h for h in reversed(rec.get("history", [])) if h["action"] in PUBLIC_NOTE_ACTIONS)
+        reason = next(final, {}).get("note")
         if reason:
             notes += f"：{reason}"
     media = rec["photos"][0]["url"] if rec["photos"] else None

@@ -335,3 +335,35 @@ def test_formats():
     assert open311.check_format("xml") == "xml" and open311.check_format("json") == "json"
     with pytest.raises(InvalidInput, match=r"\.xml 或 \.json"):
         open311.check_format("csv")
+
+
+@pytest.mark.parametrize(
+    ("action", "note", "public"),
+    [
+        ("reject", "不属于受理范围", True),
+        ("refute", "现场未发现", True),
+        ("close", "已修复", True),
+        ("merge", "与 FX20261127-0001 重复", True),
+        ("close", None, False),
+        ("return", "不归我单位管，联系王五 13700000000", False),
+        ("rework", "没扫干净", False),
+        ("urge", "今天必须处理", False),
+        ("followup", "满意，张三", False),
+        ("some_new_action", "内部", False),
+    ],
+)
+def test_only_public_notes_reach_an_update(action, note, public):
+    from gridmap.problems.states import ACTION_LABELS
+
+    label = ACTION_LABELS.get(action, action)
+    assert open311.update_description(action, note) == (f"{label}：{note}" if public else label)
+    assert open311.update_description("close", "已修复") == "结案：已修复"
+    assert open311.update_description("rework", "没扫干净") == "返工"
+
+
+def test_a_closed_request_carries_its_closing_note(world):
+    ctx, p1, p2 = world
+    [closed] = open311.get_request(ctx, p1, now=NOW + dt.timedelta(hours=8))
+    assert (closed["status"], closed["status_notes"]) == ("closed", "已结案：已清理干净")
+    [rejected] = open311.get_request(ctx, p2, now=NOW + dt.timedelta(hours=8))
+    assert rejected["status_notes"] == "不予立案：不属于本系统受理范围"
