@@ -102,8 +102,10 @@ def _request(ctx: ProblemContext, rec: dict, *, media_root: str = "") -> dict:
     if rec["overdue"]:
         notes += "（已逾期，督办中）"
     if status == "closed":  # the public reason of the final step, if it gave one
-        final = (h for h in reversed(rec.get("history", [])) if h["action"] in PUBLIC_NOTE_ACTIONS)
-        reason = next(final, {}).get("note")
+        notes_given = (
+            h["note"] for h in reversed(rec.get("history", [])) if h["action"] in PUBLIC_NOTE_ACTIONS
+        )
+        reason = next(notes_given, None)
         if reason:
             notes += f"：{reason}"
     media = rec["photos"][0]["url"] if rec["photos"] else None
