@@ -17,7 +17,7 @@ bp = Blueprint("open311", __name__, url_prefix="/open311/v2")
 def _asked_format() -> str:
     """xml or json, from the route's <fmt> or else the path's suffix (for errors before routing)."""
     fmt = (request.view_args or {}).get("fmt") or request.path.rsplit(".", 1)[-1]
-    return "xml" if str(fmt).lower() == "xml" else "json"
+    return "xml" if fmt == "xml" else "json"
 
 
 def _render(document: str, body, status: int = 200, *, fmt: str | None = None):
