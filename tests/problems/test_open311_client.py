@@ -183,3 +183,78 @@ def test_servicerequestupdates_as_fixmystreet_asks_for_them(served, posted):
     assert update["updated_datetime"].endswith("+08:00") and update["update_id"].isdigit()
     as_json = requests.get(served["root"] + "/servicerequestupdates.json", params=params, timeout=30).json()
     assert [u["update_id"] for u in as_json] == [u["update_id"] for u in updates]
+
+
+# FixMyStreet's Open311 client (perllib/Open311.pm, _get_xml_object) reads every answer with
+# XML::Simple and exactly these options; this script applies them and prints the result as JSON.
+FIXMYSTREET_PARSER = r"""
+use strict; use warnings; use XML::Simple; use JSON::PP;
+local $/; my $xml = <STDIN>;
+my $group_tags = { services => 'service', attributes => 'attribute', values => 'value',
+    service_requests => 'request', errors => 'error', service_request_updates => 'request_update',
+    groups => 'group' };
+my $simple = XML::Simple->new(ForceArray => [ values %$group_tags ], KeyAttr => {},
+    GroupTags => $group_tags, SuppressEmpty => undef);
+print JSON::PP->new->utf8->canonical->allow_nonref->encode($simple->parse_string($xml));
+"""
+
+
+def _as_fixmystreet_reads_it(data: bytes):
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("perl") is None:
+        pytest.skip("perl is not installed")
+    done = subprocess.run(
+        ["perl", "-e", FIXMYSTREET_PARSER], input=data, capture_output=True, timeout=30, check=False
+    )
+    if b"Can't locate XML/Simple.pm" in done.stderr:
+        pytest.skip("XML::Simple is not installed (Debian: libxml-simple-perl)")
+    assert done.returncode == 0, done.stderr.decode("utf-8", "replace")
+    return json.loads(done.stdout)
+
+
+def test_fixmystreets_own_xml_reading_finds_what_it_looks_for(served, posted):
+    """The fields Open311.pm and GetServiceRequestUpdates.pm take from our answers are there."""
+    get = lambda path, **params: requests.get(f"{served['root']}/{path}", params=params, timeout=30).content  # noqa: E731
+    services = _as_fixmystreet_reads_it(get("services.xml"))["service"]
+    assert {"garbage", "stall"} <= {s["service_code"] for s in services}
+    found = _as_fixmystreet_reads_it(get("requests.xml", service_request_id=posted[0]))["request"]
+    assert [r["service_request_id"] for r in found] == [posted[0]]  # a list even for one request
+    answer = requests.post(
+        served["root"] + "/requests.xml",
+        data={
+            "api_key": served["key"],
+            "jurisdiction_id": "gridmap.example",
+            "service_code": "garbage",
+            "lat": str(ON_BINJIANG_ROAD[1]),
+            "long": str(ON_BINJIANG_ROAD[0]),
+            "description": "FixMyStreet 转来的问题",
+        },
+        timeout=30,
+    )
+    [created] = _as_fixmystreet_reads_it(answer.content)["request"]
+    assert isinstance(created["service_request_id"], str) and created["service_request_id"].startswith("FX")
+    done = requests.post(
+        f"{served['base']}/api/problems/{created['service_request_id']}/actions",
+        json={"action": "reject", "note": "重复上报"},
+        headers={"Authorization": "Bearer " + served["token"]},
+        timeout=30,
+    )
+    assert done.status_code == 200, done.text
+    window = {
+        "api_key": served["key"],
+        "start_date": (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "end_date": (dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    updates = _as_fixmystreet_reads_it(get("servicerequestupdates.xml", **window))["request_update"]
+    mine = [u for u in updates if u["service_request_id"] == created["service_request_id"]]
+    assert [(u["status"], u["description"]) for u in mine] == [("closed", "不予立案：重复上报")]
+    for update in updates:  # process_requests skips an update without update_id
+        assert isinstance(update["update_id"], str) and update["update_id"].isdigit()
+        assert update["status"] in ("open", "closed") and update["updated_datetime"].endswith("+08:00")
+        assert isinstance(update["description"], str) and update["service_request_id"].startswith("FX")
+    bad = requests.post(served["root"] + "/requests.xml", data={"service_code": "garbage"}, timeout=30)
+    [error] = _as_fixmystreet_reads_it(bad.content)["error"]
+    assert error["code"] == "403" and "api_key" in error["description"]
