@@ -5,6 +5,7 @@ need=()
 have() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
 have chromium || need+=(chromium)
 have fonts-noto-cjk || need+=(fonts-noto-cjk)
+have libxml-simple-perl || need+=(libxml-simple-perl)  # FixMyStreet's own XML reading in the Open311 tests
 command -v npm >/dev/null 2>&1 || need+=(npm)
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need+=(python3-venv)
 if [ ${#need[@]} -eq 0 ]; then
