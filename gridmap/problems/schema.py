@@ -80,6 +80,7 @@ problem_events = Table(
     Column("unit_code", String(64), nullable=True),  # the unit a dispatch handed it to
     Column("detail", Text, nullable=True),  # schema 3: JSON of an action's further facts
 )
+Index("ix_problem_events_at", problem_events.c.at)  # schema 3: Open311 updates since a date
 
 problem_photos = Table(
     "problem_photos",
@@ -169,6 +170,7 @@ def _migrate_3(conn) -> None:
         for name, kind in wanted:
             if name not in have:
                 conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {name} {kind}"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_problem_events_at ON problem_events (at)"))
 
 
 MIGRATIONS[3] = _migrate_3
