@@ -136,6 +136,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gridmap.problems.cli",
     "gridmap.printmap.cli",
     "gridmap.basemap_cli",
+    "gridmap.notify_cli",
 )
 
 

@@ -346,6 +346,19 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("GRIDMAP_NOTIFY_POLL_SECONDS", 2.0, "How often the worker looks for work.", parse.positive_float),
     Setting(
+        "GRIDMAP_NOTIFY_TIMEOUT_SECONDS",
+        10.0,
+        "Time limit of one delivery attempt's network steps (SMTP connect and send, webhook POST).",
+        parse.positive_float,
+    ),
+    Setting(
+        "GRIDMAP_NOTIFY_LEASE_SECONDS",
+        120.0,
+        "How long a worker holds a delivery it took; a killed worker's deliveries are retried after "
+        "it (at least 5 times GRIDMAP_NOTIFY_TIMEOUT_SECONDS).",
+        parse.positive_float,
+    ),
+    Setting(
         "GRIDMAP_DUE_SOON_HOURS",
         4.0,
         "Working hours before a deadline when the unit is reminded (0: no reminder).",
@@ -450,6 +463,8 @@ class Settings(Mapping[str, Any]):
     notify_max_attempts: int
     notify_retry_seconds: float
     notify_poll_seconds: float
+    notify_timeout_seconds: float
+    notify_lease_seconds: float
     due_soon_hours: float
     escalate_hours: float
     digest_at: str

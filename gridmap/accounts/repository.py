@@ -399,3 +399,76 @@ def minutes_text(seconds: int) -> str:
     if seconds < 60:
         return f"{seconds} 秒"
     return f"约 {(seconds + 59) // 60} 分钟"
+
+
+# --- contacts for notifications ----------------------------------------------------------------
+@dataclass(frozen=True)
+class Contact:
+    """Where a user's notices go: their email and phone (None when not given)."""
+
+    username: str
+    role: str
+    email: str | None
+    phone: str | None
+
+
+def active_usernames(
+    store: Store,
+    *,
+    roles: Iterable[str],
+    unit_code: str | None = None,
+    leader_codes: Iterable[str] | None = None,
+) -> list[str]:
+    """Active users of these roles (of this unit, or with one of these leader codes), by name."""
+    query = select(users.c.username).where(users.c.active.is_(True), users.c.role.in_(sorted(set(roles))))
+    if unit_code is not None:
+        query = query.where(users.c.unit_code == unit_code)
+    if leader_codes is not None:
+        query = query.where(users.c.leader_code.in_(sorted({c for c in leader_codes if c})))
+    with store.reading() as conn:
+        return [str(r[0]) for r in conn.execute(query.order_by(users.c.username))]
+
+
+def leaders(store: Store) -> list[tuple[str, str]]:
+    """Active leader users with a leader code: (username, leader_code), by name."""
+    query = (
+        select(users.c.username, users.c.leader_code)
+        .where(users.c.active.is_(True), users.c.role == "leader", users.c.leader_code.is_not(None))
+        .order_by(users.c.username)
+    )
+    with store.reading() as conn:
+        return [(str(u), str(c)) for u, c in conn.execute(query)]
+
+
+def contacts(store: Store, names: Iterable[str]) -> dict[str, Contact]:
+    """The contacts of these users (disabled ones are left out: they get no email or SMS)."""
+    wanted = sorted({n for n in names if n})
+    if not wanted:
+        return {}
+    query = select(users.c.username, users.c.role, users.c.email, users.c.phone).where(
+        users.c.username.in_(wanted), users.c.active.is_(True)
+    )
+    with store.reading() as conn:
+        return {
+            r.username: Contact(r.username, r.role, r.email or None, r.phone or None)
+            for r in conn.execute(query)
+        }
+
+
+def set_contact(store: Store, username: str, *, email: str | None, phone: str | None) -> bool:
+    """Set a user's email and phone (None clears one); False when no user has this name."""
+    with store.writing() as conn:
+        changed = conn.execute(
+            update(users).where(users.c.username == username).values(email=email, phone=phone)
+        ).rowcount
+    return bool(changed)
+
+
+def all_contacts(store: Store) -> dict[str, Contact]:
+    """Every user's contact, disabled ones too (the office's user list)."""
+    query = select(users.c.username, users.c.role, users.c.email, users.c.phone)
+    with store.reading() as conn:
+        return {
+            r.username: Contact(r.username, r.role, r.email or None, r.phone or None)
+            for r in conn.execute(query)
+        }

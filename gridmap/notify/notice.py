@@ -24,3 +24,30 @@ class Notice:
     phone: str | None = None  # a citizen's phone (SMS through the webhook); never shown in the inbox
     dedupe: str | None = None
     extra: dict = field(default_factory=dict)
+
+
+# The events notices are about, with the words people read (email subjects, the inbox).
+EVENT_LABELS: dict[str, str] = {
+    "dispatched": "新交办",
+    "returned": "回退",
+    "extension_requested": "延期申请",
+    "park_requested": "挂账申请",
+    "request_decided": "申请结果",
+    "urged": "催办",
+    "closed": "已结案",
+    "reworked": "返工",
+    "reopened": "重新打开",
+    "verify_assigned": "核实任务",
+    "verified_report": "核实结果",
+    "parked": "挂账",
+    "due_soon": "即将到期",
+    "overdue": "已逾期",
+    "escalated": "逾期升级",
+    "followup_due": "待回访",
+    "digest": "每日汇总",
+}
+
+
+def event_label(event: str) -> str:
+    """The Chinese name of an event (the machine name itself when unknown)."""
+    return EVENT_LABELS.get(event, event)
