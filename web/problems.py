@@ -73,6 +73,9 @@ def _act(ref: str) -> dict:
         deadline=data.get("deadline"),
         hours=data.get("hours"),
         unit_code=data.get("unit"),
+        inspector=data.get("inspector"),
+        until=data.get("until"),
+        urgency=data.get("urgency"),
         photos=photos,
         now=now(),
     )
@@ -281,6 +284,8 @@ def _problem_page(ref: str, *, error: str | None = None):
         action_labels=workflow.ACTION_LABELS,
         units=page.units,
         suggested_unit=page.suggested_unit,
+        inspectors=page.inspectors,
+        note_required=workflow.NOTE_REQUIRED,
         leaflet_js=js,
         leaflet_css=css,
         spot=spot,

@@ -23,6 +23,8 @@ SCOPES: dict[str, str] = {
     "grids": "我的网格",
     "chase": "督办清单（逾期未整改）",
     "all": "全部问题",
+    "verify": "待核实（派给我核实的问题）",
+    "decide": "待处理的回退和申请",
 }
 # The list a user sees when asking for none in particular, by role; "all" for any other role.
 DEFAULT_SCOPES: dict[str, str] = {"unit": "tasks", "leader": "grids", "office": "all", "inspector": "all"}
@@ -142,6 +144,16 @@ def list_problems(
     if scope == "chase" and user.role not in ("office", "leader"):
         msg = "督办清单仅创建办和包片领导可查看"
         raise Forbidden(msg)
+    if scope == "verify":  # an inspector: the cases sent to them to verify; the office: all being verified
+        if user.role not in ("office", "inspector"):
+            msg = "待核实清单仅创建办和巡查员可查看"
+            raise Forbidden(msg)
+        among.append(("status", ["verifying"]))
+        if user.role == "inspector":
+            equal.append(("verifier", user.username))
+    if scope == "decide" and user.role != "office":
+        msg = "回退和申请由创建办处理"
+        raise Forbidden(msg)
     if filters.status:
         among.append(("status", filters.status))
     for name, column in (
@@ -158,6 +170,7 @@ def list_problems(
         among=tuple(among),
         overdue_at=to_db(now) if scope == "chase" or filters.overdue else None,
         fallback=filters.fallback,
+        awaiting_office=scope == "decide",
         created_from=filters.date_from,
         created_before=filters.date_to,
         text=filters.q,

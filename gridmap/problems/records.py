@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from typing import Any
@@ -10,9 +11,9 @@ from typing import Any
 from gridmap.auth import User, may_see_personal_data, users_named
 from gridmap.clock import human, iso, to_db
 from gridmap.errors import GridmapError, InvalidInput, NotFound
-from gridmap.problems import repository
+from gridmap.problems import repository, requests
 from gridmap.problems.context import ProblemContext
-from gridmap.problems.states import ACTION_LABELS, SOURCES, STATUS_LABELS, is_overdue
+from gridmap.problems.states import ACTION_LABELS, SOURCES, STATUS_LABELS, URGENCY_LABELS, is_overdue
 
 _TRACKING = re.compile(r"^[A-Z]{2}\d{8}-\d{4,}$")
 # A photo belongs to the event it came with: the report, the rectification, or the inspector's check.
@@ -22,6 +23,8 @@ PHOTO_STAGES: dict[str, tuple[str, str]] = {
     "verify": ("verify", "核查"),
     "rework": ("verify", "核查"),
     "close": ("verify", "核查"),
+    "confirm": ("verify", "核实"),
+    "refute": ("verify", "核实"),
 }
 PARTNER_PREFIX = "open311:"  # events filed through an Open311 api key name the partner so
 
@@ -92,6 +95,7 @@ def records(
     staff = viewer is not None
     logins = {e.actor for found in events.values() for e in found if e.actor}
     names = actor_names(ctx, logins) if staff and logins else {}
+    asked = repository.pending_requests(ctx.store, [r.id for r in rows]) if staff and rows else {}
     return [
         build_record(
             ctx,
@@ -103,6 +107,7 @@ def records(
             staff=staff,
             history=history,
             actors=names,
+            request=asked.get(r.id),
         )
         for r in rows
     ]
@@ -132,6 +137,7 @@ def build_record(
     staff: bool,
     history: bool,
     actors: dict[str, str] | None = None,
+    request: Any = None,
 ) -> dict:
     """The record of a problem row with its events and photos (rows or objects with their fields);
     ``actors`` names the staff who acted (actor_names), shown to staff only."""
@@ -196,19 +202,52 @@ def build_record(
                 "deadline": iso(e.deadline),
                 "deadline_text": human(e.deadline),
                 "photos": [p.id for p in photos if p.event_id == e.id],
+                "detail": _detail(getattr(e, "detail", None)) if staff else None,
             }
             for e in events
         ]
+    out.update(_loop_facts(r, staff=staff, request=request))
     if personal:
         out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone, "username": r.reported_by}
     return out
 
 
+def _detail(text: str | None) -> dict | None:
+    """An event's further facts (JSON in problem_events.detail), or None."""
+    if not text:
+        return None
+    try:
+        found = json.loads(text)
+    except ValueError:
+        return None
+    return found if isinstance(found, dict) else None
+
+
+def _loop_facts(r: Any, *, staff: bool, request: Any) -> dict:
+    """Urgency, verification, parking and returns of a problem row; its pending unit request (staff)."""
+    urgency = getattr(r, "urgency", None) or "normal"
+    verify_deadline = getattr(r, "verify_deadline", None)
+    parked_until = getattr(r, "parked_until", None)
+    out = {
+        "urgency": urgency,
+        "urgency_label": URGENCY_LABELS.get(urgency, urgency),
+        "verify_deadline": iso(verify_deadline),
+        "verify_deadline_text": human(verify_deadline),
+        "parked_until": iso(parked_until),
+        "parked_until_text": human(parked_until),
+        "returns": getattr(r, "returns", None) or 0,
+    }
+    if staff:
+        out["verifier"] = getattr(r, "verifier", None)
+        out["pending_request"] = None if request is None else requests.view(request)
+    return out
+
+
 def public_view(rec: dict) -> dict:
     """A record without anything personal (for citizens, Open311 and public pages)."""
-    out = {k: v for k, v in rec.items() if k != "reporter"}
+    out = {k: v for k, v in rec.items() if k not in ("reporter", "verifier", "pending_request")}
     if "history" in out:
-        out["history"] = [dict(h, actor=None, actor_name=None) for h in out["history"]]
+        out["history"] = [dict(h, actor=None, actor_name=None, detail=None) for h in out["history"]]
     return out
 
 

@@ -21,6 +21,7 @@ from gridmap.problems.schema import (
     problem_counters,
     problem_events,
     problem_photos,
+    problem_requests,
     problems,
 )
 from gridmap.problems.states import PENDING_STATUSES
@@ -36,6 +37,10 @@ class KeyTaken(Exception):
 
 class Busy(Exception):
     """The database stayed locked past its busy timeout; the write may be tried again."""
+
+
+class RequestPending(Exception):
+    """A unit's request could not be added (another is pending) or decided (none is pending)."""
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -107,6 +112,7 @@ class Criteria:
     text: str | None = None  # in the tracking number or the description
     lon_between: tuple[float, float] | None = None
     lat_between: tuple[float, float] | None = None
+    awaiting_office: bool = False  # returned by a unit, or with a unit's request pending
 
 
 def _conditions(criteria: Criteria) -> list[Any]:
@@ -117,6 +123,9 @@ def _conditions(criteria: Criteria) -> list[Any]:
         out += [c.status.in_(PENDING_STATUSES), c.deadline < to_db(criteria.overdue_at)]
     if criteria.fallback:
         out.append(c.fallback.is_(True))
+    if criteria.awaiting_office:
+        pending = select(problem_requests.c.problem_id).where(problem_requests.c.status == "pending")
+        out.append((c.status == "returned") | c.id.in_(pending))
     if criteria.created_from is not None:
         out.append(c.created_at >= to_db(criteria.created_from))
     if criteria.created_before is not None:
@@ -289,11 +298,15 @@ def apply_action(
     day: str,
     now: dt.datetime,
     notices: Sequence[Notice] = (),
+    request: Mapping[str, object] | None = None,
+    decision: Mapping[str, object] | None = None,
 ) -> bool:
     """Change a problem still in ``from_status`` and add its event, photos and notices; False if it moved on.
 
     A compare-and-set on the status: two people acting at once cannot both win. The notices go
-    to the outbox in the same transaction, so an event is never without its notices.
+    to the outbox in the same transaction, so an event is never without its notices. A unit's
+    ``request`` is added, or the pending one decided (``decision``: its new status and decider),
+    in the same transaction; RequestPending if another is pending, or none is to decide.
     """
     with store.writing() as conn:
         done = conn.execute(
@@ -303,6 +316,8 @@ def apply_action(
         ).rowcount
         if not done:
             return False
+        if request is not None or decision is not None:
+            _request_change(conn, problem_id, request, decision)
         event_id = _insert(
             conn, _INSERT_EVENT, {"problem_id": problem_id, "from_status": from_status, **event}
         )
@@ -317,6 +332,36 @@ def apply_action(
         )
         outbox.enqueue(conn, notices, now=now)
     return True
+
+
+def _request_change(
+    conn: Connection,
+    problem_id: int,
+    request: Mapping[str, object] | None,
+    decision: Mapping[str, object] | None,
+) -> None:
+    r = problem_requests.c
+    mine = (r.problem_id == problem_id, r.status == "pending")
+    if request is not None:
+        if conn.execute(select(r.id).where(*mine)).first() is not None:
+            raise RequestPending("pending")
+        conn.execute(insert(problem_requests).values(problem_id=problem_id, status="pending", **request))
+    if decision is None:
+        return
+    if not conn.execute(update(problem_requests).where(*mine).values(**decision)).rowcount:
+        raise RequestPending("none")
+
+
+def pending_requests(store: Store, problem_ids: list[int]) -> dict[int, Row]:
+    """The pending unit request of each of these problems that has one (at most one each)."""
+    out: dict[int, Row] = {}
+    r = problem_requests.c
+    with store.reading() as conn:
+        for chunk in range(0, len(problem_ids), 500):
+            ids = problem_ids[chunk : chunk + 500]
+            rows = conn.execute(select(problem_requests).where(r.problem_id.in_(ids), r.status == "pending"))
+            out.update({row.problem_id: row for row in rows})
+    return out
 
 
 def add_support(

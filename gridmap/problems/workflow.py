@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
+from typing import Any
 
 from gridmap.accounts import repository as limits
-from gridmap.auth import ROLES, User
-from gridmap.clock import iso, to_db, utcnow
+from gridmap.auth import ROLES, User, list_users
+from gridmap.clock import to_db, utcnow
 from gridmap.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from gridmap.parsing import MAX_YEAR, parse_datetime, parse_number
 from gridmap.problems import notices, repository, spotmap
+from gridmap.problems.actionform import ActionForm, Prepared
 from gridmap.problems.context import ProblemContext
+from gridmap.problems.lists import leader_grids
 from gridmap.problems.photos import PhotoWriter, prepare_photos
-from gridmap.problems.records import find_row, public_view, record, show
+from gridmap.problems.records import actor_names, find_row, public_view, record, show
 from gridmap.problems.states import (  # web/problems.py also reads the labels and SOURCES as workflow.X
     ACTION_LABELS,
     OPEN_STATUSES,
@@ -21,6 +24,7 @@ from gridmap.problems.states import (  # web/problems.py also reads the labels a
     SOURCES,
     STATUS_LABELS,
 )
+from gridmap.problems.steps import PREPARE, deadline_hours, dispatch_unit
 
 __all__ = [
     "ACTION_LABELS",
@@ -30,39 +34,81 @@ __all__ = [
     "ProblemPage",
     "act",
     "allowed_actions",
+    "deadline_hours",
     "dispatch_unit",
     "dispatch_units",
+    "inspectors",
     "problem_page",
     "support",
 ]
 
-# action -> (statuses it may start from, status it leads to; None keeps the status)
+# action -> (statuses it may start from, status it leads to; None keeps the status or lets the
+# action decide: approving a park parks, unparking goes back to where the case was parked from)
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
+    "send_verify": (("reported",), "verifying"),
+    "confirm": (("verifying",), "accepted"),
+    "refute": (("verifying",), "rejected"),
     "accept": (("reported",), "accepted"),
     "reject": (("reported", "accepted"), "rejected"),
-    "dispatch": (("reported", "accepted"), "dispatched"),
-    "rectify": (("dispatched",), "rectified"),
+    "dispatch": (("reported", "accepted", "returned"), "dispatched"),
+    "return": (("dispatched",), "returned"),
+    "request_extension": (("dispatched",), None),
+    "request_park": (("dispatched",), None),
+    "approve": (("dispatched",), None),
+    "refuse": (OPEN_STATUSES, None),
+    "park": (("accepted", "dispatched"), "parked"),
+    "unpark": (("parked",), None),
+    "rectify": (("dispatched", "parked"), "rectified"),
     "verify": (("rectified",), "verified"),
     "rework": (("rectified", "verified"), "dispatched"),
     "extend": (PENDING_STATUSES, None),
+    "set_urgency": (OPEN_STATUSES, None),
+    "urge": (OPEN_STATUSES, None),
     "close": (("verified",), "closed"),
 }
-MAX_EXTEND_HOURS = 8760  # one extension moves a deadline by at most a year
-NOTE_REQUIRED = {"reject": "不予立案的理由", "rework": "返工的原因", "extend": "延期的理由"}
+NOTE_REQUIRED = {
+    "reject": "不予立案的理由",
+    "refute": "核实不实的情况",
+    "return": "回退的理由（为什么不属于本单位）",
+    "rework": "返工的原因",
+    "extend": "延期的理由",
+    "request_extension": "申请延期的理由",
+    "request_park": "申请挂账的理由",
+    "refuse": "驳回的理由",
+    "park": "挂账的理由",
+}
+DECISIONS = ("approve", "refuse")  # shown only while a unit's request is pending
+REQUESTS = ("request_extension", "request_park")  # shown only while none is
 
 
 # --- who may do what ---------------------------------------------------------------------
-# action -> roles allowed to take it (ownership is checked separately for units).
+# action -> roles allowed to take it (ownership is checked separately for units, and the
+# inspector sent to verify is the only inspector who may answer).
 ACTION_ROLES: dict[str, frozenset[str]] = {
+    "send_verify": frozenset({"office"}),
+    "confirm": frozenset({"inspector", "office"}),
+    "refute": frozenset({"inspector", "office"}),
     "accept": frozenset({"office"}),
     "reject": frozenset({"office"}),
     "dispatch": frozenset({"office"}),
+    "return": frozenset({"unit"}),
+    "request_extension": frozenset({"unit"}),
+    "request_park": frozenset({"unit"}),
+    "approve": frozenset({"office"}),
+    "refuse": frozenset({"office"}),
+    "park": frozenset({"office"}),
+    "unpark": frozenset({"office"}),
     "rectify": frozenset({"unit", "office"}),
     "verify": frozenset({"inspector", "office"}),
     "rework": frozenset({"inspector", "office"}),
     "extend": frozenset({"office"}),
+    "set_urgency": frozenset({"office"}),
+    "urge": frozenset({"office", "leader"}),
     "close": frozenset({"inspector", "office"}),
+    "merge": frozenset({"office"}),  # gridmap/problems/merge.py
+    "followup": frozenset({"office"}),  # gridmap/problems/followup.py
 }
+VERDICTS = ("confirm", "refute")  # only the inspector sent (or the office) answers
 
 
 def require_action(user: User | None, action: str, *, unit_code: str | None) -> None:
@@ -73,11 +119,45 @@ def require_action(user: User | None, action: str, *, unit_code: str | None) -> 
     allowed = ACTION_ROLES.get(action, frozenset())
     if user.role not in allowed:
         labels = "、".join(ROLES[r] for r in sorted(allowed)) or "任何人"
-        msg = f"{user.role_label}不能执行“{action}”操作（只有{labels}可以）"
+        label = ACTION_LABELS.get(action, action)
+        msg = f"{user.role_label}不能执行“{label}”操作（只有{labels}可以）"
         raise Forbidden(msg)
     if user.role == "unit" and user.unit_code != unit_code:
         msg = "这个问题不是交给本单位的，只能处理本单位的问题"
         raise Forbidden(msg)
+
+
+def _require_actor(ctx: ProblemContext, user: User, name: str, row: Any) -> None:
+    """The row-specific rules: only the inspector sent answers a verification; a leader chases
+    only the problems of the grids they lead."""
+    if name in VERDICTS and user.role == "inspector" and row.verifier != user.username:
+        msg = f"问题 {row.tracking_no} 派给了巡查员 {row.verifier or '（未指定）'} 核实，只有他（她）或创建办可以回复核实结果"
+        raise Forbidden(msg)
+    if name == "urge" and user.role == "leader" and row.grid_code not in leader_grids(ctx, user):
+        msg = "包片领导只能催办所包网格的问题"
+        raise Forbidden(msg)
+
+
+def _require_status(name: str, row: Any) -> None:
+    sources = TRANSITIONS[name][0]
+    if row.status not in sources:
+        allowed = "、".join(STATUS_LABELS[s] for s in sources)
+        msg = (
+            f"问题 {row.tracking_no} 当前状态为“{STATUS_LABELS.get(row.status, row.status)}”，"
+            f"不能“{ACTION_LABELS[name]}”（只能在{allowed}时进行）"
+        )
+        raise Conflict(msg)
+
+
+def _note(name: str, note: object) -> str | None:
+    text = None if note is None else str(note).strip() or None
+    if text and len(text) > 2000:
+        msg = "备注 note 不超过 2000 个字"
+        raise InvalidInput(msg)
+    if name in NOTE_REQUIRED and not text:
+        msg = f"“{ACTION_LABELS[name]}”需要在 note 中写明{NOTE_REQUIRED[name]}"
+        raise InvalidInput(msg)
+    return text
 
 
 def act(
@@ -90,14 +170,18 @@ def act(
     deadline: object = None,
     hours: object = None,
     unit_code: object = None,
+    inspector: object = None,
+    until: object = None,
+    urgency: object = None,
     photos: list[tuple[str, bytes]] | None = None,
     now: dt.datetime | None = None,
 ) -> dict:
     """Take one workflow action on a problem (id or tracking number); return the new record.
 
     Checks, in order: the action exists (400), the user may take it on this problem (401/403),
-    the problem's status allows it (409). Every action is an event with actor, time, note and
-    optional photos, written in one transaction with the status change.
+    the problem's status allows it (409), what the action needs (400). Every action is an event
+    with actor, time, note, optional photos and its further facts (``detail``), written in one
+    transaction with the status change, a unit request added or decided, and the notices.
     """
     now = now or utcnow()
     name = str(action or "").strip()
@@ -107,80 +191,34 @@ def act(
     row = find_row(ctx, ref)
     require_action(user, name, unit_code=row.unit_code)
     assert user is not None  # require_action refuses anonymous users
-    sources, target = TRANSITIONS[name]
-    if row.status not in sources:
-        allowed = "、".join(STATUS_LABELS[s] for s in sources)
-        msg = (
-            f"问题 {row.tracking_no} 当前状态为“{STATUS_LABELS.get(row.status, row.status)}”，"
-            f"不能“{ACTION_LABELS[name]}”（只能在{allowed}时进行）"
-        )
-        raise Conflict(msg)
-    text = None if note is None else str(note).strip() or None
-    if text and len(text) > 2000:
-        msg = "备注 note 不超过 2000 个字"
-        raise InvalidInput(msg)
-    if name in NOTE_REQUIRED and not text:
-        msg = f"“{ACTION_LABELS[name]}”需要在 note 中写明{NOTE_REQUIRED[name]}"
-        raise InvalidInput(msg)
-    changes: dict = {"updated_at": to_db(now)}
-    event_deadline = None
-    event_unit = None
-    if name == "extend":
-        current = row.deadline.replace(tzinfo=dt.UTC)
-        if deadline not in (None, ""):
-            new_deadline = parse_datetime(deadline, name="deadline", label="新的整改期限")
-        elif hours not in (None, ""):
-            extra = parse_number(
-                hours,
-                name="hours",
-                label="延长小时数",
-                minimum=0,
-                maximum=MAX_EXTEND_HOURS,
-                above_minimum=True,
-                unit="（小时）",
-            )
-            new_deadline = current + dt.timedelta(hours=extra)
-        else:
-            msg = "延期需要新的期限 deadline（ISO 8601）或延长的小时数 hours"
-            raise InvalidInput(msg)
-        if to_db(new_deadline) <= row.deadline:
-            msg = "新的期限应晚于原期限"
-            raise InvalidInput(msg)
-        latest = min(
-            current + dt.timedelta(hours=MAX_EXTEND_HOURS),
-            dt.datetime(MAX_YEAR, 12, 31, 15, 59, 59, tzinfo=dt.UTC),
-        )  # Beijing year end
-        if new_deadline > latest:
-            msg = (
-                f"一次延期最多 {MAX_EXTEND_HOURS} 小时（一年），且不晚于 {MAX_YEAR} 年底："
-                f"新的期限 deadline 应不晚于 {iso(latest)}"
-            )
-            raise InvalidInput(msg)
-        changes["deadline"] = event_deadline = to_db(new_deadline)
-        changes["extensions"] = (row.extensions or 0) + 1
-    if name == "dispatch":
-        unit = dispatch_unit(ctx, row, unit_code)
-        changes["unit_code"], changes["unit_name"] = unit["code"], unit["name"]
-        event_unit = unit["code"]
-    if name == "rework":
-        changes["reworks"] = (row.reworks or 0) + 1
-    if name in ("close", "reject"):
-        changes["closed_at"] = to_db(now)
-    new_status = target or row.status
-    changes["status"] = new_status
-    prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
-    writer = PhotoWriter(ctx.storage)
-    day = now.strftime("%Y%m%d")
+    _require_actor(ctx, user, name, row)
+    _require_status(name, row)
+    form = ActionForm(
+        user=user,
+        note=_note(name, note),
+        deadline=deadline,
+        hours=hours,
+        unit_code=unit_code,
+        inspector=inspector,
+        until=until,
+        urgency=urgency,
+    )
+    step = PREPARE[name](ctx, row, form, now) if name in PREPARE else Prepared()
+    new_status = step.status or TRANSITIONS[name][1] or row.status
+    changes = {**step.changes, "updated_at": to_db(now), "status": new_status}
     event = {
         "at": to_db(now),
         "actor": user.username,
         "actor_role": user.role,
         "action": name,
         "to_status": new_status,
-        "note": text,
-        "deadline": event_deadline,
-        "unit_code": event_unit,
+        "note": form.note,
+        "deadline": None if step.event_deadline is None else to_db(step.event_deadline),
+        "unit_code": step.event_unit,
+        "detail": json.dumps(step.detail, ensure_ascii=False) if step.detail else None,
     }
+    prepared = prepare_photos(photos or [], max_bytes=ctx.photo_max_bytes, max_count=ctx.photo_max_count)
+    writer = PhotoWriter(ctx.storage)
     try:
         done = repository.apply_action(
             ctx.store,
@@ -190,10 +228,16 @@ def act(
             event=event,
             photos=prepared,
             put_photo=writer.put,
-            day=day,
+            day=now.strftime("%Y%m%d"),
             now=now,
             notices=notices.for_action(ctx, row, event=event, changes=changes, now=now),
+            request=step.request,
+            decision=step.decision,
         )
+    except repository.RequestPending:
+        writer.rollback()
+        msg = f"问题 {row.tracking_no} 的申请刚被他人提交或审批过，请刷新后重试"
+        raise Conflict(msg) from None
     except BaseException:
         writer.rollback()
         raise
@@ -242,42 +286,25 @@ def support(
 def allowed_actions(user: User | None, rec: dict) -> list[str]:
     """The actions ``user`` may take on a problem's record now: its status and the user's role decide.
 
-    A unit acts only on its own problems; anonymous visitors take none.
+    A unit acts only on its own problems; only the inspector sent to verify answers it; the
+    office decides a unit's request only while one is pending, and a unit asks only while none
+    is; anonymous visitors take none.
     """
     if user is None:
         return []
     out = []
+    pending = bool(rec.get("pending_request"))
     for action, (sources, _target) in TRANSITIONS.items():
         if rec["status"] not in sources or user.role not in ACTION_ROLES[action]:
             continue
         if user.role == "unit" and (rec["unit"] or {}).get("code") != user.unit_code:
             continue
+        if user.role == "inspector" and action in VERDICTS and rec.get("verifier") != user.username:
+            continue
+        if (action in DECISIONS and not pending) or (action in REQUESTS and pending):
+            continue
         out.append(action)
     return out
-
-
-def dispatch_unit(ctx: ProblemContext, row: object, unit_code: object) -> dict:
-    """The unit a dispatch hands the problem to: always an explicit choice, never a silent default.
-
-    A missing choice is refused, naming the unit the spot's responsibility suggests (so the
-    office sees who it would have been); an unknown code is refused too.
-    """
-    code = str(unit_code or "").strip()
-    if not code:
-        suggested = getattr(row, "unit_name", None)
-        if suggested:
-            hint = f"按位置查询，建议交给“{suggested}”（{getattr(row, 'unit_code', '')}）"
-        else:
-            hint = "这个问题不在任何网格内（属地兜底），没有建议的单位"
-        msg = (
-            f"派遣（交办）需要明确选择责任单位：请在“责任单位”中选择（{hint}；接口请在 unit 中给出单位代码）"
-        )
-        raise InvalidInput(msg)
-    unit = ctx.reference.model().unit_record(code)
-    if unit is None:
-        msg = f"单位代码“{code[:64]}”不存在；请从“责任单位”列表中选择"
-        raise InvalidInput(msg)
-    return unit
 
 
 def dispatch_units(ctx: ProblemContext, *, suggested: str | None = None) -> list[tuple[str, str]]:
@@ -285,6 +312,13 @@ def dispatch_units(ctx: ProblemContext, *, suggested: str | None = None) -> list
     units = ctx.reference.model().units
     pairs = [(str(code), str(name)) for code, name in zip(units.index, units["name"])]
     return sorted(pairs, key=lambda pair: pair[0] != suggested)  # stable: table order otherwise
+
+
+def inspectors(ctx: ProblemContext) -> list[tuple[str, str]]:
+    """(username, how they are named) of every active inspector a case may be sent to verify."""
+    logins = sorted(u.username for u in list_users(ctx.store) if u.role == "inspector" and u.active)
+    names = actor_names(ctx, set(logins)) if logins else {}
+    return [(login, names.get(login, login)) for login in logins]
 
 
 @dataclass
@@ -296,19 +330,30 @@ class ProblemPage:
     units: list[tuple[str, str]]
     suggested_unit: str | None = None  # the unit the spot's responsibility names, offered first
     around: dict | None = None  # GeoJSON of the streets and the grid outline around the spot
+    inspectors: list[tuple[str, str]] = field(default_factory=list)  # to send a case to verify
 
 
 def problem_page(
     ctx: ProblemContext, ref: object, *, user: User | None, now: dt.datetime | None = None
 ) -> ProblemPage:
     """A problem for its page: the record, the actions the user may take, units to dispatch to
-    (the suggested one first; the page makes no choice for the office)."""
+    (the suggested one first; the page makes no choice for the office), inspectors to send it to
+    verify. A leader is offered 催办 only on the grids they lead."""
     rec = show(ctx, ref, viewer=user, now=now)
     actions = allowed_actions(user, rec)
+    if (
+        user is not None
+        and user.role == "leader"
+        and (rec["grid"] or {}).get("code") not in leader_grids(ctx, user)
+    ):
+        actions = [a for a in actions if a != "urge"]
     near = spotmap.around(
         ctx.reference, lon=rec["lon"], lat=rec["lat"], grid_code=(rec["grid"] or {}).get("code")
     )
-    if "dispatch" not in actions:
-        return ProblemPage(rec, actions, [], around=near)
-    suggested = (rec["unit"] or {}).get("code")
-    return ProblemPage(rec, actions, dispatch_units(ctx, suggested=suggested), suggested, around=near)
+    page = ProblemPage(rec, actions, [], around=near)
+    if "send_verify" in actions:
+        page.inspectors = inspectors(ctx)
+    if "dispatch" in actions:
+        page.suggested_unit = (rec["unit"] or {}).get("code")
+        page.units = dispatch_units(ctx, suggested=page.suggested_unit)
+    return page

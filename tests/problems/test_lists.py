@@ -192,7 +192,7 @@ def test_parse_filter_checks_and_normalises():
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        ({"status": "reported,done"}, "状态 status 无效：done；可用：reported、accepted"),
+        ({"status": "reported,done"}, "状态 status 无效：done；可用：reported、verifying、accepted"),
         ({"source": "tv"}, "来源 source 无效：“tv”；可用：inspector、citizen、assessment、media"),
         ({"category": "nope"}, "nope"),
         ({"overdue": "maybe"}, "overdue"),

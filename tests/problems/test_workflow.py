@@ -103,16 +103,33 @@ def _user(role, **kw):
 @pytest.mark.parametrize(
     ("role", "extra", "status", "unit", "expected"),
     [
-        ("office", {}, "reported", "U1", ["accept", "reject", "dispatch", "extend"]),
-        ("office", {}, "rectified", "U1", ["verify", "rework"]),
-        ("office", {}, "verified", "U1", ["rework", "close"]),
+        (
+            "office",
+            {},
+            "reported",
+            "U1",
+            ["send_verify", "accept", "reject", "dispatch", "extend", "set_urgency", "urge"],
+        ),
+        ("office", {}, "rectified", "U1", ["verify", "rework", "set_urgency", "urge"]),
+        ("office", {}, "verified", "U1", ["rework", "set_urgency", "urge", "close"]),
         ("office", {}, "closed", "U1", []),
-        ("unit", {"unit_code": "U1"}, "dispatched", "U1", ["rectify"]),
+        ("office", {}, "parked", "U1", ["unpark", "rectify", "set_urgency", "urge"]),
+        ("office", {}, "returned", "U1", ["dispatch", "extend", "set_urgency", "urge"]),
+        (
+            "unit",
+            {"unit_code": "U1"},
+            "dispatched",
+            "U1",
+            ["return", "request_extension", "request_park", "rectify"],
+        ),
+        ("unit", {"unit_code": "U1"}, "parked", "U1", ["rectify"]),
+        ("unit", {"unit_code": "U1"}, "returned", "U1", []),
         ("unit", {"unit_code": "U2"}, "dispatched", "U1", []),  # another unit's problem
         ("unit", {"unit_code": "U1"}, "reported", "U1", []),
         ("inspector", {}, "rectified", None, ["verify", "rework"]),
         ("inspector", {}, "verified", None, ["rework", "close"]),
-        ("leader", {"leader_code": "L01"}, "reported", "U1", []),
+        ("leader", {"leader_code": "L01"}, "reported", "U1", ["urge"]),
+        ("leader", {"leader_code": "L01"}, "closed", "U1", []),
     ],
 )
 def test_allowed_actions_by_role_status_and_unit(role, extra, status, unit, expected):
@@ -135,13 +152,14 @@ def test_allowed_actions_are_the_ones_act_accepts(ctx, people):
     no = _report(ctx)["tracking_no"]
     act(ctx, no, user=people["office"], action="dispatch", unit_code="U1", now=T0)
     page = problem_page(ctx, no, user=people["unit"], now=T0)
-    assert page.actions == ["rectify"] and page.units == []
+    assert page.actions == ["return", "request_extension", "request_park", "rectify"] and page.units == []
     for action in set(TRANSITIONS) - set(page.actions):
         with pytest.raises((Forbidden, Conflict, InvalidInput)):
-            act(ctx, no, user=people["unit"], action=action, note="说明", hours=1, now=T0)
+            act(ctx, no, user=people["unit"], action=action, note="说明", hours=1, urgency="urgent", now=T0)
     assert act(ctx, no, user=people["unit"], action="rectify", now=T0)["status"] == "rectified"
     office = problem_page(ctx, no, user=people["office"], now=T0)
-    assert office.actions == allowed_actions(people["office"], office.record) == ["verify", "rework"]
+    assert office.actions == allowed_actions(people["office"], office.record)
+    assert office.actions == ["verify", "rework", "set_urgency", "urge"]
     assert "reporter" in office.record
     public = problem_page(ctx, no, user=None, now=T0)
     assert public.actions == [] and "reporter" not in public.record
