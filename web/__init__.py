@@ -23,6 +23,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.downloads",
     "web.patrol",
     "web.admin",
+    "web.inbox",
 )
 
 
