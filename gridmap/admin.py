@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass, field
 
 from gridmap import auth
 from gridmap.accounts import repository
 from gridmap.clock import china
-from gridmap.errors import GridmapError, InvalidInput
+from gridmap.errors import GridmapError, InvalidInput, NotFound
 from gridmap.reference import ReferenceCache
 from gridmap.store import Store
 
@@ -29,9 +30,13 @@ class Account:
     binding_label: str  # "责任单位 县住建局（U1）", or "—"
     active: bool
     last_login: str | None  # China time, "2026-11-30 20:19"; None when not known
+    email: str | None = None  # where email notices go (the office's page only)
+    phone: str | None = None  # where SMS notices go, through the webhook
 
     def as_dict(self) -> dict:
         return {
+            "email": self.email,
+            "phone": self.phone,
             "username": self.username,
             "role": self.role,
             "role_label": self.role_label,
@@ -93,6 +98,7 @@ def overview(store: Store, reference: ReferenceCache) -> Overview:
     """Every user, disabled ones too, with what they are bound to and their last known login."""
     found = choices(reference)
     logins = repository.last_logins(store)
+    contacts = repository.all_contacts(store)
     accounts = []
     for user in auth.list_users(store):
         code, label = _binding(user, found)
@@ -106,6 +112,8 @@ def overview(store: Store, reference: ReferenceCache) -> Overview:
                 binding_label=label,
                 active=user.active,
                 last_login=None if login is None else china(login).strftime("%Y-%m-%d %H:%M"),
+                email=contacts[user.username].email if user.username in contacts else None,
+                phone=contacts[user.username].phone if user.username in contacts else None,
             )
         )
     return Overview(accounts, found)
@@ -202,3 +210,28 @@ def set_active(store: Store, *, username: object, active: bool, by: auth.User) -
         msg = "不能停用自己正在使用的账号；请由另一位创建办用户操作"
         raise InvalidInput(msg)
     auth.set_active(store, username=name, active=active)
+
+
+EMAIL = re.compile(
+    r"[^@\s<>,;\"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
+)
+PHONE = re.compile(r"1[3-9]\d{9}|0\d{2,3}-?\d{7,8}")
+
+
+def set_contact(store: Store, *, username: object, email: object = None, phone: object = None) -> None:
+    """Set a user's email and phone for notices (blank clears one); formats are checked."""
+    name = str(username or "").strip()
+    mail = str(email or "").strip() or None
+    if mail is not None and (len(mail) > 254 or not EMAIL.fullmatch(mail)):
+        msg = f"“{name}”的电子邮箱“{mail[:60]}”格式不对：应形如 zhangsan@county.gov.cn；不需要邮件通知可留空"
+        raise InvalidInput(msg)
+    digits = str(phone or "").strip().replace(" ", "") or None
+    if digits is not None and not PHONE.fullmatch(digits):
+        msg = (
+            f"“{name}”的手机号“{digits[:30]}”格式不对：应为 11 位手机号（如 13800000000）"
+            "或带区号的座机（如 0917-4700001）；不需要短信通知可留空"
+        )
+        raise InvalidInput(msg)
+    if not repository.set_contact(store, name, email=mail, phone=digits):
+        msg = f"用户“{name}”不存在，请刷新用户列表后重试"
+        raise NotFound(msg)

@@ -110,6 +110,20 @@ def set_active():
     return redirect(url_for("admin.users_page"))
 
 
+@bp.post("/admin/users/contact")
+@login_required(roles=OFFICE)
+def set_contact():
+    name = request.form.get("username", "")
+    try:
+        admin.set_contact(
+            store(), username=name, email=request.form.get("email"), phone=request.form.get("phone")
+        )
+    except GridmapError as error:
+        return _users(error=error.message, status=error.status)
+    flash(f"已保存“{name}”的通知邮箱和手机号")
+    return redirect(url_for("admin.users_page"))
+
+
 # --- Open311 api keys ----------------------------------------------------------------------------
 @bp.get("/admin/apikeys")
 @login_required(roles=OFFICE)
