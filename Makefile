@@ -28,7 +28,10 @@ vendor: venv
 demo: setup
 	$(BIN)/gridmap load geodata/demo --if-empty
 
+# the web server and, next to it, the notification worker (email, webhook, reminders); Ctrl-C stops both
 run: demo
+	@$(BIN)/gridmap notify worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker' EXIT; trap 'exit 130' INT TERM; \
 	$(BIN)/gridmap serve --port $(PORT)
 
 lint: venv
