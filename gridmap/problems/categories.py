@@ -14,12 +14,18 @@ from gridmap.errors import ConfigError, Finding, InvalidInput
 
 @dataclass(frozen=True)
 class Category:
-    """One kind of problem and how many hours the responsible unit has to fix it."""
+    """One kind of problem and how many working hours the responsible unit has to fix it.
+
+    ``urgent_hours``: the deadline of an urgent case (None: GRIDMAP_URGENT_HOURS);
+    ``urgency``: the class a new report of this kind starts in (normal or urgent).
+    """
 
     code: str
     name: str
     group: str
     deadline_hours: float
+    urgent_hours: float | None = None
+    urgency: str = "normal"
 
     def as_dict(self) -> dict:
         return {
@@ -27,10 +33,14 @@ class Category:
             "name": self.name,
             "group": self.group,
             "deadline_hours": self.deadline_hours,
+            "urgent_hours": self.urgent_hours,
+            "urgency": self.urgency,
         }
 
 
-# The civilized-city campaign's everyday problems (全国文明城市测评常见问题).
+# The civilized-city campaign's everyday problems (全国文明城市测评常见问题). Deadlines are working
+# hours. Urgent by default: hazards to life and traffic that cannot wait for the normal queue, a
+# missing manhole cover (people fall in) and muck spilt on the road (vehicles skid).
 DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category("garbage", "垃圾暴露", "市容环境", 24),
     Category("bin_overflow", "垃圾桶满溢", "市容环境", 12),
@@ -41,14 +51,14 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category("bike_parking", "非机动车乱停", "交通秩序", 12),
     Category("flyposting", "小广告", "市容环境", 48),
     Category("facility_damage", "设施损坏", "公共设施", 72),
-    Category("manhole", "井盖缺失", "公共设施", 4),
+    Category("manhole", "井盖缺失", "公共设施", 4, urgent_hours=2, urgency="urgent"),
     Category("streetlight", "路灯不亮", "公共设施", 48),
     Category("toilet", "公厕脏乱", "市容环境", 24),
     Category("billboard", "违规户外广告", "市容秩序", 72),
     Category("dog", "不文明养犬", "文明行为", 48),
     Category("hoarding", "施工围挡破损", "工地管理", 48),
     Category("construction_dust", "工地扬尘", "工地管理", 24),
-    Category("muck_truck", "渣土撒漏", "工地管理", 12),
+    Category("muck_truck", "渣土撒漏", "工地管理", 12, urgency="urgent"),
     Category("green_damage", "绿化带破坏", "园林绿化", 72),
     Category("road_damage", "道路破损", "公共设施", 72),
     Category("sewage", "污水外溢", "市容环境", 24),
@@ -64,7 +74,11 @@ _HEADERS = {
     "name": ("name", "名称", "类别名称"),
     "group": ("group", "分组", "类别分组"),
     "deadline_hours": ("deadline_hours", "处置时限（小时）", "处置时限(小时)", "时限"),
+    "urgent_hours": ("urgent_hours", "紧急处置时限（小时）", "紧急处置时限(小时)", "紧急时限"),
+    "urgency": ("urgency", "默认紧急程度", "紧急程度"),
 }
+# How a category file may write the urgency class (empty: normal).
+URGENCY_WORDS = {"normal": "normal", "一般": "normal", "普通": "normal", "urgent": "urgent", "紧急": "urgent"}
 
 
 CATEGORY_HINT = "类别编码或名称，例如 garbage 或 垃圾暴露；可用类别见 /api/categories"
@@ -149,13 +163,37 @@ def _parse_rows(rows: list, path: Path) -> list[Category]:
         if not hours > 0:
             msg = f"问题类别文件 {path} 第 {number} 行 deadline_hours 应为正数，实际为 {values['deadline_hours']!r}"
             raise ConfigError(msg)
+        urgent = _urgent_hours(values["urgent_hours"], hours, where=f"问题类别文件 {path} 第 {number} 行")
+        word = str(values["urgency"] or "normal").strip()
+        urgency = URGENCY_WORDS.get(word.lower(), URGENCY_WORDS.get(word))
+        if urgency is None:
+            msg = f"问题类别文件 {path} 第 {number} 行：默认紧急程度应为 一般（normal）或 紧急（urgent），实际为 {word!r}"
+            raise ConfigError(msg)
         code = str(values["code"]).strip()
         if code in seen:
             msg = f"问题类别文件 {path} 第 {number} 行：编码 {code} 重复"
             raise ConfigError(msg)
         seen.add(code)
-        out.append(Category(code, str(values["name"]).strip(), str(values["group"] or "其他").strip(), hours))
+        group = str(values["group"] or "其他").strip()
+        out.append(Category(code, str(values["name"]).strip(), group, hours, urgent, urgency))
     if not out:
         msg = f"问题类别文件 {path} 中没有任何类别"
         raise ConfigError(msg)
     return out
+
+
+def _urgent_hours(value: object, hours: float, *, where: str) -> float | None:
+    """The urgent deadline of a category file row: empty for none, else positive and not over ``hours``."""
+    if value is None:
+        return None
+    try:
+        urgent = float(str(value).strip())
+    except ValueError:
+        urgent = -1.0
+    if not urgent > 0:
+        msg = f"{where}：紧急处置时限 urgent_hours 应为正数（工作小时），或留空，实际为 {value!r}"
+        raise ConfigError(msg)
+    if urgent > hours:
+        msg = f"{where}：紧急处置时限 {urgent:g} 小时长于处置时限 {hours:g} 小时，紧急时限应不超过处置时限"
+        raise ConfigError(msg)
+    return urgent

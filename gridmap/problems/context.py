@@ -14,6 +14,7 @@ from gridmap.reference import ReferenceCache
 from gridmap.settings import Settings, load_settings
 from gridmap.store import Store
 from gridmap.whois import WhoisIndex
+from gridmap.worktime import calendar_for
 
 
 @dataclass
@@ -48,6 +49,8 @@ def context_from_settings(
 ) -> ProblemContext:
     """A ProblemContext configured by the settings (as load_settings() resolves them)."""
     frozen = settings if isinstance(settings, Settings) else load_settings(settings, environ={})
+    # a bad calendar file stops start-up with its file and line, not the first report
+    calendar_for(work_hours=frozen.work_hours, holidays_file=frozen.holidays_file)
     folder = settings["GRIDMAP_PHOTO_DIR"] or str(Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads")
     return ProblemContext(
         store=store,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import secrets
 import time
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -13,8 +14,8 @@ from gridmap.accounts import repository as limits
 from gridmap.auth import User, may_see_personal_data
 from gridmap.clock import china, to_db, utcnow
 from gridmap.errors import Conflict, Finding, Forbidden, InvalidInput, ServiceBusy, TooManyRequests
-from gridmap.problems import repository
-from gridmap.problems.categories import category_finding
+from gridmap.problems import deadlines, repository
+from gridmap.problems.categories import URGENCY_WORDS, Category, category_finding
 from gridmap.problems.context import ProblemContext, context_from_settings
 from gridmap.problems.photos import PhotoWriter, prepare_photos
 from gridmap.problems.records import build_record, record
@@ -43,6 +44,7 @@ class ReportResult:
 
     record: dict
     replayed: bool = False
+    reporter_key: str | None = None  # the secret of the reporter's tracking link; never in public views
 
 
 ASK_CATEGORY = "请选择问题类别"
@@ -120,6 +122,23 @@ def decide_source(user: User | None, claimed: object = None, *, partner_source: 
     return code
 
 
+def decide_urgency(user: User | None, claimed: object, category: Category) -> str:
+    """The urgency class of a new report: the category's default unless staff chose one.
+
+    Any logged-in staff member (office, inspector, leader, unit) may report a case as urgent or
+    normal, since they answer for it by name; a citizen's or an Open311 partner's claim is
+    checked for spelling but not followed (the office raises a case with set_urgency).
+    """
+    claim = "" if claimed is None else str(claimed).strip()
+    if not claim:
+        return category.urgency
+    urgency = URGENCY_WORDS.get(claim.lower(), URGENCY_WORDS.get(claim))
+    if urgency is None:
+        msg = f"紧急程度 urgency 应为 normal（一般）或 urgent（紧急），实际为“{claim[:20]}”"
+        raise InvalidInput(msg, findings=[Finding(msg, field="urgency")])
+    return urgency if user is not None else category.urgency
+
+
 def report_limit(ctx: ProblemContext) -> limits.Limit:
     """The rate limit on anonymous reports per client address (inactive at 0 per hour)."""
     return limits.Limit("report", int(ctx.reports_per_hour or 0), dt.timedelta(hours=1))
@@ -152,7 +171,8 @@ def _replay(
             hint="新的上报请使用新的 Idempotency-Key",
         )
         raise Conflict(msg, findings=[finding])
-    return ReportResult(record(ctx, row, viewer=viewer, now=now), replayed=True)
+    key_of = getattr(row, "reporter_key", None)
+    return ReportResult(record(ctx, row, viewer=viewer, now=now), replayed=True, reporter_key=key_of)
 
 
 def report_problem(
@@ -163,6 +183,7 @@ def report_problem(
     category: object = None,
     description: object = None,
     source: object = None,
+    urgency: object = None,
     reporter_name: object = None,
     reporter_phone: object = None,
     crs: str | None = None,
@@ -178,7 +199,9 @@ def report_problem(
     """Validate a report, assign it from whois, store it with its photos; all or nothing.
 
     ``source`` is only a claim: decide_source() settles it from the user (or, for Open311,
-    ``partner_source``, the source of the partner's key). ``client`` (the sender's address)
+    ``partner_source``, the source of the partner's key); so is ``urgency`` (decide_urgency()).
+    The deadline is the category's working hours for that urgency, in working time. ``client``
+    (the sender's address)
     counts anonymous reports against ``ctx.reports_per_hour``; past it: TooManyRequests.
     The Idempotency-Key covers everything sent, contacts and photos included: the same key
     with anything different is a Conflict, never a silent replay.
@@ -189,6 +212,7 @@ def report_problem(
     cat = ctx.categories.get(category)
     text = _text(description, name="description", label="问题描述", limit=MAX_DESCRIPTION, required=True)
     source_code = decide_source(user, source, partner_source=partner_source)
+    urgency_code = decide_urgency(user, urgency, cat)
     name = _text(reporter_name, name="reporter_name", label="上报人姓名", limit=50, required=False)
     phone = _text(reporter_phone, name="reporter_phone", label="联系电话", limit=20, required=False)
     if phone and not _PHONE.match(phone):
@@ -215,6 +239,7 @@ def report_problem(
         name or "",
         phone or "",
         *(hashlib.sha256(data).hexdigest() for _, data in (photos or [])),
+        *([] if urgency_code == cat.urgency else [urgency_code]),
     )
     if key is not None:
         replay = _replay(ctx, key, fingerprint, viewer=user, now=now)
@@ -250,7 +275,8 @@ def report_problem(
         address = who["point"]["name"]
     elif who["community"]:
         address = who["community"]["name"]
-    deadline = now + dt.timedelta(hours=cat.deadline_hours)
+    deadline = deadlines.due(ctx, now, deadlines.hours_for(ctx, cat.code, urgency_code))
+    reporter_key = secrets.token_urlsafe(16)
     local_day = china(now).strftime("%Y%m%d")
     values = {
         "category": cat.code,
@@ -272,6 +298,8 @@ def report_problem(
         "leader_codes": ",".join(leader["code"] for leader in who["leaders"]),
         "fallback": bool(who["fallback"]),
         "deadline": to_db(deadline),
+        "urgency": urgency_code,
+        "reporter_key": reporter_key,
         "supporters": 0,
         "extensions": 0,
         "reworks": 0,
@@ -342,4 +370,4 @@ def report_problem(
         staff=user is not None,
         history=True,
     )
-    return ReportResult(rec)
+    return ReportResult(rec, reporter_key=reporter_key)

@@ -17,7 +17,7 @@ from tests.problems.conftest import NEAR_HOSPITAL, ON_BINJIANG_ROAD, ON_XINJIAN_
 from tests.problems.contexts import make_context
 
 T0 = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)  # 09:00 in Shanghai
-LATER = T0 + dt.timedelta(hours=30)  # every 24-hour deadline has passed
+LATER = T0 + dt.timedelta(days=7)  # every 24-working-hour deadline (Wed 2 Dec 12:00) has passed
 OFFICE = User(id=1, username="office", role="office")
 INSPECTOR = User(id=2, username="insp", role="inspector")
 UNIT_U1 = User(id=3, username="u1", role="unit", unit_code="U1")
@@ -296,7 +296,7 @@ def test_csv_has_a_bom_the_columns_and_no_formulas(world):
     assert p2["是否逾期"] == "是" and p2["状态"] == "已上报"
     p3 = by_no[numbers["P3"]]
     assert p3["问题描述"] == "'-井盖没了" and p3["上报人"] == "张三" and p3["联系电话"] == "13900000000"
-    assert p3["问题类别"] == "井盖缺失" and p3["整改期限"] == "2026-11-27T13:00:00+08:00"
+    assert p3["问题类别"] == "井盖缺失" and p3["整改期限"] == "2026-11-27T11:00:00+08:00"
     p4 = by_no[numbers["P4"]]
     assert (p4["网格"], p4["责任单位"], p4["镇（街道）"]) == ("", "", "双石铺镇")
     p5 = by_no[numbers["P5"]]

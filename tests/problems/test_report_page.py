@@ -95,10 +95,10 @@ def test_lookup_of_a_wrong_number_says_so_on_the_report_page(client, typed, stat
 def test_report_answer_carries_a_human_deadline(app, client):
     moment = dt.datetime(2026, 11, 30, 12, 19, 31, tzinfo=dt.UTC)  # 20:19 in China
     app.extensions["gridmap.clock"] = lambda: moment
-    body = _report(client)  # garbage: 24 hours
+    body = _report(client)  # garbage: 24 working hours, counted from Tuesday 08:30 (7 a day)
     assert body["created_at_text"] == "11月30日 20:19"
-    assert body["deadline_text"] == "12月1日 20:19"
-    assert body["deadline"] == "2026-12-01T20:19:31+08:00"  # the API keeps ISO
+    assert body["deadline_text"] == "12月4日 11:30"
+    assert body["deadline"] == "2026-12-04T11:30:00+08:00"  # the API keeps ISO
     shown = client.get(f"/api/problems/{body['tracking_no']}").get_json()
     assert shown["history"][0]["at_text"] == "11月30日 20:19"
     assert shown["history"][0]["deadline_text"] is None

@@ -70,7 +70,11 @@ def test_deadline_and_tracking_number_follow_category_and_china_date(ctx):
     ).record
     assert first["tracking_no"] == "FX20261127-0001"
     assert second["tracking_no"] == "FX20261127-0002"
-    assert first["deadline"] == "2026-11-27T13:00:00+08:00"  # 4 hours for a missing manhole cover
+    # a missing manhole cover is urgent by default: 2 working hours from Friday 09:00
+    assert first["deadline"] == "2026-11-27T11:00:00+08:00"
+    with ctx.store.engine.connect() as conn:
+        urgency = select(problems.c.urgency).where(problems.c.tracking_no == first["tracking_no"])
+        assert conn.execute(urgency).scalar() == "urgent"
     late = NOW.replace(hour=17)  # 01:00 next day in Shanghai
     assert (
         report_problem(
@@ -244,3 +248,70 @@ def test_a_failed_transaction_removes_written_photos(ctx):
         )
     assert count(ctx.store) == 0 and count(ctx.store, problem_photos) == 0
     assert not any(p.is_file() for p in ctx.storage.root.rglob("*"))
+
+
+def _stored(ctx, tracking_no):
+    with ctx.store.engine.connect() as conn:
+        return conn.execute(select(problems).where(problems.c.tracking_no == tracking_no)).one()
+
+
+def test_a_report_on_national_day_eve_is_due_in_working_time(ctx):
+    eve = dt.datetime(2026, 9, 30, 8, 0, tzinfo=dt.UTC)  # Wednesday 16:00 in Shanghai
+    rec = report_problem(
+        ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage", description="x", now=eve
+    ).record
+    # 24 working hours: Wed 2 h; 1-7 Oct off; Thu 8, Fri 9, 调休 Sat 10 Oct 7 h each; Mon 12 Oct 09:30
+    assert rec["deadline"] == "2026-10-12T09:30:00+08:00" and rec["deadline_text"] == "10月12日 09:30"
+    assert rec["overdue"] is False
+    stored = _stored(ctx, rec["tracking_no"])
+    assert (stored.deadline, stored.urgency) == (dt.datetime(2026, 10, 12, 1, 30), "normal")
+
+
+def test_urgency_defaults_from_the_category_and_only_staff_choose_it(ctx):
+    def report(category, **kw):
+        rec = report_problem(
+            ctx,
+            lon=ON_BINJIANG_ROAD[0],
+            lat=ON_BINJIANG_ROAD[1],
+            category=category,
+            description="x",
+            now=NOW,
+            **kw,
+        ).record
+        return _stored(ctx, rec["tracking_no"]).urgency, rec["deadline"]
+
+    # Friday 09:00; urgent: GRIDMAP_URGENT_HOURS (4: 09:00-12:00, 14:30-15:30) or the category's
+    # own (manhole: 2); normal garbage 24: Fri 6.5 h, Mon 7, Tue 7, Wed 08:30 + 3.5 = 12:00
+    assert report("garbage") == ("normal", "2026-12-02T12:00:00+08:00")
+    assert report("garbage", urgency="urgent") == ("normal", "2026-12-02T12:00:00+08:00")  # a citizen's claim
+    assert report("garbage", urgency="紧急", user=OFFICE) == ("urgent", "2026-11-27T15:30:00+08:00")
+    inspector = User(id=1, username="insp", role="inspector")
+    assert report("garbage", urgency="urgent", user=inspector) == ("urgent", "2026-11-27T15:30:00+08:00")
+    assert report("manhole") == ("urgent", "2026-11-27T11:00:00+08:00")  # urgent by default
+    assert report("manhole", urgency="normal") == ("urgent", "2026-11-27T11:00:00+08:00")
+    assert report("manhole", urgency="normal", user=OFFICE) == ("normal", "2026-11-27T15:30:00+08:00")
+    with pytest.raises(InvalidInput, match="urgency 应为 normal（一般）或 urgent（紧急）"):
+        report("garbage", urgency="high")
+
+
+def test_the_reporter_key_is_stored_and_never_shown(ctx):
+    args = {
+        "lon": ON_BINJIANG_ROAD[0],
+        "lat": ON_BINJIANG_ROAD[1],
+        "category": "garbage",
+        "description": "垃圾",
+        "idempotency_key": "key-of-a-reporter",
+        "now": NOW,
+    }
+    first = report_problem(ctx, **args)
+    other = report_problem(ctx, **{**args, "idempotency_key": None, "description": "另一处"})
+    key = first.reporter_key
+    assert key and len(key) >= 22 and key != other.reporter_key  # secrets.token_urlsafe(16)
+    assert _stored(ctx, first.record["tracking_no"]).reporter_key == key
+    assert report_problem(ctx, **args).reporter_key == key  # a replay hands back the same link
+    from gridmap.problems.records import show
+
+    public = show(ctx, first.record["tracking_no"], viewer=None, now=NOW)
+    staff = show(ctx, first.record["tracking_no"], viewer=OFFICE, now=NOW)
+    for shown in (first.record, public, staff):
+        assert key not in repr(shown) and "reporter_key" not in shown

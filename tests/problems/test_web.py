@@ -179,10 +179,10 @@ def test_role_loop_over_http(app, client, staff):
 
 
 def test_chase_list_with_injected_time(app, client, staff):
-    no = report(client, category="manhole").get_json()["tracking_no"]  # 4 hours
+    no = report(client, category="manhole").get_json()["tracking_no"]  # urgent: 2 working hours
     fresh = client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()
     assert fresh["count"] == 0
-    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=5)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=14)  # past 2 working hours, holidays or not
     app.extensions["gridmap.clock"] = lambda: later
     chase = client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()
     assert [p["tracking_no"] for p in chase["problems"]] == [no]
@@ -191,7 +191,7 @@ def test_chase_list_with_injected_time(app, client, staff):
     # an extension takes it off the chase list
     r = client.post(
         f"/api/problems/{no}/actions",
-        json={"action": "extend", "hours": 24, "note": "需采购井盖"},
+        json={"action": "extend", "deadline": (later + dt.timedelta(days=1)).isoformat(), "note": "井盖"},
         headers=staff["office"],
     )
     assert r.status_code == 200 and r.get_json()["extensions"] == 1
@@ -203,9 +203,9 @@ def test_chase_list_with_injected_time(app, client, staff):
 def test_without_an_injected_clock_the_routes_read_gridmap_clock(app, client, staff, monkeypatch):
     from gridmap import clock
 
-    no = report(client, category="manhole").get_json()["tracking_no"]  # 4 hours
+    no = report(client, category="manhole").get_json()["tracking_no"]  # urgent: 2 working hours
     assert "gridmap.clock" not in app.extensions
-    later = clock.utcnow() + dt.timedelta(hours=5)
+    later = clock.utcnow() + dt.timedelta(days=14)  # past 2 working hours, holidays or not
     monkeypatch.setattr(clock, "utcnow", lambda: later)
     chase = client.get("/api/problems?scope=chase", headers=staff["office"]).get_json()
     assert [p["tracking_no"] for p in chase["problems"]] == [no]
