@@ -98,6 +98,7 @@ def create():
         category=data.get("category"),
         description=data.get("description"),
         source=data.get("source"),
+        urgency=data.get("urgency"),
         reporter_name=data.get("reporter_name"),
         reporter_phone=data.get("reporter_phone"),
         crs=data.get("crs"),

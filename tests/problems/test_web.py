@@ -50,6 +50,25 @@ def test_report_inside_a_grid_is_assigned_as_whois_says(client):
     assert set(body) >= {"id", "tracking_no", "status", "grid", "unit", "deadline"}
 
 
+def test_urgency_is_staff_s_choice_and_the_category_s_default(client, staff):
+    def post(headers=None, **kw):
+        body = {
+            "lon": ON_BINJIANG_ROAD[0],
+            "lat": ON_BINJIANG_ROAD[1],
+            "category": "garbage",
+            "description": "d",
+        }
+        return client.post("/api/problems", json={**body, **kw}, headers=headers or {})
+
+    citizen = post(urgency="urgent").get_json()  # garbage: normal, whatever a citizen claims
+    office = post(staff["office"], urgency="urgent").get_json()
+    manhole = post(category="manhole").get_json()  # urgent by default
+    assert (citizen["urgency"], office["urgency"], manhole["urgency"]) == ("normal", "urgent", "urgent")
+    assert office["deadline"] < citizen["deadline"]  # 4 working hours against 24 (same China offset)
+    bad = post(staff["office"], urgency="high")
+    assert bad.status_code == 400 and "urgency" in bad.get_json()["message"]
+
+
 def test_idempotency_key_twice_gives_one_problem(client, staff):
     headers = {"Idempotency-Key": "k-1"}
     body = {"lon": ON_BINJIANG_ROAD[0], "lat": ON_BINJIANG_ROAD[1], "category": "garbage", "description": "d"}
