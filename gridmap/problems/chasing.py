@@ -70,7 +70,8 @@ def _deadline_notices(ctx: ProblemContext, rows: list[Any], at: dt.datetime, peo
             continue
         stamp = row.deadline.strftime("%Y%m%dT%H%M")
         due_text = when(row.deadline)
-        who = people.unit(row.unit_code) or people.office()
+        # a unit hears of a deadline once the case is handed to it; before that the office does
+        who = (people.unit(row.unit_code) if row.status == "dispatched" else []) or people.office()
         if row.deadline > at:
             if soon_end is not None and row.deadline <= soon_end:
                 message = f"{describe(ctx, row)}将于 {due_text} 到期，请抓紧办理。"

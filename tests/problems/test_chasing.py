@@ -134,3 +134,15 @@ def test_the_leaders_daily_digest_once_a_day_after_its_hour(ctx, people, dispatc
 def test_a_scan_with_nothing_to_say_writes_nothing(ctx, people):
     assert scan(ctx, now=T0) == {"digest": 2}  # 09:00: only the digests (no problems)
     assert scan(ctx, now=T0) == {}
+
+
+def test_before_dispatch_the_office_is_chased_not_the_unit(ctx, people):
+    ctx.settings = dataclasses.replace(ctx.settings, digest_at="")
+    rec = report_problem(
+        ctx, lon=ON_BINJIANG_ROAD[0], lat=ON_BINJIANG_ROAD[1], category="garbage", description="垃圾", now=T0
+    ).record
+    due = deadline(ctx, rec["tracking_no"])
+    assert scan(ctx, now=due - dt.timedelta(minutes=5)) == {"due_soon": 1}
+    assert scan(ctx, now=due + dt.timedelta(minutes=5)) == {"overdue": 1}
+    assert events(ctx, "u1") == []
+    assert [e for e, _ in events(ctx, "office")] == ["overdue", "due_soon"]
