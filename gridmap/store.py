@@ -73,6 +73,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "gridmap.problems.schema",
     "gridmap.routing.schema",
     "gridmap.notify.schema",
+    "gridmap.wording.schema",
 )
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.

@@ -18,6 +18,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.pages",
     "web.auth",
     "web.problems",
+    "web.followup",
     "web.open311",
     "web.imports",
     "web.downloads",

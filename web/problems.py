@@ -109,7 +109,13 @@ def create():
         now=now(),
     )
     body = result.record if (user and user.role == "office") else records.public_view(result.record)
+    if result.reporter_key:  # the reporter's own link to follow the case and answer the follow-up
+        body = {
+            **body,
+            "followup_url": url_for("followup.track_page", ref=body["tracking_no"], key=result.reporter_key),
+        }
     response = current_app.json.response(body)
+    response.headers["Cache-Control"] = "no-store"
     response.status_code = 200 if result.replayed else 201
     response.headers["Location"] = url_for("problems.show_api", ref=body["tracking_no"])
     if result.replayed:

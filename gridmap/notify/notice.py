@@ -40,6 +40,8 @@ EVENT_LABELS: dict[str, str] = {
     "verify_assigned": "核实任务",
     "verified_report": "核实结果",
     "parked": "挂账",
+    "unparked": "恢复办理",
+    "urgency_changed": "紧急程度调整",
     "due_soon": "即将到期",
     "overdue": "已逾期",
     "escalated": "逾期升级",

@@ -33,6 +33,20 @@ def describe(ctx: ProblemContext, row: Any) -> str:
     )
 
 
+def _day(value: object) -> str | None:
+    """A date given as an ISO text or datetime, as people read it: 2027年3月1日."""
+    moment: object = value
+    if isinstance(value, str) and value:
+        try:
+            moment = dt.datetime.fromisoformat(value)
+        except ValueError:
+            return value[:20]
+    if not isinstance(moment, dt.datetime):
+        return None
+    local = china(moment)
+    return f"{local.year}年{local.month}月{local.day}日"
+
+
 def _detail(event: Mapping[str, object]) -> dict:
     raw = event.get("detail")
     if isinstance(raw, Mapping):
@@ -109,7 +123,7 @@ def for_action(
         asked = f"延期 {hours:g} 个工作小时" if isinstance(hours, int | float) else "延期"
         tell("extension_requested", f"{unit_name}申请{what}{asked}{because}。请审批。", _office(ctx))
     elif action == "request_park":
-        until = detail.get("until")
+        until = _day(detail.get("until"))
         asked = f"挂账至 {until}" if until else "挂账"
         tell("park_requested", f"{unit_name}申请{what}{asked}{because}。请审批。", _office(ctx))
     elif action in ("approve", "refuse"):
@@ -144,7 +158,17 @@ def for_action(
         verdict = "属实" if action == "confirm" else "不实"
         tell("verified_report", f"{who}核实{what}：{verdict}{because}。", _office(ctx))
     elif action == "park":
-        tell("parked", f"{what}已挂账{because}。", _unit(ctx, unit_code))
+        until = _day(detail.get("until") or changes.get("parked_until"))
+        tell("parked", f"{what}已挂账{'至 ' + until if until else ''}{because}。", _unit(ctx, unit_code))
+    elif action == "unpark":
+        tell("unparked", f"{what}已恢复办理，请在 {when(deadline)} 前办理{because}。", _unit(ctx, unit_code))
+    elif action == "set_urgency" and "deadline" in changes and row.status == "dispatched":
+        level = {"urgent": "紧急", "normal": "一般"}.get(str(detail.get("urgency") or ""), "")
+        tell(
+            "urgency_changed",
+            f"{what}调整为{level}件，期限改为 {when(deadline)}{because}。",
+            _unit(ctx, unit_code),
+        )
     elif action == "extend":
         tell("request_decided", f"{what}的期限已延至 {when(deadline)}{because}。", _unit(ctx, unit_code))
     return out

@@ -25,6 +25,7 @@ PHOTO_STAGES: dict[str, tuple[str, str]] = {
     "close": ("verify", "核查"),
     "confirm": ("verify", "核实"),
     "refute": ("verify", "核实"),
+    "merge": ("report", "上报"),  # a merged duplicate's photos, carried over to the kept case
 }
 PARTNER_PREFIX = "open311:"  # events filed through an Open311 api key name the partner so
 
@@ -96,6 +97,9 @@ def records(
     logins = {e.actor for found in events.values() for e in found if e.actor}
     names = actor_names(ctx, logins) if staff and logins else {}
     asked = repository.pending_requests(ctx.store, [r.id for r in rows]) if staff and rows else {}
+    merged = repository.tracking_numbers(
+        ctx.store, [m for r in rows if (m := getattr(r, "merged_into", None))]
+    )
     return [
         build_record(
             ctx,
@@ -107,6 +111,7 @@ def records(
             staff=staff,
             history=history,
             actors=names,
+            merged=merged,
             request=asked.get(r.id),
         )
         for r in rows
@@ -137,6 +142,7 @@ def build_record(
     staff: bool,
     history: bool,
     actors: dict[str, str] | None = None,
+    merged: dict[int, str] | None = None,
     request: Any = None,
 ) -> dict:
     """The record of a problem row with its events and photos (rows or objects with their fields);
@@ -206,6 +212,17 @@ def build_record(
             }
             for e in events
         ]
+    into = getattr(r, "merged_into", None)
+    out["merged_into"] = {"id": into, "tracking_no": (merged or {}).get(into)} if into else None
+    out["reopens"] = getattr(r, "reopens", None) or 0
+    if staff and getattr(r, "satisfaction", None):  # the follow-up's answer, for evaluation
+        out["satisfaction"] = {
+            "result": r.satisfaction,
+            "label": {"satisfied": "满意（已解决）", "unsatisfied": "不满意（没解决）"}.get(r.satisfaction),
+            "note": r.satisfaction_note,
+            "at": iso(r.satisfaction_at),
+            "at_text": human(r.satisfaction_at),
+        }
     out.update(_loop_facts(r, staff=staff, request=request))
     if personal:
         out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone, "username": r.reported_by}

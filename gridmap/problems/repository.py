@@ -422,3 +422,85 @@ def events_between(
         query = query.where(e.action.not_in(list(skip_actions)))
     with store.reading() as conn:
         return list(conn.execute(query).all())
+
+
+# --- follow-up and merge (issue 12) ------------------------------------
+def apply_events(
+    store: Store,
+    *,
+    problem_id: int,
+    expect: Mapping[str, object],
+    changes: Mapping[str, object],
+    events: Sequence[Mapping[str, object]],
+    now: dt.datetime,
+    notices: Sequence[Notice] = (),
+) -> bool:
+    """Change a problem whose columns still hold ``expect`` and add its events and notices, in one
+    transaction; False if it changed meanwhile (a compare-and-set, as apply_action)."""
+    c = problems.c
+    where = [c.id == problem_id, *(c[k].is_(None) if v is None else c[k] == v for k, v in expect.items())]
+    with store.writing() as conn:
+        if not conn.execute(update(problems).where(*where).values(**changes)).rowcount:
+            return False
+        for event in events:
+            _insert(conn, _INSERT_EVENT, {"problem_id": problem_id, **event})
+        outbox.enqueue(conn, notices, now=now)
+    return True
+
+
+class _Moved(Exception):
+    """A problem changed status meanwhile: the merge's transaction is rolled back."""
+
+
+def merge_problems(
+    store: Store,
+    *,
+    duplicate: tuple[int, str],
+    kept: tuple[int, str],
+    changes: Mapping[str, object],
+    events: tuple[Mapping[str, object], Mapping[str, object]],
+    supporters: int,
+    now: dt.datetime,
+    notices: Sequence[Notice] = (),
+) -> int | None:
+    """Merge one problem into another in one transaction: the duplicate (id, status) takes
+    ``changes``, the kept one (id, status) gains ``supporters`` and copies of the duplicate's photo
+    rows (the same stored files) under its event; an event on each. The number of photos carried
+    over, or None when either problem changed status meanwhile (nothing is written then)."""
+    c = problems.c
+    try:
+        with store.writing() as conn:
+            moved = conn.execute(
+                update(problems).where(c.id == duplicate[0], c.status == duplicate[1]).values(**changes)
+            ).rowcount
+            grown = conn.execute(
+                update(problems)
+                .where(c.id == kept[0], c.status == kept[1])
+                .values(supporters=c.supporters + supporters, updated_at=to_db(now))
+            ).rowcount
+            if not (moved and grown):
+                raise _Moved
+            _insert(conn, _INSERT_EVENT, {"problem_id": duplicate[0], **events[0]})
+            event_id = _insert(conn, _INSERT_EVENT, {"problem_id": kept[0], **events[1]})
+            photos = conn.execute(
+                select(problem_photos)
+                .where(problem_photos.c.problem_id == duplicate[0])
+                .order_by(problem_photos.c.id)
+            ).all()
+            for p in photos:
+                row = {k: v for k, v in p._mapping.items() if k != "id"}
+                _insert(conn, _INSERT_PHOTO, {**row, "problem_id": kept[0], "event_id": event_id})
+            outbox.enqueue(conn, notices, now=now)
+    except _Moved:
+        return None
+    return len(photos)
+
+
+def tracking_numbers(store: Store, problem_ids: Iterable[int]) -> dict[int, str]:
+    """The tracking number of each of these problem ids."""
+    ids = sorted(set(problem_ids))
+    if not ids:
+        return {}
+    with store.reading() as conn:
+        rows = conn.execute(select(problems.c.id, problems.c.tracking_no).where(problems.c.id.in_(ids)))
+        return {int(i): str(no) for i, no in rows}

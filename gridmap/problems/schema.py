@@ -132,18 +132,6 @@ problem_requests = Table(
     Column("decision_note", Text, nullable=True),
 )
 
-# Response templates (惯用语): common notes per action, kept by the office.
-response_templates = Table(
-    "response_templates",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("action", String(32), nullable=False, index=True),
-    Column("text", Text, nullable=False),
-    Column("position", Integer, nullable=False, default=0),
-    Column("updated_by", String(64), nullable=True),
-    Column("updated_at", DateTime, nullable=False),
-)
-
 
 def _migrate_3(conn) -> None:
     """Schema 3: urgency, verification, parking, merging and follow-up columns; event details."""

@@ -93,10 +93,10 @@ def test_close_tells_a_logged_in_reporter_in_the_app(ctx, people, problem):
         (
             "request_park",
             "unit",
-            {"note": "等预算", "detail": {"until": "2027-03-01"}},
+            {"note": "等预算", "detail": {"until": "2027-03-01T00:00:00+08:00"}},
             "park_requested",
             ("office", "office2"),
-            "挂账至 2027-03-01",
+            "挂账至 2027年3月1日",
         ),
         ("approve", "office", {"detail": {"kind": "extend"}}, "request_decided", ("u1", "u1b"), "批准了"),
         (
@@ -143,3 +143,46 @@ def test_the_one_who_acts_is_not_told(ctx, people, problem):
 def test_actions_without_listeners_make_no_notice(ctx, people, problem):
     assert notices_of(ctx, problem, "accept") == []
     assert notices_of(ctx, problem, "verify") == []
+
+
+def test_the_real_workflow_fills_each_actors_inbox(ctx, people, problem):
+    """Return, re-dispatch, a unit's extension request and its approval, a leader's 催办, verification."""
+    office, unit = people["office"], people["unit"]
+    act(ctx, problem, user=office, action="dispatch", unit_code="U1", now=T0)
+    act(ctx, problem, user=unit, action="return", note="不属本单位职责", now=T0)
+    act(ctx, problem, user=office, action="dispatch", unit_code="U1", now=T0)
+    act(ctx, problem, user=unit, action="request_extension", hours="16", note="需采购配件", now=T0)
+    act(ctx, problem, user=office, action="approve", now=T0)
+    act(ctx, problem, user=people["leader"], action="urge", note="群众反映强烈", now=T0)
+
+    def inbox(name):
+        return [r.event for r in outbox.inbox(ctx.store, name)][::-1]  # oldest first
+
+    assert inbox("u1") == ["dispatched", "dispatched", "request_decided", "urged"]
+    assert inbox("office2") == ["returned", "extension_requested"]
+    assert inbox("office") == ["returned", "extension_requested"]  # the unit acted: every office user hears
+    office_entries = outbox.inbox(ctx.store, "office2")
+    assert "延期 16 个工作小时" in office_entries[0].message
+    urged = outbox.inbox(ctx.store, "u1")[0]
+    assert "包片领导boss催办" in urged.message and "群众反映强烈" in urged.message
+    assert inbox("u2") == [] and inbox("boss") == []
+
+
+def test_park_unpark_and_urgency_tell_the_unit(ctx, people, problem):
+    act(ctx, problem, user=people["office"], action="dispatch", unit_code="U1", now=T0)
+    (parked,) = notices_of(ctx, problem, "park", detail={"until": "2027-03-01T00:00:00+08:00"})
+    assert (
+        parked.event == "parked"
+        and "已挂账至 2027年3月1日" in parked.message
+        and parked.recipients == ("u1", "u1b")
+    )
+    (back,) = notices_of(ctx, problem, "unpark")
+    assert back.event == "unparked" and "已恢复办理" in back.message
+    new_deadline = T0.replace(tzinfo=None) + dt.timedelta(hours=4)
+    (urgent,) = notices_of(
+        ctx, problem, "set_urgency", detail={"urgency": "urgent"}, changes={"deadline": new_deadline}
+    )
+    assert urgent.event == "urgency_changed" and "调整为紧急件，期限改为 11月27日 13:00" in urgent.message
+    assert (
+        notices_of(ctx, problem, "set_urgency", detail={"urgency": "urgent"}) == []
+    )  # deadline kept: no news
