@@ -71,7 +71,8 @@ def test_hostile_description_is_text_everywhere(
             "description": PAYLOAD,
         },
     )["tracking_no"]
-    # an overdue one for the chase list: reported three days ago, written through the same store code
+    # an overdue one for the chase list: reported two weeks ago (past its 2 working hours even across
+    # the longest holiday), written through the same store code
     ctx = context_from_settings(
         loaded_store, ReferenceCache(loaded_store, tolerance_m=50.0), load_settings(settings, environ={})
     )
@@ -81,7 +82,7 @@ def test_hostile_description_is_text_everywhere(
         lat=NEAR_HOSPITAL[1],
         category="manhole",
         description=PAYLOAD,
-        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=3),
+        now=dt.datetime.now(dt.UTC) - dt.timedelta(days=14),
     )
     add_user(loaded_store, username="office", role="office", password="secret-pass-1")
     dialogs = _watch(page)
