@@ -69,7 +69,7 @@ def services(ctx: ProblemContext) -> list[dict]:
         {
             "service_code": c.code,
             "service_name": c.name,
-            "description": f"{c.name}（{c.group}），处置时限 {c.deadline_hours:g} 小时",
+            "description": f"{c.name}（{c.group}），处置时限 {c.deadline_hours:g} 个工作小时",
             "metadata": False,
             "type": "realtime",
             "keywords": c.group,

@@ -68,7 +68,7 @@ def test_services_are_the_categories(world):
     assert manhole == {
         "service_code": "manhole",
         "service_name": "井盖缺失",
-        "description": "井盖缺失（公共设施），处置时限 4 小时",
+        "description": "井盖缺失（公共设施），处置时限 4 个工作小时",
         "metadata": False,
         "type": "realtime",
         "keywords": "公共设施",
