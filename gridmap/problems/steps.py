@@ -40,16 +40,9 @@ def dispatch_unit(ctx: ProblemContext, row: object, unit_code: object) -> dict:
     return unit
 
 
-def deadline_hours(ctx: ProblemContext, category: str, urgency: str) -> float:
-    """The working hours a unit has for a problem of this category and urgency: the category's
-    deadline, or for an urgent case GRIDMAP_URGENT_HOURS (never longer than the normal one)."""
-    normal = ctx.categories.get(category).deadline_hours
-    return min(ctx.settings.urgent_hours, normal) if urgency == "urgent" else normal
-
-
 def _fresh_deadline(ctx: ProblemContext, row: Any, now: dt.datetime) -> dt.datetime:
     """A new deadline counted from now: a re-dispatch or a resumed case starts the unit's time again."""
-    return to_db(deadlines.due(ctx, now, deadline_hours(ctx, row.category, row.urgency)))
+    return to_db(deadlines.due(ctx, now, deadlines.hours_for(ctx, row.category, row.urgency or "normal")))
 
 
 def _events(ctx: ProblemContext, row: Any) -> list:
@@ -87,7 +80,6 @@ def _send_verify(ctx: ProblemContext, row: Any, form: ActionForm, now: dt.dateti
     return Prepared(
         changes={"verifier": who.username, "verify_deadline": by},
         detail={"inspector": who.username, "verify_deadline": iso(by)},
-        event_deadline=by,
     )
 
 
@@ -176,7 +168,7 @@ def _set_urgency(ctx: ProblemContext, row: Any, form: ActionForm, now: dt.dateti
     if wanted == current:
         msg = f"问题 {row.tracking_no} 已经是“{URGENCY_LABELS[wanted]}”"
         raise InvalidInput(msg)
-    hours = deadline_hours(ctx, row.category, wanted)
+    hours = deadlines.hours_for(ctx, row.category, wanted)
     out = Prepared(
         changes={"urgency": wanted}, detail={"urgency": wanted, "previous": current, "hours": hours}
     )

@@ -24,7 +24,7 @@ from gridmap.problems.states import (  # web/problems.py also reads the labels a
     SOURCES,
     STATUS_LABELS,
 )
-from gridmap.problems.steps import PREPARE, deadline_hours, dispatch_unit
+from gridmap.problems.steps import PREPARE, dispatch_unit
 
 __all__ = [
     "ACTION_LABELS",
@@ -34,7 +34,6 @@ __all__ = [
     "ProblemPage",
     "act",
     "allowed_actions",
-    "deadline_hours",
     "dispatch_unit",
     "dispatch_units",
     "inspectors",

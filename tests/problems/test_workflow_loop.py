@@ -95,7 +95,7 @@ def test_send_verify_names_an_active_inspector_and_sets_the_verification_deadlin
     event = _last(rec)
     assert (event["action"], event["actor"], event["note"]) == ("send_verify", "office", "请核实")
     assert event["detail"] == {"inspector": "insp", "verify_deadline": iso(to_db(due))}
-    assert event["deadline"] == iso(to_db(due))
+    assert event["deadline"] is None  # the unit's deadline is unchanged; the verification's is in detail
     # only from reported
     with pytest.raises(Conflict, match="核实中"):
         act(ctx, no, user=office, action="send_verify", inspector="insp", now=T0)
@@ -327,12 +327,14 @@ def test_set_urgency_recomputes_the_deadline_from_the_start(ctx, people):
     with pytest.raises(InvalidInput, match="已经是“一般”"):
         act(ctx, no, user=people["office"], action="set_urgency", urgency="normal", now=T0)
     urgent = act(ctx, no, user=people["office"], action="set_urgency", urgency="urgent", now=T0 + HOUR)
-    hours = min(ctx.settings.urgent_hours, ctx.categories.get("garbage").deadline_hours)
+    hours = deadlines.hours_for(ctx, "garbage", "urgent")
     assert urgent["urgency"] == "urgent" and urgent["urgency_label"] == "紧急"
     assert urgent["deadline"] == iso(to_db(deadlines.due(ctx, T0, hours)))  # from the report
     assert _last(urgent)["detail"] == {"urgency": "urgent", "previous": "normal", "hours": hours}
     normal = act(ctx, no, user=people["office"], action="set_urgency", urgency="normal", now=T0 + HOUR)
-    assert normal["deadline"] == iso(to_db(deadlines.due(ctx, T0, 24)))
+    assert normal["deadline"] == iso(
+        to_db(deadlines.due(ctx, T0, deadlines.hours_for(ctx, "garbage", "normal")))
+    )
     act(ctx, no, user=people["unit"], action="rectify", now=T0 + HOUR)
     act(ctx, no, user=people["office"], action="verify", now=T0 + HOUR)
     act(ctx, no, user=people["office"], action="close", now=T0 + HOUR)
