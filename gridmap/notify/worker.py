@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from gridmap.accounts import repository as accounts
 from gridmap.clock import Clock, utcnow
@@ -83,20 +83,21 @@ class Worker:
         )
         lease_end = time.monotonic() + s.notify_lease_seconds
         margin = LEASE_MARGIN_TIMEOUTS * s.notify_timeout_seconds
+        found = accounts.contacts(self.store, {name for item in taken for name in item.recipients})
         made = 0
         for index, item in enumerate(taken):
             if self.stopping.is_set() or time.monotonic() + margin > lease_end:
                 repository.release(self.store, [t.id for t in taken[index:]], worker=self.name)
                 break
-            self._attempt(item)
+            self._attempt(item, found)
             made += 1
         return made
 
-    def _attempt(self, item: Claimed) -> None:
+    def _attempt(self, item: Claimed, found: Mapping[str, accounts.Contact]) -> None:
         s = self.settings
         started = time.monotonic()
         try:
-            outcome = self._send(item)
+            outcome = self._send(item, found)
         except Exception as exc:  # a bug in a channel must not stop the worker
             log.exception("delivery %s failed unexpectedly", item.id)
             outcome = channels.Outcome(False, error=f"发送时出错：{exc!r}")
@@ -122,9 +123,9 @@ class Worker:
                 status,
             )
 
-    def _send(self, item: Claimed) -> channels.Outcome:
+    def _send(self, item: Claimed, found: Mapping[str, accounts.Contact]) -> channels.Outcome:
+        """One attempt by the item's channel; ``found`` holds the contacts (taken when the batch was)."""
         s = self.settings
-        found = accounts.contacts(self.store, item.recipients)
         if item.channel == "webhook":
             if not s.webhook_url:
                 return channels.Outcome(False, error="webhook 已关闭（GRIDMAP_WEBHOOK_URL 为空）")
