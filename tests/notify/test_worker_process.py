@@ -105,3 +105,24 @@ def test_sigterm_stops_an_idle_worker(people, settings, receiver):
     _out, err = worker.communicate(timeout=20)
     assert worker.returncode == 0, err
     assert "通知发送进程已停止" in err
+
+
+def test_two_workers_at_once_send_each_notice_once(people, settings, receiver):
+    hook = receiver().start()
+    repository.add(people, notices(9), now=T0)
+    more = [
+        Notice(event="overdue", message=f"问题 B{i} 已逾期。", recipients=("unit1",), tracking_no=f"B{i}")
+        for i in range(30)
+    ]
+    repository.add(people, more, now=T0)
+    workers = [start_worker(settings, hook.url, name=name) for name in ("w1", "w2")]
+    try:
+        assert wait_until(lambda: repository.delivery_counts(people) == {"sent": 39}, 60)
+    finally:
+        for w in workers:
+            w.send_signal(signal.SIGTERM)
+        for w in workers:
+            w.communicate(timeout=20)
+    assert len(hook.requests) == 39 and len({b["id"] for b in hook.requests}) == 39
+    assert all(n == 1 for n in hook.accepted().values())
+    assert len(repository.attempts(people)) == 39
