@@ -264,7 +264,17 @@ def public_view(rec: dict) -> dict:
     """A record without anything personal (for citizens, Open311 and public pages)."""
     out = {k: v for k, v in rec.items() if k not in ("reporter", "verifier", "pending_request")}
     if "history" in out:
-        out["history"] = [dict(h, actor=None, actor_name=None, detail=None) for h in out["history"]]
+        out["history"] = [
+            # a follow-up's note (the reporter's words, the office's call) is for staff, as the satisfaction
+            dict(
+                h,
+                actor=None,
+                actor_name=None,
+                detail=None,
+                note=h["note"] if h["action"] != "followup" else None,
+            )
+            for h in out["history"]
+        ]
     return out
 
 

@@ -114,6 +114,10 @@ def test_the_reporter_answers_not_fixed_on_the_page_and_the_case_reopens(client,
     assert rec["status"] == "dispatched" and rec["reopens"] == 1 and rec["unit"]["code"] == "U2"
     assert [h["action"] for h in rec["history"]][-2:] == ["followup", "reopen"]
     assert rec["satisfaction"]["note"] == XSS.strip()
+    public = client.get(f"/api/problems/{no}").get_json()  # the reporter's words are for staff only
+    assert "satisfaction" not in public and [
+        h["note"] for h in public["history"] if h["action"] == "followup"
+    ] == [None]
     office_page = staff["office"].get(f"/problems/{no}").get_data(as_text=True)
     assert XSS not in office_page and "回访后重新打开 1 次" in office_page
 
