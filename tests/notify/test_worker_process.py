@@ -126,3 +126,25 @@ def test_two_workers_at_once_send_each_notice_once(people, settings, receiver):
     assert len(hook.requests) == 39 and len({b["id"] for b in hook.requests}) == 39
     assert all(n == 1 for n in hook.accepted().values())
     assert len(repository.attempts(people)) == 39
+
+
+def test_once_scans_and_delivers_one_round_then_exits(people, settings, receiver):
+    hook = receiver().start()
+    repository.add(people, notices(2), now=T0)
+    env = dict(os.environ)
+    env.update(
+        GRIDMAP_INSTANCE_DIR=settings["GRIDMAP_INSTANCE_DIR"],
+        GRIDMAP_DATABASE_URL=settings["GRIDMAP_DATABASE_URL"],
+        GRIDMAP_WEBHOOK_URL=hook.url,
+        GRIDMAP_DIGEST_AT="",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "gridmap.cli", "notify", "worker", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert repository.delivery_counts(people) == {"sent": 2}
+    assert sorted(b["id"] for b in hook.requests) == ["gridmap-notice-1", "gridmap-notice-2"]
