@@ -65,7 +65,7 @@ def test_kill_9_mid_delivery_loses_nothing(people, settings, receiver):
     hook.start()
     repository.add(people, notices(3), now=T0)
     # the lease must outlast 4 timeouts for an attempt to start; the kill comes long before the timeout
-    first = start_worker(settings, hook.url, name="first", timeout=1, lease=5)
+    first = start_worker(settings, hook.url, name="first", timeout=2, lease=10)
     try:
         assert hook.first_arrived.wait(30), first.stderr.read() if first.poll() is not None else "no request"
         first.send_signal(signal.SIGKILL)  # mid-delivery: the POST is in flight, nothing recorded
