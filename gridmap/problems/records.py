@@ -197,7 +197,7 @@ def build_record(
                 "at": iso(e.at),
                 "at_text": human(e.at),
                 "action": e.action,
-                "action_label": ACTION_LABELS.get(e.action, e.action),
+                "action_label": _action_label(e),
                 "status": e.to_status,
                 "status_label": STATUS_LABELS.get(e.to_status, e.to_status),
                 # staff see who acted; the public sees only the role
@@ -227,6 +227,18 @@ def build_record(
     if personal:
         out["reporter"] = {"name": r.reporter_name, "phone": r.reporter_phone, "username": r.reported_by}
     return out
+
+
+def _action_label(e: Any) -> str:
+    """An event's label; a follow-up's names its answer and how it came (电话回访：不满意（没解决）)."""
+    label = ACTION_LABELS.get(e.action, e.action)
+    if e.action != "followup":
+        return label
+    facts = _detail(getattr(e, "detail", None)) or {}
+    answer = {"satisfied": "满意（已解决）", "unsatisfied": "不满意（没解决）"}.get(str(facts.get("result")))
+    if facts.get("channel") == "phone":
+        label = f"电话{label}"
+    return f"{label}：{answer}" if answer else label
 
 
 def _detail(text: str | None) -> dict | None:

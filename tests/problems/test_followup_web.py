@@ -113,6 +113,7 @@ def test_the_reporter_answers_not_fixed_on_the_page_and_the_case_reopens(client,
     rec = staff["office"].get(f"/api/problems/{no}").get_json()
     assert rec["status"] == "dispatched" and rec["reopens"] == 1 and rec["unit"]["code"] == "U2"
     assert [h["action"] for h in rec["history"]][-2:] == ["followup", "reopen"]
+    assert rec["history"][-2]["action_label"] == "回访：不满意（没解决）"
     assert rec["satisfaction"]["note"] == XSS.strip()
     public = client.get(f"/api/problems/{no}").get_json()  # the reporter's words are for staff only
     assert "satisfaction" not in public and [
@@ -155,6 +156,7 @@ def test_phone_follow_up_and_merge_forms_are_the_offices(client, staff):
     rec = office.get(f"/api/problems/{no}").get_json()
     assert rec["satisfaction"]["result"] == "satisfied" and rec["history"][-1]["action"] == "followup"
     assert rec["history"][-1]["actor"] == "boss"
+    assert rec["history"][-1]["action_label"] == "电话回访：满意（已解决）"
     assert "记录回访" not in office.get(f"/problems/{no}").get_data(as_text=True)  # one answer per closure
     # merge: a duplicate with a photo into a kept open case
     kept = _report(client)
