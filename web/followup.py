@@ -31,7 +31,11 @@ def _phrase_globals() -> dict:
         user = current_user()
         return phrases.picker(store(), now=now()) if user is not None else {}
 
-    return {"phrase_picker": phrase_picker}
+    def merge_candidates(rec: dict) -> list[dict]:
+        """Open problems of the same category near this one, for the merge form's suggestions."""
+        return merge.candidates(ctx(), rec)
+
+    return {"phrase_picker": phrase_picker, "merge_candidates": merge_candidates}
 
 
 # --- the reporter's tracking page ----------------------------------------------------------------

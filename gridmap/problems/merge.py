@@ -8,8 +8,8 @@ from typing import Any
 
 from gridmap.auth import User
 from gridmap.clock import to_db, utcnow
-from gridmap.errors import Conflict, InvalidInput
-from gridmap.problems import notices, repository
+from gridmap.errors import Conflict, GridmapError, InvalidInput
+from gridmap.problems import duplicates, notices, repository
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.records import find_row, lookup, record
 from gridmap.problems.states import OPEN_STATUSES, STATUS_LABELS
@@ -38,6 +38,26 @@ def kept_row(ctx: ProblemContext, into: object) -> Any:
             raise Conflict(msg)
         seen.add(row.id)
     return row
+
+
+def candidates(ctx: ProblemContext, rec: dict, *, limit: int = 8) -> list[dict]:
+    """Open problems of the same category near this one (it left out), nearest first: what the
+    office most likely merges it into. Each: tracking_no, a short description, distance_m."""
+    try:
+        found = duplicates.find_duplicates(
+            ctx, lon=rec["lon"], lat=rec["lat"], category=rec["category"], limit=limit + 1
+        )
+    except GridmapError:  # a category that has left the file: nothing to suggest
+        return []
+    return [
+        {
+            "tracking_no": d["tracking_no"],
+            "text": f"{d['description'][:30]}（{d['status_label']}，{d['distance_m']:g} 米外）",
+            "distance_m": d["distance_m"],
+        }
+        for d in found
+        if d["id"] != rec["id"]
+    ][:limit]
 
 
 def merge(

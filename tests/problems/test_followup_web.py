@@ -180,7 +180,8 @@ def test_phone_follow_up_and_merge_forms_are_the_offices(client, staff):
             f"/api/problems/{dup}/merge", json={"into": kept}, headers={"X-CSRF-Token": _csrf(who, "/")}
         )
         assert r.status_code == 403
-    assert "合并重复问题" in office.get(f"/problems/{dup}").get_data(as_text=True)
+    page = office.get(f"/problems/{dup}").get_data(as_text=True)
+    assert "合并重复问题" in page and f'<option value="{kept}">' in page  # the nearby case is suggested
     r = office.post(f"/problems/{dup}/merge", data={"csrf_token": _csrf(office, "/"), "into": kept})
     assert r.status_code == 302 and r.headers["Location"].endswith(f"/problems/{kept}")
     public = client.get(f"/problems/{dup}").get_data(as_text=True)

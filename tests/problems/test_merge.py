@@ -120,3 +120,14 @@ def test_into_a_merged_case_follows_the_chain_to_the_kept_one(ctx, people):
     # a case merged into the one given is not merged "into itself" through the chain
     with pytest.raises(InvalidInput, match="自己"):
         merge.merge(ctx, first, user=office, into=second, now=T0)
+
+
+def test_candidates_are_nearby_open_cases_of_the_category_not_itself(ctx, people):
+    from gridmap.problems.records import show as show_record
+
+    kept, dup = _report(ctx), _report(ctx, minutes=1)
+    merged_away = _report(ctx, minutes=2)
+    merge.merge(ctx, merged_away, user=people["office"], into=kept, now=T0)
+    found = merge.candidates(ctx, show_record(ctx, dup, viewer=people["office"]))
+    assert [c["tracking_no"] for c in found] == [kept]  # not itself, not the merged (final) one
+    assert "垃圾" in found[0]["text"] and found[0]["distance_m"] == 0
