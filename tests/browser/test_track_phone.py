@@ -118,3 +118,32 @@ def test_a_phrase_picked_fills_the_note_under_the_csp(
     assert note.input_value() == "经核实，不属于城市管理问题，不予立案；重复上报，已有相同问题在办理中"
     assert pick.bounding_box()["height"] >= 44
     assert_clean(page)
+
+
+@pytest.mark.browser
+def test_the_phrase_page_on_a_phone(live_server_factory, settings, loaded_store, vendored_assets, page):
+    from gridmap.auth import add_user
+
+    server = live_server_factory(env=settings)
+    add_user(loaded_store, username="boss", role="office", password="secret-pass-1")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{server.url}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", "secret-pass-1")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    page.goto(f"{server.url}/admin/phrases")
+    first = page.locator("#gm-phrases-reject input[name=text]").first.input_value()
+    assert first == "经核实，不属于城市管理问题，不予立案"
+    targets = TAP_TARGETS.replace(".gm-track", ".gm-phrases")
+    assert page.evaluate(targets) == []
+    assert page.evaluate(OVERFLOW) == {"scroll": 0, "wide": []}
+    page.select_option("#gm-new-phrase select[name=action]", "urge")
+    page.fill("#gm-new-phrase textarea[name=text]", "请于今日下班前处置完毕")
+    with page.expect_navigation():
+        page.click("#gm-new-phrase button[type=submit]")
+    assert "已添加惯用语" in page.locator(".gm-ok-box").inner_text()
+    assert page.locator("#gm-phrases-urge input[name=text]").last.input_value() == "请于今日下班前处置完毕"
+    page.locator("#gm-phrases-urge").scroll_into_view_if_needed()
+    assert_not_blank(page.screenshot(path=str(SHOTS / "phrases-phone.png")))
+    assert_clean(page)
