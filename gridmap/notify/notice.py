@@ -12,7 +12,7 @@ class Notice:
     ``event`` is a machine name (dispatched, due_soon, overdue, escalated, returned, parked,
     extension, urged, closed, followup_due, digest, …); ``message`` is the Chinese text people
     read. ``dedupe`` makes a notice produced by a periodic scan idempotent: a second notice with
-    the same key is dropped.
+    the same key is dropped. ``external=False`` keeps a notice in the app: no email, no webhook.
     """
 
     event: str
@@ -24,6 +24,7 @@ class Notice:
     phone: str | None = None  # a citizen's phone (SMS through the webhook); never shown in the inbox
     dedupe: str | None = None
     extra: dict = field(default_factory=dict)
+    external: bool = True  # False: the inbox only (a worker never plans deliveries for it)
 
 
 # The events notices are about, with the words people read (email subjects, the inbox).
@@ -47,6 +48,7 @@ EVENT_LABELS: dict[str, str] = {
     "escalated": "逾期升级",
     "followup_due": "待回访",
     "digest": "每日汇总",
+    "reported": "新上报",
 }
 
 

@@ -44,6 +44,7 @@ def enqueue(conn: Connection, notices: Sequence[Notice], *, now: dt.datetime) ->
                 extra=json.dumps(notice.extra, ensure_ascii=False) if notice.extra else None,
                 dedupe_key=notice.dedupe,
                 created_at=at,
+                planned_at=None if notice.external else at,  # in-app only: planned with no delivery
             )
         )
         outbox_id = result.inserted_primary_key[0]  # type: ignore[index]

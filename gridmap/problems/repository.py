@@ -29,6 +29,8 @@ from gridmap.store import Store
 
 # Puts a prepared photo into storage for a day; answers its (photo key, thumbnail key).
 PutPhoto = Callable[..., tuple[str, str]]
+# The notices of a new report, given its id and tracking number (known only inside the transaction).
+ReportNotices = Callable[[int, str], Sequence[Notice]]
 
 
 class KeyTaken(Exception):
@@ -243,11 +245,13 @@ def insert_report(
     photos: Sequence[PreparedPhoto],
     put_photo: PutPhoto,
     now: dt.datetime,
+    notices: ReportNotices | None = None,
 ) -> Inserted:
-    """Store a report in one short transaction: its number, row, key, rate hits, event and photos.
+    """Store a report in one short transaction: its number, row, key, rate hits, event, photos, notices.
 
     The tracking number is ``prefix``, the (China) ``day`` and the day's next number. Photos
     are put into storage inside the transaction; on failure the caller removes them again.
+    ``notices(problem_id, tracking_no)`` go to the outbox in the same transaction.
     A unique value taken meanwhile raises KeyTaken, a database still locked raises Busy.
     """
     try:
@@ -277,6 +281,8 @@ def insert_report(
                 day=day,
                 now=now,
             )
+            if notices is not None:
+                outbox.enqueue(conn, notices(problem_id, tracking_no), now=now)
     except IntegrityError as exc:
         raise KeyTaken(str(exc)) from exc
     except OperationalError as exc:  # "database is locked" after busy_timeout

@@ -14,11 +14,13 @@ from gridmap.accounts import repository as limits
 from gridmap.auth import User, may_see_personal_data
 from gridmap.clock import china, to_db, utcnow
 from gridmap.errors import Conflict, Finding, Forbidden, InvalidInput, ServiceBusy, TooManyRequests
+from gridmap.notify.notice import Notice
 from gridmap.problems import deadlines, repository
 from gridmap.problems.categories import URGENCY_WORDS, Category, category_finding
 from gridmap.problems.context import ProblemContext, context_from_settings
 from gridmap.problems.photos import PhotoWriter, prepare_photos
 from gridmap.problems.records import build_record, record
+from gridmap.problems.reportnotices import for_report, office_users
 from gridmap.problems.states import SOURCES
 from gridmap.whois import parse_lonlat
 
@@ -194,6 +196,7 @@ def report_problem(
     actor_role: str | None = None,
     partner_source: str | None = None,
     client: str | None = None,
+    notify: bool = True,
     now: dt.datetime | None = None,
 ) -> ReportResult:
     """Validate a report, assign it from whois, store it with its photos; all or nothing.
@@ -204,7 +207,9 @@ def report_problem(
     (the sender's address)
     counts anonymous reports against ``ctx.reports_per_hour``; past it: TooManyRequests.
     The Idempotency-Key covers everything sent, contacts and photos included: the same key
-    with anything different is a Conflict, never a silent replay.
+    with anything different is a Conflict, never a silent replay. The office is told of the
+    new report in the same transaction (reportnotices.for_report; a replay tells nobody again);
+    ``notify=False`` leaves the outbox out.
     """
     now = now or utcnow()
     # validate
@@ -317,6 +322,12 @@ def report_problem(
     }
     # assemble: one short transaction; photos written inside it and removed if it fails
     hits = [(report_limit(ctx), client)] if limited else []
+    office = office_users(ctx) if notify else []  # read before the write transaction
+
+    def notices(problem_id: int, tracking_no: str) -> list[Notice]:
+        row = SimpleNamespace(id=problem_id, tracking_no=tracking_no, **values)
+        return for_report(ctx, row, event=event, office=office)
+
     for attempt in range(WRITE_ATTEMPTS):
         writer = PhotoWriter(ctx.storage)
         try:
@@ -332,6 +343,7 @@ def report_problem(
                 photos=prepared,
                 put_photo=writer.put,
                 now=now,
+                notices=notices if notify else None,
             )
             break
         except repository.KeyTaken:

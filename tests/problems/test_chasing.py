@@ -145,4 +145,4 @@ def test_before_dispatch_the_office_is_chased_not_the_unit(ctx, people):
     assert scan(ctx, now=due - dt.timedelta(minutes=5)) == {"due_soon": 1}
     assert scan(ctx, now=due + dt.timedelta(minutes=5)) == {"overdue": 1}
     assert events(ctx, "u1") == []
-    assert [e for e, _ in events(ctx, "office")] == ["overdue", "due_soon"]
+    assert [e for e, _ in events(ctx, "office")] == ["overdue", "due_soon", "reported"]
