@@ -353,7 +353,8 @@ def _download(data: bytes, filename: str, mimetype: str) -> Response:
 @bp.get("/tasks")
 @login_required(roles=("unit", "office", "inspector"))
 def tasks_page():
-    return _list_page("tasks", "我的任务")
+    scope = lists.task_scope(current_user())
+    return _list_page(scope, lists.SCOPES[scope])
 
 
 @bp.get("/my-grids")

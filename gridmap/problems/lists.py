@@ -65,6 +65,16 @@ class ProblemFilter:
         return out
 
 
+# What "my tasks" means by role: a unit its cases, an inspector the cases sent to them to verify,
+# the office the cases units returned and the units' requests waiting for a decision.
+TASK_SCOPES: dict[str, str] = {"unit": "tasks", "inspector": "verify", "office": "decide"}
+
+
+def task_scope(user: User) -> str:
+    """The scope of a user's "my tasks" page (TASK_SCOPES; "tasks" for any other role)."""
+    return TASK_SCOPES.get(user.role, "tasks")
+
+
 def default_scope(user: User) -> str:
     """The list a user sees by default: a unit its tasks, a leader its grids, others all problems."""
     return DEFAULT_SCOPES.get(user.role, "all")

@@ -122,6 +122,20 @@ def prepare_approve(ctx: ProblemContext, row: Any, form: ActionForm, now: dt.dat
     )
 
 
+def withdrawal(ctx: ProblemContext, row: Any, form: ActionForm, now: dt.datetime, status: str) -> dict | None:
+    """The decision that closes a pending request when the case moves on without one (the unit
+    fixed it, sent it back, or the office parked it): withdrawn, naming the new status; None if
+    no request is pending."""
+    if pending(ctx, row) is None:
+        return None
+    return {
+        "status": "withdrawn",
+        "decided_by": form.user.username,
+        "decided_at": to_db(now),
+        "decision_note": f"问题已{STATUS_LABELS.get(status, status)}，申请随之撤回",
+    }
+
+
 def prepare_refuse(ctx: ProblemContext, row: Any, form: ActionForm, now: dt.datetime) -> Prepared:
     """驳回申请: the request is refused with a note; nothing else changes."""
     found, decision = _decided(ctx, row, form, now, "refused")

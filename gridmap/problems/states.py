@@ -61,7 +61,12 @@ ACTION_LABELS: dict[str, str] = {
 }
 URGENCY_LABELS: dict[str, str] = {"normal": "一般", "urgent": "紧急"}
 REQUEST_KINDS: dict[str, str] = {"extend": "延期", "park": "挂账"}
-REQUEST_STATUS_LABELS: dict[str, str] = {"pending": "待审批", "approved": "已批准", "refused": "已驳回"}
+REQUEST_STATUS_LABELS: dict[str, str] = {
+    "pending": "待审批",
+    "approved": "已批准",
+    "refused": "已驳回",
+    "withdrawn": "已撤回",
+}
 SOURCES = REPORT_SOURCES  # where a problem report came from (shared with Open311 api keys)
 # Statuses after which nothing happens any more.
 FINAL_STATUSES = ("closed", "rejected", "merged")

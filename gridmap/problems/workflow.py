@@ -11,7 +11,7 @@ from gridmap.accounts import repository as limits
 from gridmap.auth import ROLES, User, list_users
 from gridmap.clock import to_db, utcnow
 from gridmap.errors import Conflict, Forbidden, InvalidInput, Unauthorized
-from gridmap.problems import notices, repository, spotmap
+from gridmap.problems import notices, repository, requests, spotmap
 from gridmap.problems.actionform import ActionForm, Prepared
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.lists import leader_grids
@@ -204,6 +204,8 @@ def act(
     )
     step = PREPARE[name](ctx, row, form, now) if name in PREPARE else Prepared()
     new_status = step.status or TRANSITIONS[name][1] or row.status
+    if new_status != row.status and step.decision is None and step.request is None:
+        step.decision = requests.withdrawal(ctx, row, form, now, new_status)
     changes = {**step.changes, "updated_at": to_db(now), "status": new_status}
     event = {
         "at": to_db(now),

@@ -406,3 +406,25 @@ def test_inspector_lists_the_cases_sent_to_them(ctx, people):
         lists.list_problems(ctx, user=people["unit"], scope="verify", now=T0)
     with pytest.raises(Forbidden):
         lists.list_problems(ctx, user=people["inspector"], scope="decide", now=T0)
+
+
+def test_a_pending_request_is_withdrawn_when_the_case_moves_on(ctx, people):
+    no = _dispatched(ctx, people)
+    act(ctx, no, user=people["unit"], action="request_extension", hours=8, note="等材料", now=T0)
+    fixed = act(ctx, no, user=people["unit"], action="rectify", note="已处理", now=T0 + HOUR)
+    assert fixed["pending_request"] is None
+    assert lists.list_problems(ctx, user=people["office"], scope="decide", now=T0) == []
+    with pytest.raises(Conflict):
+        act(ctx, no, user=people["office"], action="refuse", note="x", now=T0 + HOUR)
+    back = act(ctx, no, user=people["office"], action="rework", note="不到位", now=T0 + HOUR)
+    again = act(ctx, no, user=people["unit"], action="request_extension", hours=4, note="再等", now=T0 + HOUR)
+    assert back["status"] == again["status"] == "dispatched" and again["pending_request"]["hours"] == 4
+
+
+def test_my_tasks_by_role(people):
+    assert [lists.task_scope(people[r]) for r in ("unit", "inspector", "office")] == [
+        "tasks",
+        "verify",
+        "decide",
+    ]
+    assert lists.task_scope(people["leader"]) == "tasks"
