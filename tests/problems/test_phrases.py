@@ -86,3 +86,11 @@ def test_only_the_office_keeps_the_templates(loaded_store, people, role):
     with pytest.raises(Unauthorized):
         phrases.add_phrase(loaded_store, user=None, action="reject", text="新的")
     assert phrases.all_phrases(loaded_store)["reject"][0] == first
+
+
+def test_every_workflow_action_has_templates_to_pick():
+    from gridmap.problems.workflow import TRANSITIONS
+
+    assert set(TRANSITIONS) <= set(phrases.ACTIONS)
+    assert {"merge", "followup"} <= set(phrases.ACTIONS)
+    assert all(phrases.DEFAULTS[a] for a in phrases.ACTIONS)
