@@ -163,3 +163,17 @@ def test_the_office_records_a_phone_follow_up_with_the_same_reopen_rule(ctx, peo
     assert (call.action, call.actor, call.actor_role) == ("followup", "office", "office")
     assert json.loads(call.detail)["channel"] == "phone"
     assert (reopen.action, reopen.actor) == ("reopen", "office")
+
+
+def test_two_answers_at_once_count_once(ctx, people, monkeypatch):
+    # both read the closed, unanswered row; the second write finds it answered and is refused
+    no, key = closed_case(ctx, people)
+    stale = find_row(ctx, no)
+    followup.answer(ctx, no, key=key, result="satisfied", now=T0 + dt.timedelta(hours=4))
+    monkeypatch.setattr(followup, "find_row", lambda _ctx, _ref: stale)
+    with pytest.raises(Conflict, match="刚被他人处理或回访过"):
+        followup.answer(ctx, no, key=key, result="unsatisfied", note="没清", now=T0 + dt.timedelta(hours=4))
+    monkeypatch.undo()
+    row = find_row(ctx, no)
+    assert (row.status, row.satisfaction, row.reopens) == ("closed", "satisfied", 0)
+    assert [e.action for e in events(ctx, no)].count("followup") == 1

@@ -131,3 +131,26 @@ def test_candidates_are_nearby_open_cases_of_the_category_not_itself(ctx, people
     found = merge.candidates(ctx, show_record(ctx, dup, viewer=people["office"]))
     assert [c["tracking_no"] for c in found] == [kept]  # not itself, not the merged (final) one
     assert "垃圾" in found[0]["text"] and found[0]["distance_m"] == 0
+
+
+def test_a_merge_that_loses_a_race_writes_nothing(ctx, people):
+    # the kept case moved on between reading and writing: the duplicate's change is rolled back too
+    from gridmap.problems import repository
+
+    kept, dup = _report(ctx), _report(ctx, photos=[("a.jpg", jpeg_bytes())], minutes=1)
+    d, k = find_row(ctx, dup), find_row(ctx, kept)
+    moved = repository.merge_problems(
+        ctx.store,
+        duplicate=(d.id, "reported"),
+        kept=(k.id, "dispatched"),  # stale: it is still reported
+        changes={"status": "merged", "merged_into": k.id},
+        events=({"at": T0, "actor_role": "office", "action": "merge", "to_status": "merged"},) * 2,
+        supporters=1,
+        now=T0,
+    )
+    assert moved is None
+    d2, k2 = find_row(ctx, dup), find_row(ctx, kept)
+    assert (d2.status, d2.merged_into, k2.supporters) == ("reported", None, 0)
+    events, photos = events_and_photos(ctx.store, [d.id, k.id])
+    assert [e.action for e in events[d.id]] == ["report"] and [e.action for e in events[k.id]] == ["report"]
+    assert len(photos[k.id]) == 0 and len(photos[d.id]) == 1
