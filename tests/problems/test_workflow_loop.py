@@ -428,3 +428,31 @@ def test_my_tasks_by_role(people):
         "decide",
     ]
     assert lists.task_scope(people["leader"]) == "tasks"
+
+
+@pytest.mark.parametrize(
+    ("action", "form"),
+    [
+        ("request_extension", {"hours": 8, "note": "等材料"}),
+        ("request_park", {"until": "2027-03-31", "note": "等预算"}),
+        ("return", {"note": "不归本单位"}),
+    ],
+)
+def test_a_unit_asks_or_returns_only_while_the_case_is_dispatched_to_it(ctx, people, action, form):
+    no = _report(ctx)  # reported; the spot's unit is U1 but nothing is dispatched yet
+    with pytest.raises(Conflict, match="已上报"):
+        act(ctx, no, user=people["unit"], action=action, now=T0, **form)
+    act(ctx, no, user=people["office"], action="dispatch", unit_code="U1", now=T0)
+    act(ctx, no, user=people["unit"], action="rectify", now=T0)
+    with pytest.raises(Conflict, match="已整改"):
+        act(ctx, no, user=people["unit"], action=action, now=T0, **form)
+
+
+def test_approving_a_park_needs_the_case_still_dispatched(ctx, people):
+    no = _dispatched(ctx, people)
+    act(ctx, no, user=people["unit"], action="request_park", until="2027-03-31", note="等预算", now=T0)
+    act(ctx, no, user=people["office"], action="extend", hours=4, note="先延期", now=T0)  # status unchanged
+    assert record(ctx, _row(ctx, no), viewer=people["office"], now=T0)["pending_request"]["kind"] == "park"
+    act(ctx, no, user=people["office"], action="park", until="2027-01-31", note="创建办直接挂账", now=T0)
+    with pytest.raises(Conflict):  # parking withdrew the unit's request; approve starts from dispatched
+        act(ctx, no, user=people["office"], action="approve", now=T0)
