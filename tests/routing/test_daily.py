@@ -41,7 +41,7 @@ def check(result, stops_by_id=None):
 
 def test_mandatory_problems_are_visited_and_points_fill_the_day(town_store, town_ctx, town_settings):
     verify = town.add_problem(town_ctx, x=250, y=95, status="rectified")
-    overdue = town.add_problem(town_ctx, x=950, y=305, days_ago=5)  # garbage: 24 h deadline, long past
+    overdue = town.add_problem(town_ctx, x=950, y=305, days_ago=20)  # garbage: 24 working hours, long past
     fresh = town.add_problem(town_ctx, x=400, y=505)
     result = plan(town_store, town_settings)
     seen = check(result)

@@ -156,8 +156,8 @@ def add_problem(
 def report(
     ctx, *, lon: float, lat: float, status: str = "reported", days_ago: float = 0.0, category: str = "garbage"
 ) -> str:
-    """Report a problem through the problem service, `days_ago` days ago (garbage: a 24 h deadline, so
-    3 days ago is overdue), then, for ``status="rectified"``, dispatch and rectify it as the office."""
+    """Report a problem through the problem service, `days_ago` days ago (garbage: 24 working hours,
+    so 20 days ago is overdue even across the Spring Festival), then, for ``status="rectified"``, dispatch and rectify it as the office."""
     from gridmap.auth import get_user
     from gridmap.problems import service, workflow
 
@@ -191,7 +191,7 @@ def seed_demo_problems(ctx, model, *, count: int = 30, seed: int = 4) -> dict[st
             lon=float(lon),
             lat=float(lat),
             status="rectified" if kind == "rectified" else "reported",
-            days_ago=3.0 if kind == "overdue" else 0.0,
+            days_ago=20.0 if kind == "overdue" else 0.0,
         )
         out[number] = kind
     return out
