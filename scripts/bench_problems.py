@@ -92,7 +92,10 @@ def _hammer(
     return done["per_s"], done["ok"], done["errors"]
 
 
-def bench_http(*, seconds: float, clients: int) -> dict:
+def bench_http(
+    *, seconds: float, clients: int, workers: int | None = None, office_users: tuple[str, ...] = ()
+) -> dict:
+    """Reports/s over HTTP; ``workers`` gunicorn workers (default GRIDMAP_WORKERS), ``office_users`` told of each."""
     tmp = Path(tempfile.mkdtemp(prefix="gridmap-bench-problems-"))
     port = _free_port()
     env = {
@@ -104,9 +107,14 @@ def bench_http(*, seconds: float, clients: int) -> dict:
     }  # one address sends them all: no per-address limit
     gridmap = [sys.executable, "-m", "gridmap.cli"]
     subprocess.run([*gridmap, "load", str(DEMO)], env=env, check=True, capture_output=True)
+    from gridmap.auth import add_user
     from gridmap.settings import load_settings
+    from gridmap.store import Store
 
-    workers = str(load_settings(environ=env)["GRIDMAP_WORKERS"])  # GRIDMAP_WORKERS, else one per core
+    for name in office_users:  # each report then writes the office's notice in its transaction
+        add_user(Store(env["GRIDMAP_DATABASE_URL"]), username=name, role="office", password="bench-pass-123")
+    # --workers, else GRIDMAP_WORKERS, else one per core
+    workers = str(workers or load_settings(environ=env)["GRIDMAP_WORKERS"])
     server = subprocess.Popen(
         [*gridmap, "serve", "--workers", workers],
         env=env,
@@ -163,6 +171,7 @@ def bench_http(*, seconds: float, clients: int) -> dict:
         "cores": os.cpu_count(),
         "workers": int(workers),
         "clients": clients,
+        "office_users": len(office_users),
         "ping_per_s": round(ping_rate, 1),
         "reports_per_s": round(rate, 1),
         "reports_vs_ping": round(rate / ping_rate, 2),
@@ -186,6 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument(
+        "--workers", type=int, default=None, help="gunicorn workers (default GRIDMAP_WORKERS)"
+    )
     parser.add_argument("--skip-http", action="store_true")
     args = parser.parse_args(argv)
     results: dict = {"assign": bench_assign(args.points)}
@@ -201,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"disagreements with whois ({a['whois_sample']} spots)", str(a["whois_mismatches"]), "0"),
     ]
     if not args.skip_http:
-        results["http"] = h = bench_http(seconds=args.seconds, clients=args.clients)
+        results["http"] = h = bench_http(seconds=args.seconds, clients=args.clients, workers=args.workers)
         rows += [
             ("HTTP GET /api/ping", f"{h['ping_per_s']}/s", "baseline"),
             (
