@@ -71,12 +71,13 @@ def actor_names(ctx: ProblemContext, usernames: set[str]) -> dict[str, str]:
 def find_row(ctx: ProblemContext, ref: object) -> Any:
     """The problem row for an id or a tracking number; NotFound otherwise."""
     text = str(ref or "").strip()
-    if text.isdigit():
-        row = repository.find_problem(ctx.store, problem_id=int(text))
+    if text.isascii() and text.isdigit():
+        # an id past 64 bits names no problem (and would overflow the database's integer)
+        row = repository.find_problem(ctx.store, problem_id=int(text)) if len(text) <= 18 else None
     else:
-        row = repository.find_problem(ctx.store, tracking_no=text.upper())
+        row = repository.find_problem(ctx.store, tracking_no=text.upper()[:64])
     if row is None:
-        msg = f"问题“{text}”不存在，请核对受理编号（如 FX20261127-0001）"
+        msg = f"问题“{text[:40]}”不存在，请核对受理编号（如 FX20261127-0001）"
         raise NotFound(msg)
     return row
 

@@ -102,6 +102,9 @@ def test_refusals_leave_both_cases_as_they_were(ctx, people):
         merge.merge(ctx, dup, user=office, into=dup, now=T0)
     with pytest.raises(NotFound):
         merge.merge(ctx, dup, user=office, into="FX20990101-0001", now=T0)
+    for huge in ("9" * 40, "1" * 5000):  # no id that large; never an overflow
+        with pytest.raises(NotFound):
+            merge.merge(ctx, dup, user=office, into=huge, now=T0)
     with pytest.raises(InvalidInput, match="不是受理编号"):
         merge.merge(ctx, dup, user=office, into="hello", now=T0)
     act(ctx, kept, user=office, action="reject", note="不属实", now=T0)
