@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
 
+from gridmap.errors import InvalidInput
 from gridmap.notify import inbox
 from gridmap.parsing import parse_bool
 from web.auth import current_user, login_required
@@ -52,6 +53,9 @@ def mark_read_form():
 @login_required()
 def mark_read_api():
     body = request.get_json(silent=True) or {}
+    if not isinstance(body, dict):
+        msg = '请求体应为 JSON 对象，例如 {"ids": [1, 2]} 或 {"all": true}'
+        raise InvalidInput(msg)
     ids = body.get("ids") or []
     return inbox.mark_read(
         store(),
