@@ -88,25 +88,29 @@ def test_the_tracking_page_asks_and_reopens_on_a_phone(
     assert_clean(page)
 
 
+def _office_logs_in(page, url: str, store) -> None:
+    from gridmap.auth import add_user
+
+    add_user(store, username="boss", role="office", password="secret-pass-1")
+    page.goto(f"{url}/login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", "secret-pass-1")
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+
+
 @pytest.mark.browser
 def test_a_phrase_picked_fills_the_note_under_the_csp(
     live_server_factory, settings, loaded_store, vendored_assets, page
 ):
-    from gridmap.auth import add_user
-
     server = live_server_factory(env=settings)
-    add_user(loaded_store, username="boss", role="office", password="secret-pass-1")
     answer = page.request.post(
         f"{server.url}/api/problems",
         data={"lon": 106.5221, "lat": 33.9071, "category": "garbage", "description": "医院门口垃圾"},
     )
     tracking_no = answer.json()["tracking_no"]
     page.set_viewport_size(PHONE)
-    page.goto(f"{server.url}/login")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", "secret-pass-1")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    _office_logs_in(page, server.url, loaded_store)
     page.goto(f"{server.url}/problems/{tracking_no}")
     page.locator("details.gm-action-reject summary").click()
     pick = page.locator("details.gm-action-reject select.gm-phrase-pick")
@@ -122,16 +126,9 @@ def test_a_phrase_picked_fills_the_note_under_the_csp(
 
 @pytest.mark.browser
 def test_the_phrase_page_on_a_phone(live_server_factory, settings, loaded_store, vendored_assets, page):
-    from gridmap.auth import add_user
-
     server = live_server_factory(env=settings)
-    add_user(loaded_store, username="boss", role="office", password="secret-pass-1")
     page.set_viewport_size(PHONE)
-    page.goto(f"{server.url}/login")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", "secret-pass-1")
-    with page.expect_navigation():
-        page.click("main button[type=submit]")
+    _office_logs_in(page, server.url, loaded_store)
     page.goto(f"{server.url}/admin/phrases")
     first = page.locator("#gm-phrases-reject input[name=text]").first.input_value()
     assert first == "经核实，不属于城市管理问题，不予立案"
