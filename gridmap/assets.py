@@ -104,6 +104,7 @@ _SPEC: dict[str, dict[str, Any]] = {
         "files": ["images/loader.gif", "images/search-icon.png"],
     },
     "d3": {"js": ["d3.min.js"]},  # v3, for branca colormap legends (folium.Choropleth)
+    "echarts": {"js": ["dist/echarts.min.js"]},  # Apache ECharts: the charts of the dashboard (/dashboard)
     "folium": {"source": "python", "js": ["templates/leaflet_heat.min.js"]},
 }
 
