@@ -307,6 +307,7 @@ SETTINGS: tuple[Setting, ...] = (
         "A county's own calendar file: one date per line with 休 (a local day off) or 班 (a working "
         "day), read on top of the official holiday calendar.",
     ),
+    Setting("GRIDMAP_CHECKLIST_FILE", None, "The county's assessment checklist CSV (empty: built-in)."),
     Setting(
         "GRIDMAP_VERIFY_HOURS",
         4.0,
@@ -455,6 +456,7 @@ class Settings(Mapping[str, Any]):
     support_window_hours: float
     work_hours: tuple[tuple[int, int], ...]
     holidays_file: str | None
+    checklist_file: str | None
     verify_hours: float
     urgent_hours: float
     smtp_url: str | None

@@ -74,6 +74,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "gridmap.routing.schema",
     "gridmap.notify.schema",
     "gridmap.wording.schema",
+    "gridmap.assessment.schema",
 )
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.

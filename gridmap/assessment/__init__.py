@@ -1,0 +1,1 @@
+"""Field assessment (实地测评): rounds, checklists, assessments and the problems their fails file."""
