@@ -1,0 +1,86 @@
+"""A store with a hand-made month of cases whose ranking is known (for assemble, cli and web tests)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+from sqlalchemy import update
+
+from tests import factory
+from tests.notice.samples import jpeg
+
+GRID_A, GRID_B = "610330100001", "610330100002"  # 滨江网格, 新建路网格
+IN_A, IN_B = (106.5151, 33.9101), (106.5251, 33.9101)
+NOW = dt.datetime(2026, 12, 2, 2, 0)  # naive UTC: 2 December 2026, 10:00 in China
+NOV = dt.datetime(2026, 11, 3, 2, 0)
+
+
+@dataclass
+class Month:
+    ctx: object
+    settings: dict
+    tracking: dict  # label -> tracking number
+
+
+def _seed(ctx) -> dict:
+    from gridmap.problems import schema
+    from gridmap.problems.service import report_problem
+
+    tracking: dict[str, str] = {}
+
+    def report(label, spot, *, day, category="garbage", photo=False, **state):
+        done = report_problem(
+            ctx,
+            lon=spot[0],
+            lat=spot[1],
+            category=category,
+            description=f"测试问题{label}",
+            photos=[("p.jpg", jpeg("blue", (320, 240)))] if photo else None,
+            notify=False,
+            now=NOV + dt.timedelta(days=day),
+        )
+        number = done.record["tracking_no"]
+        tracking[label] = number
+        if state:
+            with ctx.store.writing() as conn:
+                conn.execute(
+                    update(schema.problems).where(schema.problems.c.tracking_no == number).values(**state)
+                )
+
+    deadline = NOV + dt.timedelta(days=10)
+    # grid A: 5 closed (4 in time, 1 late), 1 dispatched and overdue, 1 rejected (not a case)
+    for i in range(4):
+        report(f"A{i}", IN_A, day=i, status="closed", deadline=deadline, closed_at=NOV + dt.timedelta(days=5))
+    report("A4", IN_A, day=4, status="closed", deadline=deadline, closed_at=NOV + dt.timedelta(days=12))
+    report("A5", IN_A, day=5, category="stall", photo=True, status="dispatched", deadline=deadline)
+    report("A6", IN_A, day=6, status="rejected")
+    # grid B: 6 closed in time, 1 parked (out of the denominators)
+    for i in range(6):
+        report(f"B{i}", IN_B, day=i, status="closed", deadline=deadline, closed_at=NOV + dt.timedelta(days=2))
+    report("B6", IN_B, day=7, status="parked")
+    # October: overdue still, but not one of November's cases
+    report("OCT", IN_B, day=-10, status="dispatched", deadline=NOV - dt.timedelta(days=3))
+    return tracking
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory) -> Month:
+    from gridmap.problems.context import context_from_settings
+    from gridmap.reference import ReferenceCache, load_directory
+    from gridmap.settings import load_settings
+    from gridmap.store import Store
+
+    folder = tmp_path_factory.mktemp("notice")
+    settings = {
+        "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
+        "GRIDMAP_SECRET_KEY": "test-secret",
+    }
+    store = Store(settings["GRIDMAP_DATABASE_URL"])
+    load_directory(store, factory.write_dataset(folder / "data"))
+    ctx = context_from_settings(
+        store, ReferenceCache(store, tolerance_m=50.0), load_settings(settings, environ={})
+    )
+    return Month(ctx=ctx, settings=settings, tracking=_seed(ctx))
