@@ -85,6 +85,8 @@ def test_inspector_fills_a_checklist_with_photos_and_the_coverage_twin_follows(l
     cov = insp.get(f"/api/assessment/rounds/{round_id}/coverage").get_json()
     assert (cov["assessed"], cov["due"]) == (1, 1)
     assert [p["score"] for p in cov["points"] if p["code"] == "P1"] == [pytest.approx(5 / 10)]
+    again = insp.get(f"/assessment/rounds/{round_id}/points/P1").get_data(as_text=True)
+    assert "本轮已测评过这个点位" in again and 'id="gm-assess-form"' not in again
 
 
 def test_a_fail_without_photo_is_refused_in_chinese_and_nothing_is_written(login, round_id, loaded_store):
