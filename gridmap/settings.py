@@ -389,6 +389,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after closing without the reporter's answer when the office is told to phone (回访).",
         parse.positive_float,
     ),
+    Setting(
+        "GRIDMAP_REWARD_POINTS", 10, "Points of a citizen report once filed (有奖举报).", parse.positive_int
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -472,6 +475,7 @@ class Settings(Mapping[str, Any]):
     digest_at: str
     followup_days: float
     followup_due_days: float
+    reward_points: int
 
     # --- the mapping view, by environment name ---------------------------------------
     def __getitem__(self, name: str) -> Any:
