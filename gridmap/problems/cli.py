@@ -1,6 +1,8 @@
-"""Commands for users, API tokens and Open311 keys: `gridmap user …`, `gridmap apikey …`."""
+"""Commands for users, API keys and past cases: `gridmap user …`, `gridmap apikey …`, `gridmap import-problems`."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -156,4 +158,44 @@ def apikey_list() -> None:
         click.echo(f"{key.name}\t{key.source}\t到期 {auth.expiry_text(key.expires_at)}")
 
 
-commands = [user, apikey]
+@click.command("import-problems")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--skip-bad", is_flag=True, help="只导入没有错的行，有错的行列在报告中（默认：有一行错就全部不导入）。"
+)
+@click.option("--dry-run", is_flag=True, help="只检查并报告，不写入数据库。")
+@click.option(
+    "--crs",
+    type=click.Choice(["wgs84", "gcj02", "bd09"]),
+    default=None,
+    help="经纬度的坐标系：wgs84（默认，含 CGCS2000）、gcj02（高德/腾讯）、bd09（百度）。",
+)
+@click.option("--encoding", default=None, help="CSV 的文本编码（覆盖自动判断）：UTF-8、GBK 等。")
+@click.option("--json", "as_json", is_flag=True, help="以 JSON 输出报告。")
+def import_problems(
+    file: Path, skip_bad: bool, dry_run: bool, crs: str | None, encoding: str | None, as_json: bool
+) -> None:
+    """从其他系统导出的 XLSX/CSV 导入历史案件（中文或英文表头），按位置分配网格，保留各环节时间。
+
+    有错的行逐条列出（行号、字段、内容、应如何填写）。默认全部或全不：有一行错就不导入；
+    加 --skip-bad 导入其余各行。已有的受理编号不重复导入。
+    """
+    import json
+    import sys
+
+    from gridmap.cliopen import open_reference
+    from gridmap.problems.context import context_from_settings
+    from gridmap.problems.history import import_history
+    from gridmap.settings import load_settings
+
+    settings = load_settings()
+    ctx = context_from_settings(open_store(settings), open_reference(settings), settings)
+    report = import_history(ctx, file, skip_bad=skip_bad, dry_run=dry_run, crs=crs, encoding=encoding)
+    if as_json:
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2, default=str))
+    else:
+        click.echo(report.to_text())
+    sys.exit(0 if report.ok else 1)
+
+
+commands = [user, apikey, import_problems]

@@ -510,3 +510,32 @@ def tracking_numbers(store: Store, problem_ids: Iterable[int]) -> dict[int, str]
     with store.reading() as conn:
         rows = conn.execute(select(problems.c.id, problems.c.tracking_no).where(problems.c.id.in_(ids)))
         return {int(i): str(no) for i, no in rows}
+
+
+# --- history import (issue 13) -----------------------------------------------------------
+def _taken(conn: Connection, numbers: Sequence[str]) -> dict[str, int]:
+    c, out = problems.c, dict[str, int]()
+    for i in range(0, len(numbers), 500):
+        query = select(c.tracking_no, c.id).where(c.tracking_no.in_(numbers[i : i + 500]))
+        out.update((str(no), int(i)) for no, i in conn.execute(query))
+    return out
+
+
+def taken_tracking_numbers(store: Store, numbers: Sequence[str]) -> set[str]:
+    """Those of these tracking numbers that a stored problem already has."""
+    with store.reading() as conn:
+        return set(_taken(conn, list(numbers)))
+
+
+def insert_history(store: Store, rows: Sequence[Mapping], events: Sequence[Sequence[Mapping]]) -> int:
+    """Store past cases, each row with its events, in bulk in one transaction; how many. KeyTaken
+    (nothing written) when a tracking number is taken meanwhile."""
+    numbers = [str(r["tracking_no"]) for r in rows]
+    with store.writing() as conn:
+        if taken := _taken(conn, numbers):
+            raise KeyTaken("、".join(sorted(taken)[:10]))
+        conn.execute(_INSERT_PROBLEM, [dict(r) for r in rows])
+        ids = _taken(conn, numbers)
+        if flat := [{"problem_id": ids[n], **e} for n, evs in zip(numbers, events) for e in evs]:
+            conn.execute(_INSERT_EVENT, flat)
+    return len(rows)
