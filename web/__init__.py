@@ -25,6 +25,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.patrol",
     "web.admin",
     "web.inbox",
+    "web.notices",
     "web.exposure",
     "web.assessment",
 )

@@ -15,14 +15,23 @@ from shapely.geometry import Point
 from gridmap import clock, printmap
 from gridmap.errors import GridmapError
 from gridmap.notice.data import (
+    DEFAULT_COLUMNS,
     NoticeData,
     OverdueCase,
+    RankRow,
     TypicalProblem,
     UnitOverdue,
     default_number,
     parse_month,
 )
-from gridmap.notice.ranking import FINAL_OUT, PENDING, SIMPLE_METHOD, rows_from_evaluation, simple_ranking
+from gridmap.notice.ranking import (
+    FINAL_OUT,
+    PENDING,
+    SIMPLE_METHOD,
+    Ranking,
+    rows_from_evaluation,
+    simple_ranking,
+)
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.repository import Criteria, events_and_photos, select_problems
 
@@ -30,8 +39,8 @@ PHOTO_SIDE = 800  # pixels: photos are shrunk to this for the documents
 TYPICAL_COUNT = 4
 NO_UNIT = "未指定责任单位"
 
-# A ranking source: (context, month, grouping "town" | "grid", now) -> evaluation objects.
-RankingSource = Callable[[ProblemContext, str, str, dt.datetime], Sequence[Mapping[str, object]]]
+# A ranking source: (context, month, now) -> the month's Ranking of towns and grids.
+RankingSource = Callable[[ProblemContext, str, dt.datetime], Ranking]
 
 
 def month_bounds(month: str) -> tuple[dt.datetime, dt.datetime]:
@@ -55,14 +64,24 @@ def _names(frame) -> dict[str, str]:
     return {str(code): str(name) for code, name in frame["name"].items()}
 
 
-def simple_source(min_sample: int) -> RankingSource:
+def simple_source(min_sample: int = 5) -> RankingSource:
     """The stand-in ranking from simple counts (simple_ranking), as a RankingSource."""
 
-    def source(ctx: ProblemContext, month: str, grouping: str, now: dt.datetime) -> list[dict]:
+    def source(ctx: ProblemContext, month: str, now: dt.datetime) -> Ranking:
         model = ctx.reference.model()
-        names = _names(model.towns if grouping == "town" else model.grids)
-        return simple_ranking(
-            month_cases(ctx, month), key=f"{grouping}_code", names=names, now=now, min_sample=min_sample
+        cases = month_cases(ctx, month)
+
+        def rows(grouping: str, frame) -> tuple[RankRow, ...]:
+            ranked = simple_ranking(
+                cases, key=f"{grouping}_code", names=_names(frame), now=now, min_sample=min_sample
+            )
+            return rows_from_evaluation(ranked)
+
+        return Ranking(
+            towns=rows("town", model.towns),
+            grids=rows("grid", model.grids),
+            columns=DEFAULT_COLUMNS,
+            method=SIMPLE_METHOD.format(min_sample=min_sample),
         )
 
     return source
@@ -190,33 +209,30 @@ def assemble_notice(
     number: str | None = None,
     now: dt.datetime | None = None,
     ranking: RankingSource | None = None,
-    method: str | None = None,
     with_map: bool = True,
-    min_sample: int = 5,
 ) -> NoticeData:
     """Gather a month's notice from the store.
 
-    ``ranking`` gives the rows of towns and grids (evaluation objects); by default the stand-in
-    from simple counts (``simple_source``), whose rule ``method`` describes. ``now`` (naive UTC)
-    is when the overdue cases are counted (default: the clock's now).
+    ``ranking`` ranks the towns and grids; by default the stand-in from simple counts
+    (``simple_source``). ``now`` (naive UTC) is when the overdue cases are counted (default: the
+    clock's now).
     """
     parse_month(month)
     moment = clock.to_db(now)
-    source = ranking or simple_source(min_sample)
+    ranked = (ranking or simple_source())(ctx, month, moment)
     cases = month_cases(ctx, month)
     overdue = overdue_by_unit(ctx, now=moment)
-    if method is None:
-        method = SIMPLE_METHOD.format(min_sample=min_sample) if ranking is None else ""
     return NoticeData(
         month=month,
         number=number or default_number(month),
         issuer=issuer,
         issued_on=clock.china(moment).date(),
-        towns=rows_from_evaluation(source(ctx, month, "town", moment)),
-        grids=rows_from_evaluation(source(ctx, month, "grid", moment)),
+        towns=ranked.towns,
+        grids=ranked.grids,
+        columns=ranked.columns,
         totals=_totals(cases, overdue),
         typical=typical_problems(ctx, cases, now=moment),
         overdue=overdue,
         map_png=problem_map(ctx, cases, now=moment) if with_map else None,
-        method=method,
+        method=ranked.method,
     )

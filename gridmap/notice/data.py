@@ -22,6 +22,15 @@ DEFAULT_COLUMNS: tuple[Column, ...] = (
     ("on_time_closure_rate", "按期结案率", "rate"),
     ("overdue", "超期未办", "count"),
 )
+# The figures of `gridmap evaluate` (gridmap.evaluation) that the notice prints.
+EVALUATION_COLUMNS: tuple[Column, ...] = (
+    ("reports", "上报数", "count"),
+    ("filed", "立案数", "count"),
+    ("closed", "结案数", "count"),
+    ("closure_rate", "结案率", "rate"),
+    ("on_time_closure_rate", "按期结案率", "rate"),
+    ("overdue_pending", "超期未处置", "count"),
+)
 # The issuer printed in the red header when none is given (a county passes its own, e.g.
 # 凤县创建全国文明城市工作指挥部办公室).
 DEFAULT_ISSUER = "县创建全国文明城市工作指挥部办公室"

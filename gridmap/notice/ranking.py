@@ -5,9 +5,21 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from gridmap.notice.data import DEFAULT_COLUMNS, RankRow
+from gridmap.notice.data import DEFAULT_COLUMNS, Column, RankRow
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The month's towns and grids in rank order, the figures the tables show, and the rule used."""
+
+    towns: tuple[RankRow, ...]
+    grids: tuple[RankRow, ...]
+    columns: tuple[Column, ...]
+    method: str
+
 
 # Stand-in composite: the region score's closure parts (EVALUATION.md), on a 0–100 scale.
 SIMPLE_WEIGHTS = {"closure_rate": 0.4, "on_time_closure_rate": 0.6}
@@ -108,10 +120,12 @@ def simple_ranking(
     return [*ranked_rows, *rest]
 
 
-def rows_from_evaluation(items: Sequence[Mapping[str, object]]) -> tuple[RankRow, ...]:
+def rows_from_evaluation(
+    items: Sequence[Mapping[str, object]], *, columns: Sequence[Column] = DEFAULT_COLUMNS
+) -> tuple[RankRow, ...]:
     """RankRows from evaluation objects (as `gridmap evaluate --json` lists them), in rank order:
-    ranked first by rank, then the unranked in their given order."""
-    keys = [key for key, _label, _kind in DEFAULT_COLUMNS]
+    ranked first by rank, then the unranked in their given order; figures of ``columns`` kept."""
+    keys = [key for key, _label, _kind in columns]
     ranked = sorted((i for i in items if i.get("rank") is not None), key=lambda i: int(i["rank"]))  # type: ignore[call-overload]
     rest = [i for i in items if i.get("rank") is None]
     return tuple(
