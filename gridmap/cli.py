@@ -137,6 +137,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "gridmap.printmap.cli",
     "gridmap.basemap_cli",
     "gridmap.notify_cli",
+    "gridmap.evaluation.cli",
     "gridmap.notice.cli",
 )
 

@@ -389,6 +389,7 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after closing without the reporter's answer when the office is told to phone (回访).",
         parse.positive_float,
     ),
+    Setting("GRIDMAP_SCORING_FILE", "", "TOML file of the county's scoring scheme (empty: the built-in one)."),
     Setting(
         "GRIDMAP_REWARD_POINTS", 10, "Points of a citizen report once filed (有奖举报).", parse.positive_int
     ),
@@ -475,6 +476,7 @@ class Settings(Mapping[str, Any]):
     digest_at: str
     followup_days: float
     followup_due_days: float
+    scoring_file: str
     reward_points: int
 
     # --- the mapping view, by environment name ---------------------------------------

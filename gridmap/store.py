@@ -74,6 +74,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "gridmap.routing.schema",
     "gridmap.notify.schema",
     "gridmap.wording.schema",
+    "gridmap.evaluation.schema",
     "gridmap.exposure.schema",
     "gridmap.assessment.schema",
 )

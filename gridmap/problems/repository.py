@@ -512,6 +512,24 @@ def tracking_numbers(store: Store, problem_ids: Iterable[int]) -> dict[int, str]
         return {int(i): str(no) for i, no in rows}
 
 
+def evaluation_rows(
+    store: Store, *, created_from: dt.datetime, created_before: dt.datetime
+) -> tuple[list[Row], list[Row]]:
+    """The problems reported in ``[created_from, created_before)`` and all their events (at, action,
+    from/to status, deadline), oldest first: what the indicators (gridmap/evaluation) count."""
+    c, e = problems.c, problem_events.c
+    period = (c.created_at >= to_db(created_from), c.created_at < to_db(created_before))
+    cases = select(problems).where(*period).order_by(c.id)
+    events = (
+        select(e.problem_id, e.at, e.action, e.from_status, e.to_status, e.deadline)
+        .join(problems, c.id == e.problem_id)
+        .where(*period)
+        .order_by(e.problem_id, e.at, e.id)
+    )
+    with store.reading() as conn:
+        return list(conn.execute(cases).all()), list(conn.execute(events).all())
+
+
 # --- history import (issue 13) -----------------------------------------------------------
 def _taken(conn: Connection, numbers: Sequence[str]) -> dict[str, int]:
     c, out = problems.c, dict[str, int]()

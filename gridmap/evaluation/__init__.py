@@ -1,0 +1,1 @@
+"""Indicators, scores, the monthly ranking and the mobile red flag of grid work (issue 13)."""
