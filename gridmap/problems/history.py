@@ -80,6 +80,7 @@ class Case:
     by_address: str | None = None  # what the address was matched to
     deadline: dt.datetime | None = None
     unit_code: str | None = None
+    reported_by: str | None = None
     reworks: int = 0
     extensions: int = 0
     parked: bool = False
@@ -153,6 +154,13 @@ def _check(
     description = text(table.cell(values, "description"))
     if description and len(description) > MAX_DESCRIPTION:
         bad("description", f"问题描述有 {len(description)} 个字", f"最多 {MAX_DESCRIPTION} 个字，请删减")
+    reported_by = text(table.cell(values, "reported_by"))
+    if reported_by and len(reported_by) > 64:
+        bad(
+            "reported_by",
+            f"上报人“{reported_by[:40]}…”超过 64 个字符",
+            "写上报人的用户名或巡查员编号，或留空",
+        )
     unit_code = text(table.cell(values, "unit_code"))
     if unit_code is not None and unit_code not in units:
         bad(
@@ -248,6 +256,7 @@ def _check(
             by_address=by_address,
             deadline=deadline,
             unit_code=unit_code,
+            reported_by=reported_by,
             reworks=reworks,
             extensions=extensions,
             parked=parked,
@@ -363,9 +372,13 @@ def _events(case: Case, unit_code: str | None, deadline: dt.datetime) -> list[di
         add("park", pending_at, "parked", unit_code=unit_code)
     if case.status == "returned":
         add("return", t["dispatched_at"], "returned", unit_code=unit_code)
+    # the export has no rework times: they fall between the dispatch and the last fix (before
+    # the fix, so that the check after it is the final verification)
+    sent, fixed = t["dispatched_at"], t["handled_at"]
+    rework_at = sent + (fixed - sent) / 2 if sent is not None and fixed is not None else sent or fixed
     for _ in range(case.reworks):
         state[0] = "rectified"
-        add("rework", t["handled_at"] or t["dispatched_at"], "dispatched")
+        add("rework", rework_at, "dispatched")
     if t["handled_at"] is not None:
         add("rectify", t["handled_at"], "rectified", unit_code=unit_code)
     if case.status in ("verified", "closed"):
@@ -394,7 +407,7 @@ def _record(ctx: ProblemContext, case: Case, where: dict) -> tuple[dict, list[di
         "source": case.source,
         "reporter_name": None,
         "reporter_phone": None,
-        "reported_by": None,
+        "reported_by": case.reported_by,
         "status": case.status,
         **{k: v for k, v in where.items() if k != "place"},
         "deadline": deadline,

@@ -59,6 +59,7 @@ FIELDS: dict[str, tuple[str, tuple[str, ...]]] = {
     "extensions": ("延期次数", ("延期次数", "extensions")),
     "parked": ("挂账", ("挂账", "是否挂账", "parked")),
     "urgency": ("紧急程度", ("紧急程度", "urgency")),
+    "reported_by": ("上报人", ("上报人", "上报人账号", "巡查员编号", "reported_by")),
 }
 _ALIASES = {normalize_header(h): name for name, (_, headers) in FIELDS.items() for h in headers}
 REQUIRED = ("tracking_no", "reported_at", "category", "source")

@@ -9,6 +9,7 @@ an explicit deadline (处置期限), so no working-time calendar enters the expe
     write_history(tmp_path / "history.xlsx", cases)            # Chinese headers, Excel datetimes
     write_history(tmp_path / "history.csv", cases, headers="en", encoding="gbk")
     expected = expected_by_grid(cases)  # {"610330100001": {"reports": …, "closed_on_time": …}, …}
+    tally = tally_by_grid(cases)  # plain totals of the file, per grid
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import random
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +26,7 @@ import openpyxl
 # grid code -> (min lon, max lon); both grids span lat 33.905–33.915 (a margin kept off the edges)
 GRIDS = {"610330100001": (106.5105, 106.5195), "610330100002": (106.5205, 106.5295)}
 LAT_RANGE = (33.9055, 33.9145)
+INSPECTORS = ("xuncha1", "xuncha2")
 CATEGORIES = ("garbage", "stall", "road_dirty", "flyposting", "streetlight")
 HEADERS = {  # column -> (Chinese header, English header)
     "tracking_no": ("受理编号", "tracking_no"),
@@ -41,6 +44,7 @@ HEADERS = {  # column -> (Chinese header, English header)
     "reworks": ("返工次数", "reworks"),
     "extensions": ("延期次数", "extensions"),
     "parked": ("挂账", "parked"),
+    "reported_by": ("上报人", "reported_by"),
 }
 STATUS_WORDS = {  # status -> (Chinese, English)
     "reported": ("已上报", "reported"),
@@ -84,6 +88,7 @@ class HistoryCase:
     reworks: int
     extensions: int
     parked: bool
+    reported_by: str | None = None  # the inspector's login, for inspector cases
 
 
 def make_cases(n: int, *, month: str = "2026-10", seed: int = 13, prefix: str = "HX") -> list[HistoryCase]:
@@ -115,6 +120,7 @@ def make_cases(n: int, *, month: str = "2026-10", seed: int = 13, prefix: str = 
         extensions = rng.choice((0, 0, 0, 1, 2)) if dispatched is not None else 0
         deadline = reported + dt.timedelta(hours=rng.choice((24, 48, 72)) + 48 * extensions)
         reworks = rng.choice((0, 0, 0, 1, 2)) if handled is not None else 0
+        source = rng.choice(("citizen", "citizen", "inspector"))
         out.append(
             HistoryCase(
                 tracking_no=f"{prefix}{year}{mon:02d}{i:05d}",
@@ -122,7 +128,7 @@ def make_cases(n: int, *, month: str = "2026-10", seed: int = 13, prefix: str = 
                 lon=lon,
                 lat=lat,
                 category=rng.choice(CATEGORIES),
-                source=rng.choice(("citizen", "citizen", "inspector")),
+                source=source,
                 status=status,
                 reported_at=reported,
                 filed_at=filed,
@@ -133,6 +139,7 @@ def make_cases(n: int, *, month: str = "2026-10", seed: int = 13, prefix: str = 
                 reworks=reworks,
                 extensions=extensions,
                 parked=status == "parked",
+                reported_by=rng.choice(INSPECTORS) if source == "inspector" else None,
             )
         )
     return out
@@ -185,52 +192,88 @@ def write_history(
     return path
 
 
-def expected_by_grid(
-    cases: list[HistoryCase], *, as_of: dt.datetime | None = None
-) -> dict[str, dict[str, int]]:
-    """Per grid, counted in plain Python: reports, filed, dispatched, handled (and on time: handled
-    by the deadline), closed (and on time), rejected, parked, reworks and extensions (their sums,
-    and the cases with any), citizen and inspector reports, and overdue_pending: not handled, not
-    parked nor rejected, and past the deadline at ``as_of`` (naive China time; default: the first
-    moment after the month of the first case)."""
-    if as_of is None and cases:
-        first = min(c.reported_at for c in cases)
-        as_of = (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0)
-    keys = [
-        "reports",
-        "filed",
-        "dispatched",
-        "handled",
-        "handled_on_time",
-        "closed",
-        "closed_on_time",
-        "rejected",
-        "parked",
-        "reworks",
-        "reworked",
-        "extensions",
-        "extended",
-        "citizen",
-        "inspector",
-        "overdue_pending",
-    ]
-    out: dict[str, dict[str, int]] = {g: dict.fromkeys(keys, 0) for g in sorted(GRIDS)}
+def tally_by_grid(cases: list[HistoryCase]) -> dict[str, Counter]:
+    """Per grid, plain totals of what the file holds: reports, filed, dispatched, handled, closed,
+    parked, rejected, reworks and extensions (sums), citizen and inspector reports."""
+    out: dict[str, Counter] = {g: Counter() for g in sorted(GRIDS)}
     for c in cases:
         g = out[c.grid_code]
         g["reports"] += 1
         g["filed"] += c.filed_at is not None
         g["dispatched"] += c.dispatched_at is not None
         g["handled"] += c.handled_at is not None
-        g["handled_on_time"] += c.handled_at is not None and c.handled_at <= c.deadline
         g["closed"] += c.status == "closed"
-        g["closed_on_time"] += c.status == "closed" and c.closed_at is not None and c.closed_at <= c.deadline
-        g["rejected"] += c.status == "rejected"
         g["parked"] += c.parked
+        g["rejected"] += c.status == "rejected"
         g["reworks"] += c.reworks
-        g["reworked"] += c.reworks > 0
         g["extensions"] += c.extensions
-        g["extended"] += c.extensions > 0
         g[c.source] += 1
-        pending = c.status in ("reported", "accepted", "dispatched")
-        g["overdue_pending"] += pending and as_of is not None and c.deadline < as_of
     return out
+
+
+def month_end(cases: list[HistoryCase]) -> dt.datetime:
+    """The first moment (China time) after the month of the cases."""
+    first = min(c.reported_at for c in cases)
+    return (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1, hour=0, minute=0, second=0)
+
+
+def expected_by_grid(
+    cases: list[HistoryCase], *, as_of: dt.datetime | None = None, step_hours: float = 24
+) -> dict[str, dict[str, int]]:
+    """Per grid, the counts of EVALUATION.md (named as gridmap.evaluation.indicators.COUNTS) of
+    the cases reported in the month, as they stand at ``as_of`` (naive China time; default:
+    `month_end`), parked cases left out of every "due" count; filing, dispatch and check are on
+    time within ``step_hours`` (scoring.toml's filing_hours, dispatch_hours, check_hours), counted
+    in plain hours. No case is voided or returned, none is sent to verify or followed up.
+    Also ``rejected``, ``inspector_reports`` and the inspector-found count ``inspector_filed``."""
+    as_of = as_of or month_end(cases)
+    step = dt.timedelta(hours=step_hours)
+    out: dict[str, dict[str, int]] = {}
+    for c in sorted(cases, key=lambda c: c.tracking_no):
+        g = out.setdefault(c.grid_code, Counter())  # type: ignore[arg-type]
+        filed = c.filed_at is not None or c.dispatched_at is not None
+        filed_at = c.filed_at or c.dispatched_at
+        citizen = c.source == "citizen"
+        due_dispatch = filed and not c.parked and (c.dispatched_at is not None or filed_at + step < as_of)  # type: ignore[operator]
+        handled = c.handled_at is not None
+        due = filed and not c.parked and (handled or c.deadline < as_of)
+        check_at = c.closed_at if c.status == "closed" else None  # the verification before closing
+        checks_due = due and handled and (check_at is not None or c.handled_at + step < as_of)  # type: ignore[operator]
+        counts = {
+            "reports": 1,
+            "citizen_reports": citizen,
+            "inspector_reports": c.source == "inspector",
+            "rejected": c.status == "rejected",
+            "filed": filed,
+            "citizen_filed": filed and citizen,
+            "inspector_filed": filed and c.source == "inspector",
+            "filed_valid": filed,
+            "filed_on_time": filed and filed_at - c.reported_at <= step,  # type: ignore[operator]
+            "due_dispatch": due_dispatch,
+            "dispatched": due_dispatch and c.dispatched_at is not None,
+            "dispatched_on_time": due_dispatch
+            and c.dispatched_at is not None
+            and c.dispatched_at - filed_at <= step,  # type: ignore[operator]
+            "dispatched_accurately": due_dispatch,
+            "due_handling": due,
+            "handled": due and handled,
+            "handled_on_time": due and handled and c.handled_at <= c.deadline,  # type: ignore[operator]
+            "due_closure": due,
+            "closed": due and c.status == "closed",
+            "closed_on_time": due and c.status == "closed" and c.closed_at <= c.deadline,  # type: ignore[operator]
+            "reworks": c.reworks if due else 0,
+            "reworked": due and c.reworks > 0,
+            "extensions": c.extensions if due else 0,
+            "extended": due and c.extensions > 0,
+            "overdue_pending": filed and not c.parked and not handled and c.deadline < as_of,
+            "parked": c.parked,
+            "checks_due": checks_due,
+            "checked_on_time": checks_due and check_at is not None and check_at - c.handled_at <= step,  # type: ignore[operator]
+            "verifications_due": 0,
+            "verified_on_time": 0,
+            "followups": 0,
+            "satisfied": 0,
+        }
+        for key, value in counts.items():
+            g[key] += int(value)
+    return {grid: dict(figures) for grid, figures in sorted(out.items())}
