@@ -16,13 +16,14 @@ from gridmap.errors import Forbidden, InvalidInput
 from gridmap.exposure import repository
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.records import find_row, lookup
-from gridmap.problems.repository import Criteria, events_and_photos, select_problems
+from gridmap.problems.repository import Criteria, events_and_photos, events_between, select_problems
 from gridmap.problems.states import STATUS_LABELS
 
 # Statuses of a filed case that still stands (a returned, parked or reopened case stays filed).
 VALID = ("accepted", "dispatched", "returned", "parked", "rectified", "verified", "closed")
 FILED_TO = ("accepted", "dispatched")  # the event that makes a report a case
 REWARDED_SOURCE = "citizen"
+MAX_EVENTS = 10_000_000  # a month of a county's events, read in one go
 _MONTH = re.compile(r"^(\d{4})\s*[-/年.]\s*(\d{1,2})\s*月?$")
 
 
@@ -74,23 +75,30 @@ def _office(user: User | None) -> User:
 
 
 def valid_reports(ctx: ProblemContext, *, month: str) -> list[dict]:
-    """Citizens' reports with a phone number filed in ``month`` that still stand, oldest first."""
+    """Citizens' reports with a phone number first filed in ``month`` that still stand, by id.
+
+    Only the month's events are read to find candidates, then the full history of those alone:
+    the cost follows the month's activity, not the size of the archive."""
     start, end = month_bounds(month)
-    rows = [
-        r
-        for r in select_problems(
-            ctx.store,
-            Criteria(equal=(("source", REWARDED_SOURCE),), among=(("status", VALID),), created_before=end),
-            order=("id",),
-        )
-        if normalise_phone(r.reporter_phone)
-    ]
-    events, _ = events_and_photos(ctx.store, [r.id for r in rows])
     low, high = to_db(start), to_db(end)
+    month_events = events_between(ctx.store, start=start, end=end, limit=MAX_EVENTS)
+    candidates = sorted({e.problem_id for e in month_events if e.to_status in FILED_TO and e.at < high})
+    rows: list = []
+    for chunk in range(0, len(candidates), 5000):
+        criteria = Criteria(
+            equal=(("source", REWARDED_SOURCE),),
+            among=(("status", VALID), ("id", candidates[chunk : chunk + 5000])),
+        )
+        rows += [
+            r
+            for r in select_problems(ctx.store, criteria, order=("id",))
+            if normalise_phone(r.reporter_phone)
+        ]
+    events, _ = events_and_photos(ctx.store, [r.id for r in rows])
     out = []
     for r in rows:
-        at = filed_at(events.get(r.id, [])) or r.created_at
-        if low <= at < high:
+        at = filed_at(events.get(r.id, []))
+        if at is not None and low <= at < high:
             out.append({"row": r, "filed_at": at, "phone_key": normalise_phone(r.reporter_phone)})
     return out
 

@@ -156,3 +156,14 @@ def test_the_export_lists_people_and_their_reports(ctx, people):
     assert rows[0][:4] == ("联系电话", "上报人", "有效举报数", "积分")
     assert rows[1][:4] == ("13800000000", "'=HYPERLINK(1)", 1, 10)
     assert list(detail.iter_rows(values_only=True))[1][:2] == ("13800000000", no)
+
+
+def test_a_report_counts_in_the_month_it_was_first_filed_only(ctx, people):
+    office = people["office"]
+    october = dt.datetime(2026, 10, 30, 2, 0, tzinfo=dt.UTC)
+    no = _report(ctx, at=october)
+    act(ctx, no, user=office, action="accept", now=october)
+    act(ctx, no, user=office, action="dispatch", unit_code="U2", now=NOV)  # filed already: no second count
+    assert [p["count"] for p in rewards.monthly(ctx, user=office, month="2026-10", now=DEC)["people"]] == [1]
+    assert rewards.monthly(ctx, user=office, month="2026-11", now=DEC)["people"] == []
+    assert rewards.report_points(ctx, no)["month"] == "2026-10"
