@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -259,3 +260,19 @@ def test_a_checklist_pass_rate_comes_from_the_field_assessments_of_the_group():
 
 def test_an_empty_month_has_no_groups():
     assert table("grid", cases=[]) == {}
+
+
+def test_the_indicators_are_named_after_evaluation_md_and_listed_in_the_readme():
+    assert [i.key for i in INDICATORS] == [
+        "valid_report_rate", "on_time_verification_rate", "on_time_check_rate", "on_time_filing_rate",
+        "accurate_filing_rate", "on_time_dispatch_rate", "accurate_dispatch_rate", "handling_rate",
+        "on_time_handling_rate", "closure_rate", "on_time_closure_rate", "rework_rate", "extension_rate",
+        "overdue_pending_rate", "citizen_share", "checklist_pass_rate", "satisfaction",
+    ]  # fmt: skip
+    counts = {c.key for c in COUNTS}
+    assert all(i.numerator in counts and i.denominator in counts for i in INDICATORS)
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    for item in INDICATORS:
+        assert f"| `{item.key}` | {item.zh} | {item.en} | {item.definition} |" in readme, item.key
+    for count in COUNTS:
+        assert f"`{count.key}` {count.zh}" in readme, count.key
