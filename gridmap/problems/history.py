@@ -535,7 +535,8 @@ def import_history(
             ctx.store, [r for r, _ in records], [e for _, e in records]
         )
     except repository.KeyTaken as exc:
-        msg = f"导入时另有人写入了相同受理编号的案件（{exc}），本次未导入任何案件；请重新导入"
+        which = f"（{exc}）" if str(exc) else ""
+        msg = f"导入时另有人写入了相同受理编号的案件{which}，本次未导入任何案件；请重新导入"
         raise InvalidInput(msg) from None
     report.committed = True
     report.seconds = time.perf_counter() - started

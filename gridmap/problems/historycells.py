@@ -389,10 +389,16 @@ class Places:
             if len(self.ends[key]) == 1:
                 entries.append((key, 2, f"道路“{r['road_name']}”", x, y))
         self.entries = [e for e in entries if len(e[0]) >= 2]
+        self.seen: dict[str, tuple[str, float, float] | None] = {}
 
     def match(self, address: str) -> tuple[str, float, float] | None:
-        """(what it matched, lon, lat) of an address, or None."""
+        """(what it matched, lon, lat) of an address, or None (answers kept: addresses repeat)."""
         key = normalize_header(address)
+        if key not in self.seen:
+            self.seen[key] = self._match(key)
+        return self.seen[key]
+
+    def _match(self, key: str) -> tuple[str, float, float] | None:
         hits = [e for e in self.entries if e[0] == key] or [e for e in self.entries if e[0] in key]
         if not hits:
             return None

@@ -549,11 +549,14 @@ def insert_history(store: Store, rows: Sequence[Mapping], events: Sequence[Seque
     """Store past cases, each row with its events, in bulk in one transaction; how many. KeyTaken
     (nothing written) when a tracking number is taken meanwhile."""
     numbers = [str(r["tracking_no"]) for r in rows]
-    with store.writing() as conn:
-        if taken := _taken(conn, numbers):
-            raise KeyTaken("、".join(sorted(taken)[:10]))
-        conn.execute(_INSERT_PROBLEM, [dict(r) for r in rows])
-        ids = _taken(conn, numbers)
-        if flat := [{"problem_id": ids[n], **e} for n, evs in zip(numbers, events) for e in evs]:
-            conn.execute(_INSERT_EVENT, flat)
+    try:
+        with store.writing() as conn:
+            if taken := _taken(conn, numbers):
+                raise KeyTaken("、".join(sorted(taken)[:10]))
+            conn.execute(_INSERT_PROBLEM, [dict(r) for r in rows])
+            ids = _taken(conn, numbers)
+            if flat := [{"problem_id": ids[n], **e} for n, evs in zip(numbers, events) for e in evs]:
+                conn.execute(_INSERT_EVENT, flat)
+    except IntegrityError as exc:  # taken between the check and the insert (PostgreSQL)
+        raise KeyTaken("") from exc
     return len(rows)

@@ -292,3 +292,44 @@ def test_missing_columns_and_the_command(ctx, tmp_path, settings):
     assert again.returncode == 1
     body = json.loads(again.stdout)
     assert body["committed"] is False and "已经导入过" in body["errors"][0]["message"]
+
+
+def test_xlsx_title_row_serial_dates_and_dry_run(ctx, tmp_path):
+    book = openpyxl.Workbook()
+    book.active.title = "说明"
+    book.active.append(["本表为 2026 年 10 月案件导出"])
+    sheet = book.create_sheet("案件")
+    sheet.append(["凤县数字城管案件导出（2026 年 10 月）"])  # a title above the header
+    sheet.append(["受理编号", "上报时间", "问题类别", "经度", "纬度", "来源", "状态", "立案时间"])
+    sheet.append(
+        [1001, 46298.5, "垃圾暴露", *ON_BINJIANG_ROAD, "巡查员", "已立案", dt.datetime(2026, 10, 3, 13, 0)]
+    )
+    path = tmp_path / "导出.xlsx"
+    book.save(path)
+    dry = import_history(ctx, path, dry_run=True, now=NOW)
+    assert dry.ok and not dry.committed and dry.sheet == "案件" and dry.counts["good"] == 1
+    assert rows_of(ctx.store)[0] == {}  # a dry run writes nothing
+    assert import_history(ctx, path, now=NOW).committed
+    row = rows_of(ctx.store)[0]["1001"]  # Excel's number 1001.0 read as the code it is
+    assert row.created_at == utc(2026, 10, 3, 12, 0)  # serial 46298.5 = 2026-10-03 12:00 China time
+    assert row.status == "accepted" and row.source == "inspector"
+
+
+def test_a_number_taken_meanwhile_writes_nothing(ctx, tmp_path, monkeypatch):
+    from gridmap.errors import InvalidInput
+    from gridmap.problems import repository
+
+    spot = f"{ON_BINJIANG_ROAD[0]},{ON_BINJIANG_ROAD[1]}"
+    assert import_history(
+        ctx, write_csv(tmp_path / "a.csv", [f"R2,2026-10-03 08:30,garbage,{spot},,市民"]), now=NOW
+    ).committed
+    lines = [f"R{i},2026-10-03 08:30,garbage,{spot},,市民" for i in (1, 2, 3)]
+    monkeypatch.setattr(repository, "taken_tracking_numbers", lambda store, numbers: set())  # the race
+    with pytest.raises(InvalidInput, match="R2"):
+        import_history(ctx, write_csv(tmp_path / "b.csv", lines), now=NOW)
+    assert set(rows_of(ctx.store)[0]) == {"R2"}
+    # past the check inside the transaction too: the unique constraint refuses, nothing is written
+    monkeypatch.setattr(repository, "_taken", lambda conn, numbers: {})
+    with pytest.raises(InvalidInput, match="未导入任何案件"):
+        import_history(ctx, write_csv(tmp_path / "b.csv", lines), now=NOW)
+    assert set(rows_of(ctx.store)[0]) == {"R2"}
