@@ -31,6 +31,7 @@ from gridmap.notice.ranking import (
     Ranking,
     rows_from_evaluation,
     simple_ranking,
+    simple_totals,
 )
 from gridmap.problems.context import ProblemContext
 from gridmap.problems.repository import Criteria, events_and_photos, select_problems
@@ -82,6 +83,7 @@ def simple_source(min_sample: int = 5) -> RankingSource:
             grids=rows("grid", model.grids),
             columns=DEFAULT_COLUMNS,
             method=SIMPLE_METHOD.format(min_sample=min_sample),
+            totals=simple_totals(cases),
         )
 
     return source
@@ -191,16 +193,6 @@ def problem_map(
     return rendered.data
 
 
-def _totals(cases: Sequence[Mapping[str, Any]], overdue: Sequence[UnitOverdue]) -> dict[str, int]:
-    live = [c for c in cases if c["status"] not in FINAL_OUT]
-    return {
-        "reported": len(live),
-        "closed": sum(c["status"] == "closed" for c in live),
-        "citizen": sum(c["source"] == "citizen" for c in live),
-        "overdue": sum(len(u.cases) for u in overdue),
-    }
-
-
 def assemble_notice(
     ctx: ProblemContext,
     *,
@@ -230,7 +222,7 @@ def assemble_notice(
         towns=ranked.towns,
         grids=ranked.grids,
         columns=ranked.columns,
-        totals=_totals(cases, overdue),
+        totals={**ranked.totals, "overdue": sum(len(u.cases) for u in overdue)},
         typical=typical_problems(ctx, cases, now=moment),
         overdue=overdue,
         map_png=problem_map(ctx, cases, now=moment) if with_map else None,

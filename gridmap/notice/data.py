@@ -133,7 +133,7 @@ class NoticeData:
     towns: tuple[RankRow, ...] = ()
     grids: tuple[RankRow, ...] = ()
     columns: tuple[Column, ...] = DEFAULT_COLUMNS
-    totals: Mapping[str, int] = field(default_factory=dict)  # reported, closed, overdue, …
+    totals: Mapping[str, float] = field(default_factory=dict)  # reported, filed, closed, closure_rate, …
     typical: tuple[TypicalProblem, ...] = ()
     overdue: tuple[UnitOverdue, ...] = ()
     map_png: bytes | None = None

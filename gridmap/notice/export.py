@@ -13,6 +13,7 @@ from gridmap.notice import text
 from gridmap.notice.assemble import RankingSource, assemble_notice
 from gridmap.notice.data import DEFAULT_ISSUER, NoticeData, month_text, parse_month
 from gridmap.notice.docx import notice_docx, rectification_docx
+from gridmap.notice.evaluated import evaluation_source
 from gridmap.notice.pdf import notice_pdf, rectification_pdf
 from gridmap.problems.context import ProblemContext
 
@@ -81,7 +82,8 @@ def gather(
     ranking: RankingSource | None = None,
     with_map: bool = True,
 ) -> NoticeData:
-    """The month's NoticeData with checked inputs (month, issuer, number)."""
+    """The month's NoticeData with checked inputs (month, issuer, number); ranked by
+    gridmap.evaluation with the county's scoring scheme unless ``ranking`` says otherwise."""
     year, mon = parse_month(month)
     return assemble_notice(
         ctx,
@@ -89,7 +91,7 @@ def gather(
         issuer=_clean(issuer, what="发文机关", limit=40) or DEFAULT_ISSUER,
         number=_clean(number, what="文号", limit=30),
         now=now,
-        ranking=ranking,
+        ranking=ranking or evaluation_source(),
         with_map=with_map,
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gridmap.notice.data import DEFAULT_COLUMNS, Column, RankRow
@@ -19,6 +19,7 @@ class Ranking:
     grids: tuple[RankRow, ...]
     columns: tuple[Column, ...]
     method: str
+    totals: Mapping[str, float] = field(default_factory=dict)  # county-wide: reported, filed, closed, …
 
 
 # Stand-in composite: the region score's closure parts (EVALUATION.md), on a 0–100 scale.
@@ -118,6 +119,21 @@ def simple_ranking(
             ranked_rows[-1]["flag"] = "grey"
     rest = sorted((r for r in out if r["score"] is None), key=lambda r: str(r["code"]))
     return [*ranked_rows, *rest]
+
+
+def simple_totals(cases: Iterable[Mapping[str, object]]) -> dict[str, float]:
+    """County-wide figures of the month's cases, counted as simple_ranking counts a group."""
+    live = [c for c in cases if c["status"] not in FINAL_OUT]
+    closed = sum(c["status"] == "closed" for c in live)
+    due = sum(c["status"] != "parked" for c in live)
+    totals: dict[str, float] = {
+        "reported": len(live),
+        "closed": closed,
+        "citizen": sum(c.get("source") == "citizen" for c in live),
+    }
+    if due:
+        totals["closure_rate"] = closed / due
+    return totals
 
 
 def rows_from_evaluation(

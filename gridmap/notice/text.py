@@ -48,16 +48,15 @@ def flag_sentences(data: NoticeData) -> list[str]:
 def summary(data: NoticeData) -> str:
     """The opening paragraph: what was done this month, in the month's figures."""
     t = data.totals
-    parts = [f"{month_text(data.month)}，全县共受理网格问题{t.get('reported', 0)}件"]
+    parts = [f"{month_text(data.month)}，全县共受理网格问题{int(t.get('reported', 0))}件"]
     if "filed" in t:
-        parts.append(f"立案{t['filed']}件")
-    parts.append(f"已结案{t.get('closed', 0)}件")
-    if t.get("reported"):
-        rate = t.get("closed", 0) / t["reported"]
-        parts.append(f"结案率{format_figure(rate, 'rate')}")
+        parts.append(f"立案{int(t['filed'])}件")
+    parts.append(f"已结案{int(t.get('closed', 0))}件")
+    if t.get("closure_rate") is not None:
+        parts.append(f"结案率{format_figure(t['closure_rate'], 'rate')}")
     if "citizen" in t:
-        parts.append(f"其中群众举报{t['citizen']}件")
-    parts.append(f"截至通报时仍有{t.get('overdue', 0)}件超期未办结")
+        parts.append(f"其中群众举报{int(t['citizen'])}件")
+    parts.append(f"截至通报时仍有{int(t.get('overdue', 0))}件超期未办结")
     return "，".join(parts) + "。现将有关情况通报如下。"
 
 

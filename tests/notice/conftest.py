@@ -65,14 +65,12 @@ def _seed(ctx) -> dict:
     return tracking
 
 
-@pytest.fixture(scope="module")
-def month(tmp_path_factory) -> Month:
+def _open(folder) -> tuple[object, dict]:
     from gridmap.problems.context import context_from_settings
     from gridmap.reference import ReferenceCache, load_directory
     from gridmap.settings import load_settings
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("notice")
     settings = {
         "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
         "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
@@ -83,4 +81,48 @@ def month(tmp_path_factory) -> Month:
     ctx = context_from_settings(
         store, ReferenceCache(store, tolerance_m=50.0), load_settings(settings, environ={})
     )
+    return ctx, settings
+
+
+@pytest.fixture(scope="module")
+def month(tmp_path_factory) -> Month:
+    """Hand-made cases whose states are written directly (the stand-in ranking's known answers)."""
+    ctx, settings = _open(tmp_path_factory.mktemp("notice"))
     return Month(ctx=ctx, settings=settings, tracking=_seed(ctx))
+
+
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory) -> Month:
+    """400 past cases of November 2026 imported with their events (`gridmap import-problems`), plus
+    one reported case with a photo still pending past its deadline."""
+    from gridmap.problems.history import import_history
+    from tests.problems.historyfile import make_cases, write_history
+
+    folder = tmp_path_factory.mktemp("imported")
+    ctx, settings = _open(folder)
+    path = write_history(folder / "history.csv", make_cases(400, month="2026-11", seed=7), headers="en")
+    report = import_history(ctx, path, now=NOW.replace(tzinfo=dt.UTC))
+    assert report.committed, report.to_text()
+    from gridmap.problems.service import report_problem
+
+    done = report_problem(
+        ctx,
+        lon=IN_A[0],
+        lat=IN_A[1],
+        category="stall",
+        description="农贸市场门口占道经营",
+        photos=[("p.jpg", jpeg("blue", (320, 240)))],
+        notify=False,
+        now=NOV,
+    )
+    return Month(ctx=ctx, settings=settings, tracking={"photo": done.record["tracking_no"]})
+
+
+def evaluated(ctx, by: str) -> list[dict]:
+    """What `gridmap evaluate --month 2026-11 --by <by> --json` lists, in rank order (unranked last)."""
+    from gridmap.evaluation.scoring import load_scheme
+    from gridmap.evaluation.service import evaluate_month
+
+    scheme = load_scheme(ctx.settings.scoring_file or None)
+    records = evaluate_month(ctx.store, month="2026-11", by=by, scheme=scheme, now=NOW).records()
+    return sorted(records, key=lambda r: (r["rank"] is None, r["rank"] or 0))

@@ -56,7 +56,14 @@ def sample_notice(**changes) -> NoticeData:
         "issued_on": dt.date(2026, 12, 2),
         "towns": TOWNS,
         "grids": GRIDS,
-        "totals": {"reported": 118, "closed": 95, "overdue": 9, "citizen": 31},
+        "totals": {
+            "reported": 118,
+            "filed": 110,
+            "closed": 95,
+            "closure_rate": 95 / 118,
+            "overdue": 9,
+            "citizen": 31,
+        },
         "typical": (
             TypicalProblem(
                 tracking_no="20261105-0003",

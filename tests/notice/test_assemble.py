@@ -48,7 +48,13 @@ def test_towns_and_totals(notice):
         ("双石铺镇", 1, "red"),
         ("凤州镇", None, None),
     ]
-    assert dict(notice.totals) == {"reported": 13, "closed": 11, "citizen": 13, "overdue": 2}
+    assert dict(notice.totals) == {
+        "reported": 13,
+        "closed": 11,
+        "citizen": 13,
+        "closure_rate": 11 / 12,  # the parked case is not due
+        "overdue": 2,
+    }
     assert notice.number == "〔2026〕11号" and notice.issued_on.isoformat() == "2026-12-02"
     assert "少于5件的只列数据" in notice.method
 

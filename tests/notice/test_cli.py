@@ -1,4 +1,4 @@
-"""`gridmap notice`, run as a real process against the month's SQLite file."""
+"""`gridmap notice`, run as a real process against a store of imported November cases."""
 
 from __future__ import annotations
 
@@ -11,6 +11,9 @@ import sys
 import pypdf
 from docx import Document
 
+from gridmap.printmap import fonts
+from tests.notice.conftest import evaluated
+
 GRIDMAP = [sys.executable, "-m", "gridmap.cli"]
 
 
@@ -19,43 +22,43 @@ def run(month, *args):
     return subprocess.run([*GRIDMAP, "notice", *map(str, args)], env=env, capture_output=True, text=True)
 
 
-def test_notice_docx_and_pdf(month, tmp_path):
+def test_notice_docx_and_pdf(imported, tmp_path):
+    grids = evaluated(imported.ctx, "grid")  # what `gridmap evaluate --by grid` computes
+    reds = [r["name"] for r in [*evaluated(imported.ctx, "town"), *grids] if r["flag"] == "red"]
     out = tmp_path / "通报.docx"
-    done = run(
-        month,
-        "--month",
-        "2026-11",
-        "--out",
-        out,
-        "--no-map",
-        "--issuer",
-        "凤县创建全国文明城市工作指挥部办公室",
-    )
+    issuer = "凤县创建全国文明城市工作指挥部办公室"
+    done = run(imported, "--month", "2026-11", "--out", out, "--no-map", "--issuer", issuer)
     assert done.returncode == 0, done.stderr
-    assert "流动红旗：双石铺镇、新建路网格" in done.stdout
+    assert f"流动红旗：{'、'.join(reds)}" in done.stdout
     doc = Document(io.BytesIO(out.read_bytes()))
-    assert doc.paragraphs[0].text == "凤县创建全国文明城市工作指挥部办公室"
-    assert [r.cells[1].text for r in doc.tables[1].rows[1:]] == ["新建路网格", "滨江网格"]
+    assert doc.paragraphs[0].text == issuer
+    assert [r.cells[1].text for r in doc.tables[1].rows[1:]] == [r["name"] for r in grids]
+    assert [r.cells[0].text for r in doc.tables[1].rows[1:]] == [str(r["rank"]) for r in grids]
     pdf = tmp_path / "通报.pdf"
-    done = run(month, "--month", "2026-11", "--out", pdf, "--no-map")  # format from the suffix
+    done = run(imported, "--month", "2026-11", "--out", pdf, "--no-map")  # format from the suffix
     assert done.returncode == 0, done.stderr
-    text = "".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages).replace("\n", "")
-    assert "授予新建路网格本月网格级流动红旗" in text.replace(" ", "")
+    text = "".join(p.extract_text() for p in pypdf.PdfReader(pdf).pages)
+    assert f"授予{reds[-1]}本月网格级流动红旗" in "".join(text.split())
+    assert fonts.missing_chars(text) == []
 
 
-def test_rectification_notices_and_json(month, tmp_path):
-    out = tmp_path / "整改.docx"
-    done = run(month, "--month", "2026-11", "--kind", "rectify", "--out", out)
-    assert done.returncode == 0, done.stderr
-    assert "整改通知书 2 份（2 件超期问题）" in done.stdout  # A5 in grid A, the October case in grid B
-    listed = run(month, "--month", "2026-11", "--json")
+def test_rectification_notices_and_json(imported, tmp_path):
+    listed = run(imported, "--month", "2026-11", "--json")
     assert listed.returncode == 0, listed.stderr
     contents = json.loads(listed.stdout)
-    assert contents["flags"]["grids"] == {"red": ["新建路网格"], "grey": ["滨江网格"]}
-    assert [g["name"] for g in contents["grids"]] == ["新建路网格", "滨江网格"]
+    grids = evaluated(imported.ctx, "grid")
+    assert [g["name"] for g in contents["grids"]] == [r["name"] for r in grids]
+    assert contents["flags"]["grids"]["red"] == [r["name"] for r in grids if r["flag"] == "red"]
+    units, cases = len(contents["overdue"]), contents["totals"]["overdue"]
+    assert units >= 2 and cases > units
+    out = tmp_path / "整改.docx"
+    done = run(imported, "--month", "2026-11", "--kind", "rectify", "--out", out)
+    assert done.returncode == 0, done.stderr
+    assert f"整改通知书 {units} 份（{cases} 件超期问题）" in done.stdout
+    assert len(Document(io.BytesIO(out.read_bytes())).sections) == units
 
 
-def test_a_bad_month_is_refused_with_a_chinese_message(month):
-    done = run(month, "--month", "2026-13", "--json")
+def test_a_bad_month_is_refused_with_a_chinese_message(imported):
+    done = run(imported, "--month", "2026-13", "--json")
     assert done.returncode == 2
     assert "月份“2026-13”无效" in done.stderr and "Traceback" not in done.stderr

@@ -11,7 +11,7 @@ import pytest
 from docx import Document
 
 from gridmap import auth, clock
-from tests.notice.conftest import NOW
+from tests.notice.conftest import NOW, evaluated
 
 PASSWORD = "correct-horse-9"
 
@@ -19,6 +19,11 @@ PASSWORD = "correct-horse-9"
 def _csrf(client) -> str:
     page = client.get("/login").get_data(as_text=True)
     return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+@pytest.fixture(scope="module")
+def month(imported):
+    return imported
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +45,7 @@ def client_for(app, name):
     return client
 
 
-def test_the_office_downloads_the_notice_with_a_chinese_file_name(app):
+def test_the_office_downloads_the_notice_with_a_chinese_file_name(app, month):
     office = client_for(app, "office1")
     r = office.get("/notices/file?month=2026-11&format=docx&issuer=凤县创建全国文明城市工作指挥部办公室")
     assert r.status_code == 200
@@ -50,26 +55,32 @@ def test_the_office_downloads_the_notice_with_a_chinese_file_name(app):
     assert f"filename*=UTF-8''{quote('2026年11月网格化管理工作通报.docx')}" in disposition
     doc = Document(io.BytesIO(r.data))
     assert doc.paragraphs[0].text == "凤县创建全国文明城市工作指挥部办公室"
-    assert [row.cells[1].text for row in doc.tables[1].rows[1:]] == ["新建路网格", "滨江网格"]
-    assert len(doc.inline_shapes) >= 1  # the map of problems (and the typical problem's photo)
+    assert [row.cells[1].text for row in doc.tables[1].rows[1:]] == [
+        r["name"] for r in evaluated(month.ctx, "grid")
+    ]
+    assert len(doc.inline_shapes) == 2  # the typical problem's photo and the map of problems
+    assert month.tracking["photo"] in "\n".join(p.text for p in doc.paragraphs)
 
+    units = len(office.get("/api/notices?month=2026-11").get_json()["overdue"])
     r = office.get("/notices/file?month=2026-11&format=pdf&kind=rectify")
     assert r.status_code == 200 and r.mimetype == "application/pdf"
     assert f"filename*=UTF-8''{quote('2026年11月整改通知书.pdf')}" in r.headers["Content-Disposition"]
-    assert len(pypdf.PdfReader(io.BytesIO(r.data)).pages) == 2  # a page per unit
+    assert len(pypdf.PdfReader(io.BytesIO(r.data)).pages) >= units >= 2  # a unit per page (or more)
 
 
-def test_the_page_and_its_json_twin(app):
+def test_the_page_and_its_json_twin(app, month):
+    grids = evaluated(month.ctx, "grid")
+    red = next(r["name"] for r in grids if r["flag"] == "red")
     office = client_for(app, "office1")
     page = office.get("/notices?month=2026-11")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "关于2026年11月网格化管理工作情况的通报" in html
-    assert "流动红旗：镇 双石铺镇；网格 新建路网格" in html
+    assert f"流动红旗：镇 双石铺镇；网格 {red}" in html
     assert "/notices/file?month=2026-11&amp;kind=notice&amp;format=docx" in html
     data = office.get("/api/notices?month=2026-11").get_json()
-    assert data["flags"]["grids"] == {"red": ["新建路网格"], "grey": ["滨江网格"]}
-    assert data["table"]["grids"][1][:2] == ["2", "滨江网格"]
+    assert data["flags"]["grids"]["red"] == [red]
+    assert [row[:2] for row in data["table"]["grids"]] == [[str(r["rank"]), r["name"]] for r in grids]
     assert data["files"]["notice.pdf"] == "2026年11月网格化管理工作通报.pdf"
     # without a month: the month before now (2 December 2026 in China -> November)
     assert office.get("/api/notices").get_json()["month"] == "2026-11"
