@@ -101,7 +101,8 @@ def _header(doc: DocumentType, issuer: str, number: str) -> None:
 
 
 def _heading(doc: DocumentType, index: int, content: str) -> None:
-    _para(doc, f"{CHINESE_NUMBERS[index]}、{content}", font=HEADING_FONT, indent=True)
+    heading = _para(doc, f"{CHINESE_NUMBERS[index]}、{content}", font=HEADING_FONT, indent=True)
+    heading.paragraph_format.keep_with_next = True  # never alone at the foot of a page
 
 
 def _table(doc: DocumentType, header: Sequence[str], rows: Sequence[Sequence[str]], *, red_rows=()) -> None:
@@ -194,7 +195,10 @@ def notice_docx(data: NoticeData) -> bytes:
         )
         for unit in data.overdue:
             _para(doc, f"{unit.unit_name}（{len(unit.cases)}件）", font=HEADING_FONT, indent=True)
-            _table(doc, text.OVERDUE_HEADER, text.overdue_rows(unit))
+            _table(doc, text.OVERDUE_HEADER, text.overdue_rows(unit, limit=text.NOTICE_OVERDUE_ROWS))
+            more = text.overdue_more(unit)
+            if more:
+                _para(doc, more, size=Pt(12), indent=True)
     if data.map_png is not None:
         section += 1
         _heading(doc, section, "问题分布图")

@@ -66,9 +66,8 @@ def evaluation_source() -> RankingSource:
             names = {str(code): str(name) for code, name in frame["name"].items()}
             out[grouping] = _with_quiet_groups(rows, names, counts)
         method = (
-            f"排名按县评分方案（{scheme.source}）计算综合得分；结案率＝结案数÷应结案数，按期结案率＝按期结案数÷应结案数"
-            f"（应结案＝已处置＋超期未处置，挂账不计）；案件少于{scheme.min_sample}件的只列数据、不排名；"
-            "与 `gridmap evaluate --by town|grid` 的结果一致"
+            f"综合得分按县评分方案计算；结案率＝结案数÷应结案数，按期结案率＝按期结案数÷应结案数"
+            f"（应结案＝已处置＋超期未处置，挂账不计）；案件少于{scheme.min_sample}件的只列数据、不排名"
         )
         return Ranking(
             towns=out["town"], grids=out["grid"], columns=EVALUATION_COLUMNS, method=method, totals=totals

@@ -20,6 +20,7 @@ from reportlab.platypus import (
     Flowable,
     HRFlowable,
     Image,
+    KeepTogether,
     PageBreak,
     Paragraph,
     SimpleDocTemplate,
@@ -120,7 +121,7 @@ def _image(data: bytes, *, max_width: float, max_height: float) -> Flowable | No
     return Image(io.BytesIO(data), width=w * scale, height=h * scale)
 
 
-_OVERDUE_WIDTHS = [1.0 * cm, 3.2 * cm, 2.6 * cm, 5.0 * cm, 3.2 * cm, 1.6 * cm]
+_OVERDUE_WIDTHS = [1.0 * cm, 3.2 * cm, 2.4 * cm, 4.4 * cm, 4.0 * cm, 1.6 * cm]
 
 
 def _signature(data: NoticeData) -> list[Flowable]:
@@ -187,15 +188,21 @@ def notice_pdf(data: NoticeData) -> bytes:
         )
         for unit in data.overdue:
             story.append(_p(f"{unit.unit_name}（{len(unit.cases)}件）", indent=True))
-            story.append(_table(text.OVERDUE_HEADER, text.overdue_rows(unit), widths=_OVERDUE_WIDTHS))
+            listed = text.overdue_rows(unit, limit=text.NOTICE_OVERDUE_ROWS)
+            story.append(_table(text.OVERDUE_HEADER, listed, widths=_OVERDUE_WIDTHS))
+            more = text.overdue_more(unit)
+            if more:
+                story.append(_p(more, 10, indent=True))
     if data.map_png is not None:
         section += 1
-        story.append(_heading(section, "问题分布图"))
-        picture = _image(data.map_png, max_width=A4[0] - 4.4 * cm, max_height=A4[1] - 8 * cm)
-        story.append(picture or _p("（分布图无法读取）", align=TA_CENTER))
+        picture = _image(data.map_png, max_width=A4[0] - 4.4 * cm, max_height=A4[1] - 9 * cm)
+        shown = picture or _p("（分布图无法读取）", align=TA_CENTER)
+        story.append(
+            KeepTogether([_heading(section, "问题分布图"), shown])
+        )  # no heading alone at a page foot
     section += 1
-    story.append(_heading(section, "工作要求"))
-    story += [_p(f"{i}. {d}", indent=True) for i, d in enumerate(text.requirements(data), start=1)]
+    demands = [_p(f"{i}. {d}", indent=True) for i, d in enumerate(text.requirements(data), start=1)]
+    story += [KeepTogether([_heading(section, "工作要求"), demands[0]]), *demands[1:]]
     story += _signature(data)
     return _build(story, data.title, data.issuer)
 

@@ -121,11 +121,21 @@ def rectification_text(data: NoticeData, unit: UnitOverdue) -> list[str]:
 OVERDUE_HEADER = ["序号", "受理编号", "问题类别", "地点", "处置期限", "超期天数"]
 
 
-def overdue_rows(unit: UnitOverdue) -> list[list[str]]:
+NOTICE_OVERDUE_ROWS = 10  # the notice lists a unit's longest-overdue cases; its 整改通知书 lists all
+
+
+def overdue_rows(unit: UnitOverdue, *, limit: int | None = None) -> list[list[str]]:
+    """The rows of a unit's overdue table (longest overdue first, at most ``limit``)."""
     return [
         [str(i), c.tracking_no, c.category, c.place, deadline_text(c.deadline), str(c.days_overdue)]
-        for i, c in enumerate(unit.cases, start=1)
+        for i, c in enumerate(unit.cases[:limit], start=1)
     ]
+
+
+def overdue_more(unit: UnitOverdue, *, limit: int = NOTICE_OVERDUE_ROWS) -> str | None:
+    """The line under a shortened table: how many more cases the 整改通知书 lists."""
+    more = len(unit.cases) - limit
+    return f"另有{more}件，详见对{unit.unit_name}的整改通知书。" if more > 0 else None
 
 
 def rectification_number(data: NoticeData, index: int) -> str:

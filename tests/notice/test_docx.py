@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 
 from docx import Document
 from docx.oxml.ns import qn
 
-from gridmap.notice import notice_docx, rectification_docx
+from gridmap.notice import OverdueCase, UnitOverdue, notice_docx, rectification_docx
 from gridmap.notice.data import FLAG_LABELS, format_figure
 from tests.notice.samples import GRIDS, TOWNS, sample_notice
 
@@ -129,3 +130,16 @@ def test_rectification_notices_one_section_per_unit():
         and "红花铺镇人民政府：" in only_text
         and "县城市管理执法局：" not in only_text
     )
+
+
+def test_the_notice_lists_a_units_ten_longest_overdue_cases_and_its_rectification_notice_all():
+    cases = tuple(
+        OverdueCase(f"N{i:02d}", "道路破损", "滨江路", dt.datetime(2026, 11, 1 + i, 1), 30 - i)
+        for i in range(12)
+    )
+    data = sample_notice(overdue=(UnitOverdue(unit_code="U01", unit_name="县住建局", cases=cases),))
+    notice = _open(notice_docx(data))
+    overdue = notice.tables[-1]
+    assert [r.cells[1].text for r in overdue.rows[1:]] == [f"N{i:02d}" for i in range(10)]
+    assert "另有2件，详见对县住建局的整改通知书。" in [p.text for p in notice.paragraphs]
+    assert len(_open(rectification_docx(data)).tables[0].rows) == 13

@@ -42,4 +42,4 @@ def test_the_docx_ranks_grids_as_the_evaluation_computes(imported):
     assert len(red) == 1 and f"授予{red[0]}本月网格级流动红旗。" in body
     for name in (r["name"] for r in expected if r["flag"] == "grey"):
         assert f"给予{name}本月网格级流动灰旗。" in body
-    assert "gridmap evaluate" in body  # the note says how the ranking was computed
+    assert "注：综合得分按县评分方案计算" in body  # the note says how the ranking was computed
