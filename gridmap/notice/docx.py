@@ -66,7 +66,8 @@ def _para(
     if align is not None:
         paragraph.alignment = align
     if content:
-        set_font(paragraph.add_run(content), east_asia=font, size=size, bold=bold, color=color)
+        run = paragraph.add_run(text.printable(content))
+        set_font(run, east_asia=font, size=size, bold=bold, color=color)
     return paragraph
 
 
@@ -119,7 +120,8 @@ def _table(doc: DocumentType, header: Sequence[str], rows: Sequence[Sequence[str
             paragraph = cell.paragraphs[0]
             paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
             color = RED if i in red_rows else None
-            set_font(paragraph.add_run(value), east_asia=TABLE_FONT, size=SIZE_TABLE, color=color)
+            run = paragraph.add_run(text.printable(value))
+            set_font(run, east_asia=TABLE_FONT, size=SIZE_TABLE, color=color)
 
 
 def _ranking(doc: DocumentType, data: NoticeData, what: str, rows) -> None:

@@ -4,6 +4,7 @@ the one call of the `gridmap notice` command and the office's download."""
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -65,7 +66,11 @@ def previous_month(now: dt.datetime | None = None) -> str:
 
 
 def _clean(value: object, *, what: str, limit: int) -> str | None:
-    text = " ".join(str(value or "").split())
+    # no control characters (they are not allowed in a Word file's XML) and no runs of spaces
+    shown = "".join(
+        ch for ch in str(value or "") if ch.isspace() or not unicodedata.category(ch).startswith("C")
+    )
+    text = " ".join(shown.split())
     if len(text) > limit:
         msg = f"{what}最多 {limit} 个字（现有 {len(text)} 个），请缩短"
         raise InvalidInput(msg)

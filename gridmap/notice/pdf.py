@@ -65,7 +65,7 @@ CELL = 9.0
 
 
 def _p(content: str, size: float = BODY, **options) -> Paragraph:
-    return Paragraph(escape(content), _style(size, **options))
+    return Paragraph(escape(text.printable(content)), _style(size, **options))
 
 
 def _header(issuer: str, number: str) -> list[Flowable]:

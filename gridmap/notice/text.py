@@ -17,6 +17,11 @@ from gridmap.notice.data import (
 )
 
 
+def printable(value: str) -> str:
+    """Text without control characters (a Word file's XML refuses them; a PDF draws boxes)."""
+    return "".join(ch if ch.isprintable() or ch == "\n" else " " for ch in value)
+
+
 def date_text(day: dt.date) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 

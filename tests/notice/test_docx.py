@@ -8,7 +8,14 @@ import io
 from docx import Document
 from docx.oxml.ns import qn
 
-from gridmap.notice import OverdueCase, UnitOverdue, notice_docx, rectification_docx
+from gridmap.notice import (
+    OverdueCase,
+    TypicalProblem,
+    UnitOverdue,
+    notice_docx,
+    notice_pdf,
+    rectification_docx,
+)
 from gridmap.notice.data import FLAG_LABELS, format_figure
 from tests.notice.samples import GRIDS, TOWNS, sample_notice
 
@@ -143,3 +150,19 @@ def test_the_notice_lists_a_units_ten_longest_overdue_cases_and_its_rectificatio
     assert [r.cells[1].text for r in overdue.rows[1:]] == [f"N{i:02d}" for i in range(10)]
     assert "另有2件，详见对县住建局的整改通知书。" in [p.text for p in notice.paragraphs]
     assert len(_open(rectification_docx(data)).tables[0].rows) == 13
+
+
+def test_control_characters_from_the_store_do_not_break_the_files():
+    odd = TypicalProblem(
+        tracking_no="X1",
+        category="垃圾暴露",
+        place="滨江路\x00\x0b东口",
+        unit="县住建局\x1f",
+        deadline=None,
+        status="dispatched",
+        description="描述\x07",
+    )
+    data = sample_notice(typical=(odd,))
+    text = "\n".join(p.text for p in _open(notice_docx(data)).paragraphs)
+    assert "滨江路  东口" in text and "\x00" not in text
+    assert notice_pdf(data)[:5] == b"%PDF-"

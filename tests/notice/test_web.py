@@ -100,3 +100,15 @@ def test_others_get_403(app, path):
         assert client_for(app, name).get(path).status_code == 403, (name, path)
     anonymous = app.test_client().get(path)
     assert anonymous.status_code == (401 if path.startswith("/api/") else 302)
+
+
+def test_issuer_and_number_are_cleaned_and_bounded(app):
+    office = client_for(app, "office1")
+    r = office.get(
+        "/notices/file?month=2026-11&format=docx&issuer=%E5%87%A4%E5%8E%BF%00%01%E5%8A%9E&number=%0B12"
+    )
+    assert r.status_code == 200
+    doc = Document(io.BytesIO(r.data))
+    assert doc.paragraphs[0].text == "凤县办"
+    r = office.get("/api/notices?month=2026-11&issuer=" + "办" * 41)
+    assert r.status_code == 400 and "发文机关最多 40 个字" in r.get_data(as_text=True)
