@@ -60,7 +60,7 @@ def _para(
     fmt = paragraph.paragraph_format
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
-    fmt.line_spacing = Pt(28) if size >= SIZE_3 else None
+    fmt.line_spacing = Pt(28) if size == SIZE_3 else None  # the 28-point grid of the body; titles single
     if indent:
         fmt.first_line_indent = Pt(size.pt * 2)  # two characters
     if align is not None:
