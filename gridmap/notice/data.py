@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from gridmap import clock
 from gridmap.errors import InvalidInput
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -194,7 +195,7 @@ class NoticeData:
                     "category": t.category,
                     "place": t.place,
                     "unit": t.unit,
-                    "deadline": t.deadline.isoformat() if t.deadline else None,
+                    "deadline": clock.iso(t.deadline),  # China time with its offset
                     "has_photo": t.photo is not None,
                 }
                 for t in self.typical
@@ -203,7 +204,14 @@ class NoticeData:
                 {
                     "unit_code": u.unit_code,
                     "unit_name": u.unit_name,
-                    "cases": [c.tracking_no for c in u.cases],
+                    "cases": [
+                        {
+                            "tracking_no": c.tracking_no,
+                            "deadline": clock.iso(c.deadline),
+                            "days_overdue": c.days_overdue,
+                        }
+                        for c in u.cases
+                    ],
                 }
                 for u in self.overdue
             ],

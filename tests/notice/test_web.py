@@ -82,6 +82,10 @@ def test_the_page_and_its_json_twin(app, month):
     assert data["flags"]["grids"]["red"] == [red]
     assert [row[:2] for row in data["table"]["grids"]] == [[str(r["rank"]), r["name"]] for r in grids]
     assert data["files"]["notice.pdf"] == "2026年11月网格化管理工作通报.pdf"
+    first = data["overdue"][0]["cases"][0]
+    assert first["deadline"].endswith("+08:00") and first["days_overdue"] >= 1
+    assert data["typical"][0]["tracking_no"] == month.tracking["photo"] and data["typical"][0]["has_photo"]
+    assert data["totals"]["overdue"] == sum(len(u["cases"]) for u in data["overdue"])
     # without a month: the month before now (2 December 2026 in China -> November)
     assert office.get("/api/notices").get_json()["month"] == "2026-11"
 
