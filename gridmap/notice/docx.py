@@ -71,6 +71,38 @@ def _para(
     return paragraph
 
 
+# The children of w:pPr that come after w:pBdr (ECMA-376 CT_PPrBase); Word refuses another order.
+_AFTER_PBDR = (
+    "w:shd",
+    "w:tabs",
+    "w:suppressAutoHyphens",
+    "w:kinsoku",
+    "w:wordWrap",
+    "w:overflowPunct",
+    "w:topLinePunct",
+    "w:autoSpaceDE",
+    "w:autoSpaceDN",
+    "w:bidi",
+    "w:adjustRightInd",
+    "w:snapToGrid",
+    "w:spacing",
+    "w:ind",
+    "w:contextualSpacing",
+    "w:mirrorIndents",
+    "w:suppressOverlap",
+    "w:jc",
+    "w:textDirection",
+    "w:textAlignment",
+    "w:textboxTightWrap",
+    "w:outlineLvl",
+    "w:divId",
+    "w:cnfStyle",
+    "w:rPr",
+    "w:sectPr",
+    "w:pPrChange",
+)
+
+
 def _red_line(paragraph: Paragraph) -> None:
     """A red rule under the paragraph (the line below the red header)."""
     ppr = paragraph._p.get_or_add_pPr()
@@ -79,7 +111,7 @@ def _red_line(paragraph: Paragraph) -> None:
     for key, value in (("w:val", "single"), ("w:sz", "18"), ("w:space", "4"), ("w:color", "E60012")):
         bottom.set(qn(key), value)
     border.append(bottom)
-    ppr.append(border)
+    ppr.insert_element_before(border, *_AFTER_PBDR)  # CT_PPr's children have a fixed order
 
 
 def _page_setup(doc: DocumentType) -> None:

@@ -166,3 +166,10 @@ def test_control_characters_from_the_store_do_not_break_the_files():
     text = "\n".join(p.text for p in _open(notice_docx(data)).paragraphs)
     assert "滨江路  东口" in text and "\x00" not in text
     assert notice_pdf(data)[:5] == b"%PDF-"
+
+
+def test_the_red_line_sits_where_the_schema_wants_it():
+    doc = _open(notice_docx(sample_notice()))
+    number = next(p for p in doc.paragraphs if p.text == "〔2026〕11号")
+    order = [child.tag.split("}")[1] for child in number._p.pPr]
+    assert order.index("pBdr") < order.index("spacing") < order.index("jc"), order
