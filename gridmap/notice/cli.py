@@ -70,7 +70,11 @@ def notice(
         ctx, month=month, fmt=fmt, kind=kind, issuer=issuer, number=number, with_map=not no_map
     )
     target = out or Path(written.filename)
-    target.write_bytes(written.data)
+    try:
+        target.write_bytes(written.data)
+    except OSError as error:
+        msg = f"无法写入 {target}：{error.strerror or error}；请检查目录是否存在、是否有写权限"
+        raise click.ClickException(msg) from None
     data = written.notice
     reds = [r.name for r in (*data.towns, *data.grids) if r.flag == "red"]
     click.echo(f"已生成 {target}（{len(written.data) / 1024:.0f} KB）：{data.title}，{data.number}")

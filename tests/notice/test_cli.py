@@ -62,3 +62,11 @@ def test_a_bad_month_is_refused_with_a_chinese_message(imported):
     done = run(imported, "--month", "2026-13", "--json")
     assert done.returncode == 2
     assert "月份“2026-13”无效" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_unwritable_output_is_a_clear_message(imported, tmp_path):
+    done = run(imported, "--month", "2026-11", "--no-map", "--out", tmp_path / "没有这个目录" / "通报.docx")
+    assert done.returncode == 1
+    assert (
+        "无法写入" in done.stderr and "请检查目录是否存在" in done.stderr and "Traceback" not in done.stderr
+    )
