@@ -51,6 +51,7 @@ def notice_download():
         ctx(),
         fmt=args.get("format", "docx"),
         kind=args.get("kind", "notice"),
+        unit=args.get("unit"),
         now=now(),
         **_options(),
     )

@@ -42,6 +42,12 @@ def _context():
     show_default=True,
     help="notice 月度通报；rectify 各责任单位的整改通知书（一个单位一节）。",
 )
+@click.option(
+    "--unit",
+    "unit",
+    default=None,
+    help="只生成这个单位（单位代码）的整改通知书（与 --kind rectify 一起用）。",
+)
 @click.option("--issuer", default=None, help="发文机关（红头），如“凤县创建全国文明城市工作指挥部办公室”。")
 @click.option("--number", default=None, help="文号，默认如〔2026〕11号。")
 @click.option("--no-map", is_flag=True, help="不附问题分布图（出图较慢时）。")
@@ -51,6 +57,7 @@ def notice(
     out: Path | None,
     fmt: str | None,
     kind: str,
+    unit: str | None,
     issuer: str | None,
     number: str | None,
     no_map: bool,
@@ -67,7 +74,7 @@ def notice(
         suffix = out.suffix.lower().lstrip(".") if out is not None else ""
         fmt = suffix if suffix in MIMETYPES else "docx"
     written = notice_file(
-        ctx, month=month, fmt=fmt, kind=kind, issuer=issuer, number=number, with_map=not no_map
+        ctx, month=month, fmt=fmt, kind=kind, issuer=issuer, number=number, with_map=not no_map, unit=unit
     )
     target = out or Path(written.filename)
     try:
@@ -81,7 +88,8 @@ def notice(
     if kind == "notice":
         click.echo(f"  流动红旗：{'、'.join(reds) or '无'}；超期未办结 {data.overdue_total} 件")
     else:
-        click.echo(f"  整改通知书 {len(data.overdue)} 份（{data.overdue_total} 件超期问题）")
+        units = [u for u in data.overdue if unit is None or u.unit_code == unit]
+        click.echo(f"  整改通知书 {len(units)} 份（{sum(len(u.cases) for u in units)} 件超期问题）")
 
 
 commands = [notice]

@@ -249,14 +249,15 @@ def notice_docx(data: NoticeData) -> bytes:
 def rectification_docx(data: NoticeData, *, unit_codes: Sequence[str] | None = None) -> bytes:
     """The 整改通知书 of every unit with overdue cases (or of ``unit_codes``), one per page
     section in one document, so the office prints and sends them in one go."""
-    units = [u for u in data.overdue if unit_codes is None or u.unit_code in unit_codes]
+    # numbered by the unit's place in the whole month's list, also when only some are written
+    units = [(i, u) for i, u in enumerate(data.overdue) if unit_codes is None or u.unit_code in unit_codes]
     doc = Document()
     doc.core_properties.title = f"{month_text(data.month)}整改通知书"
     _page_setup(doc)
     if not units:
         _para(doc, "本月没有超期未办结的问题，无需下发整改通知书。", indent=True)
-    for i, unit in enumerate(units):
-        if i:
+    for n, (i, unit) in enumerate(units):
+        if n:
             doc.add_section(WD_SECTION.NEW_PAGE)
         _header(doc, data.issuer, text.rectification_number(data, i))
         _para(doc, "整改通知书", font=TITLE_FONT, size=SIZE_2, align=WD_ALIGN_PARAGRAPH.CENTER)

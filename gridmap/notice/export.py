@@ -112,8 +112,10 @@ def notice_file(
     now: dt.datetime | None = None,
     ranking: RankingSource | None = None,
     with_map: bool = True,
+    unit: object = None,
 ) -> NoticeFile:
-    """Write a month's notice (kind "notice") or its units' 整改通知书 ("rectify") as docx or pdf."""
+    """Write a month's notice (kind "notice") or its units' 整改通知书 ("rectify") as docx or pdf;
+    ``unit`` (a unit code) writes that unit's 整改通知书 alone."""
     checked_fmt, checked_kind = check_format(fmt), check_kind(kind)
     data = gather(
         ctx,
@@ -124,15 +126,37 @@ def notice_file(
         ranking=ranking,
         with_map=with_map and checked_kind == "notice",
     )
-    content = _WRITERS[(checked_kind, checked_fmt)](data)
     stem = "notice" if checked_kind == "notice" else "rectification"
+    title = f"{month_text(data.month)}{KINDS[checked_kind]}"
+    code = _clean(unit, what="单位代码", limit=64)
+    if code is None:
+        content = _WRITERS[(checked_kind, checked_fmt)](data)
+    else:
+        named = _overdue_unit(data, code, kind=checked_kind)
+        writer = rectification_docx if checked_fmt == "docx" else rectification_pdf
+        content = writer(data, unit_codes=[code])
+        title += f"（{named}）"
+        stem += "-" + "".join(ch if ch.isascii() and ch.isalnum() else "_" for ch in code)
     return NoticeFile(
         data=content,
         mimetype=MIMETYPES[checked_fmt],
-        filename=f"{month_text(data.month)}{KINDS[checked_kind]}.{checked_fmt}",
+        filename=f"{title}.{checked_fmt}",
         ascii_filename=f"{stem}-{data.month}.{checked_fmt}",
         notice=data,
     )
+
+
+def _overdue_unit(data: NoticeData, code: str, *, kind: str) -> str:
+    """The name of the unit with overdue cases whose code this is; InvalidInput otherwise."""
+    if kind != "rectify":
+        msg = "只有整改通知书（kind=rectify）可以按单位生成；月度通报请不要指定单位"
+        raise InvalidInput(msg)
+    for unit in data.overdue:
+        if unit.unit_code == code:
+            return unit.unit_name
+    have = "、".join(f"{u.unit_name}（{u.unit_code}）" for u in data.overdue[:10]) or "无"
+    msg = f"单位“{code}”没有超期未办结的问题，无需整改通知书；有超期问题的单位：{have}"
+    raise InvalidInput(msg)
 
 
 def notice_contents(

@@ -210,12 +210,13 @@ def notice_pdf(data: NoticeData) -> bytes:
 def rectification_pdf(data: NoticeData, *, unit_codes: Sequence[str] | None = None) -> bytes:
     """The units' 整改通知书 as one PDF, a unit per page."""
     register_font()
-    units = [u for u in data.overdue if unit_codes is None or u.unit_code in unit_codes]
+    # numbered by the unit's place in the whole month's list, also when only some are written
+    units = [(i, u) for i, u in enumerate(data.overdue) if unit_codes is None or u.unit_code in unit_codes]
     story: list[Flowable] = []
     if not units:
         story.append(_p("本月没有超期未办结的问题，无需下发整改通知书。", indent=True))
-    for i, unit in enumerate(units):
-        if i:
+    for n, (i, unit) in enumerate(units):
+        if n:
             story.append(PageBreak())
         story += _header(data.issuer, text.rectification_number(data, i))
         story += [_p("整改通知书", 18, align=TA_CENTER, leading=28), Spacer(1, 0.4 * cm)]

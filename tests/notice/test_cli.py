@@ -70,3 +70,17 @@ def test_an_unwritable_output_is_a_clear_message(imported, tmp_path):
     assert (
         "无法写入" in done.stderr and "请检查目录是否存在" in done.stderr and "Traceback" not in done.stderr
     )
+
+
+def test_one_units_rectification_notice_from_the_command_line(imported, tmp_path):
+    units = json.loads(run(imported, "--month", "2026-11", "--json").stdout)["overdue"]
+    first = units[0]
+    out = tmp_path / "一个单位.pdf"
+    done = run(
+        imported, "--month", "2026-11", "--kind", "rectify", "--unit", first["unit_code"], "--out", out
+    )
+    assert done.returncode == 0, done.stderr
+    assert f"整改通知书 1 份（{len(first['cases'])} 件超期问题）" in done.stdout
+    text = "".join("".join(p.extract_text().split()) for p in pypdf.PdfReader(out).pages)
+    assert f"{first['unit_name']}：" in text and "整改〔2026〕11-1号" in text
+    assert all(u["unit_name"] + "：" not in text for u in units[1:])

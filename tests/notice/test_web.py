@@ -116,3 +116,24 @@ def test_issuer_and_number_are_cleaned_and_bounded(app):
     assert doc.paragraphs[0].text == "凤县办"
     r = office.get("/api/notices?month=2026-11&issuer=" + "办" * 41)
     assert r.status_code == 400 and "发文机关最多 40 个字" in r.get_data(as_text=True)
+
+
+def test_one_units_rectification_notice(app, month):
+    office = client_for(app, "office1")
+    units = office.get("/api/notices?month=2026-11").get_json()["overdue"]
+    last = units[-1]
+    page = office.get("/notices?month=2026-11").get_data(as_text=True)
+    assert f"unit={quote(last['unit_code'])}" in page
+    r = office.get(f"/notices/file?month=2026-11&kind=rectify&format=docx&unit={quote(last['unit_code'])}")
+    assert r.status_code == 200
+    name = f"2026年11月整改通知书（{last['unit_name']}）.docx"
+    assert f"filename*=UTF-8''{quote(name)}" in r.headers["Content-Disposition"]
+    doc = Document(io.BytesIO(r.data))
+    texts = [p.text for p in doc.paragraphs]
+    assert len(doc.sections) == 1 and f"{last['unit_name']}：" in texts
+    assert f"整改〔2026〕11-{len(units)}号" in texts  # numbered as in the whole month's list
+    assert len(doc.tables[0].rows) == len(last["cases"]) + 1
+    r = office.get("/notices/file?month=2026-11&kind=rectify&format=pdf&unit=NOPE")
+    assert r.status_code == 400 and "单位“NOPE”没有超期未办结的问题" in r.get_data(as_text=True)
+    r = office.get(f"/notices/file?month=2026-11&kind=notice&unit={quote(last['unit_code'])}")
+    assert r.status_code == 400 and "只有整改通知书" in r.get_data(as_text=True)
