@@ -1,7 +1,7 @@
 """Real browser: the exposure page (曝光台) on a phone (390×844) and a desktop — before and after
 photos load, nothing overflows, no personal data, outside text shown as text; the office publishes
 from the problem page, pays out on the monthly reward list, and a citizen looks up the points.
-Screenshots: /tmp/exposure-phone.png, /tmp/exposure-desktop.png, /tmp/rewards-phone.png,
+Screenshots: /tmp/exposure-phone.png, /tmp/exposure-desktop.png, /tmp/rewards-phone.png, /tmp/rewards-desktop.png,
 /tmp/reward-lookup-phone.png, /tmp/exposure-publish.png."""
 
 from __future__ import annotations
@@ -138,6 +138,9 @@ def test_the_office_publishes_pays_and_the_citizen_looks_up(
         row.locator("button[type=submit]").click()
     assert "已发放" in page.locator(".gm-reward-table tbody tr").inner_text()
     assert_not_blank(page.screenshot(path=str(SHOTS / "rewards-phone.png"), full_page=True))
+    page.set_viewport_size(DESKTOP)
+    assert page.evaluate(OVERFLOW) == {"scroll": 0, "wide": []}
+    assert_not_blank(page.screenshot(path=str(SHOTS / "rewards-desktop.png"), full_page=True))
     assert_clean(page)
 
     citizen = page.context.browser.new_context(viewport=PHONE, locale="zh-CN")
