@@ -377,6 +377,7 @@ SETTINGS: tuple[Setting, ...] = (
         "China time of the leaders' daily digest of their grids (empty: no digest).",
         parse.clock_time,
     ),
+    Setting("GRIDMAP_DASHBOARD_REFRESH_SECONDS", 30.0, "/dashboard refresh, seconds.", parse.positive_float),
     Setting(
         "GRIDMAP_FOLLOWUP_DAYS",
         7.0,
@@ -474,6 +475,7 @@ class Settings(Mapping[str, Any]):
     due_soon_hours: float
     escalate_hours: float
     digest_at: str
+    dashboard_refresh_seconds: float
     followup_days: float
     followup_due_days: float
     scoring_file: str

@@ -26,8 +26,9 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.admin",
     "web.inbox",
     "web.notices",
-    "web.exposure",
     "web.assessment",
+    "web.dashboard",
+    "web.exposure",
 )
 
 

@@ -560,3 +560,14 @@ def insert_history(store: Store, rows: Sequence[Mapping], events: Sequence[Seque
     except IntegrityError as exc:  # taken between the check and the insert (PostgreSQL)
         raise KeyTaken("") from exc
     return len(rows)
+
+
+def dashboard_rows(store: Store, *, since: dt.datetime, open_statuses: Sequence[str]) -> list[Row]:
+    """Slim rows of the problems in ``open_statuses`` now, or reported or closed since ``since`` (issue 13)."""
+    c, since = problems.c, to_db(since)
+    names = "id tracking_no category status urgency lon lat town_code town_name grid_code grid_name unit_name"
+    query = select(*(c[n] for n in names.split()), c.deadline, c.created_at, c.closed_at).where(
+        c.status.in_(list(open_statuses)) | (c.created_at >= since) | (c.closed_at >= since)
+    )
+    with store.reading() as conn:
+        return list(conn.execute(query.order_by(c.id)).all())
