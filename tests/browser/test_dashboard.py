@@ -259,6 +259,7 @@ def test_the_wall_draws_everything_and_refreshes_in_place(
     assert page.locator("#rank-grids tbody tr").count() == len(data["ranking"]["grids"]) >= 2
     assert page.locator("#overdue tbody tr").count() >= 1
     assert "结案率" in page.locator("#dash-definitions").inner_text()
+    page.wait_for_timeout(1500)  # the charts' opening animation
     png = page.screenshot(path="/tmp/dashboard-1920.png")
     assert_not_blank(png)
 

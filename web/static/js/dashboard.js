@@ -205,7 +205,7 @@
 
   /* --- the map ---------------------------------------------------------------------------------- */
   function setupMap() {
-    var map = L.map('dash-map', { zoomControl: false, attributionControl: Boolean(config.tiles), preferCanvas: false });
+    var map = L.map('dash-map', { zoomControl: false, attributionControl: Boolean(config.tiles), zoomSnap: 0.25 });
     if (config.tiles) {
       L.tileLayer(config.tiles.url, { attribution: config.tiles.attribution, maxZoom: 19, className: 'dash-tiles' }).addTo(map);
     }
