@@ -6,6 +6,7 @@ import json
 
 import click
 
+from gridmap.auth import list_users
 from gridmap.cliopen import open_reference, open_store
 from gridmap.errors import GridmapError
 from gridmap.evaluation import flags as flagging
@@ -13,6 +14,8 @@ from gridmap.evaluation.indicators import INDICATORS
 from gridmap.evaluation.scoring import GROUPINGS, load_scheme
 from gridmap.evaluation.service import evaluate_month
 from gridmap.problems.categories import load_categories
+from gridmap.problems.context import context_from_settings
+from gridmap.problems.records import actor_names
 from gridmap.settings import Settings, load_settings
 
 _SHOWN = ("reports", "filed", "handled", "closed", "overdue_pending")
@@ -27,7 +30,7 @@ _LABELS = {i.key: i.zh for i in INDICATORS} | {
 
 
 def _lookups(settings: Settings, by: str) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
-    """Lead departments by grid (department grouping) and category names (category grouping)."""
+    """Lead departments by grid (department grouping); names of categories and inspectors."""
     departments: dict[str, tuple[str, str]] = {}
     names: dict[str, str] = {}
     if by == "department":
@@ -41,6 +44,10 @@ def _lookups(settings: Settings, by: str) -> tuple[dict[str, tuple[str, str]], d
                     departments[str(code)] = (unit, str(name) if isinstance(name, str) else unit)
     if by == "category":
         names = {c.code: c.name for c in load_categories(settings.problem_categories or None)}
+    if by == "inspector":  # named as on a problem's page: 巡查员 姓名（登录名）
+        store = open_store(settings)
+        ctx = context_from_settings(store, open_reference(settings), settings)
+        names = actor_names(ctx, {u.username for u in list_users(store) if u.role == "inspector"})
     return departments, names
 
 

@@ -37,6 +37,9 @@ def env(settings, ctx, make_user):
     for n in range(6):  # grid 610330100002: dispatched and left
         no = _report(ctx, NEAR_HOSPITAL, T0 + n * HOUR)
         act(ctx, no, user=office, action="dispatch", unit_code="U2", now=T0 + (n + 1) * HOUR)
+    make_user("insp", "inspector")
+    no = _report(ctx, NEAR_HOSPITAL, T0)  # sent to verify, never answered
+    act(ctx, no, user=office, action="send_verify", inspector="insp", now=T0 + HOUR)
     _report(ctx, ON_BINJIANG_ROAD, dt.datetime(2026, 10, 31, 15, 30, tzinfo=dt.UTC))  # 23:30 on 31 October
     _report(ctx, ON_BINJIANG_ROAD, dt.datetime(2026, 10, 31, 16, 30, tzinfo=dt.UTC))  # 00:30 on 1 November
     return {**os.environ, **settings}
@@ -72,8 +75,9 @@ def test_evaluate_json_lists_groups_with_counts_rates_score_grade_rank_and_flag(
     first, last = rows
     assert (first["reports"], first["filed"], first["closed"], first["closure_rate"]) == (7, 6, 6, 1.0)
     assert first["on_time_closure_rate"] == 1.0 and first["citizen_share"] == 1.0
-    assert (last["reports"], last["overdue_pending"], last["closure_rate"]) == (6, 6, 0.0)
-    assert last["on_time_verification_rate"] is None  # nobody was sent to verify
+    assert (last["reports"], last["overdue_pending"], last["closure_rate"]) == (7, 6, 0.0)
+    assert last["verifications_due"] == 1 and last["verified_on_time"] == 0
+    assert last["on_time_verification_rate"] is None  # one verification: under the minimum sample
     assert (first["rank"], first["flag"], last["rank"], last["flag"]) == (1, "red", 2, "grey")
     # citizen share 1 → 0, 6 filed → 40, closure 100, on-time closure 100
     assert first["score"] == pytest.approx((0 * 10 + 40 * 20 + 100 * 30 + 100 * 40) / 100)
@@ -110,11 +114,13 @@ def test_an_empty_month_says_so_and_other_groupings_work(invoke):
         ("town", ["610330100"]),
         ("unit", ["U1", "U2"]),
         ("category", ["garbage"]),
-        ("inspector", []),
+        ("inspector", ["insp"]),
     ]:
         done = invoke("evaluate", "--month", "2026-11", "--by", by, "--json")
         assert done.exit_code == 0, done.output
         assert [r["code"] for r in json.loads(done.output)] == codes, by
+    inspectors = json.loads(invoke("evaluate", "--month", "2026-11", "--by", "inspector", "--json").output)
+    assert inspectors[0]["name"] == "巡查员（insp）" and inspectors[0]["verifications_due"] == 1
     departments = json.loads(invoke("evaluate", "--month", "2026-11", "--by", "department", "--json").output)
     assert all(r["name"] for r in departments)
 
