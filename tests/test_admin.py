@@ -127,8 +127,10 @@ def test_only_the_office_reaches_the_admin_pages(app, loaded_store, office_clien
     assert r.status_code == 403 and auth.get_user(loaded_store, username="x") is None
     page = office_client.get("/admin/users")
     assert page.status_code == 200 and "用户管理" in page.get_data(as_text=True)
-    assert 'href="/admin/users"' in office_client.get("/chase").get_data(as_text=True)  # in the nav
-    assert 'href="/admin/users"' not in unit.get("/tasks").get_data(as_text=True)
+    assert 'href="/office"' in office_client.get("/chase").get_data(as_text=True)  # the workbench, in the nav
+    assert 'href="/admin/users"' in office_client.get("/office").get_data(as_text=True)
+    assert 'href="/office"' not in unit.get("/tasks").get_data(as_text=True)
+    assert unit.get("/office").status_code == 403 and unit.get("/api/office").status_code == 403
     listed = office_client.get("/api/admin/users").get_json()["users"]
     assert {u["username"] for u in listed} == {"boss", "zj"}
 

@@ -207,7 +207,9 @@ def test_tianditu_basemap_carries_the_token(settings, loaded_store):
     assert "tianditu.gov.cn/vec_w" in html and "tk=abc123" in html and "cva_w" in html
 
 
-def test_the_office_menu_leads_to_import_atlas_and_users(app, client, loaded_store):
+def test_the_office_menu_leads_to_its_workbench_and_from_there_to_every_office_page(
+    app, client, loaded_store
+):
     import re
 
     from gridmap.auth import add_user
@@ -217,6 +219,12 @@ def test_the_office_menu_leads_to_import_atlas_and_users(app, client, loaded_sto
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
     client.post("/login", data={"username": "clerk", "password": "secret-pass-1", "csrf_token": token})
     nav = client.get("/tasks", follow_redirects=True).get_data(as_text=True)
-    for href, label in (("/import", "导入数据"), ("/export/atlas", "全县图集"), ("/admin/users", "用户管理")):
-        assert f'href="{href}">{label}</a>' in nav, label
-        assert client.get(href).status_code == 200, href
+    assert 'href="/office">工作台</a>' in nav
+    desk = client.get("/office").get_data(as_text=True)
+    entries = client.get("/api/office").get_json()["entries"]
+    assert len(entries) >= 9
+    for entry in entries:  # every page the header has no room for is one tap away, and opens
+        assert f'href="{entry["url"]}"><b>{entry["title"]}</b>' in desk, entry
+        assert client.get(entry["url"]).status_code == 200, entry
+    for href in ("/import", "/export/atlas", "/admin/users", "/tasks", "/dashboard", "/notices", "/rewards"):
+        assert any(e["url"] == href for e in entries), href

@@ -1,4 +1,5 @@
-"""The office's chores in the browser: users (create, reset password, disable, bind) and Open311 api keys."""
+"""The office's chores in the browser: its workbench of links, users (create, reset password, disable,
+bind) and Open311 api keys."""
 
 from __future__ import annotations
 
@@ -42,6 +43,41 @@ def _keys(*, error: str | None = None, secret: dict | None = None, form: dict | 
         form=form or {},
     )
     return page, status, NO_STORE
+
+
+# --- the workbench: every office page the header has no room for ------------------------------
+# (endpoint, title, what it is for), in the order of a working day.
+DESK: tuple[tuple[str, str, str], ...] = (
+    ("problems.tasks_page", "我的任务", "已回退、待重新派遣的问题，责任单位待审批的延期和挂账申请"),
+    (
+        "dashboard.dashboard_page",
+        "指挥大屏",
+        "全屏显示今日和本月数据、实时地图、趋势、排名和逾期清单，自动刷新",
+    ),
+    ("notices.notices_page", "书面通报", "按月生成通报（Word、PDF，含排名和流动红旗）和各单位整改通知书"),
+    ("exposure.rewards_page", "有奖举报", "本月有效举报的积分、发放登记和导出"),
+    ("imports.import_form", "导入数据", "导入网格、路段、点位等图层和表格，先检查后确认"),
+    ("downloads.atlas_page", "全县图集", "生成全县和各网格的打印地图（PDF）"),
+    ("admin.users_page", "用户管理", "新建用户、重设密码、停用，绑定单位或领导，通知用的邮箱和手机"),
+    ("admin.keys_page", "API 密钥", "签发和吊销 Open311 对接用的 api_key"),
+    ("followup.phrases_page", "惯用语", "各处理环节的常用意见，处理时一键填入"),
+)
+
+
+def _desk() -> list[dict]:
+    return [{"title": t, "url": url_for(e), "about": a} for e, t, a in DESK]
+
+
+@bp.get("/office")
+@login_required(roles=OFFICE)
+def desk_page():
+    return render_template("admin/desk.html", entries=_desk())
+
+
+@bp.get("/api/office")
+@login_required(roles=OFFICE)
+def desk_api():
+    return {"entries": _desk()}
 
 
 # --- users -----------------------------------------------------------------------------------

@@ -63,11 +63,15 @@ def test_office_creates_a_unit_user_who_sees_only_its_tasks_until_disabled(
 
     page.on("dialog", on_dialog)
 
-    # the office finds 用户管理 in the header and creates a unit user bound to 县住建局 (U1)
+    # the office finds 用户管理 on its workbench (工作台 in the header) and creates a unit user bound to 县住建局 (U1)
     _log_in(page, server.url, "office", OFFICE_PASSWORD)
-    link = page.locator("header a[href='/admin/users']")
-    assert link.count() == 1 and link.inner_text() == "用户管理"
-    page.goto(server.url + link.get_attribute("href"))
+    desk = page.locator("header a[href='/office']")
+    assert desk.count() == 1 and desk.inner_text() == "工作台"
+    page.goto(server.url + desk.get_attribute("href"))
+    link = page.locator(".gm-desk a[href='/admin/users']")
+    assert link.count() == 1 and "用户管理" in link.inner_text()
+    link.click()
+    page.wait_for_url("**/admin/users")
     assert page.locator("select[name=unit]").is_hidden()  # no role chosen: no binding shown
     page.fill("#gm-new-user input[name=username]", "zhujianju")
     page.select_option("#gm-role", "unit")

@@ -132,7 +132,7 @@ def test_rewards_list_pay_export_and_lookup(client, office, login):
 def test_the_header_links_the_exposure_page_and_the_tracking_page_the_points(client, office):
     assert 'href="/exposure"' in client.get("/report").get_data(as_text=True)
     assert 'href="/rewards"' not in client.get("/report").get_data(as_text=True)
-    assert 'href="/rewards"' in office.get("/report").get_data(as_text=True)
+    assert 'href="/rewards"' in office.get("/office").get_data(as_text=True)  # on the office's workbench
     body = {"lon": NEAR_HOSPITAL[0], "lat": NEAR_HOSPITAL[1], "category": "garbage", "description": "垃圾"}
     made = client.post("/api/problems", json={**body, "reporter_phone": "13812345678"}).get_json()
     page = client.get(made["followup_url"]).get_data(as_text=True)
