@@ -549,12 +549,14 @@ def test_office_and_unit_pages_on_a_phone(server, phone, browser):
     number = response.json()["tracking_no"]
 
     _login(phone, server)
-    for path in ("/tasks", "/problems", f"/problems/{number}", "/admin/users", "/export/atlas"):
+    for path in ("/tasks", "/problems", f"/problems/{number}", "/office", "/admin/users", "/export/atlas"):
         phone.goto(server.url + path)
         phone.wait_for_load_state("load")
         _assert_no_overflow(phone, path)
         assert not _small_targets(phone), (path, _small_targets(phone))
         _check_menu(phone, path)
+        if path == "/office":
+            phone.screenshot(path="/tmp/phone-office-desk.png", full_page=True)
     assert not phone.errors, phone.errors
 
     context = _context(browser, PHONE, phone=True)
