@@ -11,7 +11,8 @@ import click
 
 from gridmap.cliopen import open_reference, open_store
 from gridmap.errors import GridmapError
-from gridmap.settings import load_settings, secret_key
+from gridmap.passwords import secret_key
+from gridmap.settings import load_settings
 
 
 def _fail(error: GridmapError) -> None:

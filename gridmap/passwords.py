@@ -1,11 +1,15 @@
-"""Password hashes in werkzeug's format (``method$salt$hex``), so stored hashes stay valid."""
+"""Password hashes in werkzeug's format (``method$salt$hex``), so stored hashes stay valid; the app's secret key."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import secrets
 import string
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
 
 SALT_CHARS = string.ascii_letters + string.digits
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
@@ -40,3 +44,24 @@ def check_password(stored: str, password: str) -> bool:
         return False
     method, salt, expected = stored.split("$", 2)
     return hmac.compare_digest(_digest(method, salt, password), expected)
+
+
+def secret_key(settings: Mapping[str, Any]) -> str:
+    """Return the configured secret, or one generated once and kept in the instance folder."""
+    if settings.get("GRIDMAP_SECRET_KEY"):
+        return str(settings["GRIDMAP_SECRET_KEY"])
+    folder = Path(settings["GRIDMAP_INSTANCE_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "secret_key"
+    if not path.exists():
+        tmp = folder / f".secret_key.{os.getpid()}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+        try:
+            os.link(tmp, path)  # atomic: the first process to link wins, others read its key
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()

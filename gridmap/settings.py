@@ -390,7 +390,9 @@ SETTINGS: tuple[Setting, ...] = (
         "Days after closing without the reporter's answer when the office is told to phone (回访).",
         parse.positive_float,
     ),
-    Setting("GRIDMAP_SCORING_FILE", "", "TOML file of the county's scoring scheme (empty: the built-in one)."),
+    Setting(
+        "GRIDMAP_SCORING_FILE", "", "TOML file of the county's scoring scheme (empty: the built-in one)."
+    ),
     Setting(
         "GRIDMAP_REWARD_POINTS", 10, "Points of a citizen report once filed (有奖举报).", parse.positive_int
     ),
@@ -573,26 +575,3 @@ def load_settings(
         msg = "GRIDMAP_BASEMAP=tianditu 需要同时设置 GRIDMAP_TIANDITU_TOKEN（天地图密钥）"
         raise ConfigError(msg)
     return Settings(**{attribute_name(name): value for name, value in values.items()})
-
-
-def secret_key(settings: Mapping[str, Any]) -> str:
-    """Return the configured secret, or one generated once and kept in the instance folder."""
-    if settings.get("GRIDMAP_SECRET_KEY"):
-        return str(settings["GRIDMAP_SECRET_KEY"])
-    import secrets
-
-    folder = Path(settings["GRIDMAP_INSTANCE_DIR"])
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "secret_key"
-    if not path.exists():
-        tmp = folder / f".secret_key.{os.getpid()}"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_hex(32))
-        try:
-            os.link(tmp, path)  # atomic: the first process to link wins, others read its key
-        except FileExistsError:
-            pass
-        finally:
-            tmp.unlink()
-    return path.read_text().strip()

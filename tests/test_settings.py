@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from gridmap.errors import ConfigError
-from gridmap.settings import SETTINGS, config_file, load_settings, secret_key
+from gridmap.passwords import secret_key
+from gridmap.settings import SETTINGS, config_file, load_settings
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

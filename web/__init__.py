@@ -7,8 +7,9 @@ from typing import Any
 
 from flask import Flask
 
+from gridmap.passwords import secret_key
 from gridmap.reference import ReferenceCache
-from gridmap.settings import load_settings, secret_key
+from gridmap.settings import load_settings
 from gridmap.store import Store
 
 # Modules with a blueprint `bp`, registered in this order. Add yours here.
