@@ -52,6 +52,25 @@ def client(app):
     return app.test_client()
 
 
+@pytest.fixture
+def login(app, loaded_store):
+    """``login(username, role, **binding)`` -> a test client with that new user's session."""
+    from gridmap.auth import add_user
+
+    def make(username, role, **kw):
+        add_user(loaded_store, username=username, role=role, password=factory.PASSWORD, **kw)
+        client = app.test_client()
+        form = {
+            "username": username,
+            "password": factory.PASSWORD,
+            "csrf_token": factory.csrf_token(client, "/login"),
+        }
+        assert client.post("/login", data=form).status_code == 302
+        return client
+
+    return make
+
+
 @pytest.fixture(scope="session")
 def vendored_assets() -> Path:
     """web/static/vendor, filled by scripts/vendor_assets.py (quick when already done)."""

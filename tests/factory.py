@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -113,3 +114,12 @@ def write_dataset(
             sheet.append(row)
     book.save(directory / TABLES_FILE)
     return directory
+
+
+PASSWORD = "secret-pass-1"  # every test user's password (tests/conftest.py ``login``)
+
+
+def csrf_token(client, path: str) -> str:
+    """The CSRF token of the form on ``path`` (a Flask test client's session)."""
+    page = client.get(path).get_data(as_text=True)
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)

@@ -231,19 +231,6 @@ def test_refresh_interval_and_tiles():
 
 
 # --- over HTTP (Flask test client) -----------------------------------------------------------------
-@pytest.fixture
-def login(app, loaded_store):
-    from gridmap.auth import add_user
-    from tests.problems.test_page import PASSWORD, _csrf
-
-    def make(username, role, **kw):
-        add_user(loaded_store, username=username, role=role, password=PASSWORD, **kw)
-        client = app.test_client()
-        form = {"username": username, "password": PASSWORD, "csrf_token": _csrf(client, "/login")}
-        assert client.post("/login", data=form).status_code == 302
-        return client
-
-    return make
 
 
 def test_anonymous_goes_to_log_in_and_a_unit_is_refused(client, login):

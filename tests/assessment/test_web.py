@@ -13,26 +13,10 @@ from gridmap.assessment.schema import assessments
 from gridmap.clock import today
 from gridmap.problems.schema import problem_photos, problems
 from tests.problems.conftest import jpeg_bytes
-from tests.problems.test_page import PASSWORD, _csrf
+from tests.problems.test_page import _csrf
 
 START = (today() - dt.timedelta(days=3)).isoformat()
 END = (today() + dt.timedelta(days=10)).isoformat()
-
-
-@pytest.fixture
-def login(app, loaded_store):
-    from gridmap.auth import add_user
-
-    def make(username, role, **kw):
-        add_user(loaded_store, username=username, role=role, password=PASSWORD, **kw)
-        client = app.test_client()
-        r = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client, "/login")}
-        )
-        assert r.status_code == 302
-        return client
-
-    return make
 
 
 @pytest.fixture

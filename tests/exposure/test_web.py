@@ -10,25 +10,9 @@ import openpyxl
 import pytest
 
 from tests.problems.conftest import NEAR_HOSPITAL, jpeg_bytes
-from tests.problems.test_page import PASSWORD, _csrf
+from tests.problems.test_page import _csrf
 
 XSS = '<img src=x onerror=alert(1)>"'
-
-
-@pytest.fixture
-def login(app, loaded_store):
-    from gridmap.auth import add_user
-
-    def make(username, role, **kw):
-        add_user(loaded_store, username=username, role=role, password=PASSWORD, **kw)
-        client = app.test_client()
-        r = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client, "/login")}
-        )
-        assert r.status_code == 302
-        return client
-
-    return make
 
 
 @pytest.fixture

@@ -10,26 +10,9 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from tests.problems.conftest import NEAR_HOSPITAL, jpeg_bytes
-from tests.problems.test_page import PASSWORD, _csrf, _report
+from tests.problems.test_page import _csrf, _report
 
 XSS = '<img src=x onerror=alert(1)>"'
-
-
-@pytest.fixture
-def login(app, loaded_store):
-    """``login(username, role, **binding)`` -> a test client with that user's session."""
-    from gridmap.auth import add_user
-
-    def make(username, role, **kw):
-        add_user(loaded_store, username=username, role=role, password=PASSWORD, **kw)
-        client = app.test_client()
-        r = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client, "/login")}
-        )
-        assert r.status_code == 302
-        return client
-
-    return make
 
 
 @pytest.fixture

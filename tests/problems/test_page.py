@@ -8,30 +8,10 @@ import re
 
 import pytest
 
+from tests.factory import csrf_token
 from tests.problems.conftest import NEAR_HOSPITAL, jpeg_bytes
 
-PASSWORD = "secret-pass-1"
-
-
-def _csrf(client, path) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).get_data(as_text=True)).group(1)
-
-
-@pytest.fixture
-def login(app, loaded_store):
-    """``login(username, role, **binding)`` -> a test client with that user's session."""
-    from gridmap.auth import add_user
-
-    def make(username, role, **kw):
-        add_user(loaded_store, username=username, role=role, password=PASSWORD, **kw)
-        client = app.test_client()
-        r = client.post(
-            "/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client, "/login")}
-        )
-        assert r.status_code == 302
-        return client
-
-    return make
+_csrf = csrf_token  # older name, imported by other test modules
 
 
 def _report(client, spot=NEAR_HOSPITAL, **extra) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from tests.problems.conftest import ON_BINJIANG_ROAD
-from tests.problems.test_page import _csrf, _report, login  # noqa: F401  (login is a fixture)
+from tests.problems.test_page import _csrf, _report
 
 
 def _post(client, no, **form):
     return client.post(f"/problems/{no}/act", data={"csrf_token": _csrf(client, f"/problems/{no}"), **form})
 
 
-def test_forms_ask_for_what_each_action_needs_and_tasks_follow_the_role(client, login):  # noqa: F811
+def test_forms_ask_for_what_each_action_needs_and_tasks_follow_the_role(client, login):
     office = login("boss", "office")
     insp = login("insp", "inspector")
     unit = login("u1", "unit", unit_code="U1")
