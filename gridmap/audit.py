@@ -71,6 +71,14 @@ class AuditReport:
         return "\n".join(lines)
 
 
+def _item_names(frame: pd.DataFrame):
+    """The display name of row ``i``: its ``name``, else its ``road_name`` (segments)."""
+    none = np.full(len(frame), None, dtype=object)
+    name = frame["name"].to_numpy(dtype=object) if "name" in frame.columns else none
+    road = frame["road_name"].to_numpy(dtype=object) if "road_name" in frame.columns else none
+    return lambda i: name[i] or road[i]
+
+
 def audit_model(
     model, *, tolerance_m2: float | None = None, settings: Mapping[str, Any] | None = None
 ) -> AuditReport:
@@ -104,59 +112,67 @@ def audit_model(
             }
         )
 
-    # Items with no grid or no unit.
+    # Items with no grid or no unit: masks over whole columns, records only for the rows flagged.
     for name, label in (("segments", "路段"), ("points", "考察点位"), ("communities", "小区")):
         frame = model.layer(name)
-        no_grid = frame["grid_code"].isna()
-        for code, row in frame[no_grid].iterrows():
+        no_grid = frame["grid_code"].isna().to_numpy()
+        names = _item_names(frame)
+        codes_of = frame.index.to_numpy(dtype=object)
+        for i in np.flatnonzero(no_grid):
             report.unassigned.append(
                 {
                     "layer": name,
                     "layer_label": label,
-                    "code": code,
-                    "name": row.get("name") or row.get("road_name"),
+                    "code": codes_of[i],
+                    "name": names(i),
                     "problem": "不在任何网格内",
                     "kind": "outside_grid",
                 }
             )
         if name != "communities":
-            no_unit = frame["unit_name"].isna()
-            for code, row in frame[no_unit & ~no_grid].iterrows():
+            no_unit = frame["unit_name"].isna().to_numpy()
+            for i in np.flatnonzero(no_unit & ~no_grid):
                 report.unassigned.append(
                     {
                         "layer": name,
                         "layer_label": label,
-                        "code": code,
-                        "name": row.get("name") or row.get("road_name"),
+                        "code": codes_of[i],
+                        "name": names(i),
                         "problem": "没有有效的责任单位",
                         "kind": "no_unit",
                     }
                 )
-    for code, row in model.grids.iterrows():
-        if not row["leader_codes"]:
+    grids = model.grids
+    grid_names = grids["name"].to_numpy(dtype=object)
+    no_leader = np.array([not v for v in grids["leader_codes"].tolist()], dtype=bool)
+    no_head = np.array([not v for v in grids["grid_head"].tolist()], dtype=bool)
+    no_head = no_head | grids["lead_department"].isna().to_numpy()
+    for i in np.flatnonzero(no_leader | no_head):
+        if no_leader[i]:
             report.unassigned.append(
                 {
                     "layer": "grids",
                     "layer_label": "网格",
-                    "code": code,
-                    "name": row["name"],
+                    "code": codes[i],
+                    "name": grid_names[i],
                     "problem": "没有包片县级领导",
                     "kind": "no_leader",
                 }
             )
-        if not row["grid_head"] or pd.isna(row["lead_department"]):
+        if no_head[i]:
             report.unassigned.append(
                 {
                     "layer": "grids",
                     "layer_label": "网格",
-                    "code": code,
-                    "name": row["name"],
+                    "code": codes[i],
+                    "name": grid_names[i],
                     "problem": "缺少网格长或牵头部门",
                     "kind": "no_head",
                 }
             )
     idle = model.units[model.units["segment_count"] == 0]
-    for code, row in idle.iterrows():
-        if code not in set(model.grids["lead_unit_code"]):
-            report.warnings.append(f"单位 {code}（{row['name']}）没有包抓任何路段")
+    leads = set(grids["lead_unit_code"])
+    for code, unit_name in zip(idle.index, idle["name"]):
+        if code not in leads:
+            report.warnings.append(f"单位 {code}（{unit_name}）没有包抓任何路段")
     return report

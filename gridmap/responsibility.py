@@ -248,10 +248,23 @@ def _assign_by_overlap(
 
 
 def _lists(frame: pd.DataFrame, key: str, value: str) -> dict[str, list[str]]:
-    """Group a link table: key -> list of values, in table order."""
+    """Group a link table: key -> list of values, in table order (rows without a key dropped).
+
+    One stable sort and one split for the whole table, so 100,000 keys cost one pass.
+    """
     if frame.empty:
         return {}
-    return frame.groupby(key, sort=False)[value].apply(list).to_dict()
+    codes, uniques = pd.factorize(frame[key].to_numpy(dtype=object))
+    values = frame[value].to_numpy(dtype=object)
+    keep = codes >= 0
+    codes, values = codes[keep], values[keep]
+    order = np.argsort(codes, kind="stable")
+    codes, values = codes[order], values[order]
+    bounds = np.flatnonzero(np.diff(codes)) + 1
+    starts = np.concatenate([[0], bounds]).astype(np.int64)
+    ends = np.concatenate([bounds, [len(codes)]]).astype(np.int64)
+    listed = values.tolist()
+    return {uniques[codes[a]]: listed[a:b] for a, b in zip(starts.tolist(), ends.tolist()) if b > a}
 
 
 def build_model(dataset: Dataset) -> ResponsibilityModel:
@@ -277,15 +290,15 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
     roles = tables["grid_roles"].set_index("grid_code")
 
     towns = layers["towns"]
-    towns["liaison_codes"] = [
-        _lists(town_leaders, "town_code", "leader_code").get(c, []) for c in towns.index
-    ]
+    liaisons = _lists(town_leaders, "town_code", "leader_code")
+    towns["liaison_codes"] = [liaisons.get(c, []) for c in towns.index]
     grids = layers["grids"]
     grids["town_name"] = grids["town_code"].map(towns["name"])
     for column in ("grid_head", "grid_head_phone", "lead_unit_code"):
         grids[column] = grids.index.map(roles[column]) if len(roles) else None
     grids["lead_department"] = grids["lead_unit_code"].map(units["name"])
-    grids["leader_codes"] = [_lists(grid_leaders, "grid_code", "leader_code").get(c, []) for c in grids.index]
+    leaders_of_grid = _lists(grid_leaders, "grid_code", "leader_code")
+    grids["leader_codes"] = [leaders_of_grid.get(c, []) for c in grids.index]
     grids["area_m2"] = metric["grids"].area.to_numpy()
     grid_codes = grids.index.to_numpy(dtype=object)
 
@@ -311,12 +324,10 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
     for frame in (segments, points, communities):
         frame["unit_name"] = frame["unit_code"].map(units["name"])
 
-    leaders["grid_codes"] = [
-        _lists(grid_leaders, "leader_code", "grid_code").get(c, []) for c in leaders.index
-    ]
-    leaders["town_codes"] = [
-        _lists(town_leaders, "leader_code", "town_code").get(c, []) for c in leaders.index
-    ]
+    grids_of_leader = _lists(grid_leaders, "leader_code", "grid_code")
+    towns_of_leader = _lists(town_leaders, "leader_code", "town_code")
+    leaders["grid_codes"] = [grids_of_leader.get(c, []) for c in leaders.index]
+    leaders["town_codes"] = [towns_of_leader.get(c, []) for c in leaders.index]
     unit_grids = pd.concat(
         [
             segments[["unit_code", "grid_code"]],
@@ -325,7 +336,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
         ]
     ).dropna()
     unit_grids = unit_grids.drop_duplicates().sort_values(["unit_code", "grid_code"])
-    grouped = unit_grids.groupby("unit_code")["grid_code"].apply(list)
+    grouped = _lists(unit_grids, "unit_code", "grid_code")
     units["grid_codes"] = [grouped.get(c, []) for c in units.index]
     units["segment_count"] = units.index.map(segments["unit_code"].value_counts()).fillna(0)
     units["segment_count"] = units["segment_count"].astype(int)

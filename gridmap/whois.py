@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import Transformer
 
@@ -55,6 +57,14 @@ class Located:
     segment_distance: np.ndarray
     point: np.ndarray
     community: np.ndarray
+
+
+def _positions(index: pd.Index) -> dict[object, int]:
+    """Code -> first position in ``index``."""
+    out: dict[object, int] = {}
+    for i, code in enumerate(index.tolist()):
+        out.setdefault(code, i)
+    return out
 
 
 def _first_hit(n: int, query_idx: np.ndarray, tree_idx: np.ndarray) -> np.ndarray:
@@ -155,72 +165,162 @@ class WhoisIndex:
 
 
 class _Records:
-    """JSON records for every feature, prepared once so a lookup only assembles them."""
+    """JSON records of features, each built on first use from column arrays and kept.
+
+    Nothing is prepared per row up front: a lookup builds (once) only the records of the
+    town, grid, segment, point and community it hits, so indexing 100,000 grids costs a few
+    array copies, not 100,000 pandas rows.
+    """
 
     def __init__(self, model: ResponsibilityModel) -> None:
         self.model = model
-        unit = model.unit_record
-        self.towns = [{"code": c, "name": r["name"]} for c, r in model.towns.iterrows()]
-        self.town_leaders = [model.leader_records(r["liaison_codes"]) for _, r in model.towns.iterrows()]
-        self.grids = []
-        for code, r in model.grids.iterrows():
-            self.grids.append(
-                {
-                    "grid": {"code": code, "name": r["name"]},
-                    "leaders": model.leader_records(r["leader_codes"]),
-                    "grid_head": {"name": r["grid_head"], "phone": r["grid_head_phone"]}
-                    if r["grid_head"]
-                    else None,
-                    "lead_department": unit(r["lead_unit_code"]),
-                }
-            )
-        self.segments = [
-            {
-                "code": c,
-                "road_name": r["road_name"],
-                "from_name": r["from_name"],
-                "to_name": r["to_name"],
-                "unit": unit(r["unit_code"]),
-            }
-            for c, r in model.segments.iterrows()
-        ]
-        self.points = [
-            {"code": c, "name": r["name"], "category": r["category"], "unit": unit(r["unit_code"])}
-            for c, r in model.points.iterrows()
-        ]
-        heads = model.household_heads
-        by_community = (
-            {
-                c: [{"name": h["name"], "building": h["building"]} for _, h in group.iterrows()]
-                for c, group in heads.groupby("community_code", sort=False)
-            }
-            if len(heads)
-            else {}
+
+        def columns(frame, names) -> dict[str, np.ndarray]:
+            return {n: frame[n].to_numpy(dtype=object) for n in names}
+
+        self._town = columns(model.towns, ("name", "liaison_codes"))
+        self._town_code = model.towns.index.to_numpy(dtype=object)
+        self._grid = columns(
+            model.grids, ("name", "leader_codes", "grid_head", "grid_head_phone", "lead_unit_code")
         )
-        self.communities = [
-            {
-                "code": c,
-                "name": r["name"],
-                "property_company": r["property_company"],
-                "unit": unit(r["unit_code"]),
-                "household_heads": by_community.get(c, []),
+        self._grid_code = model.grids.index.to_numpy(dtype=object)
+        self._segment = columns(model.segments, ("road_name", "from_name", "to_name", "unit_code"))
+        self._segment_code = model.segments.index.to_numpy(dtype=object)
+        self._point = columns(model.points, ("name", "category", "unit_code"))
+        self._point_code = model.points.index.to_numpy(dtype=object)
+        self._community = columns(model.communities, ("name", "property_company", "unit_code"))
+        self._community_code = model.communities.index.to_numpy(dtype=object)
+        self._unit_pos = _positions(model.units.index)
+        self._leader_pos = _positions(model.leaders.index)
+        self._units = columns(model.units, ("name", "kind", "contact", "phone"))
+        self._leaders = columns(model.leaders, ("name", "title", "phone"))
+        self._leader_code = model.leaders.index.to_numpy(dtype=object)
+        heads = model.household_heads
+        self._heads_of: dict[object, list[int]] | None = None if len(heads) else {}
+        self._cache: dict[tuple[str, int], Any] = {}
+
+    def _cached(self, kind: str, i: int, make) -> Any:
+        key = (kind, i)
+        rec = self._cache.get(key)
+        if rec is None:
+            rec = self._cache[key] = make(i)
+        return rec
+
+    def unit(self, code: object) -> dict | None:
+        """As `ResponsibilityModel.unit_record`: a new dict per call."""
+        if code is None or code not in self._unit_pos:
+            return None
+        i, u = self._unit_pos[code], self._units
+        return {
+            "code": code,
+            "name": u["name"][i],
+            "kind": u["kind"][i],
+            "contact": u["contact"][i],
+            "phone": u["phone"][i],
+        }
+
+    def leaders(self, codes: Any) -> list[dict]:
+        """As `ResponsibilityModel.leader_records`."""
+        out = []
+        for c in codes:
+            i = self._leader_pos.get(c)
+            if i is not None:
+                le = self._leaders
+                out.append(
+                    {
+                        "code": self._leader_code[i],
+                        "name": le["name"][i],
+                        "title": le["title"][i],
+                        "phone": le["phone"][i],
+                    }
+                )
+        return out
+
+    def town(self, i: int) -> dict:
+        return self._cached("town", i, lambda i: {"code": self._town_code[i], "name": self._town["name"][i]})
+
+    def town_leaders(self, i: int) -> list[dict]:
+        return self._cached("town_leaders", i, lambda i: self.leaders(self._town["liaison_codes"][i]))
+
+    def grid(self, i: int) -> dict:
+        def make(i: int) -> dict:
+            g = self._grid
+            head = g["grid_head"][i]
+            return {
+                "grid": {"code": self._grid_code[i], "name": g["name"][i]},
+                "leaders": self.leaders(g["leader_codes"][i]),
+                "grid_head": {"name": head, "phone": g["grid_head_phone"][i]} if head else None,
+                "lead_department": self.unit(g["lead_unit_code"][i]),
             }
-            for c, r in model.communities.iterrows()
-        ]
+
+        return self._cached("grid", i, make)
+
+    def segment(self, i: int) -> dict:
+        def make(i: int) -> dict:
+            s = self._segment
+            return {
+                "code": self._segment_code[i],
+                "road_name": s["road_name"][i],
+                "from_name": s["from_name"][i],
+                "to_name": s["to_name"][i],
+                "unit": self.unit(s["unit_code"][i]),
+            }
+
+        return self._cached("segment", i, make)
+
+    def point(self, i: int) -> dict:
+        def make(i: int) -> dict:
+            p = self._point
+            return {
+                "code": self._point_code[i],
+                "name": p["name"][i],
+                "category": p["category"][i],
+                "unit": self.unit(p["unit_code"][i]),
+            }
+
+        return self._cached("point", i, make)
+
+    def _household_heads(self, code: object) -> list[dict]:
+        if self._heads_of is None:  # one grouping of the whole table, on first need
+            heads = self.model.household_heads
+            keys, uniques = pd.factorize(heads["community_code"].to_numpy(dtype=object))
+            grouped: dict[object, list[int]] = {}
+            for row, k in enumerate(keys.tolist()):
+                if k >= 0:
+                    grouped.setdefault(uniques[k], []).append(row)
+            self._heads_of = grouped
+            self._head_name = heads["name"].to_numpy(dtype=object)
+            self._head_building = heads["building"].to_numpy(dtype=object)
+        rows = self._heads_of.get(code, [])
+        return [{"name": self._head_name[r], "building": self._head_building[r]} for r in rows]
+
+    def community(self, i: int) -> dict:
+        def make(i: int) -> dict:
+            c = self._community
+            code = self._community_code[i]
+            return {
+                "code": code,
+                "name": c["name"][i],
+                "property_company": c["property_company"][i],
+                "unit": self.unit(c["unit_code"][i]),
+                "household_heads": self._household_heads(code),
+            }
+
+        return self._cached("community", i, make)
 
     def answer(self, lon, lat, *, town, grid, segment, distance, point, community) -> dict:
-        town_rec = self.towns[town] if town >= 0 else None
-        grid_rec = self.grids[grid] if grid >= 0 else None
+        town_rec = self.town(town) if town >= 0 else None
+        grid_rec = self.grid(grid) if grid >= 0 else None
         seg = None
         if segment >= 0:
-            seg = dict(self.segments[segment], distance_m=round(distance, 1))
-        pt = self.points[point] if point >= 0 else None
-        comm = self.communities[community] if community >= 0 else None
+            seg = dict(self.segment(segment), distance_m=round(distance, 1))
+        pt = self.point(point) if point >= 0 else None
+        comm = self.community(community) if community >= 0 else None
         fallback = grid_rec is None and town_rec is not None
         if grid_rec is not None:
             leaders = grid_rec["leaders"]
         elif town_rec is not None:
-            leaders = self.town_leaders[town]
+            leaders = self.town_leaders(town)
         else:
             leaders = []
         responsible = None
