@@ -105,6 +105,8 @@ _SPEC: dict[str, dict[str, Any]] = {
     },
     "d3": {"js": ["d3.min.js"]},  # v3, for branca colormap legends (folium.Choropleth)
     "echarts": {"js": ["dist/echarts.min.js"]},  # Apache ECharts: the charts of the dashboard (/dashboard)
+    # Leaflet.VectorGrid (bundled with its pbf and vector-tile decoders): maps drawn from /vt/ tiles
+    "leaflet.vectorgrid": {"js": ["dist/Leaflet.VectorGrid.bundled.min.js"]},
     "folium": {"source": "python", "js": ["templates/leaflet_heat.min.js"]},
 }
 
@@ -174,6 +176,11 @@ _CDN: list[tuple[str, str, str]] = [
         "dist/leaflet-search.min.css",
     ),
     ("//cdnjs.cloudflare.com/ajax/libs/d3/3.{v}/d3.min.js", "d3", "d3.min.js"),
+    (
+        "//unpkg.com/leaflet.vectorgrid@1.{v}/dist/Leaflet.VectorGrid.bundled.min.js",
+        "leaflet.vectorgrid",
+        "dist/Leaflet.VectorGrid.bundled.min.js",
+    ),
     (
         "//cdn.jsdelivr.net/gh/python-visualization/folium{@ref}/folium/templates/leaflet_heat.min.js",
         "folium",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, ClassVar
 
 import folium
 from branca.element import MacroElement
+from folium.elements import JSCSSMixin
 from jinja2 import Template
 
 from gridmap import safe
@@ -132,3 +133,153 @@ def map_parts(m: folium.Map) -> dict[str, str]:
     # every value in the script is escaped already; never let a "</script" end it early
     script = _CLOSE_SCRIPT.sub(r"<\\/\1", script)
     return {"head": head, "body": body, "script": script}
+
+
+# awesome-markers colour names (gridmap.maps.CATEGORY_ICONS) as the fill of a tiled point
+AWESOME_HEX = {
+    "red": "#d63e2a",
+    "darkred": "#a23336",
+    "lightred": "#ff8e7f",
+    "orange": "#f69730",
+    "green": "#72b026",
+    "darkgreen": "#728224",
+    "blue": "#38aadd",
+    "darkblue": "#0067a3",
+    "lightblue": "#8adaff",
+    "purple": "#d252b9",
+    "darkpurple": "#5b396b",
+    "cadetblue": "#436978",
+    "pink": "#ff91ea",
+    "gray": "#575757",
+    "black": "#303030",
+}
+
+
+class TiledLayers(JSCSSMixin):
+    """The responsibility layers drawn from vector tiles (/vt/...) by the vendored Leaflet.VectorGrid.
+
+    Add it after the layer control (``layer_control``), which lists each tiled layer.
+    ``config``: ``url`` (a template with ``{layer}``, ``{z}``, ``{x}``, ``{y}``), ``layers`` (name,
+    label, min_zoom, show), ``focus_grids`` / ``unit`` (a page's scope: other grids faded, other
+    features hidden), ``pages`` (link base), ``point_colors`` (category -> fill). Each layer is an
+    overlay of the map's layer control. Tooltips are set with ``textContent``; the popups of
+    segments and points are built here from tile properties, every value escaped; a click
+    elsewhere falls through to the map, which answers with whois (mapcontrols.Interactions).
+    """
+
+    default_js: ClassVar[list[tuple[str, str]]] = [  # type: ignore[misc]
+        (
+            "leaflet.vectorgrid",
+            "https://unpkg.com/leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js",
+        )
+    ]
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        (function() {
+          var map = {{ this._parent.get_name() }};
+          var C = {{ this.config_json }};
+          var pane = map.getPane('gmVector') || map.createPane('gmVector');
+          pane.style.zIndex = 350;
+          function esc(v) {
+            if (v === null || v === undefined || v === '') return '—';
+            return String(v).replace(/[&<>"']/g, function(c) {
+              return {'&':'&amp;','<':'&lt;','>':'&gt;','"':'&quot;',"'":'&#39;'}[c];
+            });
+          }
+          function inScope(p) {
+            if (C.unit !== null) return p.unit_code === C.unit;
+            if (C.focus_grids !== null) return C.focus_grids.indexOf(p.grid_code) >= 0;
+            return true;
+          }
+          function unitHtml(p) {
+            if (!p.unit_code) return '—';
+            var link = '<a href="' + esc(C.pages + '/units/' + encodeURIComponent(p.unit_code)) + '">' + esc(p.unit_name || p.unit_code) + '</a>';
+            if (p.unit_contact) link += '，联系人 ' + esc(p.unit_contact);
+            if (p.unit_phone) {
+              var digits = String(p.unit_phone).replace(/[^0-9+]/g, '');
+              link += digits ? ' <a href="tel:' + esc(digits) + '">' + esc(p.unit_phone) + '</a>' : ' ' + esc(p.unit_phone);
+            }
+            return link;
+          }
+          var popups = {
+            segments: function(p) {
+              return "<div class='gm-popup'><h4>" + esc(p.road_name) + "</h4><div class='gm-sub'>路段 " + esc(p.code) +
+                '：' + esc(p.from_name) + ' 至 ' + esc(p.to_name) + '，长 ' + esc(p.length_m) + ' 米</div>' +
+                '<b>包段单位</b>：' + unitHtml(p) + '<br><b>所在网格</b>：' + esc(p.grid_name) + '</div>';
+            },
+            points: function(p) {
+              return "<div class='gm-popup'><h4>" + esc(p.name) + "</h4><div class='gm-sub'>" + esc(p.category) + ' · ' + esc(p.address) +
+                '</div><b>责任单位</b>：' + unitHtml(p) + '<br><b>所在网格</b>：' + esc(p.grid_name) + '</div>';
+            }
+          };
+          var styles = {
+            towns: function() { return {color: '#555', weight: 2, dashArray: '6 4', fill: true, fillOpacity: 0.02, fillColor: '#999'}; },
+            rivers: function() { return {color: '#6fa8dc', weight: 6, fill: true, fillColor: '#9fc5e8', fillOpacity: 0.8}; },
+            grids: function(p) {
+              var faded = C.focus_grids !== null && C.focus_grids.indexOf(p.code) < 0;
+              return {color: p.color, weight: faded ? 1 : 3, fill: true, fillColor: p.color,
+                      fillOpacity: faded ? 0.03 : 0.15, opacity: faded ? 0.4 : 1};
+            },
+            communities: function(p) {
+              if (!inScope(p)) return [];
+              return {color: '#2e7d32', weight: 1, fill: true, fillColor: '#81c784', fillOpacity: 0.45};
+            },
+            segments: function(p) {
+              if (!inScope(p)) return [];
+              return {color: p.color || '#c0392b', weight: 5, opacity: 0.9, bubblingMouseEvents: false};
+            },
+            points: function(p) {
+              if (!inScope(p)) return [];
+              return {radius: 7, color: '#fff', weight: 2, fill: true, fillOpacity: 0.95,
+                      fillColor: C.point_colors[p.category] || '#575757', bubblingMouseEvents: false};
+            }
+          };
+          var labels = {towns: 'name', rivers: 'name', grids: 'name', communities: 'name', segments: 'road_name', points: 'name'};
+          var tip = L.tooltip({sticky: true, direction: 'top', offset: [0, -6]});
+          function tipDiv(text) {
+            var div = document.createElement('div');
+            div.className = 'gm-tip';
+            div.textContent = text === null || text === undefined ? '—' : String(text);
+            return div;
+          }
+          var control = {{ this.layer_control.get_name() if this.layer_control else 'null' }};
+          window.gridmapVectorLayers = {};
+          C.layers.forEach(function(spec, i) {
+            var style = {};
+            style[spec.name] = styles[spec.name];
+            var layer = L.vectorGrid.protobuf(C.url.replace('{layer}', spec.name), {
+              vectorTileLayerStyles: style, interactive: true, pane: 'gmVector', zIndex: i + 1,
+              minZoom: spec.min_zoom, maxNativeZoom: 18, maxZoom: 19,
+              rendererFactory: L.svg.tile, attribution: ''
+            });
+            layer.on('mouseover', function(e) {
+              var p = e.layer && e.layer.properties;
+              if (!p) return;
+              tip.setContent(tipDiv(p[labels[spec.name]])).setLatLng(e.latlng);
+              map.openTooltip(tip);
+            });
+            layer.on('mousemove', function(e) { tip.setLatLng(e.latlng); });
+            layer.on('mouseout', function() { map.closeTooltip(tip); });
+            if (popups[spec.name]) {
+              layer.on('click', function(e) {
+                var p = e.layer && e.layer.properties;
+                if (!p) return;
+                L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(popups[spec.name](p)).openOn(map);
+              });
+            }
+            if (spec.show) layer.addTo(map);
+            window.gridmapVectorLayers[spec.name] = layer;
+            if (control) control.addOverlay(layer, spec.label);
+          });
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, config: dict, *, layer_control: folium.LayerControl | None = None) -> None:
+        super().__init__()
+        self._name = "TiledLayers"
+        self.config_json = safe.script_json(config)
+        self.layer_control = layer_control

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import colorsys
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -21,26 +19,17 @@ from gridmap.basemaps import add_basemap as add_basemap
 from gridmap.basemaps import basemap_sources as basemap_sources
 from gridmap.crs import convert_geoseries
 from gridmap.mapcontrols import Drawer, Interactions
+from gridmap.mapelements import AWESOME_HEX, TiledLayers
 from gridmap.mapelements import FeatureText as FeatureText  # re-exported: maps.FeatureText
 from gridmap.mapelements import JsonMarkers as JsonMarkers
 from gridmap.mapelements import map_parts as map_parts
 from gridmap.popups import point_popup, segment_popup
 from gridmap.responsibility import ResponsibilityModel
+from gridmap.vectortiles import GRID_COLORS as GRID_COLORS  # re-exported: maps.GRID_COLORS
+from gridmap.vectortiles import LAYERS as TILE_LAYERS
+from gridmap.vectortiles import bounds as county_bounds
+from gridmap.vectortiles import unit_color as unit_color
 
-GRID_COLORS = (
-    "#e6194b",
-    "#3cb44b",
-    "#4363d8",
-    "#f58231",
-    "#911eb4",
-    "#42d4f4",
-    "#f032e6",
-    "#9a6324",
-    "#469990",
-    "#808000",
-    "#000075",
-    "#e6a800",
-)
 # Category -> (Font Awesome icon, awesome-markers colour). Unknown categories get a pin.
 CATEGORY_ICONS: dict[str, tuple[str, str]] = {
     "农贸市场": ("store", "orange"),
@@ -83,18 +72,22 @@ class MapOptions:
     tianditu_token: str = ""
     api_base: str = "/api"
     page_base: str = ""
+    # above this many grids, segments, points and communities the layers come from vector tiles
+    # (GRIDMAP_EMBED_MAX_FEATURES) at ``tile_url`` ("{layer}", "{z}", "{x}", "{y}"); None: always embed
+    embed_max_features: int | None = None
+    tile_url: str = ""
+
+    def tiled(self, model: ResponsibilityModel) -> bool:
+        """Whether a map of this model draws its layers from vector tiles instead of embedding them."""
+        if self.embed_max_features is None or not self.tile_url:
+            return False
+        total = len(model.grids) + len(model.segments) + len(model.points) + len(model.communities)
+        return total > self.embed_max_features
 
     @property
     def display_crs(self) -> str:
         """Overlays are drawn in GCJ-02 on Amap tiles, in WGS84 everywhere else."""
         return "gcj02" if self.basemap == "amap" else "wgs84"
-
-
-def unit_color(code: str) -> str:
-    """A stable, distinct-enough colour for a unit code."""
-    h = int(hashlib.sha1(code.encode("utf-8")).hexdigest()[:8], 16)
-    r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, 0.42, 0.75)
-    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
 
 
 def _display(gdf: gpd.GeoDataFrame, opts: MapOptions) -> gpd.GeoDataFrame:
@@ -198,6 +191,10 @@ def build_map(
         maxZoom=19,
     )
     add_basemap(m, opts)
+    if opts.tiled(model):
+        return _tiled_map(
+            m, model, opts, grid_codes=grid_codes, unit_code=unit_code, focus=focus, extra=extra
+        )
 
     towns = _display(model.towns, opts)
     town_styles = [
@@ -316,6 +313,51 @@ def build_map(
     m.add_child(_Legend(model, points))
     m.add_child(Interactions(api_base=opts.api_base, page_base=opts.page_base, crs=opts.display_crs))
     m.add_child(Drawer(layer_control=layer_control, open_wide=county_view))  # last: sees every control
+    return m
+
+
+def _tiled_map(
+    m: folium.Map,
+    model: ResponsibilityModel,
+    opts: MapOptions,
+    *,
+    grid_codes: list[str] | None,
+    unit_code: str | None,
+    focus: gpd.GeoDataFrame | None,
+    extra: Callable[[folium.Map], object] | None,
+) -> folium.Map:
+    """build_map for a county too big to embed: the layers come from vector tiles, the page holds
+    only the view (the county's or the focus's bounds), the styles and the scripts."""
+    if extra is not None:
+        extra(m)
+    layer_control = folium.LayerControl(collapsed=False)
+    layer_control.add_to(m)
+    point_colors = {c: AWESOME_HEX.get(CATEGORY_ICONS[c][1], "#575757") for c in CATEGORY_ICONS}
+    config = {
+        "url": opts.tile_url,
+        "layers": [
+            {"name": s.name, "label": s.label, "min_zoom": s.min_zoom, "show": True}
+            for s in TILE_LAYERS.values()
+        ],
+        "focus_grids": list(grid_codes) if grid_codes is not None else None,
+        "unit": unit_code,
+        "pages": opts.page_base,
+        "point_colors": point_colors,
+    }
+    m.add_child(TiledLayers(config, layer_control=layer_control))
+    if focus is not None and len(focus):
+        box: tuple[float, float, float, float] | None = tuple(focus.total_bounds)
+    else:
+        box = county_bounds(model)
+    if box is not None:
+        minx, miny, maxx, maxy = _display(
+            gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs="EPSG:4326"), opts
+        ).total_bounds
+        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
+    m.add_child(_Legend(model, model.points if unit_code is None else model.points.iloc[:0]))
+    m.add_child(Interactions(api_base=opts.api_base, page_base=opts.page_base, crs=opts.display_crs))
+    county_view = grid_codes is None and unit_code is None
+    m.add_child(Drawer(layer_control=layer_control, open_wide=county_view))
     return m
 
 

@@ -102,11 +102,7 @@ class Settings(Mapping[str, Any]):
     followup_due_days: float
     scoring_file: str
     reward_points: int
-    storage: str
-    s3_endpoint: str
-    s3_access_key: str
-    s3_secret_key: str
-    s3_region: str
+    embed_max_features: int
 
     # --- the mapping view, by environment name ---------------------------------------
     def __getitem__(self, name: str) -> Any:

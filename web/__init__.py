@@ -30,6 +30,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.assessment",
     "web.dashboard",
     "web.exposure",
+    "web.vtiles",
 )
 
 

@@ -24,11 +24,15 @@ def _map_parts(key: tuple, build) -> dict[str, str]:
 
 def _options() -> maps.MapOptions:
     cfg = settings()
+    tiles = url_for("vtiles.tile", layer="LAYER", z=0, x=0, y=0).replace("LAYER/0/0/0", "{layer}/{z}/{x}/{y}")
+    tiles += f"?v={reference().version}" + ("&crs=gcj02" if cfg.basemap == "amap" else "")
     return maps.MapOptions(
         basemap=cfg.basemap,
         tianditu_token=cfg.tianditu_token,
         api_base=url_for("api.whois").rsplit("/", 1)[0],
         page_base=url_for("pages.index").rstrip("/"),
+        embed_max_features=cfg.embed_max_features,
+        tile_url=tiles,
     )
 
 

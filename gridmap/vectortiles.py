@@ -1,0 +1,354 @@
+"""Mapbox Vector Tiles of the responsibility layers, encoded in Python and cached per data version."""
+
+from __future__ import annotations
+
+import colorsys
+import gzip
+import hashlib
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import geopandas as gpd
+import mapbox_vector_tile
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import Transformer
+
+from gridmap import safe
+from gridmap.crs import convert_geoseries
+from gridmap.errors import InvalidInput, NotFound
+from gridmap.responsibility import ResponsibilityModel
+
+MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
+EXTENT = 4096  # tile units per tile side (the MVT default)
+BUFFER_PX = 8  # geometry kept beyond the tile's edge, in 256-px tile pixels (no seams at the edges)
+TILE_PX = 256
+MAX_ZOOM = 20
+ORIGIN = 20037508.342789244  # half the Web Mercator world, metres
+CRS_NAMES = ("wgs84", "gcj02")
+
+# Grid colours, in the order of the grids (gridmap.maps uses the same ones on the embedded map).
+GRID_COLORS = (
+    "#e6194b",
+    "#3cb44b",
+    "#4363d8",
+    "#f58231",
+    "#911eb4",
+    "#42d4f4",
+    "#f032e6",
+    "#9a6324",
+    "#469990",
+    "#808000",
+    "#000075",
+    "#e6a800",
+)
+
+
+def unit_color(code: str) -> str:
+    """A stable, distinct-enough colour for a unit code (its road sections on the map)."""
+    h = int(hashlib.sha1(code.encode("utf-8")).hexdigest()[:8], 16)
+    r, g, b = colorsys.hls_to_rgb((h % 360) / 360.0, 0.42, 0.75)
+    return f"#{int(r * 255):02x}{int(g * 255):02x}{int(b * 255):02x}"
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """A tiled layer: its Chinese label, the first zoom it is drawn at, and the smallest feature kept.
+
+    ``min_px``: below this size on screen (the larger side of its box, in 256-px tile pixels) a feature
+    is left out of the tile: at a province's zoom a grid a pixel wide draws nothing a person can see.
+    """
+
+    name: str
+    label: str
+    min_zoom: int
+    min_px: float
+
+
+LAYERS: dict[str, LayerSpec] = {
+    spec.name: spec
+    for spec in (
+        LayerSpec("towns", "镇（街道）", 0, 2.0),
+        LayerSpec("rivers", "河流", 0, 2.0),
+        LayerSpec("grids", "网格", 0, 3.0),
+        LayerSpec("communities", "小区", 12, 2.0),
+        LayerSpec("segments", "责任路段（按单位着色）", 11, 2.0),
+        LayerSpec("points", "实地考察点位", 12, 0.0),
+    )
+}
+
+_TO_MERCATOR = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+
+
+def _mercator(geoms: np.ndarray) -> np.ndarray:
+    def project(coords: np.ndarray) -> np.ndarray:
+        lat = np.clip(coords[:, 1], -85.05112878, 85.05112878)
+        x, y = _TO_MERCATOR.transform(coords[:, 0], lat)
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, project)
+
+
+def _text(value: Any) -> str | None:
+    return None if safe.is_missing(value) else str(value)
+
+
+def _unit_columns(model: ResponsibilityModel, codes: pd.Series) -> dict[str, list]:
+    units = model.units
+    out: dict[str, list] = {"unit_code": [], "unit_name": [], "unit_contact": [], "unit_phone": []}
+    for code in codes:
+        known = not safe.is_missing(code) and code in units.index
+        row = units.loc[code] if known else None
+        out["unit_code"].append(_text(code))
+        out["unit_name"].append(_text(row["name"]) if row is not None else None)
+        out["unit_contact"].append(_text(row["contact"]) if row is not None else None)
+        out["unit_phone"].append(_text(row["phone"]) if row is not None else None)
+    return out
+
+
+def _grid_names(model: ResponsibilityModel, codes: pd.Series) -> list[str | None]:
+    names = model.grids["name"]
+    return [_text(names.get(c)) if not safe.is_missing(c) else None for c in codes]
+
+
+def _properties(model: ResponsibilityModel, name: str, frame: gpd.GeoDataFrame) -> dict[str, list]:
+    """Per-feature properties: what the tooltips and popups of the tiled map show (plain text)."""
+    codes = [str(c) for c in frame.index]
+    props: dict[str, list] = {"code": codes}
+
+    def col(column: str) -> list:
+        if column not in frame.columns:
+            return [None] * len(frame)
+        return [_text(v) for v in frame[column]]
+
+    if name in ("towns", "rivers", "communities", "grids"):
+        props["name"] = col("name")
+    if name == "grids":
+        props["color"] = [GRID_COLORS[i % len(GRID_COLORS)] for i in range(len(frame))]
+    if name == "communities":
+        props.update(grid_code=col("grid_code"), unit_code=col("unit_code"))
+    if name == "segments":
+        props.update(
+            road_name=col("road_name"),
+            from_name=col("from_name"),
+            to_name=col("to_name"),
+            length_m=[None if safe.is_missing(v) else round(float(v)) for v in frame["length_m"]],
+            grid_code=col("grid_code"),
+            grid_name=_grid_names(model, frame["grid_code"]),
+            color=[unit_color(str(u)) if not safe.is_missing(u) else None for u in frame["unit_code"]],
+        )
+        props.update(_unit_columns(model, frame["unit_code"]))
+    if name == "points":
+        props.update(
+            name=col("name"),
+            category=col("category"),
+            address=col("address"),
+            grid_code=col("grid_code"),
+            grid_name=_grid_names(model, frame["grid_code"]),
+        )
+        props.update(_unit_columns(model, frame["unit_code"]))
+    return props
+
+
+@dataclass
+class _Prepared:
+    """One layer in Web Mercator: geometries, their box sizes, an STRtree, and per-feature properties."""
+
+    geoms: np.ndarray
+    size_m: np.ndarray
+    tree: shapely.STRtree
+    props: dict[str, list]
+
+
+def _prepare(model: ResponsibilityModel, name: str, *, crs: str) -> _Prepared:
+    frame: gpd.GeoDataFrame = getattr(model, name)
+    frame = frame[frame.geometry.notna() & ~frame.geometry.is_empty]
+    geometry = frame.geometry
+    if crs == "gcj02":
+        geometry = convert_geoseries(geometry, source="wgs84", target="gcj02")
+    geoms = _mercator(np.asarray(geometry.values, dtype=object))
+    bounds = shapely.bounds(geoms)
+    size_m = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    return _Prepared(
+        geoms=geoms, size_m=size_m, tree=shapely.STRtree(geoms), props=_properties(model, name, frame)
+    )
+
+
+def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
+    """(minx, miny, maxx, maxy) of an XYZ tile in Web Mercator metres (y counts down from the north)."""
+    size = 2 * ORIGIN / (1 << z)
+    minx = -ORIGIN + x * size
+    maxy = ORIGIN - y * size
+    return minx, maxy - size, minx + size, maxy
+
+
+def _check(layer: str, z: int, x: int, y: int, crs: str) -> LayerSpec:
+    spec = LAYERS.get(layer)
+    if spec is None:
+        msg = f"没有名为“{layer}”的矢量瓦片图层：可用的图层有 {'、'.join(LAYERS)}"
+        raise NotFound(msg)
+    if not 0 <= z <= MAX_ZOOM:
+        msg = f"缩放级别 {z} 超出范围：矢量瓦片的缩放级别应在 0 到 {MAX_ZOOM} 之间"
+        raise InvalidInput(msg)
+    if not (0 <= x < (1 << z) and 0 <= y < (1 << z)):
+        msg = f"瓦片编号 {z}/{x}/{y} 超出范围：第 {z} 级的 x、y 应在 0 到 {(1 << z) - 1} 之间"
+        raise InvalidInput(msg)
+    if crs not in CRS_NAMES:
+        msg = f"坐标系“{crs}”不受支持：crs 应为 wgs84 或 gcj02"
+        raise InvalidInput(msg)
+    return spec
+
+
+def encode_tile(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int) -> bytes:
+    """One layer's tile: features in the buffered tile box, big enough to see, clipped, simplified
+    to about a pixel and snapped to the tile's grid. An empty tile is ``b""`` (a valid empty MVT)."""
+    if z < spec.min_zoom:
+        return b""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    size = maxx - minx
+    pixel = size / TILE_PX
+    pad = BUFFER_PX * pixel
+    box = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
+    idx = prepared.tree.query(box, predicate="intersects")
+    if len(idx) == 0:
+        return b""
+    idx = np.sort(idx)
+    if spec.min_px > 0:
+        idx = idx[prepared.size_m[idx] >= spec.min_px * pixel]
+        if len(idx) == 0:
+            return b""
+    geoms = prepared.geoms[idx]
+    geoms = shapely.simplify(geoms, pixel * 0.5, preserve_topology=True)
+    geoms = shapely.clip_by_rect(geoms, minx - pad, miny - pad, maxx + pad, maxy + pad)
+    scale = EXTENT / size
+
+    def to_tile(coords: np.ndarray) -> np.ndarray:
+        return np.column_stack([(coords[:, 0] - minx) * scale, (maxy - coords[:, 1]) * scale])
+
+    geoms = shapely.set_precision(shapely.transform(geoms, to_tile), 1.0)
+    keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
+    if not keep.any():
+        return b""
+    features = []
+    names = list(prepared.props)
+    columns = [prepared.props[n] for n in names]
+    for geom, i in zip(geoms[keep], idx[keep]):
+        props = {n: c[i] for n, c in zip(names, columns) if c[i] is not None}
+        features.append({"geometry": geom, "properties": props, "id": int(i) + 1})
+    return mapbox_vector_tile.encode(
+        [{"name": spec.name, "features": features}],
+        default_options={
+            "y_coord_down": True,
+            "extents": EXTENT,
+            "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Tile:
+    """An encoded tile and its gzip form (compressed once, when it is made)."""
+
+    data: bytes
+    gzipped: bytes
+
+
+_EMPTY = Tile(b"", gzip.compress(b"", mtime=0))
+
+
+class TileCache:
+    """Prepared layers per (data version, crs) and an LRU of encoded tiles keyed by
+    (version, crs, layer, z, x, y). Thread-safe; one per process."""
+
+    def __init__(self, *, max_tiles: int = 4096) -> None:
+        self.max_tiles = max_tiles
+        self._lock = threading.Lock()
+        self._tiles: OrderedDict[tuple, Tile] = OrderedDict()
+        self._prepared: dict[tuple, _Prepared] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _layer(self, model: ResponsibilityModel, name: str, *, version: int, crs: str) -> _Prepared:
+        key = (version, crs, name)
+        found = self._prepared.get(key)
+        if found is None:
+            found = _prepare(model, name, crs=crs)
+            with self._lock:
+                stale = [k for k in self._prepared if k[0] != version]
+                for k in stale:  # a new data version: the old layers go
+                    del self._prepared[k]
+                self._prepared[key] = found
+        return found
+
+    def tile(
+        self,
+        model: ResponsibilityModel,
+        *,
+        version: int,
+        layer: str,
+        z: int,
+        x: int,
+        y: int,
+        crs: str = "wgs84",
+    ) -> Tile:
+        """The encoded tile, from the cache when this version's tile was made before."""
+        spec = _check(layer, z, x, y, crs)
+        if z < spec.min_zoom:
+            return _EMPTY
+        key = (version, crs, layer, z, x, y)
+        with self._lock:
+            data = self._tiles.get(key)
+            if data is not None:
+                self._tiles.move_to_end(key)
+                self.hits += 1
+                return data
+        raw = encode_tile(self._layer(model, layer, version=version, crs=crs), spec, z=z, x=x, y=y)
+        data = Tile(raw, gzip.compress(raw, compresslevel=6, mtime=0)) if raw else _EMPTY
+        with self._lock:
+            self.misses += 1
+            self._tiles[key] = data
+            while len(self._tiles) > self.max_tiles:
+                self._tiles.popitem(last=False)
+        return data
+
+
+_CACHE = TileCache()
+
+
+def vector_tile(
+    model: ResponsibilityModel, *, version: int, layer: str, z: int, x: int, y: int, crs: str = "wgs84"
+) -> Tile:
+    """An MVT tile of one layer of the model (``crs`` gcj02: shifted for Amap), cached per data version.
+
+    Raises NotFound for an unknown layer and InvalidInput for a zoom or tile number out of range.
+    """
+    return _CACHE.tile(model, version=version, layer=layer, z=z, x=x, y=y, crs=crs)
+
+
+def layer_index(*, tile_url: Callable[[str], str]) -> dict:
+    """The tiled layers and their URL templates (``tile_url(layer)``), for /api/vt.json."""
+    return {
+        "format": "mvt",
+        "media_type": MEDIA_TYPE,
+        "extent": EXTENT,
+        "max_zoom": MAX_ZOOM,
+        "layers": [
+            {"name": s.name, "label": s.label, "min_zoom": s.min_zoom, "url": tile_url(s.name)}
+            for s in LAYERS.values()
+        ],
+    }
+
+
+def bounds(model: ResponsibilityModel) -> tuple[float, float, float, float] | None:
+    """(minx, miny, maxx, maxy) in lon/lat of the county's grids (or towns): the map's first view."""
+    for frame in (model.grids, model.towns):
+        if len(frame):
+            minx, miny, maxx, maxy = (float(v) for v in frame.total_bounds)
+            if all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
+                return minx, miny, maxx, maxy
+    return None
