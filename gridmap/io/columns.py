@@ -223,10 +223,21 @@ def score_header(cells: list[object], kind: str) -> int:
 
 def blank_cells(values: pd.Series) -> np.ndarray:
     """True where a cell is empty: None, NaN or only whitespace."""
-    values = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
-    missing = values.isna().to_numpy()
-    text = values.astype(str).str.strip().to_numpy()
-    return missing | (text == "")
+    array = (
+        values.to_numpy(dtype=object) if isinstance(values, pd.Series) else np.asarray(values, dtype=object)
+    )
+    blank = np.asarray(pd.isna(array), dtype=bool).copy()
+    empty = array == ""
+    if isinstance(empty, np.ndarray):
+        blank |= empty
+    rest = np.flatnonzero(~blank)  # whitespace-only text, column at a time when all of it is text
+    if len(rest):
+        text = array[rest]
+        if pd.api.types.infer_dtype(text, skipna=False) == "string":
+            blank[rest] = np.strings.isspace(text.astype(np.dtypes.StringDType()))
+        else:
+            blank[rest] = [not str(v).strip() for v in text]
+    return blank
 
 
 @dataclass

@@ -14,8 +14,8 @@ import shapely
 from gridmap.errors import DataError, Finding
 from gridmap.io.columns import blank_cells
 from gridmap.io.offline import no_network
-from gridmap.io.sheets import open_workbook, sheet_rows
-from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE, Column, LayerSpec, TableSpec
+from gridmap.io.tablefiles import raw_tables
+from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE, Column, LayerSpec
 
 STORE_CRS = "EPSG:4326"
 # CRSs that we take as equal to EPSG:4326 to map accuracy (CGCS2000 differs by centimetres).
@@ -268,56 +268,26 @@ def read_layers(path: str | Path) -> tuple[dict[str, gpd.GeoDataFrame], list[Fin
     return layers, findings
 
 
-def _read_sheet(book, spec: TableSpec, *, file: str) -> tuple[pd.DataFrame | None, list[Finding]]:
-    where = {"file": file, "layer": spec.label}
-    sheet = next((book[n] for n in (spec.label, spec.name) if n in book.sheetnames), None)
-    if sheet is None:
-        if not spec.required:
-            return None, []
-        return None, [
-            Finding(
-                f"缺少工作表“{spec.label}”",
-                hint=f"现有工作表：{'、'.join(book.sheetnames)}",
-                **where,
-            )
-        ]
-    rows, numbers = sheet_rows(sheet, name=file)  # streamed, never padded, within a cell budget
-    keep = [i for i, r in enumerate(rows) if any(v is not None and str(v).strip() for v in r)]
-    rows, numbers = [rows[i] for i in keep], [numbers[i] for i in keep]
-    if not rows:
-        return None, [Finding("工作表为空", hint="第一行应为表头", **where)]
-    width = max(len(r) for r in rows)
-    rows = [list(r) + [None] * (width - len(r)) for r in rows]
-    header = [str(v).strip() if v is not None else f"_col{i}" for i, v in enumerate(rows[0])]
-    frame = pd.DataFrame(rows[1:], columns=header, dtype=object)
-    frame, findings = _canonical_columns(frame, spec.columns, where=where)
-    labels = pd.Index([f"第 {n} 行" for n in numbers[1:]])
-    frame, found = check_values(frame, spec.columns, key=spec.key, labels=labels, where=where)
-    frame = frame[[c.name for c in spec.columns]].reset_index(drop=True)
-    frame.index = labels
-    return frame, findings + found
-
-
 def read_tables(path: str | Path) -> tuple[dict[str, pd.DataFrame], list[Finding]]:
-    """Read the responsibility workbook, one sheet per table."""
-    path = Path(path)
-    if not path.is_file():
-        msg = f"找不到责任表 {path}"
-        raise DataError(msg, findings=[Finding("文件不存在", file=path.name)])
-    book, _ = open_workbook(path, name=path.name)  # archive checks first, then streamed
+    """Read the responsibility tables of a dataset directory (its workbook, CSV files and
+    GeoPackage tables, see `gridmap.io.tablefiles`) or of one workbook or GeoPackage."""
+    raw, findings = raw_tables(path)
     tables: dict[str, pd.DataFrame] = {}
-    findings: list[Finding] = []
-    try:
-        for spec in TABLES:
-            frame, found = _read_sheet(book, spec, file=path.name)
-            findings += found
-            if frame is not None:
-                tables[spec.name] = frame
-    finally:
-        book.close()
     for spec in TABLES:
-        if spec.name not in tables:
+        table = raw.get(spec.name)
+        if table is None:
             tables[spec.name] = pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns})
+            continue
+        frame, found = _canonical_columns(table.frame, spec.columns, where=table.where())
+        findings += found
+        frame, found = check_values(
+            frame, spec.columns, key=spec.key, labels=table.labels, where=table.where()
+        )
+        findings += found
+        frame = frame[[c.name for c in spec.columns]].reset_index(drop=True)
+        frame.index = table.labels
+        frame.attrs["file"] = table.file  # named by gridmap.io.references
+        tables[spec.name] = frame
     return tables, findings
 
 
@@ -328,7 +298,7 @@ def read_dataset(directory: str | Path) -> Dataset:
         msg = f"数据目录 {directory} 不存在"
         raise DataError(msg)
     layers, findings = read_layers(directory / LAYERS_FILE)
-    tables, found = read_tables(directory / TABLES_FILE)
+    tables, found = read_tables(directory)
     findings += found
     errors = [f for f in findings if f.severity == "error"]
     if errors:

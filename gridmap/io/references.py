@@ -105,7 +105,14 @@ def check_references(
     )
     for table, column, known, what, hint in checks:
         findings += _refs(
-            tables[table], column, known, what=what, file=xlsx, layer=sheet[table], label_of=same, hint=hint
+            tables[table],
+            column,
+            known,
+            what=what,
+            file=tables[table].attrs.get("file", xlsx),  # a CSV or GeoPackage, when read from one
+            layer=sheet[table],
+            label_of=same,
+            hint=hint,
         )
     for label, value in tables["inspectors"]["grid_codes"].items():
         for code in split_codes(value):
@@ -113,7 +120,7 @@ def check_references(
                 findings.append(
                     Finding(
                         f"引用了不存在的网格“{code}”",
-                        file=xlsx,
+                        file=tables["inspectors"].attrs.get("file", xlsx),
                         layer=sheet["inspectors"],
                         feature=label,
                         field="grid_codes",

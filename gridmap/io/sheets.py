@@ -14,10 +14,13 @@ import zipfile
 from pathlib import Path
 from xml.etree import ElementTree
 
+import numpy as np
+import pandas as pd
+
 from gridmap.errors import DataError, Finding
 from gridmap.io.archive import ArchiveLimits, check_workbook
 
-__all__ = ["MAX_CELLS", "open_workbook", "sheet_rows"]
+__all__ = ["MAX_CELLS", "open_workbook", "sheet_frame", "sheet_rows"]
 
 MAX_CELLS = 5_000_000  # rows × columns held for one sheet (a county table has well under 1 million)
 _REF = re.compile(r"^\$?([A-Z]{1,3})\$?(\d{1,7})$")
@@ -139,3 +142,12 @@ def sheet_rows(
                     row[c] = value
     numbers = sorted(rows)
     return [rows[n] for n in numbers], numbers
+
+
+def sheet_frame(rows: list[list], numbers: list[int]) -> pd.DataFrame:
+    """`sheet_rows` as a frame: columns 0 … width-1 (short rows padded with None), index = row numbers."""
+    width = max((len(r) for r in rows), default=1)
+    padded = [r if len(r) == width else [*r, *([None] * (width - len(r)))] for r in rows]
+    frame = pd.DataFrame(padded, columns=range(width), dtype=object)
+    frame.index = pd.Index(numbers, dtype=np.int64)
+    return frame
