@@ -232,11 +232,18 @@ def _assign_by_overlap(
     item_idx, grid_idx = tree.query(items.values, predicate="intersects")
     if len(item_idx) == 0:
         return result
-    inter = shapely.intersection(items.values[item_idx], grids.values[grid_idx])
-    if measure == "length":
-        size = shapely.length(inter)
-    elif measure == "area":
-        size = shapely.area(inter)
+    if measure in ("length", "area"):
+        measure_of = shapely.length if measure == "length" else shapely.area
+        item_geoms, grid_geoms = np.asarray(items.values)[item_idx], np.asarray(grids.values)[grid_idx]
+        # An item inside its only candidate grid overlaps it by its whole size: no intersection
+        # to compute (most items of a county); the others are cut as before.
+        single = np.bincount(item_idx, minlength=len(items))[item_idx] == 1
+        whole = np.zeros(len(item_idx), dtype=bool)
+        whole[single] = shapely.contains(grid_geoms[single], item_geoms[single])
+        size = np.empty(len(item_idx))
+        size[whole] = measure_of(item_geoms[whole])
+        cut = ~whole
+        size[cut] = measure_of(shapely.intersection(item_geoms[cut], grid_geoms[cut]))
     else:  # points: any intersecting grid counts the same
         size = np.ones(len(item_idx))
     order = np.lexsort((grid_idx, -size, item_idx))
