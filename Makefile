@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PORT   ?= 5000
 export PORT
 
-.PHONY: setup sysdeps venv vendor demo run lint test bench clean
+.PHONY: setup sysdeps venv vendor demo run lint test bench bench-scale clean
 
 setup: sysdeps venv vendor
 
@@ -44,6 +44,11 @@ test: setup lint
 
 bench: setup
 	$(BIN)/python scripts/bench.py --json bench-results.json
+
+# province size: generated counties of 1,000 / 10,000 / 100,000 grids (load + audit, peak RSS, whois,
+# the map's download); `make bench` runs scripts/bench_scale.py at 1,000 grids only
+bench-scale: setup
+	$(BIN)/python scripts/bench_scale.py --full --json bench-scale.json
 
 clean:
 	rm -rf $(VENV) node_modules web/static/vendor
