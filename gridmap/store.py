@@ -13,6 +13,7 @@ import pandas as pd
 import shapely
 from sqlalchemy import (
     Column,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -22,18 +23,53 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     insert,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeEngine, UserDefinedType
 
 from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
-SCHEMA_VERSION = 4  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py);
-# 3: issue-12 problem columns (problems/schema.py); 4: users' email and phone (accounts/schema.py)
+SCHEMA_VERSION = 5  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py);
+# 3: issue-12 problem columns (problems/schema.py); 4: users' email and phone (accounts/schema.py);
+# 5: reference geometry as PostGIS geometry with GiST indexes on PostgreSQL (SQLite unchanged)
 metadata = MetaData()
+
+SRID = 4326
+# Serialises writers across every process and server on one PostgreSQL (Store.writing, migrate).
+_WRITE_LOCK = 0x67726964  # "grid"
+_MIGRATE_LOCK = 0x67726965
+
+
+class PostGISGeometry(UserDefinedType):
+    """A PostGIS ``geometry(Geometry, 4326)`` column that callers read and write as WKB bytes."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **_kw) -> str:
+        return f"geometry(Geometry,{SRID})"
+
+    def bind_expression(self, bindvalue):
+        return func.ST_GeomFromWKB(bindvalue, SRID, type_=self)
+
+    def column_expression(self, colexpr):
+        return func.ST_AsBinary(colexpr, type_=LargeBinary)
+
+
+def geometry_type() -> TypeEngine:
+    """WKB bytes (EPSG:4326) on SQLite, a PostGIS geometry on PostgreSQL; callers always see WKB."""
+    return LargeBinary().with_variant(PostGISGeometry(), "postgresql")
+
+
+def is_postgresql(conn_or_engine: Connection | Engine) -> bool:
+    return conn_or_engine.dialect.name == "postgresql"
+
 
 meta_table = Table(
     "meta",
@@ -55,7 +91,10 @@ for _spec in LAYERS:
         Column("id", Integer, primary_key=True, autoincrement=True),
         *[Column(c.name, _column_type(c.kind), index=(c.name == "code")) for c in _spec.columns],
         *[Column(name, Text, index=True) for name in _spec.derived],  # computed at load
-        Column("geom", LargeBinary, nullable=False),  # WKB, EPSG:4326
+        Column("geom", geometry_type(), nullable=False),  # EPSG:4326 (WKB on SQLite)
+    )
+    Index(f"ix_ref_{_spec.name}_geom", reference_tables[_spec.name].c.geom, postgresql_using="gist").ddl_if(
+        dialect="postgresql"
     )
 for _table_spec in TABLES:
     reference_tables[_table_spec.name] = Table(
@@ -81,6 +120,46 @@ SCHEMA_MODULES: tuple[str, ...] = (
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.
 MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+
+
+def _geometry_columns(conn: Connection) -> None:
+    """5: PostgreSQL stores reference geometry as PostGIS geometry (was WKB bytea) with GiST indexes."""
+    if not is_postgresql(conn):
+        return
+    for spec in LAYERS:
+        table = f"ref_{spec.name}"
+        kind = conn.execute(
+            text(
+                "SELECT udt_name FROM information_schema.columns WHERE table_name = :t AND column_name = 'geom'"
+            ),
+            {"t": table},
+        ).scalar()
+        if kind == "bytea":
+            conn.execute(
+                text(
+                    f"ALTER TABLE {table} ALTER COLUMN geom TYPE geometry(Geometry,{SRID}) "
+                    f"USING ST_SetSRID(ST_GeomFromWKB(geom), {SRID})"
+                )
+            )
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS ix_{table}_geom ON {table} USING gist (geom)"))
+    # SQLite never checked VARCHAR lengths; PostgreSQL does ("request_extension" is 17 long).
+    conn.execute(text("ALTER TABLE problem_events ALTER COLUMN action TYPE VARCHAR(32)"))
+
+
+MIGRATIONS[5] = _geometry_columns
+
+
+def _postgis(engine: Engine) -> None:
+    """Make sure the database has PostGIS (needs a role allowed to create the extension once)."""
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
+    except DBAPIError as exc:
+        msg = (
+            f"PostgreSQL 数据库 {engine.url.database} 没有 PostGIS 扩展，且当前用户无法创建：{exc.orig}。"
+            "请安装 PostGIS（Debian：postgresql-<版本>-postgis-3），并由超级用户在该库执行 CREATE EXTENSION postgis"
+        )
+        raise ConfigError(msg) from exc
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -115,7 +194,11 @@ class Store:
 
         for module in SCHEMA_MODULES:
             importlib.import_module(module)
+        if is_postgresql(self.engine):
+            _postgis(self.engine)
         with self.engine.begin() as conn:
+            if is_postgresql(conn):  # several servers starting at once migrate one after another
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
             metadata.create_all(conn)
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version"))
             current = int(row.scalar() or 0)
@@ -136,9 +219,18 @@ class Store:
 
         SQLite lets one writer in at a time and makes the others poll with growing sleeps,
         which wastes most of the time under many concurrent writers; an advisory file lock
-        around the short write transaction queues them in the kernel instead. PostgreSQL
-        (and in-memory SQLite) need no lock: there it is a plain ``engine.begin()``.
+        around the short write transaction queues them in the kernel instead. On PostgreSQL
+        the transaction first takes a transaction-level advisory lock, so writers on every
+        process and server sharing the database queue one after another in the database (as
+        they do on a SQLite file), and a write's reads see every earlier write committed:
+        read-then-write code (counters, idempotency keys, compare-and-set versions) stays
+        correct without in-process state. In-memory SQLite needs no lock.
         """
+        if is_postgresql(self.engine):
+            with self.engine.begin() as conn:
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
+                yield conn
+            return
         database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None
         if not database or database == ":memory:":
             with self.engine.begin() as conn:
@@ -167,6 +259,24 @@ class Store:
         """A counter bumped by every reference load; caches compare it to stay fresh."""
         return int(self.get_meta("data_version") or 0)
 
+    # Data-version bumps tried in this process: a reference cache re-reads the version at once when
+    # this moves, instead of waiting for its next periodic check (GRIDMAP_VERSION_CHECK_S).
+    bumps_here: int = 0
+
+    def meta_setdefault(self, key: str, value: str) -> str:
+        """meta[key], set to ``value`` first if absent; concurrent servers all get the one that won."""
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        with self.writing() as conn:
+            conn.execute(dialect.insert(meta_table).values(key=key, value=value).on_conflict_do_nothing())
+        return str(self.get_meta(key))
+
+    def drop_connections(self, *, close: bool = True) -> None:
+        """Empty the connection pool: ``close=False`` in a forked child, whose inherited connections
+        belong to the parent and must be forgotten, never used or closed (SQLAlchemy's fork recipe)."""
+        self.engine.dispose(close=close)
+
     @staticmethod
     def _set_meta(conn, key: str, value: str) -> None:
         updated = conn.execute(
@@ -187,6 +297,7 @@ class Store:
             msg = f"数据在检查之后已被修改（版本 {expected} → {current_version}），本次导入未写入；请重新导入"
             raise Conflict(msg)
         version = current_version + 1
+        Store.bumps_here += 1
         if current is None:
             conn.execute(insert(meta_table).values(key="data_version", value=str(version)))
             return version

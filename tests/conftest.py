@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import factory
+from tests import factory, pg
 
 
 @pytest.fixture
@@ -16,11 +16,40 @@ def dataset_dir(tmp_path):
     return factory.write_dataset(tmp_path / "data")
 
 
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """The session's throw-away PostgreSQL/PostGIS cluster (tests/pg.py), stopped at the end."""
+    try:
+        yield pg.cluster()
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(params=pg.backends())
+def backend(request) -> str:
+    """The store's backend: every test that uses the store runs on SQLite and on PostgreSQL.
+
+    ``GRIDMAP_TEST_BACKENDS=sqlite`` limits the run to SQLite; otherwise a PostgreSQL that
+    cannot start fails the PostgreSQL half (it is never skipped silently).
+    """
+    return request.param
+
+
 @pytest.fixture
-def settings(tmp_path):
+def database_url(request, backend, tmp_path):
+    """A fresh, empty database on ``backend`` (a SQLite file, or a PostgreSQL database from the template)."""
+    if backend == "postgresql":
+        request.getfixturevalue("pg_cluster")
+    url, database = pg.database_url(backend, tmp_path / "instance")
+    yield url
+    pg.drop(database)
+
+
+@pytest.fixture
+def settings(tmp_path, database_url):
     return {
         "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'test.sqlite'}",
+        "GRIDMAP_DATABASE_URL": database_url,
         "GRIDMAP_SECRET_KEY": "test-secret",
     }
 

@@ -18,10 +18,20 @@ def _count(store: Store, name: str) -> int:
         return conn.execute(select(func.count()).select_from(reference_tables[name])).scalar()
 
 
-def test_new_store_is_migrated_and_in_wal_mode(store):
+def test_new_store_is_migrated_and_in_wal_mode(store, backend):
     assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
     with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        if backend == "sqlite":
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        else:  # PostGIS geometry with a GiST index on every layer
+            kinds = conn.exec_driver_sql(
+                "SELECT table_name, udt_name FROM information_schema.columns WHERE column_name = 'geom'"
+                " AND table_name LIKE 'ref_%%'"
+            ).all()
+            assert {kind for _, kind in kinds} == {"geometry"}
+            indexes = {r[0] for r in conn.exec_driver_sql("SELECT indexdef FROM pg_indexes").all()}
+            for table, _ in kinds:
+                assert f"CREATE INDEX ix_{table}_geom ON public.{table} USING gist (geom)" in indexes
     with pytest.raises(NotFound, match="gridmap load"):
         store.read_dataset()
 
@@ -79,14 +89,15 @@ def _derived(name, dataset):
     return pd.DataFrame({"grid_code": [None] * len(dataset.layers[name])})
 
 
-def test_writing_queues_concurrent_writers_on_a_sqlite_file(tmp_path):
+def test_writing_queues_concurrent_writers(database_url, backend, tmp_path):
+    """Read-then-write (compare-and-set) from 4 threads: no Conflict, no lost update, on both backends."""
     import threading
 
     from sqlalchemy import select
 
     from gridmap.store import Store, meta_table
 
-    store = Store(f"sqlite:///{tmp_path / 'w.sqlite'}")
+    store = Store(database_url)
     errors: list[Exception] = []
 
     def bump(n: int) -> None:
@@ -103,7 +114,44 @@ def test_writing_queues_concurrent_writers_on_a_sqlite_file(tmp_path):
     for t in threads:
         t.join()
     assert errors == []
-    assert (tmp_path / "w.sqlite.write-lock").exists()
+    if backend == "sqlite":
+        assert (tmp_path / "instance" / "test.sqlite.write-lock").exists()
     with store.reading() as conn:
         value = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "data_version")).scalar()
     assert int(value) == 80
+
+
+def test_postgresql_wkb_columns_are_migrated_to_postgis(pg_cluster, dataset_dir):
+    """A version-4 PostgreSQL store (geometry as WKB bytea) becomes PostGIS geometry, data kept."""
+    from sqlalchemy import create_engine, text
+
+    name = pg_cluster.create_database()
+    try:
+        url = pg_cluster.url(name)
+        loaded = load_directory(Store(url), dataset_dir)
+        assert loaded is not None
+        engine = create_engine(url)
+        with engine.begin() as conn:  # turn it back into what version 4 wrote
+            for table in [t.name for t in reference_tables.values() if "geom" in t.c]:
+                conn.execute(text(f"DROP INDEX ix_{table}_geom"))
+                conn.execute(
+                    text(f"ALTER TABLE {table} ALTER COLUMN geom TYPE bytea USING ST_AsBinary(geom)")
+                )
+            conn.execute(text("UPDATE meta SET value = '4' WHERE key = 'schema_version'"))
+        engine.dispose()
+        store = Store(url)
+        assert store.get_meta("schema_version") == str(SCHEMA_VERSION)
+        with store.reading() as conn:
+            kind = conn.execute(
+                text(
+                    "SELECT udt_name FROM information_schema.columns WHERE table_name = 'ref_grids' AND column_name = 'geom'"
+                )
+            ).scalar()
+            srid = conn.execute(text("SELECT DISTINCT ST_SRID(geom) FROM ref_grids")).scalar()
+        assert (kind, srid) == ("geometry", 4326)
+        back = store.read_dataset().layers["grids"]
+        truth = factory.layers()["grids"]
+        assert shapely.equals_exact(back.geometry.to_numpy(), truth.geometry.to_numpy(), 1e-12).all()
+        store.engine.dispose()
+    finally:
+        pg_cluster.drop_database(name)

@@ -147,7 +147,7 @@ def list_problems(
         if scope not in ("grids", "all", "chase"):
             msg = "包片领导可查看所包网格的问题"
             raise Forbidden(msg)
-        among.append(("grid_code", leader_grids(ctx, user) or ["\x00"]))
+        among.append(("grid_code", list(leader_grids(ctx, user))))
     elif scope == "tasks" and user.role not in ("office", "inspector"):
         msg = "没有权限"
         raise Forbidden(msg)
@@ -199,7 +199,7 @@ def map_problems(
     limit: int = 5000,
 ) -> list[dict]:
     """Public records (with history) of problems for a map: all, some grids', or one unit's."""
-    among = () if grid_codes is None else (("grid_code", grid_codes or ["\x00"]),)
+    among = () if grid_codes is None else (("grid_code", list(grid_codes)),)
     equal = () if unit_code is None else (("unit_code", unit_code),)
     criteria = repository.Criteria(equal=equal, among=among)
     rows = repository.select_problems(ctx.store, criteria, order=("-created_at",), limit=limit)

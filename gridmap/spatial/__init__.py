@@ -1,0 +1,1 @@
+"""Spatial questions answered inside PostgreSQL/PostGIS, for data too large for each worker's memory."""
