@@ -90,6 +90,19 @@ def _canonical_columns(
 
 def _text(series: pd.Series) -> pd.Series:
     """Cell values as stripped text; empty cells as None. Whole floats lose their '.0'."""
+    values = series.to_numpy(dtype=object)
+    present = ~np.asarray(pd.isna(values), dtype=bool)
+    if pd.api.types.infer_dtype(values[present], skipna=False) == "string":  # CSV, GeoPackage: at once
+        kept = values[present]  # the cells' own strings, but where stripping changes them
+        text = kept.astype(np.dtypes.StringDType())
+        stripped = np.strings.strip(text)
+        length = np.strings.str_len(stripped)
+        changed = np.flatnonzero(length != np.strings.str_len(text))
+        kept[changed] = stripped[changed].astype(object)
+        kept[length == 0] = None
+        out = np.full(len(values), None, dtype=object)
+        out[present] = kept
+        return pd.Series(out, index=series.index, dtype=object)
 
     def one(value):
         if value is None or (isinstance(value, float) and np.isnan(value)):

@@ -26,9 +26,10 @@ import pandas as pd
 import pyogrio
 
 from gridmap.errors import DataError, Finding
+from gridmap.io.columns import blank_cells
 from gridmap.io.offline import no_network
 from gridmap.io.sheets import open_workbook, sheet_frame, sheet_rows
-from gridmap.io.tables import blank_matrix, read_csv_cells, row_labels
+from gridmap.io.tables import is_blank, read_csv_cells, row_labels
 from gridmap.io.vector import gdal_message
 from gridmap.model import LAYERS_FILE, TABLES, TABLES_FILE, TableSpec
 
@@ -50,20 +51,31 @@ class RawTable:
         return {"file": self.file, "layer": self.layer}
 
 
+def _filled_rows(cells: pd.DataFrame) -> np.ndarray:
+    """Rows with any value, found column by column among the rows still undecided (the first
+    column, a code, settles almost every row at once)."""
+    filled = np.zeros(len(cells), dtype=bool)
+    undecided = np.arange(len(cells))
+    for column in cells.columns:
+        if not len(undecided):
+            break
+        blank = blank_cells(cells[column].to_numpy(dtype=object)[undecided])
+        filled[undecided[~blank]] = True
+        undecided = undecided[blank]
+    return filled
+
+
 def _with_header(cells: pd.DataFrame, *, file: str, layer: str) -> tuple[RawTable | None, list[Finding]]:
     """The first non-blank row as the header, the non-blank rows below it as data (as for sheets)."""
-    blank = blank_matrix(cells)
-    filled = ~blank.all(axis=1) if blank.size else np.zeros(len(cells), dtype=bool)
-    rows = np.flatnonzero(filled)
+    rows = np.flatnonzero(_filled_rows(cells))
     if not len(rows):
         return None, [Finding("工作表为空", hint="第一行应为表头", file=file, layer=layer)]
     numbers = cells.index.to_numpy()
     header = [
-        f"_col{i}" if blank[rows[0], i] else str(v).strip()
-        for i, v in enumerate(cells.iloc[rows[0]].tolist())
+        f"_col{i}" if is_blank(v) else str(v).strip() for i, v in enumerate(cells.iloc[rows[0]].tolist())
     ]
-    data = cells.iloc[rows[1:]]
-    data = data.set_axis(header, axis=1) if len(rows) > 1 else pd.DataFrame(columns=header, dtype=object)
+    data = cells.iloc[rows[1:]] if len(rows) < len(cells) or rows[0] != 0 else cells.iloc[1:]
+    data = data.set_axis(header, axis=1)
     data.index = pd.RangeIndex(len(data))
     return RawTable(data, row_labels(numbers[rows[1:]]), file, layer), []
 
