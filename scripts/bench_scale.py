@@ -5,7 +5,8 @@ For each size (default 1,000 grids, the size `make bench` runs; `make bench-scal
 so that its peak RSS (ru_maxrss) is its own:
 
 - baseline: a plain ``geopandas.read_file`` of every layer of the same layers.gpkg (and, apart,
-  ``pandas.read_excel`` of the same workbook);
+  ``pandas.read_excel`` of the same workbook, or ``pandas.read_csv`` of the same CSV tables:
+  counties get a workbook, sizes from 50,000 grids one CSV file per table, see ``--tables``);
 - load: ``gridmap.reference.load_directory`` into a new SQLite store (read, validate, join,
   write, audit: what ``gridmap load`` does), then what a server worker does before its first
   answer (read the store, build the model and the whois index) and whois lookups/s through
@@ -43,6 +44,7 @@ FULL_SIZES = (1_000, 10_000, 100_000)
 DEFAULT_SIZES = (1_000,)
 WHOIS_LOOKUPS = 2_000
 HTTP_WHOIS = 300
+CSV_FROM = 50_000  # grids: from here the generated tables are CSV files, not one workbook
 
 
 def _peak_rss_mb() -> float:
@@ -193,12 +195,17 @@ def _child_baseline(folder: Path) -> dict:
     read_file_s = time.perf_counter() - started
     rss_layers = _peak_rss_mb()
     started = time.perf_counter()
-    pd.read_excel(folder / "responsibility.xlsx", sheet_name=None, dtype=str)
-    read_excel_s = time.perf_counter() - started
+    workbook = folder / "responsibility.xlsx"
+    if workbook.exists():
+        pd.read_excel(workbook, sheet_name=None, dtype=str)
+    for csv in sorted(folder.glob("*.csv")):
+        pd.read_csv(csv, dtype=str)
+    read_tables_s = time.perf_counter() - started
     return {
         "read_file_s": read_file_s,
         "read_file_peak_rss_mb": rss_layers,
-        "read_excel_s": read_excel_s,
+        "read_tables_s": read_tables_s,
+        "tables": "xlsx" if workbook.exists() else "csv",
         "peak_rss_mb": _peak_rss_mb(),
     }
 
@@ -303,26 +310,47 @@ def _run_child(*args: str) -> dict:
 # ---------------------------------------------------------------- one size, the table
 
 
+def tables_for(grids: int, choice: str = "auto") -> str:
+    """The table format of a size: a workbook for a county, CSV files (gridmap.io.tablefiles) from
+    CSV_FROM grids on, where a province's household heads outgrow a sheet."""
+    if choice != "auto":
+        return choice
+    return "csv" if grids >= CSV_FROM else "xlsx"
+
+
 def bench_size(
-    grids: int, *, work: Path, lookups: int = WHOIS_LOOKUPS, requests: int = HTTP_WHOIS, page: bool = True
+    grids: int,
+    *,
+    work: Path,
+    lookups: int = WHOIS_LOOKUPS,
+    requests: int = HTTP_WHOIS,
+    page: bool = True,
+    tables: str = "auto",
 ) -> dict:
     """Generate a county of ``grids`` grids under ``work`` and measure it (children for each part)."""
     from gencounty import write_county
 
     folder = work / f"county{grids}"
     started = time.perf_counter()
-    counts = write_county(folder, grids=grids, seed=grids)
+    tables = tables_for(grids, tables)
+    counts = write_county(folder, grids=grids, seed=grids, tables=tables)
     generate_s = time.perf_counter() - started
     files_mb = sum(p.stat().st_size for p in folder.iterdir()) / 1e6
     database = work / f"store{grids}.sqlite"
     baseline = _run_child("baseline", str(folder))
     load = _run_child("load", str(folder), str(database), str(lookups))
-    row: dict = {"grids": grids, "generate_s": generate_s, "files_mb": files_mb, "counts": counts}
+    row: dict = {
+        "grids": grids,
+        "tables": tables,
+        "generate_s": generate_s,
+        "files_mb": files_mb,
+        "counts": counts,
+    }
     row["baseline"], row["load"] = baseline, load
     if "error" not in baseline and "error" not in load:
         row["load_vs_read_file"] = load["load_s"] / baseline["read_file_s"]
-        row["load_vs_read_file_and_excel"] = load["load_s"] / (
-            baseline["read_file_s"] + baseline["read_excel_s"]
+        row["load_vs_read_file_and_tables"] = load["load_s"] / (
+            baseline["read_file_s"] + baseline["read_tables_s"]
         )
         row["rss_vs_read_file"] = load["load_peak_rss_mb"] / baseline["read_file_peak_rss_mb"]
     if page and "error" not in load:
@@ -330,6 +358,22 @@ def bench_size(
             "page", str(database), str(work / f"instance{grids}"), json.dumps(load["bounds"]), str(requests)
         )
     return row
+
+
+def bench_import(polygons: int) -> dict:
+    """scripts/bench_import.py at ``polygons`` polygons: `gridmap import` against read_file, same run."""
+    out = Path(tempfile.mkstemp(suffix=".json")[1])
+    try:
+        script = ROOT / "scripts" / "bench_import.py"
+        done = subprocess.run(
+            [sys.executable, str(script), "-n", str(polygons), "--json", str(out)], cwd=ROOT
+        )
+        result = json.loads(out.read_text(encoding="utf-8")) if out.stat().st_size else {}
+        if not result:
+            result = {"error": f"bench_import exited {done.returncode}"}
+        return result
+    finally:
+        out.unlink(missing_ok=True)
 
 
 def _rounded(value):
@@ -343,7 +387,7 @@ def _rounded(value):
 
 
 def table(rows: list[dict]) -> str:
-    head = ("grids", "read_file s", "load+audit s", "× read_file", "(+excel)", "peak MB", "× RSS", "ready s", "whois/s", "HTTP whois/s", "map KB", "reqs")  # fmt: skip
+    head = ("grids", "read_file s", "load+audit s", "× read_file", "(+tables)", "peak MB", "× RSS", "ready s", "whois/s", "HTTP whois/s", "map KB", "reqs")  # fmt: skip
     lines = [head]
     for r in rows:
         b, ld, p = r.get("baseline", {}), r.get("load", {}), r.get("page", {})
@@ -358,7 +402,7 @@ def table(rows: list[dict]) -> str:
                 f(b.get("read_file_s")),
                 f(ld.get("load_s")),
                 f(r.get("load_vs_read_file"), "{:.1f}"),
-                f(r.get("load_vs_read_file_and_excel"), "{:.1f}"),
+                f(r.get("load_vs_read_file_and_tables"), "{:.1f}"),
                 f(ld.get("load_peak_rss_mb"), "{:.0f}"),
                 f(r.get("rss_vs_read_file"), "{:.1f}"),
                 f(ld.get("worker_ready_s")),
@@ -383,7 +427,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="1,000 / 10,000 / 100,000 grids")
     parser.add_argument("--lookups", type=int, default=WHOIS_LOOKUPS, help="whois lookups per size")
     parser.add_argument("--requests", type=int, default=HTTP_WHOIS, help="/api/whois requests per size")
+    parser.add_argument(
+        "--tables",
+        choices=("auto", "xlsx", "csv"),
+        default="auto",
+        help="table format (auto: CSV from 50,000 grids)",
+    )
     parser.add_argument("--no-page", action="store_true", help="skip the app (map download, HTTP whois)")
+    parser.add_argument(
+        "--import-polygons",
+        type=int,
+        default=None,
+        help="also time `gridmap import` of this many polygons against read_file (scripts/bench_import.py; "
+        "--full: 100,000)",
+    )
     parser.add_argument("--keep", type=Path, help="write counties and stores here and keep them")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--child-out", type=Path, help=argparse.SUPPRESS)
@@ -410,13 +467,26 @@ def main(argv: list[str] | None = None) -> int:
         work = args.keep or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         for grids in sizes:
-            print(f"… {grids:,} 个网格", flush=True)
+            print(f"… {grids:,} 个网格（责任表：{tables_for(grids, args.tables)}）", flush=True)
             rows.append(
                 bench_size(
-                    grids, work=work, lookups=args.lookups, requests=args.requests, page=not args.no_page
+                    grids,
+                    work=work,
+                    lookups=args.lookups,
+                    requests=args.requests,
+                    page=not args.no_page,
+                    tables=args.tables,
                 )
             )
     print(table(rows))
+    polygons = args.import_polygons or (FULL_SIZES[-1] if args.full else None)
+    imported = bench_import(polygons) if polygons else None
+    if imported is not None:
+        print(
+            f"gridmap import {polygons:,} 个面：{imported.get('import_s', '—')} s，"
+            f"geopandas.read_file {imported.get('baseline_read_file_s', '—')} s，"
+            f"{imported.get('import_ratio', '—')}× read_file"
+        )
     failed = [
         r["grids"]
         for r in rows

@@ -419,16 +419,34 @@ def write_tables(path: Path, tables: dict[str, pd.DataFrame]) -> None:
         z.writestr("xl/sharedStrings.xml", _shared_strings(strings))
 
 
+def write_csv_tables(folder: Path, tables: dict[str, pd.DataFrame]) -> None:
+    """One CSV file per table named as its sheet (县级领导.csv …), Chinese headers, UTF-8 with BOM:
+    how a province's tables come when they outgrow a workbook (gridmap.io.tablefiles)."""
+    for spec in TABLES:
+        frame = tables[spec.name][[c.name for c in spec.columns]]
+        frame.columns = [c.label for c in spec.columns]
+        frame.to_csv(folder / f"{spec.label}.csv", index=False, encoding="utf-8-sig")
+
+
 def write_county(
-    folder: str | Path, *, grids: int, seed: int = 0, heads_per_community: int = 2
+    folder: str | Path, *, grids: int, seed: int = 0, heads_per_community: int = 2, tables: str = "xlsx"
 ) -> dict[str, int]:
-    """Write a synthetic county of ``grids`` grids to ``folder``; return the count of each layer and table."""
+    """Write a synthetic county of ``grids`` grids to ``folder``; return the count of each layer and table.
+
+    ``tables``: "xlsx" (responsibility.xlsx, as the demo) or "csv" (one CSV file per sheet).
+    """
+    if tables not in ("xlsx", "csv"):
+        msg = f"tables must be xlsx or csv, not {tables!r}"
+        raise ValueError(msg)
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    layers, tables = build_county(grids, seed=seed, heads_per_community=heads_per_community)
+    layers, frames = build_county(grids, seed=seed, heads_per_community=heads_per_community)
     write_layers(folder / LAYERS_FILE, layers)
-    write_tables(folder / TABLES_FILE, tables)
-    return {name: len(frame) for name, frame in (layers | tables).items()}
+    if tables == "csv":
+        write_csv_tables(folder, frames)
+    else:
+        write_tables(folder / TABLES_FILE, frames)
+    return {name: len(frame) for name, frame in (layers | frames).items()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -438,10 +456,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--grids", type=int, default=1000, help="number of grids (default 1000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--heads", type=int, default=2, help="household heads per community (default 2)")
+    parser.add_argument(
+        "--tables", choices=("xlsx", "csv"), default="xlsx", help="table format (default xlsx)"
+    )
     parser.add_argument("--out", type=Path, required=True, help="directory to write")
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    counts = write_county(args.out, grids=args.grids, seed=args.seed, heads_per_community=args.heads)
+    counts = write_county(
+        args.out, grids=args.grids, seed=args.seed, heads_per_community=args.heads, tables=args.tables
+    )
     print(
         f"wrote {args.out} in {time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{v} {k}" for k, v in counts.items())

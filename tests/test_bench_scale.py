@@ -51,6 +51,7 @@ def test_bench_scale_runs_a_tiny_county_and_writes_every_number(tmp_path):
     assert row["grids"] == 40 and row["counts"]["grids"] == 40
     base, load, page = row["baseline"], row["load"], row["page"]
     assert base["read_file_s"] > 0 and base["peak_rss_mb"] > 50
+    assert base["tables"] == row["tables"] == "xlsx" and base["read_tables_s"] > 0
     assert load["load_s"] > 0 and load["audit_errors"] == 0
     assert set(load["phases_s"]) == {"read_dataset", "build_model", "audit_model"}
     assert load["load_peak_rss_mb"] > 50 and load["worker_ready_s"] > 0
@@ -62,6 +63,12 @@ def test_bench_scale_runs_a_tiny_county_and_writes_every_number(tmp_path):
     assert download["failed"] == []
     assert download["bytes"] > download["html_bytes"] > 0  # the page's scripts and styles are counted
     assert download["requests"] >= 3
+
+
+def test_bench_scale_reads_csv_tables_from_province_size(bench):
+    assert bench.tables_for(1_000) == "xlsx"
+    assert bench.tables_for(100_000) == "csv"
+    assert bench.tables_for(100_000, "xlsx") == "xlsx"
 
 
 def test_first_view_tiles_cover_the_bounds_at_the_fitting_zoom(bench):

@@ -115,3 +115,24 @@ def test_same_seed_same_county_other_seed_other_people(gencounty):
     pd.testing.assert_frame_equal(a_tables["grid_roles"], b_tables["grid_roles"])
     assert not a_tables["grid_roles"]["grid_head"].equals(c_tables["grid_roles"]["grid_head"])
     assert np.array_equal(a_layers["grids"]["code"], gencounty.build_county(50, seed=2)[0]["grids"]["code"])
+
+
+def test_csv_tables_load_as_the_workbook_does(gencounty, tmp_path):
+    counts = gencounty.write_county(tmp_path, grids=30, seed=5, tables="csv")
+    assert not (tmp_path / "responsibility.xlsx").exists()
+    assert (
+        (tmp_path / "中心户长.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    )  # UTF-8 with BOM, Excel-friendly
+    dataset = read_dataset(tmp_path)
+    for name in (
+        "leaders",
+        "units",
+        "grid_roles",
+        "grid_leaders",
+        "town_leaders",
+        "household_heads",
+        "inspectors",
+    ):
+        assert len(dataset.tables[name]) == counts[name], name
+    assert dataset.tables["grid_roles"]["grid_head_phone"].str.fullmatch(r"1\d{10}").all()
+    assert audit_model(build_model(dataset), settings=SETTINGS).ok
