@@ -118,7 +118,7 @@ def serve(port: int | None, host: str | None, workers: int | None) -> None:
     host = host or settings["GRIDMAP_HOST"]
     workers = workers or settings["GRIDMAP_WORKERS"]
     store = open_store(settings)  # migrate once, before workers fork
-    secret_key(settings)
+    secret_key(settings, store)  # generated once into the database when not configured
     if not store.has_reference():
         click.echo("提示：数据库中还没有网格数据，请先运行 `gridmap load geodata/demo`。", err=True)
     click.echo(f"网格责任地图服务：http://{host}:{port}/  （数据库 {store.url}）")

@@ -28,6 +28,7 @@ _patch()
 
 import gc  # noqa: E402
 import logging  # noqa: E402
+import time  # noqa: E402
 
 from gunicorn.glogging import Logger  # noqa: E402
 from gunicorn.workers.ggevent import GeventWorker  # noqa: E402
@@ -87,6 +88,21 @@ class AccessLogger(Logger):
 
 
 logger_class = AccessLogger
+
+
+def when_ready(server) -> None:
+    """In the master, app loaded, before any worker forks: build the model of the current data
+    (shared by every worker, copy-on-write) and close the master's database connections, so that
+    no worker inherits one (gridmap.serving.on_ready)."""
+    start = time.perf_counter()
+    serving.ready()
+    server.log.info("gridmap: model ready in %.1f s, before the workers fork", time.perf_counter() - start)
+
+
+def post_fork(server, worker) -> None:
+    """In each new worker: forget the pooled connections inherited from the master (never use or
+    close them) and build later data versions in the background (gridmap.serving.after_fork)."""
+    serving.forked()
 
 
 def pre_fork(server, worker) -> None:

@@ -121,6 +121,11 @@ def leader_list(model: ResponsibilityModel) -> list[dict]:
     ]
 
 
+# Lists that `/`, /grids, /units, /leaders and their APIs show: derived once per data version by
+# the reference cache (ReferenceCache.cached), not per request (the grid list takes seconds at 10,000 grids).
+CACHED_LISTS = {"grid_list": grid_list, "unit_list": unit_list, "leader_list": leader_list}
+
+
 def status(model: ResponsibilityModel, *, version: int) -> dict:
     return {
         "data_version": version,

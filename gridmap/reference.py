@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
+import logging
+import math
 import threading
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pandas as pd
 
+from gridmap import serving
 from gridmap.audit import AuditReport, audit_model
+from gridmap.errors import GridmapError, ServiceBusy
 from gridmap.io.read import Dataset, read_dataset
 from gridmap.model import GRID_CODE_LAYERS
 from gridmap.responsibility import ResponsibilityModel, build_model
 from gridmap.store import Store
 from gridmap.whois import WhoisIndex
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -40,42 +50,134 @@ def load_directory(store: Store, directory: str | Path) -> LoadResult:
     return LoadResult(version=version, counts=counts, audit=audit_model(model), warnings=dataset.warnings)
 
 
-class ReferenceCache:
-    """The responsibility model and whois index of the store's current data, rebuilt on change."""
+@dataclass
+class Snapshot:
+    """One data version's model and whois index (or the error reading it gave), and what was derived from it."""
 
-    def __init__(self, store: Store, *, tolerance_m: float) -> None:
-        """A cache over ``store``; ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, for the whois index."""
+    version: int
+    model: ResponsibilityModel | None = None
+    whois: WhoisIndex | None = None
+    error: GridmapError | None = None
+    derived: dict[str, Any] = field(default_factory=dict)
+
+
+class ReferenceCache:
+    """The responsibility model and whois index of the store's current data, rebuilt on change.
+
+    The data version is read at most every ``check_s`` seconds (at once after a write in this
+    process). In a server worker (``background`` set by `forked`), a new version is built in a
+    real thread while the old model keeps answering, so no request waits for a build; elsewhere
+    (commands, tests, the development server) the first caller after a change builds it.
+    """
+
+    def __init__(self, store: Store, *, tolerance_m: float, check_s: float = 0.0) -> None:
+        """A cache over ``store``; ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, for the whois index;
+        ``check_s`` is GRIDMAP_VERSION_CHECK_S (0: read the version at every use)."""
         self.store = store
         self.tolerance_m = tolerance_m
+        self.check_s = float(check_s)
+        self.background = False
         self._lock = threading.Lock()
-        self._version: int | None = None
-        self._model: ResponsibilityModel | None = None
-        self._whois: WhoisIndex | None = None
+        self._snapshot: Snapshot | None = None
+        self._checked_at = -math.inf
+        self._seen_bumps = -1
+        self._building = False
+        self._derivers: dict[str, Callable[[ResponsibilityModel], Any]] = {}
 
-    def _refresh(self) -> None:
-        version = self.store.data_version()
-        if version == self._version:
-            return
-        with self._lock:
-            if version == self._version:
-                return
+    # --- building -------------------------------------------------------------------------
+    def _build(self, version: int) -> Snapshot:
+        try:
             dataset: Dataset = self.store.read_dataset()
-            model = build_model(dataset)
-            self._whois = WhoisIndex(model, tolerance_m=self.tolerance_m)
-            self._model = model
-            self._version = version
+        except GridmapError as error:  # NotFound: no grids loaded yet; kept until the version moves
+            return Snapshot(version, error=error)
+        model = build_model(dataset)
+        snapshot = Snapshot(version, model=model, whois=WhoisIndex(model, tolerance_m=self.tolerance_m))
+        for key, derive in list(self._derivers.items()):
+            snapshot.derived[key] = derive(model)
+        return snapshot
 
+    def warm(self) -> None:
+        """Build the current version now (the server's master, before it forks its workers)."""
+        version = self.store.data_version()
+        with self._lock:
+            self._snapshot = self._build(version)
+            self._checked_at, self._seen_bumps = time.monotonic(), Store.bumps_here
+
+    def forked(self) -> None:
+        """In a forked server worker: build later versions in the background from now on."""
+        self._lock = threading.Lock()
+        self._building = False
+        self.background = True
+
+    def _build_in_background(self, version: int) -> None:
+        try:
+            self._snapshot = self._build(version)
+        except Exception:  # retried at the next version check
+            log.exception("rebuilding the reference model of data version %s failed", version)
+        finally:
+            self._building = False
+
+    def _current(self) -> Snapshot:
+        snapshot = self._snapshot
+        now = time.monotonic()
+        if (
+            snapshot is not None
+            and now - self._checked_at < self.check_s
+            and Store.bumps_here == self._seen_bumps
+        ):
+            return snapshot
+        self._seen_bumps = Store.bumps_here
+        version = self.store.data_version()
+        self._checked_at = now
+        if snapshot is not None and snapshot.version == version:
+            return snapshot
+        if self.background:
+            if not self._building:
+                self._building = True
+                serving.start_thread(self._build_in_background, version)
+            if snapshot is None:
+                msg = f"网格数据（版本 {version}）正在载入本服务进程，请约 5 秒后重试"
+                raise ServiceBusy(msg, retry_after=5)
+            return snapshot
+        with self._lock:
+            snapshot = self._snapshot
+            if snapshot is None or snapshot.version != version:
+                snapshot = self._build(version)
+                self._snapshot = snapshot
+        return snapshot
+
+    def _ready(self) -> Snapshot:
+        snapshot = self._current()
+        if snapshot.error is not None:
+            raise snapshot.error.with_traceback(None)  # raised again each use: no growing traceback
+        return snapshot
+
+    # --- reading --------------------------------------------------------------------------
     @property
     def version(self) -> int:
-        self._refresh()
-        return int(self._version or 0)
+        """The data version of the model in use."""
+        return self._current().version
 
     def model(self) -> ResponsibilityModel:
-        self._refresh()
-        assert self._model is not None
-        return self._model
+        model = self._ready().model
+        assert model is not None
+        return model
 
     def whois(self) -> WhoisIndex:
-        self._refresh()
-        assert self._whois is not None
-        return self._whois
+        whois = self._ready().whois
+        assert whois is not None
+        return whois
+
+    def cached_later(self, key: str, derive: Callable[[ResponsibilityModel], Any]) -> None:
+        """Have every build from now on (the master's at start-up too) compute ``derive`` as ``key``."""
+        self._derivers.setdefault(key, derive)
+
+    def cached(self, key: str, derive: Callable[[ResponsibilityModel], T]) -> T:
+        """``derive(model)`` once per data version (e.g. the grid list of `/`); every later build,
+        the master's at start-up and the background ones included, computes it before it is used."""
+        snapshot = self._ready()
+        self._derivers.setdefault(key, derive)
+        if key not in snapshot.derived:
+            assert snapshot.model is not None
+            snapshot.derived[key] = derive(snapshot.model)
+        return snapshot.derived[key]

@@ -8,6 +8,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
@@ -116,6 +117,56 @@ def run_heavy(what: str, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> 
     """``fn(*args, **kwargs)`` inside a heavy-work slot, off the event loop."""
     with heavy_slot(what):
         return offload(fn, *args, **kwargs)
+
+
+def start_thread(fn: Callable[..., Any], /, *args: Any) -> None:
+    """Start ``fn(*args)`` in a real OS thread and return at once: from gevent's thread pool in a
+    gevent worker (its event loop goes on serving), else a daemon thread."""
+    if gevent_active():
+        import gevent
+
+        gevent.get_hub().threadpool.spawn(fn, *args)
+        return
+    threading.Thread(target=fn, args=args, daemon=True).start()
+
+
+# ----------------------------------------------------------------------------- forking servers
+
+# Bound methods of live objects (and their keyword arguments) to call when the server is ready (in
+# the master, before it forks) and in every forked worker; weak, so apps built and dropped (tests)
+# leave nothing behind.
+_Hook = tuple[weakref.WeakMethod, dict[str, Any]]
+_ON_READY: list[_Hook] = []
+_AFTER_FORK: list[_Hook] = []
+
+
+def on_ready(method: Callable[..., Any], /, **kwargs: Any) -> None:
+    """Call the bound ``method(**kwargs)`` in the server's master once the app is loaded, before any
+    worker forks (gunicorn's when_ready): build what workers should share, let go of connections."""
+    _ON_READY.append((weakref.WeakMethod(method), kwargs))
+
+
+def after_fork(method: Callable[..., Any], /, **kwargs: Any) -> None:
+    """Call the bound ``method(**kwargs)`` in every worker forked from this process (gunicorn's post_fork)."""
+    _AFTER_FORK.append((weakref.WeakMethod(method), kwargs))
+
+
+def _run(hooks: list[_Hook]) -> None:
+    hooks[:] = [(ref, kwargs) for ref, kwargs in hooks if ref() is not None]
+    for ref, kwargs in list(hooks):
+        method = ref()
+        if method is not None:
+            method(**kwargs)
+
+
+def ready() -> None:
+    """In the master before forking: run every on_ready method, in the order registered."""
+    _run(_ON_READY)
+
+
+def forked() -> None:
+    """In a freshly forked worker: run every after_fork method, in the order registered."""
+    _run(_AFTER_FORK)
 
 
 # ----------------------------------------------------------------------------- request bodies

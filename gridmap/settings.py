@@ -102,6 +102,7 @@ class Settings(Mapping[str, Any]):
     followup_due_days: float
     scoring_file: str
     reward_points: int
+    version_check_s: float
     embed_max_features: int
 
     # --- the mapping view, by environment name ---------------------------------------

@@ -63,8 +63,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "GRIDMAP_SECRET_KEY",
         None,
-        "Secret for signing sessions. Default: a random key generated once and kept in "
-        "instance/secret_key (mode 0600).",
+        "Secret for signing sessions, the same on every app server. Default: a random key generated "
+        "once and kept in the database (meta table), so every server sharing the database agrees.",
     ),
     Setting(
         "GRIDMAP_SECURE_COOKIES",
@@ -399,5 +399,12 @@ SETTINGS: tuple[Setting, ...] = (
         5000,
         "Above this many grids, segments, points and communities the maps draw them from vector tiles (/vt/...).",
         parse.non_negative_int,
+    ),
+    Setting(
+        "GRIDMAP_VERSION_CHECK_S",
+        2.0,
+        "Seconds a server worker trusts the data version it last read before reading it again "
+        "(0: read it at every request); a change made in the same process is seen at once.",
+        parse.non_negative_float,
     ),
 )

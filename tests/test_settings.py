@@ -61,11 +61,13 @@ def test_unknown_key_in_config_file(tmp_path):
         load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
 
 
-def test_generated_secret_is_kept_private_and_stable(tmp_path):
+def test_generated_secret_is_kept_in_the_database_and_stable(tmp_path):
+    from gridmap.store import Store
+
     settings = load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
-    first = secret_key(settings)
-    assert len(first) == 64 and secret_key(settings) == first
-    assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+    first = secret_key(settings, Store(settings.database_url))
+    assert len(first) == 64 and secret_key(settings, Store(settings.database_url)) == first
+    assert not (tmp_path / "secret_key").exists()  # nothing private left in a server's own folder
 
 
 def test_settings_object_is_frozen_typed_and_matches_the_registry(tmp_path):

@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask
 
+from gridmap import publish, serving
 from gridmap.passwords import secret_key
 from gridmap.reference import ReferenceCache
 from gridmap.settings import load_settings
@@ -39,16 +40,25 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     settings = load_settings(test_config)
     app = Flask(__name__, instance_path=settings["GRIDMAP_INSTANCE_DIR"])
     app.config.update(settings)
-    app.config["SECRET_KEY"] = secret_key(settings)
+    store = Store(settings["GRIDMAP_DATABASE_URL"])
+    app.config["SECRET_KEY"] = secret_key(settings, store)
     app.config["JSON_AS_ASCII"] = False
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider
     app.json.sort_keys = False  # type: ignore[attr-defined]
-    store = Store(settings["GRIDMAP_DATABASE_URL"])
+    reference = ReferenceCache(
+        store, tolerance_m=settings.whois_tolerance_m, check_s=settings.version_check_s
+    )
+    for key, derive in publish.CACHED_LISTS.items():
+        reference.cached_later(key, derive)
     app.extensions["gridmap.settings"] = settings
     app.extensions["gridmap.store"] = store
-    app.extensions["gridmap.reference"] = ReferenceCache(
-        store, tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"]
-    )
+    app.extensions["gridmap.reference"] = reference
+    # Under `gridmap serve` (gunicorn --preload): the master builds the model before forking and
+    # closes its connections; each worker forgets any pooled connection it inherited.
+    serving.on_ready(reference.warm)
+    serving.on_ready(store.drop_connections)
+    serving.after_fork(store.drop_connections, close=False)
+    serving.after_fork(reference.forked)
 
     import importlib
 

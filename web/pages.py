@@ -43,14 +43,14 @@ def index():
     return render_template(
         "index.html",
         map=parts,
-        grids=publish.grid_list(model),
+        grids=reference().cached("grid_list", publish.grid_list),
         status=publish.status(model, version=reference().version),
     )
 
 
 @bp.get("/grids")
 def grid_list():
-    return render_template("grids.html", grids=publish.grid_list(reference().model()))
+    return render_template("grids.html", grids=reference().cached("grid_list", publish.grid_list))
 
 
 @bp.get("/grids/<code>")
@@ -65,7 +65,7 @@ def grid(code: str):
 
 @bp.get("/units")
 def unit_list():
-    return render_template("units.html", units=publish.unit_list(reference().model()))
+    return render_template("units.html", units=reference().cached("unit_list", publish.unit_list))
 
 
 @bp.get("/units/<code>")
@@ -80,7 +80,7 @@ def unit(code: str):
 
 @bp.get("/leaders")
 def leader_list():
-    return render_template("leaders.html", leaders=publish.leader_list(reference().model()))
+    return render_template("leaders.html", leaders=reference().cached("leader_list", publish.leader_list))
 
 
 @bp.get("/leaders/<code>")

@@ -1,0 +1,157 @@
+"""Two `gridmap serve` processes on one database share nothing local: no inherited connection, one
+secret key and one session table, unique tracking numbers, a model built before the workers fork.
+
+Real servers on loopback over one SQLite file (the PostgreSQL multi-server run is in the
+PostgreSQL tests); every load here is bounded in count and time and goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from gridmap.auth import add_user
+from gridmap.reference import load_directory
+from gridmap.store import Store
+from tests import factory
+from tests.loadgen import WHOIS, gridmap_env, gridmap_serve, report_body, request
+
+REPORTS, CLIENTS = 120, 12
+
+
+@pytest.fixture(scope="module")
+def servers(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("shared")
+    env = gridmap_env(folder / "instance", GRIDMAP_REPORTS_PER_HOUR=0)
+    del env["GRIDMAP_SECRET_KEY"]  # each server must find the one key in the database
+    (folder / "instance").mkdir(parents=True)
+    store = Store(env["GRIDMAP_DATABASE_URL"])
+    load_directory(store, factory.write_dataset(folder / "data"))
+    add_user(store, username="office1", role="office", password=factory.PASSWORD)
+    store.drop_connections()
+    # Two machines: each server has its own instance folder; only the database is shared.
+    other = {**env, "GRIDMAP_INSTANCE_DIR": str(folder / "instance-b")}
+    first = gridmap_serve(env, folder / "logs", workers=2)
+    second = gridmap_serve(other, folder / "logs", workers=2)
+    with first, second:
+        first.start(timeout=120)
+        second.start(timeout=120)
+        yield first, second, env
+
+
+def _database_files_open(pid: int, database: str) -> list[str]:
+    found = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if target.startswith(database):
+                found.append(target)
+    except OSError:
+        pass
+    return found
+
+
+def test_no_process_of_a_started_server_holds_a_database_connection(servers):
+    """Before any request touches the database, neither the master nor a worker has the database
+    open: the master closed what it used at start-up, so no worker inherits a connection."""
+    first, second, env = servers
+    database = env["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")
+    for server in (first, second):
+        deadline = time.monotonic() + 60
+        while len(pids := server.pids()) < 3 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(pids) >= 3, pids  # the master and two workers
+        held = {pid: _database_files_open(pid, database) for pid in pids}
+        assert not any(held.values()), f"connections opened before the fork: {held}"
+
+
+def test_the_model_is_built_in_the_master_before_the_workers_fork(servers):
+    first, second, _env = servers
+    for server in (first, second):
+        assert "model ready in" in server.log(), server.log()[-2000:]
+        for _ in range(4):  # every worker answers from the shared model at once
+            status, body, _seconds = request(server.port, "GET", WHOIS, timeout=30)
+            assert status == 200 and json.loads(body)["grid"], body[:300]
+
+
+def _opener() -> urllib.request.OpenerDirector:
+    return urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+
+
+def _token(opener, base: str, path: str) -> str:
+    page = opener.open(base + path, timeout=30).read().decode()
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def _me(opener, base: str) -> int:
+    try:
+        return opener.open(base + "/api/me", timeout=30).status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_a_login_made_on_one_server_works_on_the_other_and_so_does_its_logout(servers):
+    first, second, _env = servers
+    a, b = f"http://127.0.0.1:{first.port}", f"http://127.0.0.1:{second.port}"
+    browser = _opener()  # cookies do not depend on the port: one browser in front of both servers
+    form = {"username": "office1", "password": factory.PASSWORD, "csrf_token": _token(browser, a, "/login")}
+    browser.open(a + "/login", data=urllib.parse.urlencode(form).encode(), timeout=30)
+    assert _me(browser, a) == 200
+    assert _me(browser, b) == 200, "the session signed by one server is unknown to the other"
+    token = _token(browser, b, "/office")
+    browser.open(b + "/logout", data=urllib.parse.urlencode({"csrf_token": token}).encode(), timeout=30)
+    assert _me(browser, a) == 401, "a logout on one server did not end the session on the other"
+
+
+def test_reports_posted_to_both_servers_are_stored_once_with_unique_numbers(servers):
+    first, second, env = servers
+    ports = [first.port, second.port]
+    acknowledged: list[str] = []
+    failed: list[tuple[int, bytes]] = []
+    guard = threading.Lock()
+
+    def client(i: int) -> None:
+        for j in range(i, REPORTS, CLIENTS):
+            status, body, _seconds = request(
+                ports[j % 2],
+                "POST",
+                "/api/problems",
+                body=report_body(106.52, 33.91, f"共用数据库测试 {j}"),
+                headers={"Content-Type": "application/json"},
+                timeout=60,
+            )
+            with guard:
+                if status == 201:
+                    acknowledged.append(json.loads(body)["tracking_no"])
+                else:
+                    failed.append((status, body[:200]))
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(300)
+    assert failed == []
+    assert len(acknowledged) == REPORTS and len(set(acknowledged)) == REPORTS
+    stored = _stored_tracking_numbers(Path(env["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")))
+    assert sorted(stored) == sorted(acknowledged)
+
+
+def _stored_tracking_numbers(database: Path) -> list[str]:
+    import sqlite3
+
+    with sqlite3.connect(database) as conn:
+        return [row[0] for row in conn.execute("SELECT tracking_no FROM problems")]
