@@ -1,5 +1,5 @@
 """Data exports of the reference layers and responsibility tables: GeoPackage, GeoJSON, KML,
-zipped Shapefile (UTF-8 with .cpg) and XLSX.
+zipped Shapefile (UTF-8 with .cpg), CSV and XLSX.
 
 Layers carry their public columns (as `gridmap.publish.public_layer`, coordinates rounded to
 1e-7 degree, EPSG:4326) under the canonical English field names of the import format, so that a
@@ -12,6 +12,13 @@ left out.
 Shapefile field names are cut to 10 characters by `SHAPEFILE_FIELDS` below (the other fields are
 10 characters or shorter and keep their names); each Shapefile ZIP carries the mapping as
 字段对照.csv.
+
+An Excel worksheet holds 1,048,576 rows (`XLSX_MAX_ROWS`, the header row included); a province's
+household heads do not fit. A table or layer with more rows is never cut: it is left out of the
+workbook and written beside it as CSV (UTF-8 with BOM, the sheet's headers; a table's file is named
+as its sheet, so a dataset directory loads it again), the workbook's 说明 sheet says why, and the
+web download becomes a ZIP of the workbook and those files. The CSV export (a ZIP with a CSV per
+table and per layer, geometry as WKT) and the GeoPackage have no such limit.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
 import tempfile
 import zipfile
 from collections.abc import Sequence
@@ -41,6 +49,7 @@ EXPORT_FORMATS: dict[str, str] = {
     "geojson": "application/zip",
     "kml": "application/zip",
     "shp": "application/zip",
+    "csv": "application/zip",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 FORMAT_LABELS = {
@@ -48,9 +57,11 @@ FORMAT_LABELS = {
     "geojson": "GeoJSON",
     "kml": "KML",
     "shp": "Shapefile",
+    "csv": "CSV",
     "xlsx": "Excel 工作簿",
 }
-SINGLE_LAYER_FORMATS = ("geojson", "kml", "shp")
+SINGLE_LAYER_FORMATS = ("geojson", "kml", "shp", "csv")
+XLSX_MAX_ROWS = 1_048_576  # rows of one Excel worksheet, the header row included
 PUBLIC_TABLES = ("leaders", "units", "grid_roles", "grid_leaders", "town_leaders")
 PERSONAL_TABLES = ("household_heads", "inspectors")
 
@@ -263,6 +274,10 @@ def _write_single_layer(
             path = folder / f"{name}.kml"
             _write_kml(gdf, path, name)
             written.append(path)
+        elif fmt == "csv":
+            path = folder / f"{name}.csv"
+            _layer_sheet(name, gdf, cell_limit=None).to_csv(path, index=False, encoding="utf-8-sig")
+            written.append(path)
         else:
             renamed = gdf.rename(columns=SHAPEFILE_FIELDS)
             for part_name, part in _split_shapefile(renamed, name).items():
@@ -290,7 +305,11 @@ def _write_readme(model: ResponsibilityModel, fmt: str, folder: Path) -> Path:
                 if column == "geometry":
                     continue
                 field = SHAPEFILE_FIELDS.get(column, column) if fmt == "shp" else column
+                if fmt == "csv":  # the CSV files carry the Chinese headers
+                    field = field_label(name, column)
                 note = f"原字段名 {column}（Shapefile 字段名最长 10 个字符）" if field != column else ""
+                if fmt == "csv":
+                    note = f"导入格式字段 {column}"
                 writer.writerow([name, field, field_label(name, column), note])
         for name in PUBLIC_TABLES:
             for column in TABLE_BY_NAME[name].columns:
@@ -298,43 +317,64 @@ def _write_readme(model: ResponsibilityModel, fmt: str, folder: Path) -> Path:
     return path
 
 
-def _write_xlsx(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] = ()) -> None:
+def _layer_sheet(name: str, gdf: gpd.GeoDataFrame, *, cell_limit: int | None) -> pd.DataFrame:
+    """A layer's attributes with Chinese headers, its geometry as WKT and a representative point."""
+    frame = pd.DataFrame(gdf.drop(columns="geometry"))
+    wkt = shapely.to_wkt(gdf.geometry.values, rounding_precision=7, trim=True)
+    frame["wkt"] = [w if cell_limit is None or len(w) <= cell_limit else None for w in wkt]
+    centre = gdf.geometry.representative_point()
+    frame["lon"] = np.round(centre.x.to_numpy(), 7)
+    frame["lat"] = np.round(centre.y.to_numpy(), 7)
+    labels = {c: field_label(name, c) for c in frame.columns}
+    labels.update({"lon": "经度（代表点）", "lat": "纬度（代表点）"})
+    return frame.rename(columns=labels)
+
+
+def too_long_for_excel(rows: int) -> bool:
+    """Whether a table of ``rows`` data rows (plus its header) exceeds one Excel worksheet."""
+    return rows + 1 > XLSX_MAX_ROWS
+
+
+def _write_xlsx(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] = ()) -> list[Path]:
     """The responsibility tables as in the import workbook (same sheet names and headers), then
-    one sheet per layer with its attributes and the geometry as WKT."""
+    one sheet per layer with its attributes and the geometry as WKT. A sheet over `XLSX_MAX_ROWS`
+    is written beside the workbook as CSV instead; returns those files."""
+    sheets: list[tuple[str, str, pd.DataFrame]] = []  # (sheet, CSV file name, frame)
+    for name, frame in export_tables(model).items():
+        spec = TABLE_BY_NAME[name]
+        labelled = frame.rename(columns={c.name: c.label for c in spec.columns})
+        sheets.append((spec.label, f"{spec.label}.csv", labelled))
+    for name, gdf in export_layers(model).items():
+        sheet = "图层-" + LAYER_BY_NAME[name].label.replace("/", "")
+        sheets.append((sheet, f"{sheet}.csv", _layer_sheet(name, gdf, cell_limit=_EXCEL_CELL_LIMIT)))
+    for extra_sheet in extra:
+        sheets.append((extra_sheet.label[:31], f"{extra_sheet.label}.csv", extra_sheet.labelled()))
+    beside: list[Path] = []
+    notes = [
+        "前几个工作表为责任表，表名和表头与导入用的 responsibility.xlsx 相同，可直接再导入。",
+        "“图层-”开头的工作表为各图层的属性，几何以 WKT 文本给出（EPSG:4326 经纬度，保留 7 位小数）；"
+        "超过 Excel 单元格长度上限的几何留空，请使用 GeoPackage 导出。",
+        "中心户长和巡查员含个人信息，不在导出之列。"
+        if not extra
+        else "本文件为内部导出，含个人信息（"
+        + "、".join(s.label for s in extra)
+        + "），仅供县文明办内部使用，请勿外传。",
+    ]
     with pd.ExcelWriter(path, engine="openpyxl") as writer:
-        for name, frame in export_tables(model).items():
-            spec = TABLE_BY_NAME[name]
-            frame.rename(columns={c.name: c.label for c in spec.columns}).to_excel(
-                writer, sheet_name=spec.label, index=False
-            )
-        for name, gdf in export_layers(model).items():
-            frame = pd.DataFrame(gdf.drop(columns="geometry"))
-            wkt = shapely.to_wkt(gdf.geometry.values, rounding_precision=7, trim=True)
-            frame["wkt"] = [w if len(w) <= _EXCEL_CELL_LIMIT else None for w in wkt]
-            centre = gdf.geometry.representative_point()
-            frame["lon"] = np.round(centre.x.to_numpy(), 7)
-            frame["lat"] = np.round(centre.y.to_numpy(), 7)
-            labels = {c: field_label(name, c) for c in frame.columns}
-            labels.update({"lon": "经度（代表点）", "lat": "纬度（代表点）"})
-            sheet = "图层-" + LAYER_BY_NAME[name].label.replace("/", "")
-            frame.rename(columns=labels).to_excel(writer, sheet_name=sheet, index=False)
-        for extra_sheet in extra:
-            extra_sheet.labelled().to_excel(writer, sheet_name=extra_sheet.label[:31], index=False)
-        notes = pd.DataFrame(
-            {
-                "说明": [
-                    "前几个工作表为责任表，表名和表头与导入用的 responsibility.xlsx 相同，可直接再导入。",
-                    "“图层-”开头的工作表为各图层的属性，几何以 WKT 文本给出（EPSG:4326 经纬度，保留 7 位小数）；"
-                    "超过 Excel 单元格长度上限的几何留空，请使用 GeoPackage 导出。",
-                    "中心户长和巡查员含个人信息，不在导出之列。"
-                    if not extra
-                    else "本文件为内部导出，含个人信息（"
-                    + "、".join(s.label for s in extra)
-                    + "），仅供县文明办内部使用，请勿外传。",
-                ]
-            }
-        )
-        notes.to_excel(writer, sheet_name="说明", index=False)
+        for sheet, file_name, frame in sheets:
+            if too_long_for_excel(len(frame)):
+                csv_path = path.parent / file_name
+                frame.to_csv(csv_path, index=False, encoding="utf-8-sig")  # BOM: Excel opens it
+                beside.append(csv_path)
+                notes.append(
+                    f"“{sheet}”有 {len(frame):,} 行，超过 Excel 一个工作表的上限（{XLSX_MAX_ROWS:,} 行，含表头），"
+                    f"没有放进本工作簿，也没有截断：完整数据另存为 {file_name}（UTF-8 CSV，表头与工作表相同，"
+                    "与本文件一同下载；放进数据目录即可用 gridmap load 导入）。也可改用 GeoPackage 或 CSV 导出。"
+                )
+                continue
+            frame.to_excel(writer, sheet_name=sheet, index=False)
+        pd.DataFrame({"说明": notes}).to_excel(writer, sheet_name="说明", index=False)
+    return beside
 
 
 def _zip_folder(files: list[Path], folder: Path) -> bytes:
@@ -352,7 +392,8 @@ def export_data(model: ResponsibilityModel, *, fmt: object, extra: Sequence[Shee
     ----------
     model : ResponsibilityModel
     fmt : str
-        "gpkg" or "xlsx" (one file), or "geojson", "kml", "shp" (a ZIP with a file per layer).
+        "gpkg" or "xlsx" (one file; a ZIP of the workbook and CSV files when a sheet would exceed
+        `XLSX_MAX_ROWS`), or "geojson", "kml", "shp", "csv" (a ZIP with a file per layer).
 
     extra : sequence of Sheet
         Internal data (personal tables, problems) added as layers, sheets or CSV files; the
@@ -373,9 +414,20 @@ def export_data(model: ResponsibilityModel, *, fmt: object, extra: Sequence[Shee
             _write_gpkg(model, path, extra)
             return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], f"{title}.gpkg", f"{ascii_title}.gpkg")
         if fmt == "xlsx":
-            path = folder / "gridmap.xlsx"
-            _write_xlsx(model, path, extra)
-            return Exported(path.read_bytes(), EXPORT_FORMATS[fmt], f"{title}.xlsx", f"{ascii_title}.xlsx")
+            (folder / "data").mkdir()
+            path = folder / "data" / f"{title}.xlsx"
+            beside = _write_xlsx(model, path, extra)
+            if not beside:
+                return Exported(
+                    path.read_bytes(), EXPORT_FORMATS[fmt], f"{title}.xlsx", f"{ascii_title}.xlsx"
+                )
+            # a sheet over the Excel limit: the workbook and the CSV files, together
+            return Exported(
+                _zip_folder([path, *beside], folder / "data"),
+                "application/zip",
+                f"{title}_Excel（大表另存为CSV）.zip",
+                f"{ascii_title}-xlsx.zip",
+            )
         files = _write_single_layer(model, fmt, folder / "data", extra)
         return Exported(
             _zip_folder(files, folder / "data"),
@@ -411,6 +463,17 @@ def write_export(model: ResponsibilityModel, *, fmt: object, path: str | Path) -
             target.rmdir()
         os.replace(staging, target)
         return [target / f.relative_to(staging) for f in files]
+    if fmt == "xlsx":
+        staging = Path(tempfile.mkdtemp(prefix=".gridmap-export-", dir=target.parent))
+        try:
+            beside = _write_xlsx(model, staging / "book.xlsx")
+            placed = [target.with_name(f"{target.stem}-{p.name}") for p in beside]
+            for source, destination in zip(beside, placed):
+                os.replace(source, destination)
+            os.replace(staging / "book.xlsx", target)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        return [target, *placed]
     exported = export_data(model, fmt=fmt)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     tmp.write_bytes(exported.data)

@@ -139,17 +139,17 @@ def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
 
 
 @click.command("export-data")
-@click.option("--format", "fmt", required=True, metavar="gpkg|geojson|kml|shp|xlsx", help="导出格式。")
+@click.option("--format", "fmt", required=True, metavar="gpkg|geojson|kml|shp|csv|xlsx", help="导出格式。")
 @click.option(
     "-o",
     "--output",
     type=click.Path(path_type=Path),
     required=True,
-    help="输出路径：GeoPackage、XLSX 为一个文件；GeoJSON、KML、Shapefile 为一个文件夹"
-    "（每层一个文件），以 .zip 结尾则输出压缩包。",
+    help="输出路径：GeoPackage、XLSX 为一个文件（超过 Excel 行数上限的表另存为同名前缀的 CSV）；"
+    "GeoJSON、KML、Shapefile、CSV 为一个文件夹（每层一个文件），以 .zip 结尾则输出压缩包。",
 )
 def export_data(fmt, output) -> None:
-    """导出图层和责任表（GeoPackage、GeoJSON、KML、Shapefile、XLSX）。"""
+    """导出图层和责任表（GeoPackage、GeoJSON、KML、Shapefile、CSV、XLSX）。"""
     from gridmap.dataexport import check_format, write_export
 
     check_format(fmt)  # fail before loading data
