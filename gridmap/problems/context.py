@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from gridmap.problems.categories import Categories, load_categories
-from gridmap.problems.photos import FolderStorage, PhotoStorage
+from gridmap.problems.photos import PhotoStorage
 from gridmap.reference import ReferenceCache
 from gridmap.settings import Settings, load_settings
+from gridmap.storage import FolderStorage, storage_from_settings
 from gridmap.store import Store
 from gridmap.whois import WhoisIndex
 from gridmap.worktime import calendar_for
+
+PHOTO_PREFIX = "uploads"  # photos' keys in the shared storage start with this folder
 
 
 @dataclass
@@ -51,12 +53,14 @@ def context_from_settings(
     frozen = settings if isinstance(settings, Settings) else load_settings(settings, environ={})
     # a bad calendar file stops start-up with its file and line, not the first report
     calendar_for(work_hours=frozen.work_hours, holidays_file=frozen.holidays_file)
-    folder = settings["GRIDMAP_PHOTO_DIR"] or str(Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads")
+    photo_dir = settings["GRIDMAP_PHOTO_DIR"]
+    # photos under uploads/ of the deployment's storage (the instance folder by default), or a folder of their own
+    storage = FolderStorage(photo_dir) if photo_dir else storage_from_settings(settings).within(PHOTO_PREFIX)
     return ProblemContext(
         store=store,
         reference=reference,
         categories=load_categories(settings["GRIDMAP_PROBLEM_CATEGORIES"] or None),
-        storage=FolderStorage(folder),
+        storage=storage,
         duplicate_radius_m=float(settings["GRIDMAP_DUPLICATE_RADIUS_M"]),
         photo_max_bytes=int(float(settings["GRIDMAP_PHOTO_MAX_MB"]) * 1_000_000),
         photo_max_count=int(settings["GRIDMAP_PHOTO_MAX_COUNT"]),

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import contextlib
 import io
-import os
 import uuid
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Protocol
 
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from gridmap.errors import InvalidInput, NotFound
+from gridmap.errors import InvalidInput
 from gridmap.serving import run_heavy
+from gridmap.storage import FolderStorage, Storage
+
+__all__ = ["FolderStorage", "PhotoStorage", "PhotoWriter", "PreparedPhoto", "prepare_photos"]
 
 ACCEPTED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP", "MPO": "JPEG"}
 JPEG_FORMATS = {"JPEG", "MPO"}
@@ -42,46 +41,8 @@ class PreparedPhoto:
     keys: tuple[str, str] = field(default=("", ""))
 
 
-class PhotoStorage(Protocol):
-    """Where photo bytes live: a folder by default; an object store in larger deployments."""
-
-    def put(self, key: str, data: bytes) -> None: ...
-
-    def get(self, key: str) -> bytes: ...
-
-    def delete(self, key: str) -> None: ...
-
-
-class FolderStorage:
-    """Photos as files under one folder, written atomically."""
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root)
-
-    def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root.resolve() not in path.parents:
-            msg = "照片路径无效"
-            raise NotFound(msg)
-        return path
-
-    def put(self, key: str, data: bytes) -> None:
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-
-    def get(self, key: str) -> bytes:
-        try:
-            return self._path(key).read_bytes()
-        except OSError:
-            msg = "照片不存在"
-            raise NotFound(msg) from None
-
-    def delete(self, key: str) -> None:
-        with contextlib.suppress(OSError, NotFound):
-            self._path(key).unlink()
+# Photos live in the deployment's storage (gridmap/storage.py): a folder, shared or not, or a bucket.
+PhotoStorage = Storage
 
 
 def _ratio(value) -> float:
