@@ -104,6 +104,11 @@ class Settings(Mapping[str, Any]):
     reward_points: int
     version_check_s: float
     embed_max_features: int
+    storage: str
+    s3_endpoint: str
+    s3_access_key: str
+    s3_secret_key: str
+    s3_region: str
 
     # --- the mapping view, by environment name ---------------------------------------
     def __getitem__(self, name: str) -> Any:

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from gridmap import settingparsers as parse
+from gridmap.storage import parse_location as parse_storage_location
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE_DIR = PROJECT_ROOT / "instance"
@@ -400,6 +401,19 @@ SETTINGS: tuple[Setting, ...] = (
         "Above this many grids, segments, points and communities the maps draw them from vector tiles (/vt/...).",
         parse.non_negative_int,
     ),
+    # --- shared storage for several servers (issue 14) ------------------------------------
+    Setting(
+        "GRIDMAP_STORAGE",
+        "",
+        "Where photos and generated files live, seen alike by every server: a folder (a shared NFS "
+        "mount when there are several servers) or s3://bucket/prefix on any S3-compatible object store. "
+        "Empty: the instance folder.",
+        parse_storage_location,
+    ),
+    Setting("GRIDMAP_S3_ENDPOINT", "", "Address of the S3-compatible server (MinIO, Ceph); empty: AWS."),
+    Setting("GRIDMAP_S3_ACCESS_KEY", "", "Access key of the object store (give it in the environment)."),
+    Setting("GRIDMAP_S3_SECRET_KEY", "", "Secret key of the object store (give it in the environment)."),
+    Setting("GRIDMAP_S3_REGION", "", "Region of the object store; empty: the client's default."),
     Setting(
         "GRIDMAP_VERSION_CHECK_S",
         2.0,
