@@ -10,7 +10,7 @@ import pyogrio
 import pytest
 
 from gridmap.errors import DataError
-from gridmap.io import sheets
+from gridmap.io import tables
 from gridmap.io.formats import read_source
 from gridmap.io.read import read_dataset, read_tables
 from gridmap.model import TABLE_BY_NAME, TABLES_FILE
@@ -148,11 +148,15 @@ def test_a_missing_table_names_every_way_to_give_it(tmp_path):
 
 
 def test_a_csv_is_not_held_to_the_workbook_cell_budget(tmp_path, monkeypatch):
-    monkeypatch.setattr(sheets, "MAX_CELLS", 50)
+    monkeypatch.setattr(tables, "MAX_CELLS", 50)  # 40 rows × 5 columns are over it
     directory = factory.write_dataset(tmp_path / "d", tables_=_without("household_heads"))
     _write_csv(directory / "中心户长.csv", [c.label for c in HEADS.columns], _heads(40), encoding="gbk")
-    tables, findings = read_tables(directory)
-    assert len(tables["household_heads"]) == 40 and not findings
+    assert len(read_tables(directory)[0]["household_heads"]) == 40
+    assert len(read_source(directory / "中心户长.csv", kind="household_heads").frame) == 40
+    book = factory.write_dataset(tmp_path / "x", tables_={**_without(), "household_heads": _heads(40)})
+    with pytest.raises(DataError) as info:  # the same rows in a workbook are over the budget
+        read_source(book / TABLES_FILE, kind="household_heads", layer="中心户长")
+    assert "过大" in info.value.message and "CSV 或 GeoPackage" in str(info.value.findings[0])
 
 
 def test_gridmap_import_reads_a_gbk_csv_and_a_geopackage_table(tmp_path):
