@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
 from gridmap.clock import to_db
@@ -28,15 +29,19 @@ def enqueue(conn: Connection, notices: Sequence[Notice], *, now: dt.datetime) ->
     ids: list[int] = []
     at = to_db(now)
     for notice in notices:
+        # one statement built once: a report pays for the row, not for SQL building
+        statement = _INSERT_OUTBOX
         if notice.dedupe is not None:
             seen = conn.execute(
                 select(notify_outbox.c.id).where(notify_outbox.c.dedupe_key == notice.dedupe)
             ).first()
             if seen is not None:
                 continue
+            # another server's scan may add the same key meanwhile: its row wins, this one is dropped
+            statement = _insert_unless_known(conn)
         recipients = sorted(set(notice.recipients))
         result = conn.execute(
-            _INSERT_OUTBOX,  # one statement built once: a report pays for the row, not for SQL building
+            statement,
             {
                 "event": notice.event,
                 "problem_id": notice.problem_id,
@@ -51,7 +56,12 @@ def enqueue(conn: Connection, notices: Sequence[Notice], *, now: dt.datetime) ->
                 "planned_at": None if notice.external else at,  # in-app only: planned with no delivery
             },
         )
-        outbox_id = result.inserted_primary_key[0]  # type: ignore[index]
+        if notice.dedupe is not None:
+            outbox_id = result.scalar()
+            if outbox_id is None:  # the key came in from a concurrent writer
+                continue
+        else:
+            outbox_id = result.inserted_primary_key[0]  # type: ignore[index]
         if recipients:
             conn.execute(
                 _INSERT_INBOX,
@@ -59,6 +69,23 @@ def enqueue(conn: Connection, notices: Sequence[Notice], *, now: dt.datetime) ->
             )
         ids.append(int(outbox_id))
     return ids
+
+
+def _insert_unless_known(conn: Connection) -> Any:
+    """INSERT … ON CONFLICT (dedupe_key) DO NOTHING RETURNING id, in the connection's dialect."""
+    return _UNLESS_KNOWN_PG if conn.dialect.name == "postgresql" else _UNLESS_KNOWN_SQLITE
+
+
+_UNLESS_KNOWN_PG = (
+    postgresql.insert(notify_outbox)
+    .on_conflict_do_nothing(index_elements=[notify_outbox.c.dedupe_key])
+    .returning(notify_outbox.c.id)
+)
+_UNLESS_KNOWN_SQLITE = (
+    sqlite.insert(notify_outbox)
+    .on_conflict_do_nothing(index_elements=[notify_outbox.c.dedupe_key])
+    .returning(notify_outbox.c.id)
+)
 
 
 def add(store: Store, notices: Sequence[Notice], *, now: dt.datetime) -> list[int]:
@@ -112,7 +139,8 @@ def plan(
 ) -> int:
     """Make the deliveries of notices not yet planned: one per channel ``channels(row)`` names.
 
-    Returns how many notices were planned. Safe with several workers: a notice is planned once.
+    Returns how many notices were planned. Safe with several workers: a notice is planned once
+    (PostgreSQL: rows another worker is planning are skipped, ``FOR UPDATE SKIP LOCKED``).
     """
     at = to_db(now)
     with store.writing() as conn:
@@ -121,6 +149,7 @@ def plan(
             .where(notify_outbox.c.planned_at.is_(None))
             .order_by(notify_outbox.c.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
         ).all()
         for row in rows:
             taken = conn.execute(
@@ -150,7 +179,9 @@ def plan(
 def claim(store: Store, *, worker: str, now: dt.datetime, lease_s: float, limit: int = 50) -> list[Claimed]:
     """Take due deliveries nobody holds (or whose holder's lease ran out) under a lease for ``worker``.
 
-    Each row is taken by a compare-and-set on its lease, so two workers never hold one delivery.
+    On PostgreSQL the rows are selected ``FOR UPDATE SKIP LOCKED``: workers on any number of servers
+    take disjoint batches without waiting for each other (SQLite has one writer at a time). Each row
+    is then taken by a compare-and-set on its lease, so two workers never hold one delivery.
     """
     at = to_db(now)
     until = at + dt.timedelta(seconds=lease_s)
@@ -164,6 +195,7 @@ def claim(store: Store, *, worker: str, now: dt.datetime, lease_s: float, limit:
             .where(d.status == "pending", d.next_at <= at, free)
             .order_by(d.next_at, d.id)
             .limit(limit)
+            .with_for_update(of=notify_deliveries, skip_locked=True)
         ).all()
         for row in rows:
             taken = conn.execute(

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import DateTime, String, bindparam, func, insert, select, type_coerce, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError, OperationalError
 
@@ -39,6 +40,10 @@ class KeyTaken(Exception):
 
 class Busy(Exception):
     """The database stayed locked past its busy timeout; the write may be tried again."""
+
+
+# What a database says when a write failed but may be tried again (SQLite; PostgreSQL)
+_RETRYABLE = ("locked", "deadlock detected", "could not serialize")
 
 
 class RequestPending(Exception):
@@ -171,6 +176,13 @@ _BUMP = (
     .values(last=problem_counters.c.last + 1)
     .returning(problem_counters.c.last)
 )
+_BUMP_PG = (
+    postgresql_insert(problem_counters)
+    .on_conflict_do_update(
+        index_elements=[problem_counters.c.day], set_={"last": problem_counters.c.last + 1}
+    )
+    .returning(problem_counters.c.last)
+)
 _INSERT_PROBLEM = insert(problems)
 _INSERT_EVENT = insert(problem_events)
 _INSERT_PHOTO = insert(problem_photos)
@@ -186,7 +198,13 @@ def _insert(conn: Connection, statement: Any, values: Mapping[str, object]) -> i
 
 
 def _next_number(conn: Connection, day: str) -> int:
-    """Increment the day's counter as the transaction's first write (serialises writers)."""
+    """Increment the day's counter as the transaction's first write (serialises writers).
+
+    On PostgreSQL one upsert takes the counter row's lock, so servers writing at once queue on
+    the row and each gets the next number; the day's first reports do not race on its insert.
+    """
+    if conn.dialect.name == "postgresql":
+        return int(conn.execute(_BUMP_PG, {"day": day, "last": 1}).scalar_one())
     row = conn.execute(_BUMP, {"d": day}).first()
     if row is not None:
         return int(row[0])
@@ -285,8 +303,8 @@ def insert_report(
                 outbox.enqueue(conn, notices(problem_id, tracking_no), now=now)
     except IntegrityError as exc:
         raise KeyTaken(str(exc)) from exc
-    except OperationalError as exc:  # "database is locked" after busy_timeout
-        if "locked" in str(exc).lower():
+    except OperationalError as exc:  # "database is locked" after busy_timeout; PostgreSQL's deadlock victim
+        if any(word in str(exc).lower() for word in _RETRYABLE):
             raise Busy(str(exc)) from exc
         raise
     return Inserted(problem_id, tracking_no, event_id, rows)
