@@ -90,10 +90,11 @@ class AccessLogger(Logger):
 logger_class = AccessLogger
 
 
-def when_ready(server) -> None:
-    """In the master, app loaded, before any worker forks: build the model of the current data
-    (shared by every worker, copy-on-write) and close the master's database connections, so that
-    no worker inherits one (gridmap.serving.on_ready)."""
+def on_starting(server) -> None:
+    """In the master, app preloaded, before the port is bound and any worker forks: build the model
+    of the current data (shared by every worker, copy-on-write) and close the master's database
+    connections, so that no worker inherits one (gridmap.serving.on_ready). Until then the port
+    refuses connections, so a reverse proxy sends requests to the other servers."""
     start = time.perf_counter()
     serving.ready()
     server.log.info("gridmap: model ready in %.1f s, before the workers fork", time.perf_counter() - start)

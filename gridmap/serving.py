@@ -142,7 +142,7 @@ _AFTER_FORK: list[_Hook] = []
 
 def on_ready(method: Callable[..., Any], /, **kwargs: Any) -> None:
     """Call the bound ``method(**kwargs)`` in the server's master once the app is loaded, before any
-    worker forks (gunicorn's when_ready): build what workers should share, let go of connections."""
+    worker forks (gunicorn's on_starting): build what workers should share, let go of connections."""
     _ON_READY.append((weakref.WeakMethod(method), kwargs))
 
 

@@ -174,7 +174,7 @@ def test_the_master_builds_then_closes_and_workers_forget_inherited_connections(
         assert client.get(f"/api/whois?lon={SPOT[0]}&lat={SPOT[1]}").status_code == 200
     fresh = create_app(settings)
     fresh_store, fresh_cache = fresh.extensions["gridmap.store"], fresh.extensions["gridmap.reference"]
-    serving.ready()  # gunicorn's when_ready in the master
+    serving.ready()  # gunicorn's on_starting in the master
     assert fresh_store.engine.pool.checkedin() == 0
     calls = _counting(fresh_store)
     assert fresh_cache.whois().lookup(*SPOT)["grid"] is not None
