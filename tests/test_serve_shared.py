@@ -155,3 +155,29 @@ def _stored_tracking_numbers(database: Path) -> list[str]:
 
     with sqlite3.connect(database) as conn:
         return [row[0] for row in conn.execute("SELECT tracking_no FROM problems")]
+
+
+def test_new_data_reaches_every_server_while_the_old_model_keeps_answering(servers, tmp_path):
+    """A load made elsewhere (another process) is picked up by each worker within the version
+    check, built in the background: every request in between is answered at once, old or new."""
+    first, second, env = servers
+    layers = factory.layers()
+    layers["grids"].loc[0, "name"] = "后台重建网格"
+    load_directory(
+        Store(env["GRIDMAP_DATABASE_URL"]), factory.write_dataset(tmp_path / "new", layers_=layers)
+    )
+    seen: dict[int, bool] = {first.port: False, second.port: False}
+    slowest = 0.0
+    deadline = time.monotonic() + 60
+    while not all(seen.values()) and time.monotonic() < deadline:
+        for port in seen:
+            status, body, seconds = request(port, "GET", "/api/grids", timeout=30)
+            assert status == 200, body[:300]
+            slowest = max(slowest, seconds)
+            names = {g["name"] for g in json.loads(body)["grids"]}
+            seen[port] = seen[port] or "后台重建网格" in names
+        time.sleep(0.1)
+    assert all(seen.values()), seen
+    assert slowest < 10, f"a request waited {slowest:.1f} s"  # generous: no request builds the model
+    for server in (first, second):
+        assert "rebuilding the reference model" not in server.log(), server.log()[-3000:]

@@ -25,7 +25,7 @@ def layer(name: str):
 
 @bp.get("/grids")
 def grids():
-    return {"grids": publish.grid_list(reference().model())}
+    return {"grids": reference().cached("grid_list", publish.grid_list)}
 
 
 @bp.get("/grids/<code>")
@@ -35,7 +35,7 @@ def grid(code: str):
 
 @bp.get("/units")
 def units():
-    return {"units": publish.unit_list(reference().model())}
+    return {"units": reference().cached("unit_list", publish.unit_list)}
 
 
 @bp.get("/units/<code>")
@@ -45,7 +45,7 @@ def unit(code: str):
 
 @bp.get("/leaders")
 def leaders():
-    return {"leaders": publish.leader_list(reference().model())}
+    return {"leaders": reference().cached("leader_list", publish.leader_list)}
 
 
 @bp.get("/leaders/<code>")
