@@ -47,7 +47,9 @@ def _canonical_columns(
     frame = frame.copy()
     for column in columns:
         matches = list(dict.fromkeys(present[n] for n in column.names() if n in present))
-        match = next((m for m in matches if not blank_cells(frame[m]).all()), matches[0]) if matches else None
+        match = matches[0] if len(matches) == 1 else None  # one header: nothing to choose between
+        if len(matches) > 1:
+            match = next((m for m in matches if not blank_cells(frame[m]).all()), matches[0])
         if len(matches) > 1:
             others = [m for m in matches if m != match]
             values = frame[match].to_numpy(dtype=object).copy()

@@ -93,7 +93,7 @@ def _from_sheet(book, sheet: str, *, file: str, layer: str) -> tuple[RawTable | 
 
 
 def _text_columns(frame: pd.DataFrame) -> pd.DataFrame:
-    """GeoPackage columns as text cells: whole numbers without '.0', dates as written, NULL as None."""
+    """GeoPackage columns as text cells: numbers as text (whole ones without '.0'), NULL as None."""
     out = {}
     for column in frame.columns:
         values = frame[column]
