@@ -217,9 +217,10 @@ class TiledLayers(JSCSSMixin):
           var styles = {
             towns: function() { return {color: '#555', weight: 2, dashArray: '6 4', fill: true, fillOpacity: 0.02, fillColor: '#999'}; },
             rivers: function() { return {color: '#6fa8dc', weight: 6, fill: true, fillColor: '#9fc5e8', fillOpacity: 0.8}; },
-            grids: function(p) {
+            grids: function(p, z) {
               var faded = C.focus_grids !== null && C.focus_grids.indexOf(p.code) < 0;
-              return {color: p.color, weight: faded ? 1 : 3, fill: true, fillColor: p.color,
+              var weight = faded || z < 12 ? 1 : (z < 14 ? 2 : 3);  /* thin where grids are small */
+              return {color: p.color, weight: weight, fill: true, fillColor: p.color,
                       fillOpacity: faded ? 0.03 : 0.15, opacity: faded ? 0.4 : 1};
             },
             communities: function(p) {
@@ -269,7 +270,8 @@ class TiledLayers(JSCSSMixin):
                 L.popup({maxWidth: 360}).setLatLng(e.latlng).setContent(popups[spec.name](p)).openOn(map);
               });
             }
-            if (spec.show) layer.addTo(map);
+            /* after this script's fitBounds: no tiles are fetched for the map's default view */
+            if (spec.show) setTimeout(function() { layer.addTo(map); }, 0);
             window.gridmapVectorLayers[spec.name] = layer;
             if (control) control.addOverlay(layer, spec.label);
           });

@@ -190,11 +190,13 @@ def build_map(
         max_zoom=19,
         maxZoom=19,
     )
-    add_basemap(m, opts)
     if opts.tiled(model):
+        if opts.basemap != "none":  # no street base: it holds every road, and the road tiles draw them
+            add_basemap(m, opts)
         return _tiled_map(
             m, model, opts, grid_codes=grid_codes, unit_code=unit_code, focus=focus, extra=extra
         )
+    add_basemap(m, opts)
 
     towns = _display(model.towns, opts)
     town_styles = [

@@ -28,6 +28,8 @@ MEDIA_TYPE = "application/vnd.mapbox-vector-tile"
 EXTENT = 4096  # tile units per tile side (the MVT default)
 BUFFER_PX = 8  # geometry kept beyond the tile's edge, in 256-px tile pixels (no seams at the edges)
 TILE_PX = 256
+LABEL_PX = 24.0  # features smaller than this on screen carry no text but their code
+SLIM_KEYS = frozenset({"code", "color", "grid_code", "unit_code"})
 MAX_ZOOM = 20
 ORIGIN = 20037508.342789244  # half the Web Mercator world, metres
 CRS_NAMES = ("wgs84", "gcj02")
@@ -62,6 +64,7 @@ class LayerSpec:
 
     ``min_px``: below this size on screen (the larger side of its box, in 256-px tile pixels) a feature
     is left out of the tile: at a province's zoom a grid a pixel wide draws nothing a person can see.
+    Below LABEL_PX a feature keeps only its code and colour (no name to hover over at that size).
     """
 
     name: str
@@ -76,9 +79,9 @@ LAYERS: dict[str, LayerSpec] = {
         LayerSpec("towns", "镇（街道）", 0, 2.0),
         LayerSpec("rivers", "河流", 0, 2.0),
         LayerSpec("grids", "网格", 0, 3.0),
-        LayerSpec("communities", "小区", 12, 2.0),
-        LayerSpec("segments", "责任路段（按单位着色）", 11, 2.0),
-        LayerSpec("points", "实地考察点位", 12, 0.0),
+        LayerSpec("communities", "小区", 14, 2.0),
+        LayerSpec("segments", "责任路段（按单位着色）", 14, 2.0),
+        LayerSpec("points", "实地考察点位", 14, 0.0),
     )
 }
 
@@ -234,19 +237,21 @@ def encode_tile(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int)
     keep = ~(shapely.is_empty(geoms) | shapely.is_missing(geoms))
     if not keep.any():
         return b""
+    geoms, idx = geoms[keep], idx[keep]
+    # MVT: exterior rings have a positive area in tile coordinates (y down), holes negative
+    polygonal = np.isin(shapely.get_type_id(geoms), (3, 6))
+    geoms[polygonal] = shapely.orient_polygons(geoms[polygonal], exterior_cw=False)
+    labelled = prepared.size_m[idx] >= LABEL_PX * pixel
     features = []
     names = list(prepared.props)
-    columns = [prepared.props[n] for n in names]
-    for geom, i in zip(geoms[keep], idx[keep]):
-        props = {n: c[i] for n, c in zip(names, columns) if c[i] is not None}
+    slim = [n for n in names if n in SLIM_KEYS]
+    columns = {n: prepared.props[n] for n in names}
+    for geom, i, full in zip(geoms, idx, labelled):
+        props = {n: columns[n][i] for n in (names if full else slim) if columns[n][i] is not None}
         features.append({"geometry": geom, "properties": props, "id": int(i) + 1})
     return mapbox_vector_tile.encode(
         [{"name": spec.name, "features": features}],
-        default_options={
-            "y_coord_down": True,
-            "extents": EXTENT,
-            "on_invalid_geometry": mapbox_vector_tile.encoder.on_invalid_geometry_make_valid,
-        },
+        default_options={"y_coord_down": True, "extents": EXTENT, "check_winding_order": False},
     )
 
 
