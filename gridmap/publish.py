@@ -72,38 +72,55 @@ def layer_geojson(model: ResponsibilityModel, name: str, *, version: int = 0) ->
     return cache[name]
 
 
+def _counts(series, index) -> list[int]:
+    """How often each of ``index`` occurs in ``series``, in the order of ``index``."""
+    return [int(n) for n in series.value_counts().reindex(index, fill_value=0).to_numpy()]
+
+
 def grid_list(model: ResponsibilityModel) -> list[dict]:
-    segs = model.segments["grid_code"].value_counts()
-    pts = model.points["grid_code"].value_counts()
-    comms = model.communities["grid_code"].value_counts()
+    """One entry per grid, in the model's order (column-wise: no per-row Series at 10,000 grids)."""
+    grids = model.grids
+    codes = list(grids.index)
+    columns = (
+        grids[c].tolist() for c in ("name", "town_name", "grid_head", "lead_department", "leader_codes")
+    )
+    counts = (
+        _counts(getattr(model, layer)["grid_code"], codes) for layer in ("segments", "points", "communities")
+    )
     return [
         {
             "code": code,
-            "name": r["name"],
-            "town": r["town_name"],
-            "grid_head": r["grid_head"],
-            "lead_department": r["lead_department"],
-            "leaders": [x["name"] for x in model.leader_records(r["leader_codes"])],
-            "segments": int(segs.get(code, 0)),
-            "points": int(pts.get(code, 0)),
-            "communities": int(comms.get(code, 0)),
+            "name": name,
+            "town": town,
+            "grid_head": head,
+            "lead_department": department,
+            "leaders": [x["name"] for x in model.leader_records(leaders)],
+            "segments": segments,
+            "points": points,
+            "communities": communities,
         }
-        for code, r in model.grids.iterrows()
+        for code, name, town, head, department, leaders, segments, points, communities in zip(
+            codes, *columns, *counts, strict=True
+        )
     ]
 
 
 def unit_list(model: ResponsibilityModel) -> list[dict]:
+    units = model.units
+    columns = (units[c].tolist() for c in ("name", "kind", "contact", "phone", "grid_codes"))
     return [
         {
             "code": code,
-            "name": r["name"],
-            "kind": r["kind"],
-            "contact": r["contact"],
-            "phone": r["phone"],
-            "grids": r["grid_codes"],
-            "segments": int(r["segment_count"]),
+            "name": name,
+            "kind": kind,
+            "contact": contact,
+            "phone": phone,
+            "grids": grids,
+            "segments": int(segments),
         }
-        for code, r in model.units.iterrows()
+        for code, name, kind, contact, phone, grids, segments in zip(
+            list(units.index), *columns, units["segment_count"].tolist(), strict=True
+        )
     ]
 
 

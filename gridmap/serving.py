@@ -143,11 +143,13 @@ _AFTER_FORK: list[_Hook] = []
 def on_ready(method: Callable[..., Any], /, **kwargs: Any) -> None:
     """Call the bound ``method(**kwargs)`` in the server's master once the app is loaded, before any
     worker forks (gunicorn's on_starting): build what workers should share, let go of connections."""
+    _ON_READY[:] = [hook for hook in _ON_READY if hook[0]() is not None]  # apps since dropped
     _ON_READY.append((weakref.WeakMethod(method), kwargs))
 
 
 def after_fork(method: Callable[..., Any], /, **kwargs: Any) -> None:
     """Call the bound ``method(**kwargs)`` in every worker forked from this process (gunicorn's post_fork)."""
+    _AFTER_FORK[:] = [hook for hook in _AFTER_FORK if hook[0]() is not None]
     _AFTER_FORK.append((weakref.WeakMethod(method), kwargs))
 
 
