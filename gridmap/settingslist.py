@@ -397,7 +397,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "GRIDMAP_EMBED_MAX_FEATURES",
-        5000,
+        2000,
         "Above this many grids, segments, points and communities the maps draw them from vector tiles (/vt/...).",
         parse.non_negative_int,
     ),

@@ -108,3 +108,19 @@ def test_above_the_threshold_the_county_page_draws_from_tiles(settings, loaded_s
     assert '"focus_grids":["610330100001"]' in grid
     unit = client.get("/units/U1").get_data(as_text=True)
     assert '"unit":"U1"' in unit
+
+
+def test_the_default_threshold_embeds_the_demo_county_and_tiles_a_thousand_grids():
+    from pathlib import Path
+
+    from gridmap.io.read import read_dataset
+    from gridmap.maps import MapOptions
+    from gridmap.responsibility import build_model
+    from gridmap.settingslist import SETTINGS
+
+    default = next(s.default for s in SETTINGS if s.name == "GRIDMAP_EMBED_MAX_FEATURES")
+    opts = MapOptions(embed_max_features=default, tile_url="/vt/{layer}/{z}/{x}/{y}.pbf")
+    demo = build_model(read_dataset(Path(__file__).resolve().parent.parent / "geodata" / "demo"))
+    assert not opts.tiled(demo)  # 12 grids, 237 roads, 139 points, 112 communities: embedded as before
+    # a county of 1,000 grids has about 5 features a grid (roads, points, communities)
+    assert default < 1000 * 5
