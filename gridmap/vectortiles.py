@@ -270,8 +270,10 @@ class TileCache:
     """Prepared layers per (data version, crs) and an LRU of encoded tiles keyed by
     (version, crs, layer, z, x, y). Thread-safe; one per process."""
 
-    def __init__(self, *, max_tiles: int = 4096) -> None:
+    def __init__(self, *, max_tiles: int = 20000, max_bytes: int = 64 << 20) -> None:
         self.max_tiles = max_tiles
+        self.max_bytes = max_bytes  # raw + gzip of every kept tile
+        self._bytes = 0
         self._lock = threading.Lock()
         self._tiles: OrderedDict[tuple, Tile] = OrderedDict()
         self._prepared: dict[tuple, _Prepared] = {}
@@ -316,9 +318,14 @@ class TileCache:
         data = Tile(raw, gzip.compress(raw, compresslevel=6, mtime=0)) if raw else _EMPTY
         with self._lock:
             self.misses += 1
-            self._tiles[key] = data
-            while len(self._tiles) > self.max_tiles:
-                self._tiles.popitem(last=False)
+            if key not in self._tiles:
+                self._tiles[key] = data
+                self._bytes += len(data.data) + len(data.gzipped)
+            while len(self._tiles) > self.max_tiles or (
+                self._bytes > self.max_bytes and len(self._tiles) > 1
+            ):
+                _key, old = self._tiles.popitem(last=False)
+                self._bytes -= len(old.data) + len(old.gzipped)
         return data
 
 

@@ -151,6 +151,11 @@ def test_tiles_are_cached_per_data_version():
     second = cache.tile(m, version=2, layer="grids", z=14, x=x, y=y)
     assert _decode(second.data)["grids"]["features"][0]["properties"]["code"] == "G2"
     assert cache.misses == 2
+    small = vectortiles.TileCache(max_bytes=1)  # over its byte budget it keeps only the newest tile
+    small.tile(m, version=2, layer="grids", z=14, x=x, y=y)
+    small.tile(m, version=2, layer="grids", z=15, x=2 * x, y=2 * y)
+    small.tile(m, version=2, layer="grids", z=14, x=x, y=y)
+    assert (small.hits, small.misses) == (0, 3)
 
 
 @pytest.mark.parametrize(
