@@ -43,8 +43,8 @@ metadata = MetaData()
 
 SRID = 4326
 # Serialises writers across every process and server on one PostgreSQL (Store.writing, migrate).
-_WRITE_LOCK = 0x67726964  # "grid"
-_MIGRATE_LOCK = 0x67726965
+WRITE_LOCK_KEY = 0x67726964  # "grid"
+MIGRATE_LOCK_KEY = 0x67726965
 
 
 class PostGISGeometry(UserDefinedType):
@@ -198,7 +198,7 @@ class Store:
             _postgis(self.engine)
         with self.engine.begin() as conn:
             if is_postgresql(conn):  # several servers starting at once migrate one after another
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _MIGRATE_LOCK})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
             metadata.create_all(conn)
             row = conn.execute(select(meta_table.c.value).where(meta_table.c.key == "schema_version"))
             current = int(row.scalar() or 0)
@@ -228,7 +228,7 @@ class Store:
         """
         if is_postgresql(self.engine):
             with self.engine.begin() as conn:
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _WRITE_LOCK})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": WRITE_LOCK_KEY})
                 yield conn
             return
         database = self.engine.url.database if self.engine.dialect.name == "sqlite" else None

@@ -45,6 +45,17 @@ def database_url(request, backend, tmp_path):
     pg.drop(database)
 
 
+@pytest.fixture(scope="module", params=pg.backends())
+def module_database(request, tmp_path_factory):
+    """(folder, url): a database shared by one test module's tests, on each backend."""
+    if request.param == "postgresql":
+        request.getfixturevalue("pg_cluster")
+    folder = tmp_path_factory.mktemp("module")
+    url, database = pg.database_url(request.param, folder / "instance")
+    yield folder, url
+    pg.drop(database)
+
+
 @pytest.fixture
 def settings(tmp_path, database_url):
     return {

@@ -32,14 +32,14 @@ def at(month: int, day: int, hour: float) -> dt.datetime:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_database):
     """Seven cases around the turn of November and December, and one inspector's check-in today."""
     from gridmap.problems.service import report_problem
     from gridmap.problems.workflow import act
     from gridmap.routing import repository as patrol_repository
 
-    folder = tmp_path_factory.mktemp("dashboard")
-    ctx = make_context(folder)
+    folder, url = module_database
+    ctx = make_context(folder, url)
     scheme = (ROOT / "gridmap" / "evaluation" / "scoring.toml").read_text(encoding="utf-8")
     assert "\nmin_sample = 5\n" in scheme
     (folder / "scoring.toml").write_text(scheme.replace("\nmin_sample = 5\n", "\nmin_sample = 1\n"), "utf-8")

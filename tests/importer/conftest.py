@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 from gridmap.store import Store
+from tests import pg
 from tests.importer import fixtures
 
 
@@ -24,11 +25,16 @@ def _with_county(store: Store) -> Store:
     return store
 
 
-@pytest.fixture(scope="module")
-def county_store(tmp_path_factory):
-    """Shared by a module's dry runs (which write nothing; tests check that they do not)."""
-    folder = tmp_path_factory.mktemp("county")
-    return _with_county(Store(f"sqlite:///{folder / 'county.sqlite'}"))
+@pytest.fixture(scope="module", params=pg.backends())
+def county_store(request, tmp_path_factory):
+    """Shared by a module's dry runs (which write nothing; tests check that they do not); on each backend."""
+    if request.param == "postgresql":
+        request.getfixturevalue("pg_cluster")
+    url, database = pg.database_url(request.param, tmp_path_factory.mktemp("county"), "county")
+    store = Store(url)
+    yield _with_county(store)
+    store.engine.dispose()
+    pg.drop(database)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ import pyogrio
 import pytest
 import shapely
 from click.testing import CliRunner
+from sqlalchemy import text
 
 from gridmap.cli import main
 from gridmap.importer import run_import
@@ -119,11 +120,24 @@ def test_killed_import_leaves_the_store_as_it_was(tmp_path, settings, loaded_sto
             if "写入数据库" in line:
                 break
             assert time.monotonic() < deadline, "import never reached the write stage"
-        start_size = wal.stat().st_size if wal.exists() else 0
-        while (wal.stat().st_size if wal.exists() else 0) < start_size + 2_000_000:
-            assert process.poll() is None, "the import finished before it could be killed"
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
+        if db.suffix == ".sqlite":
+            start_size = wal.stat().st_size if wal.exists() else 0
+            while (wal.stat().st_size if wal.exists() else 0) < start_size + 2_000_000:
+                assert process.poll() is None, "the import finished before it could be killed"
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+        else:  # PostgreSQL: kill it while it inserts grids inside its open transaction
+            inserting = text(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND state = 'active' AND query LIKE 'INSERT INTO ref_grids%'"
+            )
+            while True:
+                with loaded_store.reading() as conn:
+                    if conn.execute(inserting).scalar():
+                        break
+                assert process.poll() is None, "the import finished before it could be killed"
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:

@@ -65,7 +65,7 @@ def _seed(ctx) -> dict:
     return tracking
 
 
-def _open(folder) -> tuple[object, dict]:
+def _open(folder, url: str) -> tuple[object, dict]:
     from gridmap.problems.context import context_from_settings
     from gridmap.reference import ReferenceCache, load_directory
     from gridmap.settings import load_settings
@@ -73,7 +73,7 @@ def _open(folder) -> tuple[object, dict]:
 
     settings = {
         "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_SECRET_KEY": "test-secret",
     }
     store = Store(settings["GRIDMAP_DATABASE_URL"])
@@ -85,21 +85,21 @@ def _open(folder) -> tuple[object, dict]:
 
 
 @pytest.fixture(scope="module")
-def month(tmp_path_factory) -> Month:
+def month(module_database) -> Month:
     """Hand-made cases whose states are written directly (the stand-in ranking's known answers)."""
-    ctx, settings = _open(tmp_path_factory.mktemp("notice"))
+    ctx, settings = _open(*module_database)
     return Month(ctx=ctx, settings=settings, tracking=_seed(ctx))
 
 
 @pytest.fixture(scope="module")
-def imported(tmp_path_factory) -> Month:
+def imported(module_database) -> Month:
     """400 past cases of November 2026 imported with their events (`gridmap import-problems`), plus
     one reported case with a photo still pending past its deadline."""
     from gridmap.problems.history import import_history
     from tests.problems.historyfile import make_cases, write_history
 
-    folder = tmp_path_factory.mktemp("imported")
-    ctx, settings = _open(folder)
+    folder, url = module_database
+    ctx, settings = _open(folder, url)
     path = write_history(folder / "history.csv", make_cases(400, month="2026-11", seed=7), headers="en")
     report = import_history(ctx, path, now=NOW.replace(tzinfo=dt.UTC))
     assert report.committed, report.to_text()

@@ -26,11 +26,11 @@ def _moved(east_m: float = 0.0, north_m: float = 0.0) -> tuple[float, float]:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_database):
     from gridmap.problems.service import report_problem
     from gridmap.problems.workflow import act
 
-    ctx = make_context(tmp_path_factory.mktemp("dups"))
+    ctx = make_context(*module_database)
 
     def report(spot, category="garbage", **kw):
         return report_problem(

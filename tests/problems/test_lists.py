@@ -26,12 +26,12 @@ GRID_A, GRID_B = "610330100001", "610330100002"
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_database):
     """Five problems: P1 (grid A, U1), P2 (grid B, U3), P3 (grid B, U2, 4 h), P4 (no grid), P5 rejected."""
     from gridmap.problems.service import report_problem
     from gridmap.problems.workflow import act
 
-    ctx = make_context(tmp_path_factory.mktemp("lists"))
+    ctx = make_context(*module_database)
 
     def report(spot, category, description, *, user=None, at=T0, **kw):
         return report_problem(

@@ -17,13 +17,13 @@ OFFICE = User(id=1, username="office", role="office")
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_database):
     """P1 garbage by U1 (open); P2 stall, rejected with a reason; P3 manhole (4 h, overdue later);
     OLD garbage 100 days ago (outside the default window); P4 outside every grid."""
     from gridmap.problems.service import report_problem
     from gridmap.problems.workflow import act
 
-    ctx = make_context(tmp_path_factory.mktemp("open311"))
+    ctx = make_context(*module_database)
 
     def report(spot, category, *, at=NOW, **kw):
         return report_problem(

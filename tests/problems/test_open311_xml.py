@@ -155,13 +155,13 @@ def test_the_schema_is_the_specifications_examples(document):
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory):
+def world(module_database):
     """P1 garbage (with reporter's name and phone) through dispatch, rectify with a photo, rework
     with a working note, verify and close with a closing note; P2 stall rejected with a reason."""
     from gridmap.problems.service import report_problem
     from gridmap.problems.workflow import act
 
-    ctx = make_context(tmp_path_factory.mktemp("open311xml"))
+    ctx = make_context(*module_database)
     hour = dt.timedelta(hours=1)
     p1 = report_problem(
         ctx,
