@@ -42,6 +42,8 @@ class Run:
     tallies: dict[str, Tally] = field(default_factory=lambda: {k: Tally() for k in KINDS})
     tracking: list[str] = field(default_factory=list)
     per_url: Counter = field(default_factory=Counter)
+    no_answer: Counter = field(default_factory=Counter)  # why a request got no answer (status 0)
+    retried: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -77,6 +79,7 @@ class Client:
         self.urls = urls
         self.timeout = timeout
         self.connections: dict[str, http.client.HTTPConnection] = {}
+        self.retried = 0  # requests sent again after the server closed a kept-alive connection
 
     def _connection(self, url: str) -> http.client.HTTPConnection:
         if url not in self.connections:
@@ -86,16 +89,28 @@ class Client:
         return self.connections[url]
 
     def send(self, url: str, method: str, path: str, body: bytes | None, headers: dict) -> tuple[int, bytes]:
+        """(status, body); status 0 and the exception's name when no answer came. A kept-alive
+        connection the server closed meanwhile is retried once on a new one, as browsers do (a
+        report carries its Idempotency-Key, so a retried report is stored once)."""
         prefix = urlsplit(url).path.rstrip("/")
-        conn = self._connection(url)
-        try:
-            conn.request(method, prefix + path, body=body, headers=headers)
-            response = conn.getresponse()
-            return response.status, response.read()
-        except (OSError, http.client.HTTPException):
-            conn.close()
-            self.connections.pop(url, None)
-            return 0, b""
+        reused = url in self.connections
+        for attempt in (1, 2):
+            conn = self._connection(url)
+            try:
+                conn.request(method, prefix + path, body=body, headers=headers)
+                response = conn.getresponse()
+                return response.status, response.read()
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                self.connections.pop(url, None)
+                stale = isinstance(
+                    exc, (BrokenPipeError, ConnectionResetError, http.client.RemoteDisconnected)
+                )
+                if attempt == 1 and reused and stale:
+                    self.retried += 1
+                    continue
+                return 0, type(exc).__name__.encode()
+        raise AssertionError  # not reached
 
     def close(self) -> None:
         for conn in self.connections.values():
@@ -146,8 +161,12 @@ def drive(args: argparse.Namespace) -> dict:
                             run.tracking.append(json.loads(body).get("tracking_no", ""))
                     else:
                         run.tallies[kind].failures[status] += 1
+                        if status == 0:
+                            run.no_answer[body.decode()] += 1
         finally:
             client.close()
+            with run.lock:
+                run.retried += client.retried
 
     start = time.perf_counter()
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(args.clients)]
@@ -192,6 +211,8 @@ def summary(run: Run, elapsed: float) -> dict:
         "per_s": round(ok / elapsed, 1) if elapsed else 0.0,
         "kinds": kinds,
         "per_url": dict(run.per_url),
+        "no_answer": dict(run.no_answer),
+        "retried_on_a_new_connection": run.retried,
         "reports_acknowledged": len(run.tracking),
         "tracking_numbers_acknowledged_twice": repeated,
     }
