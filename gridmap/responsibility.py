@@ -40,24 +40,40 @@ class ResponsibilityModel:
         return getattr(self, name)
 
     # --- records for pages and APIs -------------------------------------------------
+    def metric_geometries(self, name: str) -> np.ndarray:
+        """The geometries of layer ``name`` in ``local_crs`` (metres), projected once per model."""
+        cache = self.__dict__.setdefault("_metric_geometries", {})
+        if name not in cache:
+            cache[name] = np.asarray(self.layer(name).geometry.to_crs(self.local_crs).values)
+        return cache[name]
+
+    def _rows_by_code(self, frame_name: str, columns: tuple[str, ...]) -> dict:
+        """code -> that row's values of ``columns``, built once per model (a dict, not a .loc per call)."""
+        key = f"_rows_by_code_{frame_name}"
+        table = self.__dict__.get(key)
+        if table is None:
+            frame = getattr(self, frame_name)
+            table = {}
+            for code, *values in zip(frame.index.tolist(), *(frame[c].tolist() for c in columns)):
+                table.setdefault(code, values)
+            self.__dict__[key] = table
+        return table
+
     def leader_records(self, codes: list[str]) -> list[dict]:
-        rows = self.leaders.loc[[c for c in codes if c in self.leaders.index]]
+        table = self._rows_by_code("leaders", ("name", "title", "phone"))
         return [
-            {"code": code, "name": r["name"], "title": r["title"], "phone": r["phone"]}
-            for code, r in rows.iterrows()
+            {"code": code, "name": r[0], "title": r[1], "phone": r[2]}
+            for code in codes
+            if (r := table.get(code)) is not None
         ]
 
     def unit_record(self, code: str | None) -> dict | None:
-        if code is None or code not in self.units.index:
+        if code is None:
             return None
-        r = self.units.loc[code]
-        return {
-            "code": code,
-            "name": r["name"],
-            "kind": r["kind"],
-            "contact": r["contact"],
-            "phone": r["phone"],
-        }
+        r = self._rows_by_code("units", ("name", "kind", "contact", "phone")).get(code)
+        if r is None:
+            return None
+        return {"code": code, "name": r[0], "kind": r[1], "contact": r[2], "phone": r[3]}
 
     def grid_detail(self, code: str) -> dict:
         """A grid with its leaders, head, lead department, units, segments and points."""
@@ -350,7 +366,7 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
 
     inspectors = tables["inspectors"].set_index("code", drop=False)
     inspectors["grid_list"] = [split_codes(v) for v in inspectors["grid_codes"]]
-    return ResponsibilityModel(
+    model = ResponsibilityModel(
         towns=towns,
         grids=grids,
         segments=segments,
@@ -365,3 +381,5 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
         town_leaders=town_leaders,
         local_crs=local,
     )
+    model.__dict__["_metric_geometries"] = {name: np.asarray(geoms.values) for name, geoms in metric.items()}
+    return model

@@ -87,14 +87,12 @@ class WhoisIndex:
         self.tolerance_m = float(tolerance_m)
         self._to_local = Transformer.from_crs("EPSG:4326", model.local_crs, always_xy=True)
 
-        def metric(frame):
-            return np.asarray(frame.geometry.to_crs(model.local_crs).values)
-
-        self._towns = shapely.STRtree(metric(model.towns))
-        self._grids = shapely.STRtree(metric(model.grids))
-        self._segments = shapely.STRtree(metric(model.segments))
-        self._points = shapely.STRtree(self._areas(metric(model.points)))
-        self._communities = shapely.STRtree(self._areas(metric(model.communities)))
+        metric = model.metric_geometries  # projected once per model, shared with build_model
+        self._towns = shapely.STRtree(metric("towns"))
+        self._grids = shapely.STRtree(metric("grids"))
+        self._segments = shapely.STRtree(metric("segments"))
+        self._points = shapely.STRtree(self._areas(metric("points")))
+        self._communities = shapely.STRtree(self._areas(metric("communities")))
         self._records = _Records(model)
 
     @staticmethod
