@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import sys
@@ -16,6 +17,7 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 from gridmap.errors import RequestTimeout, ServiceBusy
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 # A request body must keep up this average rate once its grace period (GRIDMAP_BODY_TIMEOUT_S) is used.
 BODY_MIN_BYTES_PER_S = 16 * 1024
@@ -154,11 +156,17 @@ def after_fork(method: Callable[..., Any], /, **kwargs: Any) -> None:
 
 
 def _run(hooks: list[_Hook]) -> None:
+    """Each hook in turn; one that fails is logged and the others still run (a model that cannot be
+    built at start-up is built by the workers later, but connections must be let go of anyway)."""
     hooks[:] = [(ref, kwargs) for ref, kwargs in hooks if ref() is not None]
     for ref, kwargs in list(hooks):
         method = ref()
-        if method is not None:
+        if method is None:
+            continue
+        try:
             method(**kwargs)
+        except Exception:
+            log.exception("server hook %s failed", getattr(method, "__qualname__", method))
 
 
 def ready() -> None:

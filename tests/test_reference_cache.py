@@ -180,3 +180,23 @@ def test_the_master_builds_then_closes_and_workers_forget_inherited_connections(
     assert fresh_cache.whois().lookup(*SPOT)["grid"] is not None
     assert fresh_cache.cached("grid_list", list)  # the grid list was derived at start-up
     assert calls == []  # built before the fork: the first request reads nothing
+
+
+def test_a_failing_start_up_hook_is_logged_and_the_next_still_runs(caplog):
+    calls: list[str] = []
+
+    class Hooks:
+        def fail(self) -> None:
+            calls.append("fail")
+            msg = "the database is not reachable"
+            raise RuntimeError(msg)
+
+        def release(self, *, close: bool) -> None:
+            calls.append(f"release close={close}")
+
+    hooks = Hooks()
+    serving.on_ready(hooks.fail)
+    serving.on_ready(hooks.release, close=True)
+    serving.ready()
+    assert calls[-2:] == ["fail", "release close=True"]
+    assert "the database is not reachable" in caplog.text
