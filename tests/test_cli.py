@@ -16,11 +16,11 @@ GRIDMAP = [sys.executable, "-m", "gridmap.cli"]
 
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path, database_url):
     return {
         **os.environ,
         "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'cli.sqlite'}",
+        "GRIDMAP_DATABASE_URL": database_url,
     }
 
 

@@ -23,13 +23,12 @@ GRIDMAP = [sys.executable, "-m", "gridmap.cli"]
 
 
 @pytest.fixture(scope="module")
-def env(tmp_path_factory):
+def env(module_database):
     """Settings of a store loaded with the tiny dataset, once for the module."""
     from gridmap.reference import load_directory
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("cli")
-    url = f"sqlite:///{folder / 'instance' / 'cli.sqlite'}"
+    folder, url = module_database
     load_directory(Store(url), factory.write_dataset(folder / "data"))
     return {**os.environ, "GRIDMAP_INSTANCE_DIR": str(folder / "instance"), "GRIDMAP_DATABASE_URL": url}
 

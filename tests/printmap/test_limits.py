@@ -17,7 +17,7 @@ GRID = "/export/grids/610330100001"
 
 
 @pytest.fixture
-def app(tmp_path):
+def app(tmp_path, database_url):
     from gridmap.auth import add_user, issue_token
     from gridmap.reference import load_directory
     from gridmap.store import Store
@@ -25,7 +25,7 @@ def app(tmp_path):
 
     settings = {
         "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'web.sqlite'}",
+        "GRIDMAP_DATABASE_URL": database_url,
         "GRIDMAP_SECRET_KEY": "test-secret",
     }
     store = Store(settings["GRIDMAP_DATABASE_URL"])

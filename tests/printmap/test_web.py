@@ -20,16 +20,16 @@ SVG = "http://www.w3.org/2000/svg"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(module_database):
     """One app over a store loaded with the tiny dataset, for the whole module."""
     from gridmap.reference import load_directory
     from gridmap.store import Store
     from web import create_app
 
-    folder = tmp_path_factory.mktemp("web")
+    folder, url = module_database
     settings = {
         "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'web.sqlite'}",
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_SECRET_KEY": "test-secret",
     }
     load_directory(Store(settings["GRIDMAP_DATABASE_URL"]), factory.write_dataset(folder / "data"))
