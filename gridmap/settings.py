@@ -182,7 +182,7 @@ def load_settings(
         source = "环境变量"
         if raw is None and setting.name in from_file:
             raw, source = str(from_file[setting.name]), "配置文件"
-        if raw is None or raw == "":
+        if raw is None or (raw == "" and not setting.blank_is_value):
             values[setting.name] = setting.default
             continue
         try:

@@ -23,6 +23,7 @@ class Setting:
     default: Any
     help: str
     parse: Callable[[str], Any] = str
+    blank_is_value: bool = False  # an empty value given is a choice (e.g. off), not "use the default"
 
 
 BASEMAP_MBTILES = "basemap.mbtiles"  # `gridmap basemap import` copies the file here (instance folder)
@@ -375,6 +376,7 @@ SETTINGS: tuple[Setting, ...] = (
         "08:00",
         "China time of the leaders' daily digest of their grids (empty: no digest).",
         parse.clock_time,
+        blank_is_value=True,
     ),
     Setting("GRIDMAP_DASHBOARD_REFRESH_SECONDS", 30.0, "/dashboard refresh, seconds.", parse.positive_float),
     Setting(

@@ -129,3 +129,11 @@ def test_notification_addresses_must_be_smtp_and_http_urls(tmp_path):
     with pytest.raises(ConfigError, match="GRIDMAP_DIGEST_AT"):
         load_settings({"GRIDMAP_DIGEST_AT": "25:00"}, environ=env)
     assert load_settings({"GRIDMAP_DIGEST_AT": "7:5"}, environ=env).digest_at == "07:05"
+
+
+def test_digest_at_left_empty_turns_the_digest_off(tmp_path):
+    """As documented (留空不发): an empty GRIDMAP_DIGEST_AT in the environment means no digest, not 08:00."""
+    env = {"GRIDMAP_INSTANCE_DIR": str(tmp_path)}
+    assert load_settings(environ=env).digest_at == "08:00"
+    assert load_settings(environ={**env, "GRIDMAP_DIGEST_AT": ""}).digest_at == ""
+    assert load_settings(environ={**env, "PORT": ""}).port == 5000  # other settings: empty is the default
