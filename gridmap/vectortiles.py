@@ -101,22 +101,29 @@ def _text(value: Any) -> str | None:
     return None if safe.is_missing(value) else str(value)
 
 
+def _texts(values: Any) -> list[str | None]:
+    return [_text(v) for v in values]
+
+
+def _lookup(table: pd.DataFrame, column: str, codes: pd.Series) -> list[str | None]:
+    """``table[column]`` of each code (None for a missing or unknown code), in one vectorised step."""
+    keys = codes.astype(object).where(codes.notna(), None)
+    found = table[column][~table.index.duplicated()].reindex(pd.Index(keys.to_numpy(dtype=object)))
+    return _texts(found.to_numpy(dtype=object))
+
+
 def _unit_columns(model: ResponsibilityModel, codes: pd.Series) -> dict[str, list]:
     units = model.units
-    out: dict[str, list] = {"unit_code": [], "unit_name": [], "unit_contact": [], "unit_phone": []}
-    for code in codes:
-        known = not safe.is_missing(code) and code in units.index
-        row = units.loc[code] if known else None
-        out["unit_code"].append(_text(code))
-        out["unit_name"].append(_text(row["name"]) if row is not None else None)
-        out["unit_contact"].append(_text(row["contact"]) if row is not None else None)
-        out["unit_phone"].append(_text(row["phone"]) if row is not None else None)
-    return out
+    return {
+        "unit_code": _texts(codes),
+        "unit_name": _lookup(units, "name", codes),
+        "unit_contact": _lookup(units, "contact", codes),
+        "unit_phone": _lookup(units, "phone", codes),
+    }
 
 
 def _grid_names(model: ResponsibilityModel, codes: pd.Series) -> list[str | None]:
-    names = model.grids["name"]
-    return [_text(names.get(c)) if not safe.is_missing(c) else None for c in codes]
+    return _lookup(model.grids, "name", codes)
 
 
 def _properties(model: ResponsibilityModel, name: str, frame: gpd.GeoDataFrame) -> dict[str, list]:

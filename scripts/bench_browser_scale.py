@@ -3,7 +3,7 @@
     .venv/bin/python scripts/bench_browser_scale.py --grids 100000 [--folder /tmp/county100k]
 
 Writes a county with scripts/gencounty.py (kept in ``--folder`` and reused on a second run), loads
-it into a SQLite store, serves it with gunicorn on 127.0.0.1 and opens ``/`` in Debian's chromium
+it into a SQLite store, serves it as `gridmap serve` does (gunicorn, gevent workers) on 127.0.0.1 and opens ``/`` in Debian's chromium
 (Playwright), on a desktop (1280×800) and a phone (390×844), each in a fresh browser context:
 
 - open: seconds from navigation to the first vector tiles drawn and the network idle, and the bytes
@@ -75,7 +75,7 @@ def prepare(folder: Path, grids: int, seed: int) -> tuple[str, dict]:
     return url, timings
 
 
-def serve(folder: Path, url: str) -> tuple[subprocess.Popen, int]:
+def serve(folder: Path, url: str, *, workers: int = 2) -> tuple[subprocess.Popen, int]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS"}
     env.update(
@@ -85,11 +85,12 @@ def serve(folder: Path, url: str) -> tuple[subprocess.Popen, int]:
         GRIDMAP_SECRET_KEY="bench-browser-scale",
         PYTHONPATH=str(ROOT),
     )
-    command = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1"]
-    command += ["--timeout", "1200", "--access-logfile", os.devnull, "web:create_app()"]
+    from gridmap.serving import gunicorn_argv
+
+    command = gunicorn_argv(host="127.0.0.1", port=port, workers=workers)  # as `gridmap serve` (gevent)
     log = open(folder / "gunicorn.log", "wb")  # noqa: SIM115 - lives as long as the server
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 900  # the model is built before the workers fork
     while time.monotonic() < deadline:
         try:
             _get(port, "/api/ping", timeout=2)
@@ -138,7 +139,9 @@ def open_map(browser, base: str, viewport: dict) -> tuple[object, dict]:
 
 def click_whois(page, spots: list[tuple[float, float]], port: int) -> dict:
     """Click each spot at zoom 16; seconds to the whois popup, and whether its grid is right."""
-    times, right = [], 0
+    times: list[float] = []
+    kinds: list[str] = []
+    right = 0
     box = page.locator(".gm-map .leaflet-container").bounding_box()
     for lon, lat in spots:
         expected = json.loads(_get(port, f"/api/whois?lon={lon}&lat={lat}")[1]).get("grid") or {}
@@ -146,19 +149,30 @@ def click_whois(page, spots: list[tuple[float, float]], port: int) -> dict:
             "([lat, lon]) => window.gridmapMap.setView([lat, lon], 16, {animate: false})", [lat, lon]
         )
         page.evaluate("() => window.gridmapMap.closePopup()")
+        page.wait_for_load_state("networkidle", timeout=60_000)  # the spot's tiles are drawn
         x, y = page.evaluate(
             "([lat, lon]) => { const p = window.gridmapMap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
             [lat, lon],
         )
         started = time.perf_counter()
         page.mouse.click(box["x"] + x, box["y"] + y)
-        popup = page.locator(".gm-whois")
+        # whois of the spot, or the popup of the road or point there (its unit and grid)
+        popup = page.locator(".leaflet-popup-content .gm-popup")
         popup.wait_for(timeout=30_000)
         times.append(time.perf_counter() - started)
-        if expected.get("name") and expected["name"] in popup.inner_text():
+        text = popup.inner_text()
+        kinds.append("whois" if "此处由谁负责" in text else "feature")
+        if expected.get("name") and expected["name"] in text:
             right += 1
         page.evaluate("() => window.gridmapMap.closePopup()")
-    return {"clicks": len(spots), "right_grid": right, "median_s": round(float(np.median(times)), 3)}
+    return {
+        "clicks": len(spots),
+        "answered": len(times),
+        "right_grid": right,
+        "kinds": kinds,
+        "median_s": round(float(np.median(times)), 3),
+        "max_s": round(float(np.max(times)), 3),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -182,6 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         status, html = _get(port, "/")
         result["server_first_page_s"] = round(time.perf_counter() - started, 2)  # model + page, once
         result["page_html_bytes"] = len(html)
+        print(json.dumps(result, ensure_ascii=False), flush=True)
         assert status == 200, status
         bounds = json.loads(_get(port, "/api/status")[1])
         result["counts"] = bounds.get("counts")
@@ -196,7 +211,9 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
             for name, viewport in VIEWPORTS.items():
                 page, opened = open_map(browser, base, viewport)
+                print(name, json.dumps(opened), flush=True)
                 opened["whois"] = click_whois(page, spots, port)
+                print(name, json.dumps(opened["whois"]), flush=True)
                 if os.environ.get("GRIDMAP_SCREENSHOTS"):
                     page.screenshot(path=str(Path(os.environ["GRIDMAP_SCREENSHOTS"]) / f"scale-{name}.png"))
                 page.context.close()
