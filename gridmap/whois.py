@@ -174,7 +174,12 @@ class _Records:
         self.model = model
 
         def columns(frame, names) -> dict[str, np.ndarray]:
-            return {n: frame[n].to_numpy(dtype=object) for n in names}
+            out = {}
+            for n in names:
+                values = frame[n].to_numpy(dtype=object, copy=True)
+                values[pd.isna(values)] = None  # NaN is not JSON: the browser could not read the answer
+                out[n] = values
+            return out
 
         self._town = columns(model.towns, ("name", "liaison_codes"))
         self._town_code = model.towns.index.to_numpy(dtype=object)

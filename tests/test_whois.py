@@ -114,3 +114,19 @@ def test_single_lookup_agrees_with_vectorised_locate(index):
         assert (d["segment"] or {}).get("code") == (
             seg_codes[hit.segment[i]] if hit.segment[i] >= 0 else None
         )
+
+
+def test_a_road_without_an_end_name_answers_valid_json(tmp_path):
+    import json
+
+    from tests import factory
+
+    layers = factory.layers()
+    layers["segments"]["to_name"] = [None] * len(layers["segments"])  # read back as NaN
+    index = WhoisIndex(
+        build_model(read_dataset(factory.write_dataset(tmp_path / "d", layers_=layers))), tolerance_m=50
+    )
+    d = index.lookup(106.515, 33.9103)
+    assert d["segment"]["road_name"] == "滨江路"
+    assert d["segment"]["to_name"] is None
+    json.loads(json.dumps(d, allow_nan=False))  # the browser's JSON.parse accepts it
