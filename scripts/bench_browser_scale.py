@@ -157,11 +157,11 @@ def click_whois(page, spots: list[tuple[float, float]], port: int) -> dict:
         started = time.perf_counter()
         page.mouse.click(box["x"] + x, box["y"] + y)
         # whois of the spot, or the popup of the road or point there (its unit and grid)
-        popup = page.locator(".leaflet-popup-content .gm-popup")
+        popup = page.locator(".leaflet-popup-content")
         popup.wait_for(timeout=30_000)
         times.append(time.perf_counter() - started)
         text = popup.inner_text()
-        kinds.append("whois" if "此处由谁负责" in text else "feature")
+        kinds.append("whois" if "此处由谁负责" in text else text[:40])
         if expected.get("name") and expected["name"] in text:
             right += 1
         page.evaluate("() => window.gridmapMap.closePopup()")
