@@ -86,13 +86,13 @@ def _migrate_2(conn) -> None:
     now = to_db(None)
     have = {t: {c["name"] for c in inspect(conn).get_columns(t)} for t in ("api_tokens", "open311_keys")}
     if "expires_at" not in have["api_tokens"]:
-        conn.execute(text("ALTER TABLE api_tokens ADD COLUMN expires_at DATETIME"))
+        conn.execute(text("ALTER TABLE api_tokens ADD COLUMN expires_at TIMESTAMP"))
     if "source" not in have["open311_keys"]:
         conn.execute(
             text("ALTER TABLE open311_keys ADD COLUMN source VARCHAR(16) NOT NULL DEFAULT 'citizen'")
         )
     if "expires_at" not in have["open311_keys"]:
-        conn.execute(text("ALTER TABLE open311_keys ADD COLUMN expires_at DATETIME"))
+        conn.execute(text("ALTER TABLE open311_keys ADD COLUMN expires_at TIMESTAMP"))
     conn.execute(
         api_tokens.update()
         .where(api_tokens.c.expires_at.is_(None))
