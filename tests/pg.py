@@ -14,6 +14,7 @@ import glob
 import itertools
 import os
 import pwd
+import shlex
 import shutil
 import socket
 import subprocess
@@ -130,8 +131,26 @@ class Cluster:
                 time.sleep(0.2)
         self._running = True
         atexit.register(self.stop)
+        self._watchdog()
         self._template()
         return self
+
+    def _watchdog(self) -> None:
+        """Stop the cluster and remove its folder when this process dies, even by SIGKILL or a timeout."""
+        pg_ctl = [str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        if self._owner is not None:
+            pg_ctl = ["runuser", "-u", self._owner.pw_name, "--", *pg_ctl]
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 2; done; "
+            f"{shlex.join(pg_ctl)} >/dev/null 2>&1; rm -rf {shlex.quote(str(self.root))}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self._running:
