@@ -162,6 +162,23 @@ def _postgis(engine: Engine) -> None:
         raise ConfigError(msg) from exc
 
 
+def _has_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(v) for v in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+def _refuse_nul(_conn, _cursor, _statement, parameters, _context, _executemany) -> None:
+    """PostgreSQL refuses text with NUL characters (SQLite stores them): say so as bad input, not a 500."""
+    if parameters and _has_nul(parameters):
+        msg = "输入中含有空字符（\\x00），数据库不能保存；请删除这个不可见字符后重试"
+        raise InvalidInput(msg)
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -186,6 +203,8 @@ class Store:
         self.engine: Engine = create_engine(url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        if is_postgresql(self.engine):
+            event.listen(self.engine, "before_cursor_execute", _refuse_nul)
         self.migrate()
 
     def migrate(self) -> int:

@@ -155,3 +155,21 @@ def test_postgresql_wkb_columns_are_migrated_to_postgis(pg_cluster, dataset_dir)
         store.engine.dispose()
     finally:
         pg_cluster.drop_database(name)
+
+
+def test_text_with_a_nul_character_is_bad_input_on_postgresql(store, backend):
+    """PostgreSQL cannot store NUL in text: a 400 saying so (never a 500); SQLite keeps it as it was."""
+    import pandas as pd
+
+    from gridmap.errors import InvalidInput
+
+    units = pd.DataFrame(
+        {"code": ["U1"], "name": ["县\x00住建局"], "kind": [None], "contact": [None], "phone": [None]}
+    )
+    if backend == "postgresql":
+        with pytest.raises(InvalidInput, match="空字符"):
+            store.import_reference("units", units, mode="replace")
+        assert store.data_version() == 0
+    else:
+        store.import_reference("units", units, mode="replace")
+        assert store.read_current().tables["units"]["name"].tolist() == ["县\x00住建局"]
