@@ -102,17 +102,18 @@ def test_bad_json_is_400_with_a_chinese_message(client, body, text):
 @pytest.mark.parametrize(
     ("upload", "text"),
     [
-        ((io.BytesIO(b"MZ\x90\x00 not an image"), "evil.jpg"), "不是可识别的图片"),
-        ((io.BytesIO(b"\xff" * 9_000_001), "huge.jpg"), "太大"),
+        ((b"MZ\x90\x00 not an image", "evil.jpg"), "不是可识别的图片"),
+        ((b"\xff" * 9_000_001, "huge.jpg"), "太大"),
     ],
 )
 def test_bad_photo_is_400(client, upload, text):
+    content, filename = upload  # a fresh file per run: the client closes it, and each backend runs this once
     data = {
         "lon": str(ON_BINJIANG_ROAD[0]),
         "lat": str(ON_BINJIANG_ROAD[1]),
         "category": "garbage",
         "description": "d",
-        "photos": upload,
+        "photos": (io.BytesIO(content), filename),
     }
     r = client.post("/api/problems", data=data, content_type="multipart/form-data")
     assert r.status_code == 400
