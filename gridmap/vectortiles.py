@@ -5,8 +5,10 @@ from __future__ import annotations
 import colorsys
 import gzip
 import hashlib
+import itertools
 import math
 import threading
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -274,8 +276,9 @@ _EMPTY = Tile(b"", gzip.compress(b"", mtime=0))
 
 
 class TileCache:
-    """Prepared layers per (data version, crs) and an LRU of encoded tiles keyed by
-    (version, crs, layer, z, x, y). Thread-safe; one per process."""
+    """Prepared layers per (model, data version, crs) and an LRU of encoded tiles keyed by
+    (model, version, crs, layer, z, x, y). Thread-safe; one per process. The model is told apart by a
+    token, not only by the data version: two stores in one process may both be at version 1."""
 
     def __init__(self, *, max_tiles: int = 20000, max_bytes: int = 64 << 20) -> None:
         self.max_tiles = max_tiles
@@ -284,17 +287,31 @@ class TileCache:
         self._lock = threading.Lock()
         self._tiles: OrderedDict[tuple, Tile] = OrderedDict()
         self._prepared: dict[tuple, _Prepared] = {}
+        self._models: dict[int, tuple[weakref.ref, int]] = {}  # id(model) -> (the model, its token)
+        self._tokens = itertools.count(1)
         self.hits = 0
         self.misses = 0
 
-    def _layer(self, model: ResponsibilityModel, name: str, *, version: int, crs: str) -> _Prepared:
+    def _token(self, model: ResponsibilityModel) -> int:
+        """A number for this model object, never reused for another one (ids are, once freed)."""
+        with self._lock:
+            entry = self._models.get(id(model))
+            if entry is not None and entry[0]() is model:
+                return entry[1]
+            for k in [k for k, (ref, _t) in self._models.items() if ref() is None]:
+                del self._models[k]
+            token = next(self._tokens)
+            self._models[id(model)] = (weakref.ref(model), token)
+            return token
+
+    def _layer(self, model: ResponsibilityModel, name: str, *, version: tuple, crs: str) -> _Prepared:
         key = (version, crs, name)
         found = self._prepared.get(key)
         if found is None:
             found = _prepare(model, name, crs=crs)
             with self._lock:
                 stale = [k for k in self._prepared if k[0] != version]
-                for k in stale:  # a new data version: the old layers go
+                for k in stale:  # a new data version (or model): the old layers go
                     del self._prepared[k]
                 self._prepared[key] = found
         return found
@@ -314,14 +331,15 @@ class TileCache:
         spec = _check(layer, z, x, y, crs)
         if z < spec.min_zoom:
             return _EMPTY
-        key = (version, crs, layer, z, x, y)
+        version_of = (self._token(model), version)
+        key = (version_of, crs, layer, z, x, y)
         with self._lock:
             data = self._tiles.get(key)
             if data is not None:
                 self._tiles.move_to_end(key)
                 self.hits += 1
                 return data
-        raw = encode_tile(self._layer(model, layer, version=version, crs=crs), spec, z=z, x=x, y=y)
+        raw = encode_tile(self._layer(model, layer, version=version_of, crs=crs), spec, z=z, x=x, y=y)
         data = Tile(raw, gzip.compress(raw, compresslevel=6, mtime=0)) if raw else _EMPTY
         with self._lock:
             self.misses += 1

@@ -174,3 +174,26 @@ def test_bad_requests_say_what_is_wrong(model, layer, z, x, y, crs, error, words
 
 def test_county_bounds_come_from_the_grids(model):
     assert vectortiles.bounds(model) == tuple(float(v) for v in model.grids.total_bounds)
+
+
+def test_two_models_at_the_same_data_version_get_their_own_tiles():
+    """Two stores in one process may both be at version 1: each model's tiles are its own."""
+    cache = vectortiles.TileCache()
+
+    class Model:
+        pass
+
+    def model_with(code: str) -> Model:
+        grids = gpd.GeoDataFrame(
+            {"name": [code]}, geometry=[box(106.5, 33.9, 106.51, 33.91)], index=[code], crs=4326
+        )
+        m = Model()
+        for name in ("towns", "rivers", "segments", "points", "communities"):
+            setattr(m, name, grids.iloc[:0])
+        m.grids = grids
+        return m
+
+    x, y = _tile_of(106.505, 33.905, 14)
+    for code in ("A1", "B2", "C3"):  # a new model each time, possibly at a freed model's address
+        found = cache.tile(model_with(code), version=1, layer="grids", z=14, x=x, y=y)
+        assert _decode(found.data)["grids"]["features"][0]["properties"]["code"] == code
