@@ -110,6 +110,10 @@ _SPEC: dict[str, dict[str, Any]] = {
     "folium": {"source": "python", "js": ["templates/leaflet_heat.min.js"]},
 }
 
+#: How our own map elements name a vendored file in ``default_js``/``default_css``:
+#: ``vendor:<package>/<path>`` (resolved by ``localize`` like a known CDN URL).
+VENDOR_SCHEME = "vendor:"
+
 _LOCAL = "<static>"  # CDN files we replace with our own file under STATIC_DIR
 
 # Every CDN URL folium 0.20 and the plugins we use reference, with the file that
@@ -176,11 +180,6 @@ _CDN: list[tuple[str, str, str]] = [
         "dist/leaflet-search.min.css",
     ),
     ("//cdnjs.cloudflare.com/ajax/libs/d3/3.{v}/d3.min.js", "d3", "d3.min.js"),
-    (
-        "//unpkg.com/leaflet.vectorgrid@1.{v}/dist/Leaflet.VectorGrid.bundled.min.js",
-        "leaflet.vectorgrid",
-        "dist/Leaflet.VectorGrid.bundled.min.js",
-    ),
     (
         "//cdn.jsdelivr.net/gh/python-visualization/folium{@ref}/folium/templates/leaflet_heat.min.js",
         "folium",
@@ -328,11 +327,15 @@ def is_remote(url: str) -> bool:
 
 
 def resolve(url: str, *, base_url: str, static_url: str | None = None) -> str:
-    """The local URL that replaces a CDN URL; local URLs are returned unchanged.
+    """The local URL that replaces a CDN URL or a ``vendor:<package>/<path>`` reference; local URLs are
+    returned unchanged.
 
     ``base_url`` is where ``web/static/vendor`` is served; ``static_url`` where
     ``web/static`` is served (default: the parent of ``base_url``).
     """
+    if url.startswith(VENDOR_SCHEME):  # our own elements name a vendored file, never a CDN
+        key, _, path = url.removeprefix(VENDOR_SCHEME).partition("/")
+        return asset_url(key, path, base_url=base_url)
     if not is_remote(url):
         return url
     bare = re.sub(r"^[a-z]+:", "", url.strip(), flags=re.IGNORECASE)

@@ -10,7 +10,7 @@ from branca.element import MacroElement
 from folium.elements import JSCSSMixin
 from jinja2 import Template
 
-from gridmap import safe
+from gridmap import assets, safe
 
 
 class FeatureText(MacroElement):
@@ -170,7 +170,7 @@ class TiledLayers(JSCSSMixin):
     default_js: ClassVar[list[tuple[str, str]]] = [  # type: ignore[misc]
         (
             "leaflet.vectorgrid",
-            "https://unpkg.com/leaflet.vectorgrid@1.3.0/dist/Leaflet.VectorGrid.bundled.min.js",
+            f"{assets.VENDOR_SCHEME}leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js",
         )
     ]
 

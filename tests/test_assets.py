@@ -233,3 +233,12 @@ def test_rotate_css_covers_every_folium_icon_angle():
     text = (assets.STATIC_DIR / assets.ROTATE_CSS).read_text(encoding="utf-8")
     for angle in range(360):
         assert f".fa-rotate-{angle}{{transform:rotate({angle}deg)}}" in text
+
+
+def test_our_own_elements_name_vendored_files_by_package_not_by_cdn():
+    url = assets.resolve("vendor:leaflet.vectorgrid/dist/Leaflet.VectorGrid.bundled.min.js", base_url="/v")
+    assert url == assets.asset_url(
+        "leaflet.vectorgrid", "dist/Leaflet.VectorGrid.bundled.min.js", base_url="/v"
+    )
+    with pytest.raises(assets.UnvendoredAssetError, match="no-such-package"):
+        assets.resolve("vendor:no-such-package/x.js", base_url="/v")
