@@ -333,27 +333,30 @@ class Store:
 
     # --- reference data -----------------------------------------------------------------
     def replace_reference(self, dataset: Dataset, derived: dict[str, pd.DataFrame]) -> int:
-        """Replace all reference data in one transaction; return the new data version."""
-        rows: dict[str, list[dict]] = {}
+        """Replace all reference data in one transaction; return the new data version.
+
+        Rows go in as column-built tuples in one executemany per table (SQLite) or one COPY per
+        table (PostgreSQL, geometry as EWKB hex), not as a dict per row through SQLAlchemy.
+        """
+        postgresql = is_postgresql(self.engine)
+        columns: dict[str, dict[str, list]] = {}
         for spec in LAYERS:
             gdf = dataset.layers.get(spec.name)
             if gdf is None:
-                rows[spec.name] = []
                 continue
-            frame = pd.DataFrame({c.name: gdf[c.name].to_numpy(dtype=object) for c in spec.columns})
+            values = {c.name: _column_values(gdf[c.name]) for c in spec.columns}
             for name in spec.derived:
-                frame[name] = derived[spec.name][name].to_numpy(dtype=object)
-            frame["geom"] = shapely.to_wkb(gdf.geometry.to_numpy(), output_dimension=2)
-            rows[spec.name] = _records(frame)
+                values[name] = _column_values(derived[spec.name][name])
+            values["geom"] = _geometry_values(gdf.geometry.to_numpy(), postgresql=postgresql)
+            columns[spec.name] = values
         for table_spec in TABLES:
-            frame = dataset.tables[table_spec.name][[c.name for c in table_spec.columns]]
-            rows[table_spec.name] = _records(frame)
+            frame = dataset.tables[table_spec.name]
+            columns[table_spec.name] = {c.name: _column_values(frame[c.name]) for c in table_spec.columns}
         with self.writing() as conn:
             for table in reference_tables.values():
                 conn.execute(delete(table))
-            for name, records in rows.items():
-                if records:
-                    conn.execute(insert(reference_tables[name]), records)
+            for name, values in columns.items():
+                _insert_columns(conn, reference_tables[name], values)
             version = self._bump_version(conn)
             self._set_meta(conn, "data_source", dataset.source)
             self._set_meta(conn, "data_loaded_at", dt.datetime.now(dt.UTC).isoformat())
@@ -480,6 +483,61 @@ class Store:
 def _records(frame: pd.DataFrame) -> list[dict]:
     out = frame.astype(object).where(frame.notna(), None)
     return out.to_dict("records")
+
+
+def _column_values(series: pd.Series) -> list:
+    """A column's values as Python objects, missing ones (NaN, None, NaT) as None."""
+    values = series.to_numpy(dtype=object)
+    missing = pd.isna(values)
+    if missing.any():
+        values = values.copy()
+        values[missing] = None
+    return values.tolist()
+
+
+def _geometry_values(geometries, *, postgresql: bool) -> list:
+    """WKB bytes (SQLite), or EWKB hex with the SRID for a PostgreSQL COPY."""
+    if postgresql:
+        tagged = shapely.set_srid(geometries, SRID)
+        return list(shapely.to_wkb(tagged, output_dimension=2, hex=True, include_srid=True))
+    return list(shapely.to_wkb(geometries, output_dimension=2))
+
+
+def _nul_column(values: list) -> bool:
+    texts = [v for v in values if isinstance(v, str)]
+    return bool(texts) and pd.Series(texts, dtype=object).str.contains("\x00", regex=False).any()
+
+
+def _insert_columns(conn: Connection, table: Table, values: dict[str, list]) -> None:
+    """Insert rows given column by column: one executemany of tuples, or a COPY on PostgreSQL."""
+    names = list(values)
+    rows = list(zip(*values.values(), strict=True))
+    if not rows:
+        return
+    quoted = ", ".join(conn.dialect.identifier_preparer.quote(n) for n in names)
+    if not is_postgresql(conn):
+        marks = ", ".join("?" for _ in names)
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({quoted}) VALUES ({marks})", rows)
+        return
+    if any(_nul_column(v) for n, v in values.items() if n != "geom"):
+        msg = "输入中含有空字符（\\x00），数据库不能保存；请删除这个不可见字符后重试"
+        raise InvalidInput(msg)
+    ints = [i for i, n in enumerate(names) if isinstance(table.c[n].type, Integer)]
+    if ints:  # an integral float (a column that had gaps) is written as the integer it is
+        rows = [tuple(_integral(v) if i in ints else v for i, v in enumerate(row)) for row in rows]
+    statement = f"COPY {table.name} ({quoted}) FROM STDIN"
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    try:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def _integral(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 # === Per-layer import (issue 6: gridmap import) ==========================================

@@ -75,7 +75,7 @@ def test_write_failing_mid_transaction_rolls_back(loaded_store, dataset_dir, mon
     dataset = read_dataset(dataset_dir)
     dataset.tables["units"].loc[dataset.tables["units"].index[0], "name"] = object()  # unbindable
     before = _count(loaded_store, "segments")
-    with pytest.raises(ProgrammingError, match="INSERT INTO ref_units"):  # fails on the unbindable unit name
+    with pytest.raises(ProgrammingError, match="ref_units"):  # fails on the unbindable unit name
         loaded_store.replace_reference(
             dataset, {n: _derived(n, dataset) for n in ("segments", "points", "communities")}
         )
