@@ -13,20 +13,23 @@ DEMO = Path(__file__).resolve().parent.parent / "geodata" / "demo"
 
 
 @pytest.fixture(scope="module")
-def demo_client(tmp_path_factory):
+def demo_client(module_database):
+    """The demo county loaded once per module and backend (SQLite and PostgreSQL)."""
     from gridmap.reference import load_directory
     from gridmap.store import Store
     from web import create_app
 
-    folder = tmp_path_factory.mktemp("demo")
+    folder, url = module_database
     settings = {
-        "GRIDMAP_INSTANCE_DIR": str(folder),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+        "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_SECRET_KEY": "test",
     }
-    result = load_directory(Store(settings["GRIDMAP_DATABASE_URL"]), DEMO)
+    store = Store(url)
+    result = load_directory(store, DEMO)
     assert result.audit.ok, result.audit.to_text()
-    return create_app(settings).test_client()
+    yield create_app(settings).test_client()
+    store.engine.dispose()
 
 
 def _features(client, name):

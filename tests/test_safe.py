@@ -165,9 +165,9 @@ def _hostile(i: int) -> str:
 
 
 @pytest.fixture
-def hostile_model(tmp_path):
+def hostile_model(tmp_path, store):
+    """Hostile names loaded through the store (SQLite and PostgreSQL) and read back as the model."""
     from gridmap.reference import ReferenceCache, load_directory
-    from gridmap.store import Store
     from tests import factory
 
     layers = factory.layers()
@@ -189,7 +189,6 @@ def hostile_model(tmp_path):
         for row in rows:
             row[1] = _hostile(next(counter))
             row[3] = _hostile(next(counter))
-    store = Store(f"sqlite:///{tmp_path / 'hostile.sqlite'}")
     load_directory(store, factory.write_dataset(tmp_path / "hostile", layers_=layers, tables_=tables))
     return ReferenceCache(store, tolerance_m=50.0).model()
 

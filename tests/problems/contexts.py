@@ -7,8 +7,8 @@ from pathlib import Path
 from tests import factory
 
 
-def make_context(folder: Path, url: str | None = None):
-    """Load tests/factory.py's dataset into a fresh store (``url``, else SQLite in `folder`); its ProblemContext."""
+def make_context(folder: Path, url: str):
+    """Load tests/factory.py's dataset into the store at ``url`` (any backend); its ProblemContext."""
     from gridmap.problems.context import context_from_settings
     from gridmap.reference import ReferenceCache, load_directory
     from gridmap.settings import load_settings
@@ -17,7 +17,7 @@ def make_context(folder: Path, url: str | None = None):
     settings = load_settings(
         {
             "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-            "GRIDMAP_DATABASE_URL": url or f"sqlite:///{folder / 'instance' / 'test.sqlite'}",
+            "GRIDMAP_DATABASE_URL": url,
             "GRIDMAP_SECRET_KEY": "test-secret",
         },
         environ={},

@@ -12,16 +12,16 @@ from gridmap.settings import SETTINGS, load_settings
 NO_REFERENCE = None  # building a context reads no reference data
 
 
-def _settings(tmp_path: Path, **overrides):
+def _settings(tmp_path: Path, database_url: str, **overrides):
     base = {
         "GRIDMAP_INSTANCE_DIR": str(tmp_path / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{tmp_path / 'instance' / 'test.sqlite'}",
+        "GRIDMAP_DATABASE_URL": database_url,  # the store's own database, on each backend
     }
     return load_settings({**base, **overrides}, environ={})
 
 
-def test_defaults_come_from_the_registry(store, tmp_path):
-    ctx = context_from_settings(store, NO_REFERENCE, _settings(tmp_path))
+def test_defaults_come_from_the_registry(store, tmp_path, database_url):
+    ctx = context_from_settings(store, NO_REFERENCE, _settings(tmp_path, database_url))
     defaults = {s.name: s.default for s in SETTINGS}
     assert ctx.duplicate_radius_m == defaults["GRIDMAP_DUPLICATE_RADIUS_M"]
     assert ctx.photo_max_bytes == int(defaults["GRIDMAP_PHOTO_MAX_MB"] * 1_000_000)
@@ -32,11 +32,12 @@ def test_defaults_come_from_the_registry(store, tmp_path):
     assert ctx.categories.get("garbage").code == "garbage"  # the built-in list
 
 
-def test_overrides_reach_the_context(store, tmp_path):
+def test_overrides_reach_the_context(store, tmp_path, database_url):
     table = tmp_path / "categories.csv"
     table.write_text("code,name,group,deadline_hours\nwell_cover,井盖缺失,公共设施,24\n", encoding="utf-8")
     settings = _settings(
         tmp_path,
+        database_url,
         GRIDMAP_DUPLICATE_RADIUS_M="12.5",
         GRIDMAP_PHOTO_MAX_MB="2",
         GRIDMAP_PHOTO_MAX_COUNT="5",
@@ -63,7 +64,7 @@ def test_overrides_reach_the_context(store, tmp_path):
         "GRIDMAP_PHOTO_DIR",
     ],
 )
-def test_the_context_has_no_defaults_of_its_own(store, tmp_path, missing):
-    settings = {k: v for k, v in _settings(tmp_path).items() if k != missing}
+def test_the_context_has_no_defaults_of_its_own(store, tmp_path, database_url, missing):
+    settings = {k: v for k, v in _settings(tmp_path, database_url).items() if k != missing}
     with pytest.raises(KeyError, match=missing):
         context_from_settings(store, NO_REFERENCE, settings)

@@ -13,16 +13,17 @@ from tests.test_demo_data import DEMO
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(module_database):
+    """The demo county and its seeded problems, once per module and backend (SQLite and PostgreSQL)."""
     from gridmap.problems.service import context_from_settings
     from gridmap.reference import ReferenceCache, load_directory
     from gridmap.settings import load_settings
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("demo")
+    folder, url = module_database
     settings = {
-        "GRIDMAP_INSTANCE_DIR": str(folder),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+        "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+        "GRIDMAP_DATABASE_URL": url,
     }
     store = Store(settings["GRIDMAP_DATABASE_URL"])
     load_directory(store, DEMO)

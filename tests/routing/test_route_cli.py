@@ -110,9 +110,9 @@ def test_budget_too_small_names_the_stop_and_the_budget_needed(tmp_path):
     assert "远处" in message and "10,000 米" in message
 
 
-def test_lon_lat_without_a_street_network_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("GRIDMAP_INSTANCE_DIR", str(tmp_path / "instance"))  # an empty store
-    monkeypatch.setenv("GRIDMAP_DATABASE_URL", f"sqlite:///{tmp_path / 'instance' / 'empty.sqlite'}")
+def test_lon_lat_without_a_street_network_says_what_to_do(tmp_path, monkeypatch, database_url):
+    monkeypatch.setenv("GRIDMAP_INSTANCE_DIR", str(tmp_path / "instance"))  # an empty store, on each backend
+    monkeypatch.setenv("GRIDMAP_DATABASE_URL", database_url)
     text = "id,x,y\nA,106.51,33.90\nB,106.52,33.91\nC,106.53,33.90\n"
     message = refused(csv_file(tmp_path, text))
     assert "路网尚未导入" in message and "--planar" in message
