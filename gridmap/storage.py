@@ -47,6 +47,9 @@ class Storage(Protocol):
     def within(self, prefix: str) -> Storage:
         """The same storage seen under a key prefix: ``within("uploads").put("a.jpg", …)`` writes ``uploads/a.jpg``."""
 
+    def listing(self, prefix: str = "") -> list[tuple[str, float]]:
+        """(key, last modified as a Unix time) of everything stored under the folder ``prefix``, sorted by key."""
+
 
 def check_key(key: str) -> str:
     """``key`` if it is a plain relative path of names (no ``..``, no leading ``/``); NotFound otherwise."""
@@ -74,10 +77,9 @@ class FolderStorage:
 
     def put(self, key: str, data: bytes) -> None:
         path = self.path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
         try:
-            with open(tmp, "wb") as fh:
+            with self._create(tmp) as fh:
                 fh.write(data)
                 fh.flush()
                 os.fsync(fh.fileno())
@@ -87,6 +89,18 @@ class FolderStorage:
                 tmp.unlink()
             raise
 
+    @staticmethod
+    def _create(tmp: Path):
+        """Open a new file for writing, making its folder (again, if a delete just removed it empty)."""
+        for attempt in range(3):
+            tmp.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                return open(tmp, "wb")
+            except FileNotFoundError:
+                if attempt == 2:
+                    raise
+        raise AssertionError  # unreachable
+
     def get(self, key: str) -> bytes:
         try:
             return self.path(key).read_bytes()
@@ -95,14 +109,33 @@ class FolderStorage:
             raise NotFound(msg) from None
 
     def delete(self, key: str) -> None:
+        path = self.path(key)
         with contextlib.suppress(OSError):
-            self.path(key).unlink()
+            path.unlink()
+        for folder in path.parents:  # folders left empty go too (a put makes them again)
+            if folder == self.root or self.root not in folder.parents:
+                break
+            try:
+                folder.rmdir()
+            except OSError:
+                break
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
 
     def within(self, prefix: str) -> FolderStorage:
         return FolderStorage(self.path(prefix.strip("/")))
+
+    def listing(self, prefix: str = "") -> list[tuple[str, float]]:
+        top = self.path(prefix.strip("/")) if prefix.strip("/") else self.root
+        found = []
+        for path in top.rglob("*") if top.is_dir() else ():
+            if path.name.startswith("."):  # a write under way (its temporary file)
+                continue
+            with contextlib.suppress(OSError):  # removed by another server meanwhile
+                if path.is_file():
+                    found.append((path.relative_to(self.root).as_posix(), path.stat().st_mtime))
+        return sorted(found)
 
 
 def _unreachable(action: str, exc: Exception) -> ServiceBusy:
@@ -206,6 +239,18 @@ class S3Storage:
                 return False
             raise _unreachable("查询", exc) from exc
         return True
+
+    def listing(self, prefix: str = "") -> list[tuple[str, float]]:
+        start = self.prefix + (check_key(prefix.strip("/")) + "/" if prefix.strip("/") else "")
+        found = []
+        try:
+            pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=start)
+            for page in pages:
+                for item in page.get("Contents", ()):
+                    found.append((item["Key"][len(self.prefix) :], item["LastModified"].timestamp()))
+        except Exception as exc:
+            raise _unreachable("列出", exc) from exc
+        return sorted(found)
 
     def within(self, prefix: str) -> S3Storage:
         return S3Storage(

@@ -8,7 +8,7 @@ preview route before any hook touches the form).
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template, request, session, url_for
+from flask import Blueprint, current_app, render_template, request, session, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from gridmap.assets import localize
@@ -26,7 +26,11 @@ _OFFICE = ("office",)
 
 
 def _uploads() -> Uploads:
-    return Uploads.from_settings(settings())
+    """The app's uploads, made once (its storage keeps one S3 client per process)."""
+    found = current_app.extensions.get("gridmap.uploads")
+    if found is None:
+        found = current_app.extensions["gridmap.uploads"] = Uploads.from_settings(settings())
+    return found
 
 
 @bp.url_value_preprocessor

@@ -1,19 +1,23 @@
 """Uploads of the office's import page: stored by their content, size-limited, previewed, kept a while.
 
-An upload is saved under ``<instance>/uploads/imports/<token>/`` with a suffix from the format
-sniffed from its content (never from its name). One whose preview fails is deleted at once; one
-that passes waits for "confirm" for GRIDMAP_IMPORT_KEEP_MINUTES, and expired ones are removed
-whenever the page is used. The caller keeps each session's pending uploads (token -> options)
-and hands them in; at most PENDING_PER_SESSION wait per session, the oldest go first.
+An upload is saved in a local working folder (GDAL reads files by path) under ``<token>/``, with a
+suffix from the format sniffed from its content (never from its name), and previewed there. One
+whose preview fails leaves nothing; one that passes is kept in the deployment's shared storage
+(GRIDMAP_STORAGE: the instance folder, an NFS folder or an S3 bucket) under
+``uploads/imports/<token>/``, so that "confirm" may reach any app server; it waits there for
+GRIDMAP_IMPORT_KEEP_MINUTES, and expired ones are removed whenever the page is used. The caller
+keeps each session's pending uploads (token -> options) and hands them in; at most
+PENDING_PER_SESSION wait per session, the oldest go first.
 """
 
 from __future__ import annotations
 
-import os
+import contextlib
 import secrets
 import shutil
+import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,6 +29,7 @@ from gridmap.io.archive import ArchiveLimits
 from gridmap.io.columns import KINDS
 from gridmap.io.sniff import sniff_format
 from gridmap.parsing import parse_number
+from gridmap.storage import Storage, storage_from_settings
 from gridmap.store import Store
 
 __all__ = ["FORM_ALLOWANCE", "PENDING_PER_SESSION", "Outcome", "UploadedFile", "Uploads"]
@@ -39,6 +44,7 @@ _SUFFIX = {
     "csv": ".csv",
     "xlsx": ".xlsx",
 }
+IMPORTS_PREFIX = "uploads/imports"  # previewed uploads' keys in the shared storage
 FORM_ALLOWANCE = 1_000_000  # the other form fields and the multipart framing around the file
 PENDING_PER_SESSION = 4
 
@@ -67,7 +73,7 @@ class Outcome:
 class Uploads:
     """The import page's upload store and its rules, from the settings."""
 
-    folder: Path
+    storage: Storage  # previewed uploads, seen alike by every app server
     max_mb: float
     keep_seconds: float
     tolerance_m2: float
@@ -75,9 +81,9 @@ class Uploads:
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Uploads:
-        """GRIDMAP_INSTANCE_DIR, GRIDMAP_IMPORT_MAX_MB, GRIDMAP_IMPORT_KEEP_MINUTES, the coverage tolerance."""
+        """GRIDMAP_STORAGE (or the instance folder), GRIDMAP_IMPORT_MAX_MB, GRIDMAP_IMPORT_KEEP_MINUTES, the tolerance."""
         return cls(
-            folder=Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads" / "imports",
+            storage=storage_from_settings(settings).within(IMPORTS_PREFIX),
             max_mb=float(settings["GRIDMAP_IMPORT_MAX_MB"]),
             keep_seconds=float(settings["GRIDMAP_IMPORT_KEEP_MINUTES"]) * 60,
             tolerance_m2=float(settings["GRIDMAP_COVERAGE_TOLERANCE_M2"]),
@@ -107,15 +113,10 @@ class Uploads:
     # --- the page's three actions -----------------------------------------------------
     def clean(self) -> None:
         """Remove uploads older than GRIDMAP_IMPORT_KEEP_MINUTES (and leftovers of broken ones)."""
-        if not self.folder.is_dir():
-            return
         cutoff = time.time() - self.keep_seconds
-        for child in self.folder.iterdir():
-            try:
-                if child.is_dir() and child.stat().st_mtime < cutoff:
-                    shutil.rmtree(child, ignore_errors=True)
-            except FileNotFoundError:
-                continue  # removed by another worker meanwhile
+        for key, modified in self.storage.listing():
+            if modified < cutoff:
+                self.storage.delete(key)  # another server removing it meanwhile is fine
 
     def preview(
         self, store: Store, *, form: Mapping[str, str], upload: UploadedFile | None, pending: Pending
@@ -138,14 +139,13 @@ class Uploads:
                 settings=self.settings,
                 **options,
             )
-        except BaseException:
-            self.remove(token)  # nothing of a failed preview stays on disk
-            raise
-        kept = {k: dict(v) for k, v in pending.items()}
-        if not report.ok:
-            self.remove(token)
-            return Outcome(report=report, options=options, pending=kept)
-        os.utime(path.parent)  # kept from now on, for GRIDMAP_IMPORT_KEEP_MINUTES
+            kept = {k: dict(v) for k, v in pending.items()}
+            if not report.ok:  # nothing of a failed preview is kept
+                return Outcome(report=report, options=options, pending=kept)
+            # kept from now on, for GRIDMAP_IMPORT_KEEP_MINUTES, where every server finds it
+            self.storage.put(f"{token}/{path.name}", path.read_bytes())
+        finally:
+            shutil.rmtree(path.parent.parent, ignore_errors=True)  # the local working copy
         while len(kept) >= PENDING_PER_SESSION:  # a few at a time per session; drop the oldest
             oldest = next(iter(kept))
             del kept[oldest]
@@ -155,14 +155,20 @@ class Uploads:
 
     def commit(self, store: Store, token: str, *, pending: Pending) -> Outcome:
         """Import a previewed upload for real; once committed its file and token are gone."""
-        path, entry = self._pending(token, pending)
+        key, entry = self._pending(token, pending)
         options = {k: v for k, v in entry.items() if k != "name"}
-        report = run_import(
-            store, path, display_name=entry["name"], limits=self._limits(), settings=self.settings, **options
-        )
+        with self._local_copy(key) as path:
+            report = run_import(
+                store,
+                path,
+                display_name=entry["name"],
+                limits=self._limits(),
+                settings=self.settings,
+                **options,
+            )
         kept = {k: dict(v) for k, v in pending.items()}
         if report.committed:
-            shutil.rmtree(path.parent, ignore_errors=True)
+            self.remove(token)
             kept.pop(token, None)
         return Outcome(report=report, options=options, pending=kept)
 
@@ -196,45 +202,60 @@ class Uploads:
         }
 
     def save(self, upload: UploadedFile | None) -> tuple[str, Path, str]:
-        """Keep the upload under <folder>/<token>/ with a suffix from its content: (token, path, name)."""
+        """Save the upload in a new local working folder, as <token>/data.<suffix from its content>.
+
+        Returns (token, path, name); the caller removes ``path.parent.parent`` when done with it.
+        """
         if upload is None or not upload.filename:
             msg = "请选择要导入的文件"
             raise InvalidInput(msg)
         name = Path(upload.filename.replace("\\", "/")).name[:120] or "upload"
         self.clean()
         token = secrets.token_urlsafe(16)
-        folder = self.folder / token
-        folder.mkdir(parents=True)
+        work = Path(tempfile.mkdtemp(prefix="gridmap-import-"))
+        folder = work / token
+        folder.mkdir()
         raw = folder / "upload.bin"
         try:
             upload.save(raw)
             if raw.stat().st_size > self.max_bytes:
                 raise TooLarge(self.too_large_message())
             fmt = sniff_format(raw, display_name=name)
+            if fmt == "shapefile":
+                msg = "Shapefile 由多个文件组成：请把 .shp、.shx、.dbf、.prj、.cpg 打包成一个 ZIP 文件再上传"
+                raise InvalidInput(msg)
         except BaseException:
-            shutil.rmtree(folder, ignore_errors=True)
+            shutil.rmtree(work, ignore_errors=True)
             raise
-        if fmt == "shapefile":
-            shutil.rmtree(folder, ignore_errors=True)
-            msg = "Shapefile 由多个文件组成：请把 .shp、.shx、.dbf、.prj、.cpg 打包成一个 ZIP 文件再上传"
-            raise InvalidInput(msg)
         path = raw.rename(folder / f"data{_SUFFIX[fmt]}")
         return token, path, name
 
     def remove(self, token: str) -> None:
-        """Delete an upload (a token that is not a plain folder name is ignored)."""
-        if token and "/" not in token and token not in (".", ".."):
-            shutil.rmtree(self.folder / token, ignore_errors=True)
+        """Delete a kept upload (a token that is not a plain folder name is ignored)."""
+        if token and "/" not in token and "\\" not in token and token not in (".", ".."):
+            for key, _modified in self.storage.listing(token):
+                self.storage.delete(key)
 
-    def _pending(self, token: str, pending: Pending) -> tuple[Path, Mapping[str, Any]]:
+    def _pending(self, token: str, pending: Pending) -> tuple[str, Mapping[str, Any]]:
         entry = pending.get(token)
         self.clean()
-        folder = self.folder / token
-        files = list(folder.glob("data.*")) if entry and token and folder.is_dir() else []
+        keys = [] if not entry or not token or "/" in token else self.storage.listing(token)
+        files = [key for key, _modified in keys if key.rsplit("/", 1)[-1].startswith("data.")]
         if not entry or not files:
             msg = "上传的文件已过期或不属于当前用户，请重新上传"
             raise InvalidInput(msg)
         return files[0], entry
+
+    @contextlib.contextmanager
+    def _local_copy(self, key: str) -> Iterator[Path]:
+        """The kept upload copied to a local working folder (GDAL needs a path), removed afterwards."""
+        work = Path(tempfile.mkdtemp(prefix="gridmap-import-"))
+        try:
+            path = work / key.rsplit("/", 1)[-1]
+            path.write_bytes(self.storage.get(key))
+            yield path
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     def _limits(self) -> ArchiveLimits:
         return ArchiveLimits.from_settings(dict(self.settings))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from pathlib import Path
 
 import pyogrio
 import pytest
@@ -33,16 +34,17 @@ def _gpkg(tmp_path) -> bytes:
 
 
 def _folders(uploads: Uploads) -> list[str]:
-    return sorted(p.name for p in uploads.folder.iterdir()) if uploads.folder.is_dir() else []
+    """The tokens of the uploads kept in the shared storage."""
+    return sorted({key.split("/")[0] for key, _modified in uploads.storage.listing()})
 
 
 def test_stored_by_content_not_by_name(settings, tmp_path):
     uploads = _uploads(settings)
     token, path, name = uploads.save(_file(_gpkg(tmp_path), "网格.csv"))
     assert path.name == "data.gpkg" and name == "网格.csv" and path.parent.name == token
+    assert _folders(uploads) == []  # a local working copy: kept for others only once its preview passes
     with pytest.raises(InvalidInput, match="ZIP"):
         uploads.save(_file(b"\x00\x00\x27\x0a" + b"\x00" * 96, "grids.shp"))
-    assert _folders(uploads) == [token]  # the refused one left nothing
 
 
 def test_bigger_than_the_setting_is_too_large_and_leaves_nothing(settings):
@@ -87,7 +89,9 @@ def test_expired_uploads_are_removed(settings, loaded_store, tmp_path):
     uploads = _uploads(settings, GRIDMAP_IMPORT_KEEP_MINUTES=1)
     outcome = uploads.preview(loaded_store, form=FORM, upload=_file(_gpkg(tmp_path), "g.gpkg"), pending={})
     old = time.time() - 61
-    os.utime(uploads.folder / outcome.token, (old, old))
+    os.utime(
+        Path(settings["GRIDMAP_INSTANCE_DIR"]) / "uploads/imports" / outcome.token / "data.gpkg", (old, old)
+    )
     uploads.clean()
     assert _folders(uploads) == []
     with pytest.raises(InvalidInput):

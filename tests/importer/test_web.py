@@ -186,9 +186,9 @@ def test_failed_previews_leave_nothing_and_kept_ones_expire(app, client, tmp_pat
     assert len(_uploads(tmp_path)) == 1  # waits for "confirm"
     commit_token = re.search(r'name="token" value="([^"]+)"', html).group(1)
     # Older than GRIDMAP_IMPORT_KEEP_MINUTES (60): removed the next time the page is used.
-    folder = tmp_path / "instance" / "uploads" / "imports" / commit_token
+    kept = tmp_path / "instance" / "uploads" / "imports" / commit_token / "data.gpkg"
     old = time.time() - 61 * 60
-    os.utime(folder, (old, old))
+    os.utime(kept, (old, old))
     assert client.get("/import").status_code == 200
     assert _uploads(tmp_path) == []
     late = client.post("/import/commit", data={"csrf_token": token, "token": commit_token})
