@@ -24,4 +24,6 @@ def open_reference(settings: Settings | None = None) -> ReferenceCache:
     from gridmap.reference import ReferenceCache
 
     settings = load_settings() if settings is None else settings
-    return ReferenceCache(open_store(settings), tolerance_m=settings["GRIDMAP_WHOIS_TOLERANCE_M"])
+    return ReferenceCache(
+        open_store(settings), tolerance_m=settings.whois_tolerance_m, whois_source=settings.whois_source
+    )

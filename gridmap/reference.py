@@ -19,8 +19,10 @@ from gridmap.errors import GridmapError, ServiceBusy
 from gridmap.io.read import Dataset, read_dataset
 from gridmap.model import GRID_CODE_LAYERS
 from gridmap.responsibility import ResponsibilityModel, build_model
+from gridmap.spatial.dbwhois import DatabaseWhois
+from gridmap.spatial.repository import require_postgis
 from gridmap.store import Store
-from gridmap.whois import WhoisIndex
+from gridmap.whois import Whois, WhoisIndex
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -52,11 +54,11 @@ def load_directory(store: Store, directory: str | Path) -> LoadResult:
 
 @dataclass
 class Snapshot:
-    """One data version's model and whois index (or the error reading it gave), and what was derived from it."""
+    """One data version's model and whois (or the error reading it gave), and what was derived from it."""
 
     version: int
     model: ResponsibilityModel | None = None
-    whois: WhoisIndex | None = None
+    whois: Whois | None = None
     error: GridmapError | None = None
     derived: dict[str, Any] = field(default_factory=dict)
 
@@ -70,11 +72,21 @@ class ReferenceCache:
     (commands, tests, the development server) the first caller after a change builds it.
     """
 
-    def __init__(self, store: Store, *, tolerance_m: float, check_s: float = 0.0) -> None:
-        """A cache over ``store``; ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, for the whois index;
-        ``check_s`` is GRIDMAP_VERSION_CHECK_S (0: read the version at every use)."""
+    def __init__(
+        self, store: Store, *, tolerance_m: float, check_s: float = 0.0, whois_source: str = "memory"
+    ) -> None:
+        """A cache over ``store``; ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, for whois;
+        ``check_s`` is GRIDMAP_VERSION_CHECK_S (0: read the version at every use); ``whois_source``
+        is GRIDMAP_WHOIS_SOURCE: ``memory`` builds a WhoisIndex per data version, ``database``
+        asks PostGIS (ConfigError here on SQLite) and builds no index."""
+        if whois_source == "database":
+            require_postgis(store)
+        elif whois_source != "memory":
+            msg = f"whois_source 应为 memory 或 database，实际为 {whois_source!r}"
+            raise ValueError(msg)
         self.store = store
         self.tolerance_m = tolerance_m
+        self.whois_source = whois_source
         self.check_s = float(check_s)
         self.background = False
         self._lock = threading.Lock()
@@ -91,7 +103,13 @@ class ReferenceCache:
         except GridmapError as error:  # NotFound: no grids loaded yet; kept until the version moves
             return Snapshot(version, error=error)
         model = build_model(dataset)
-        snapshot = Snapshot(version, model=model, whois=WhoisIndex(model, tolerance_m=self.tolerance_m))
+        whois: Whois
+        if self.whois_source == "database":
+            model.drop_metric_geometries()  # only the index uses them: memory saved per worker
+            whois = DatabaseWhois(self.store, model, tolerance_m=self.tolerance_m)
+        else:
+            whois = WhoisIndex(model, tolerance_m=self.tolerance_m)
+        snapshot = Snapshot(version, model=model, whois=whois)
         for key, derive in list(self._derivers.items()):
             snapshot.derived[key] = derive(model)
         return snapshot
@@ -163,7 +181,7 @@ class ReferenceCache:
         assert model is not None
         return model
 
-    def whois(self) -> WhoisIndex:
+    def whois(self) -> Whois:
         whois = self._ready().whois
         assert whois is not None
         return whois

@@ -47,6 +47,10 @@ class ResponsibilityModel:
             cache[name] = np.asarray(self.layer(name).geometry.to_crs(self.local_crs).values)
         return cache[name]
 
+    def drop_metric_geometries(self) -> None:
+        """Free the metre-CRS copies of the layers (whois in the database needs none); made again on use."""
+        self.__dict__.pop("_metric_geometries", None)
+
     def _rows_by_code(self, frame_name: str, columns: tuple[str, ...]) -> dict:
         """code -> that row's values of ``columns``, built once per model (a dict, not a .loc per call)."""
         key = f"_rows_by_code_{frame_name}"

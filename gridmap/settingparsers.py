@@ -69,6 +69,14 @@ def patrol_mode(value: str) -> str:
     return mode
 
 
+def whois_source(value: str) -> str:
+    source = value.strip().lower()
+    if source not in ("memory", "database"):
+        msg = f"应为 memory（每个工作进程内存中的索引）或 database（PostGIS 查询），实际为 {value!r}"
+        raise ValueError(msg)
+    return source
+
+
 def boolean(value: str) -> bool:
     text = str(value).strip().lower()
     if text in ("1", "true", "yes", "on"):

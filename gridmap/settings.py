@@ -45,6 +45,7 @@ class Settings(Mapping[str, Any]):
     secret_key: str | None
     secure_cookies: bool
     whois_tolerance_m: float
+    whois_source: str
     body_timeout_s: float
     heavy_slots: int
     heavy_wait_s: float
@@ -198,6 +199,14 @@ def load_settings(
         values["GRIDMAP_DATABASE_URL"] = f"sqlite:///{db}"
     if values["GRIDMAP_BASEMAP"] == "mbtiles":
         values["GRIDMAP_BASEMAP"] = str(Path(values["GRIDMAP_INSTANCE_DIR"]).resolve() / BASEMAP_MBTILES)
+    url = str(values["GRIDMAP_DATABASE_URL"])
+    if values["GRIDMAP_WHOIS_SOURCE"] == "database" and not url.startswith(("postgresql", "postgres:")):
+        msg = (
+            f"GRIDMAP_WHOIS_SOURCE=database 要在 PostgreSQL/PostGIS 中查询责任归属，但 GRIDMAP_DATABASE_URL "
+            f"指向 {url.split(':', 1)[0]} 数据库（{url}）；请把 GRIDMAP_DATABASE_URL 设为 "
+            "postgresql+psycopg://用户:密码@主机/库名，或把 GRIDMAP_WHOIS_SOURCE 改回 memory（默认，县级数据用内存索引）"
+        )
+        raise ConfigError(msg)
     if values["GRIDMAP_BASEMAP"] == "tianditu" and not values["GRIDMAP_TIANDITU_TOKEN"]:
         msg = "GRIDMAP_BASEMAP=tianditu 需要同时设置 GRIDMAP_TIANDITU_TOKEN（天地图密钥）"
         raise ConfigError(msg)

@@ -423,4 +423,12 @@ SETTINGS: tuple[Setting, ...] = (
         "(0: read it at every request); a change made in the same process is seen at once.",
         parse.non_negative_float,
     ),
+    Setting(
+        "GRIDMAP_WHOIS_SOURCE",
+        "memory",
+        "Where whois and the assignment of reports look spots up: memory (a spatial index in every "
+        "worker, for a county) or database (PostGIS queries on the GiST indexes, no index held per "
+        "worker; needs GRIDMAP_DATABASE_URL=postgresql+psycopg://…).",
+        parse.whois_source,
+    ),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -67,6 +67,26 @@ def _positions(index: pd.Index) -> dict[object, int]:
     return out
 
 
+def code_positions(index: pd.Index, codes: list[str | None]) -> np.ndarray:
+    """The first position in ``index`` of each code (-1 for None or a code not there)."""
+    if index.is_unique:
+        found = index.get_indexer(pd.Index(codes, dtype=object))
+        return np.asarray(found, dtype=np.int64)
+    first = _positions(index)
+    return np.fromiter((first.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
+
+
+class Whois(Protocol):
+    """What answers whois: the in-memory `WhoisIndex`, or `gridmap.spatial.dbwhois.DatabaseWhois`."""
+
+    model: ResponsibilityModel
+    tolerance_m: float
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> Located: ...
+
+    def lookup(self, lon: object, lat: object, *, crs: str | None = None) -> dict: ...
+
+
 def _first_hit(n: int, query_idx: np.ndarray, tree_idx: np.ndarray) -> np.ndarray:
     out = np.full(n, -1, dtype=np.int64)
     if len(query_idx):
@@ -93,7 +113,7 @@ class WhoisIndex:
         self._segments = shapely.STRtree(metric("segments"))
         self._points = shapely.STRtree(self._areas(metric("points")))
         self._communities = shapely.STRtree(self._areas(metric("communities")))
-        self._records = _Records(model)
+        self._records = Records(model)
 
     @staticmethod
     def _areas(geoms: np.ndarray) -> np.ndarray:
@@ -162,7 +182,7 @@ class WhoisIndex:
         )
 
 
-class _Records:
+class Records:
     """JSON records of features, each built on first use from column arrays and kept.
 
     Nothing is prepared per row up front: a lookup builds (once) only the records of the

@@ -46,7 +46,10 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     app.json.ensure_ascii = False  # type: ignore[attr-defined]  # DefaultJSONProvider
     app.json.sort_keys = False  # type: ignore[attr-defined]
     reference = ReferenceCache(
-        store, tolerance_m=settings.whois_tolerance_m, check_s=settings.version_check_s
+        store,
+        tolerance_m=settings.whois_tolerance_m,
+        check_s=settings.version_check_s,
+        whois_source=settings.whois_source,
     )
     for key, derive in publish.CACHED_LISTS.items():
         reference.cached_later(key, derive)

@@ -13,7 +13,7 @@ from gridmap.reference import ReferenceCache
 from gridmap.settings import Settings, load_settings
 from gridmap.storage import FolderStorage, storage_from_settings
 from gridmap.store import Store
-from gridmap.whois import WhoisIndex
+from gridmap.whois import Whois
 from gridmap.worktime import calendar_for
 
 PHOTO_PREFIX = "uploads"  # photos' keys in the shared storage start with this folder
@@ -36,8 +36,8 @@ class ProblemContext:
     photo_base: str = "/problems/photos"  # where the photo routes are mounted
     whois_check_s: float = 2.0  # how often to ask the store whether reference data changed
 
-    def whois(self) -> WhoisIndex:
-        """The whois index, re-validated against the store's data version every few seconds."""
+    def whois(self) -> Whois:
+        """The whois (index or database), re-validated against the store's data version every few seconds."""
         cached = self.__dict__.get("_whois")
         clock = time.monotonic()
         if cached is None or clock - cached[1] > self.whois_check_s:

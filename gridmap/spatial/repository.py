@@ -72,7 +72,8 @@ def _locate_sql() -> str:
     )
 
 
-def _require_postgis(store: Store) -> None:
+def require_postgis(store: Store) -> None:
+    """ConfigError unless ``store`` is PostgreSQL (with PostGIS, which the store sets up)."""
     if not is_postgresql(store.engine):
         msg = (
             "在数据库中查询责任归属需要 PostgreSQL/PostGIS（GRIDMAP_DATABASE_URL=postgresql+psycopg://…）；"
@@ -86,7 +87,7 @@ def locate_many(
 ) -> list[Spot]:
     """For each WGS84 spot: the town and grid containing it, the nearest segment within
     ``tolerance_m`` metres, the inspection point (within 30 m) and community there."""
-    _require_postgis(store)
+    require_postgis(store)
     if len(lons) != len(lats):
         msg = f"经度与纬度的个数不一致：{len(lons)} 与 {len(lats)}"
         raise ValueError(msg)
@@ -118,7 +119,7 @@ def locate(store: Store, lon: float, lat: float, *, tolerance_m: float) -> Spot:
 
 def grids_at(store: Store, lons: Sequence[float], lats: Sequence[float]) -> list[str | None]:
     """The code of the grid containing each spot (None outside every grid): ``ST_Intersects`` on the index."""
-    _require_postgis(store)
+    require_postgis(store)
     sql = (
         "SELECT g.code FROM unnest(CAST(:lons AS float8[]), CAST(:lats AS float8[])) WITH ORDINALITY AS u(lon, lat, n)"
         f" LEFT JOIN LATERAL (SELECT code FROM {_table('grids')} WHERE geom && ST_SetSRID(ST_MakePoint(u.lon, u.lat), 4326)"

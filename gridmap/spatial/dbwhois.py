@@ -1,0 +1,84 @@
+"""Whois answered by PostGIS queries instead of a spatial index held in every worker.
+
+`DatabaseWhois` has the interface of :class:`gridmap.whois.WhoisIndex` (``model``, ``locate``,
+``lookup``) and builds its answers with the same :class:`gridmap.whois.Records` from the model's
+frames, so the JSON is the same; only the question "what is at this spot" goes to the database
+(:func:`gridmap.spatial.repository.locate_many`, ``ST_Intersects``/``ST_DWithin`` on the GiST
+indexes). Chosen by ``GRIDMAP_WHOIS_SOURCE=database``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from pyproj import Transformer
+
+from gridmap.responsibility import ResponsibilityModel
+from gridmap.spatial import repository
+from gridmap.store import Store
+from gridmap.whois import Located, Records, code_positions, parse_lonlat
+
+# The database measures on the spheroid, the index in the local metric CRS: the database is asked
+# for segments this much further, and the metric distance then decides as the index does.
+SEGMENT_MARGIN_M = 1.0
+
+
+class DatabaseWhois:
+    """Whois over one model whose spatial questions PostGIS answers; no STRtree, no metric copies."""
+
+    def __init__(self, store: Store, model: ResponsibilityModel, *, tolerance_m: float) -> None:
+        """Answer for ``model`` (the store's data) from ``store``, which must be PostgreSQL/PostGIS;
+        ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M."""
+        repository.require_postgis(store)
+        self.store = store
+        self.model = model
+        self.tolerance_m = float(tolerance_m)
+        self._to_local = Transformer.from_crs("EPSG:4326", model.local_crs, always_xy=True)
+        self._records = Records(model)
+
+    def locate(self, lon: np.ndarray, lat: np.ndarray) -> Located:
+        """The town, grid, nearest segment, point and community of many spots, as positions into
+        the model's frames (as `WhoisIndex.locate`); one query for all of them."""
+        lon = np.asarray(lon, float)
+        lat = np.asarray(lat, float)
+        model = self.model
+        if not len(lon):
+            empty = np.empty(0, dtype=np.int64)
+            return Located(empty, empty, empty, np.empty(0), empty, empty)
+        spots = repository.locate_many(
+            self.store, lon.tolist(), lat.tolist(), tolerance_m=self.tolerance_m + SEGMENT_MARGIN_M
+        )
+        segment = code_positions(model.segments.index, [s.segment for s in spots])
+        distance = np.full(len(spots), np.nan)
+        hit = np.flatnonzero(segment >= 0)
+        if len(hit):
+            # The distance in the local CRS, as the index measures it (same projection, same rounding).
+            lines = model.segments.geometry.iloc[segment[hit]].to_crs(model.local_crs).to_numpy()
+            x, y = self._to_local.transform(lon[hit], lat[hit])
+            metres = shapely.distance(lines, shapely.points(x, y))
+            near = metres <= self.tolerance_m
+            distance[hit[near]] = metres[near]
+            segment[hit[~near]] = -1
+        return Located(
+            town=code_positions(model.towns.index, [s.town for s in spots]),
+            grid=code_positions(model.grids.index, [s.grid for s in spots]),
+            segment=segment,
+            segment_distance=distance,
+            point=code_positions(model.points.index, [s.point for s in spots]),
+            community=code_positions(model.communities.index, [s.community for s in spots]),
+        )
+
+    def lookup(self, lon: object, lat: object, *, crs: str | None = None) -> dict:
+        """Everything about who answers for one spot, as `WhoisIndex.lookup` gives it."""
+        lon_f, lat_f = parse_lonlat(lon, lat, crs=crs)
+        found = self.locate(np.array([lon_f]), np.array([lat_f]))
+        return self._records.answer(
+            lon_f,
+            lat_f,
+            town=int(found.town[0]),
+            grid=int(found.grid[0]),
+            segment=int(found.segment[0]),
+            distance=float(found.segment_distance[0]),
+            point=int(found.point[0]),
+            community=int(found.community[0]),
+        )
