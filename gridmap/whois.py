@@ -70,8 +70,11 @@ def _positions(index: pd.Index) -> dict[object, int]:
 def code_positions(index: pd.Index, codes: list[str | None]) -> np.ndarray:
     """The first position in ``index`` of each code (-1 for None or a code not there)."""
     if index.is_unique:
-        found = index.get_indexer(pd.Index(codes, dtype=object))
-        return np.asarray(found, dtype=np.int64)
+        try:  # a target of the index's own dtype (pandas' str) uses its hash table as it is
+            target = pd.Index(codes, dtype=index.dtype)
+        except (TypeError, ValueError):
+            target = pd.Index(codes, dtype=object)
+        return np.asarray(index.get_indexer(target), dtype=np.int64)
     first = _positions(index)
     return np.fromiter((first.get(c, -1) for c in codes), dtype=np.int64, count=len(codes))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 
@@ -15,7 +16,7 @@ from gridmap.reference import ReferenceCache, load_directory
 from gridmap.settings import load_settings
 from gridmap.spatial.dbwhois import DatabaseWhois
 from gridmap.store import Store
-from gridmap.whois import WhoisIndex
+from gridmap.whois import WhoisIndex, code_positions
 from web import create_app
 
 DEMO = Path(__file__).resolve().parent.parent / "geodata" / "demo"
@@ -193,3 +194,10 @@ def test_the_setting_is_parsed_and_checked(tmp_path):
         load_settings(environ={**env, "GRIDMAP_WHOIS_SOURCE": "disk"})
     with pytest.raises(ConfigError, match="sqlite"):
         load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path), "GRIDMAP_WHOIS_SOURCE": "database"})
+
+
+def test_code_positions_give_the_first_position_of_each_code():
+    text = pd.Index(["g1", "g2", "g3"], dtype="str")
+    assert code_positions(text, ["g3", None, "gx", "g1"]).tolist() == [2, -1, -1, 0]
+    repeated = pd.Index(["a", "b", "a"], dtype=object)
+    assert code_positions(repeated, ["a", "b", None]).tolist() == [0, 1, -1]

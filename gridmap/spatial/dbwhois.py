@@ -36,6 +36,11 @@ class DatabaseWhois:
         self._to_local = Transformer.from_crs("EPSG:4326", model.local_crs, always_xy=True)
         self._records = Records(model)
 
+    def _project(self, xy: np.ndarray) -> np.ndarray:
+        """WGS84 coordinates to the local CRS, as ``GeoSeries.to_crs`` projects them for the index."""
+        x, y = self._to_local.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack((x, y))
+
     def locate(self, lon: np.ndarray, lat: np.ndarray) -> Located:
         """The town, grid, nearest segment, point and community of many spots, as positions into
         the model's frames (as `WhoisIndex.locate`); one query for all of them."""
@@ -53,7 +58,7 @@ class DatabaseWhois:
         hit = np.flatnonzero(segment >= 0)
         if len(hit):
             # The distance in the local CRS, as the index measures it (same projection, same rounding).
-            lines = model.segments.geometry.iloc[segment[hit]].to_crs(model.local_crs).to_numpy()
+            lines = shapely.transform(model.segments.geometry.to_numpy()[segment[hit]], self._project)
             x, y = self._to_local.transform(lon[hit], lat[hit])
             metres = shapely.distance(lines, shapely.points(x, y))
             near = metres <= self.tolerance_m
