@@ -32,13 +32,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def gridmap_env(instance: Path, **extra: object) -> dict[str, str]:
-    """This process's environment with a private instance folder and SQLite file."""
+def gridmap_env(instance: Path, *, database_url: str | None = None, **extra: object) -> dict[str, str]:
+    """This process's environment with a private instance folder and its database.
+
+    ``database_url`` is the store (a test's ``database_url``/``module_database`` fixture, so served
+    tests run on SQLite and PostgreSQL); without it, a SQLite file in the instance folder.
+    """
     env = {k: v for k, v in os.environ.items() if k != "GUNICORN_CMD_ARGS" and not k.startswith("GRIDMAP_")}
     env.update(
         {
             "GRIDMAP_INSTANCE_DIR": str(instance),
-            "GRIDMAP_DATABASE_URL": f"sqlite:///{instance / 'gridmap.sqlite'}",
+            "GRIDMAP_DATABASE_URL": database_url or f"sqlite:///{instance / 'gridmap.sqlite'}",
             "GRIDMAP_SECRET_KEY": "loadgen-secret",
             "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p),
             "PYTHONUNBUFFERED": "1",

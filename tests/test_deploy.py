@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shlex
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -30,18 +29,21 @@ def _add_server(*args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def env_file(tmp_path) -> Path:
-    instance = tmp_path / "instance"
-    instance.mkdir()
-    path = tmp_path / "gridmap.env"
+def _write_env_file(folder: Path, database_url: str) -> Path:
+    instance = folder / "instance"
+    instance.mkdir(exist_ok=True)
+    path = folder / "gridmap.env"
     path.write_text(
-        f"GRIDMAP_DATABASE_URL=sqlite:///{instance / 'gridmap.sqlite'}\n"
-        f"GRIDMAP_INSTANCE_DIR={instance}\n"
-        "GRIDMAP_REPORTS_PER_HOUR=0\n",
+        f"GRIDMAP_DATABASE_URL={database_url}\nGRIDMAP_INSTANCE_DIR={instance}\nGRIDMAP_REPORTS_PER_HOUR=0\n",
         encoding="utf-8",
     )
     return path
+
+
+@pytest.fixture
+def env_file(tmp_path) -> Path:
+    """An env file for the argument checks, which never open its database (a SQLite path)."""
+    return _write_env_file(tmp_path, f"sqlite:///{tmp_path / 'instance' / 'gridmap.sqlite'}")
 
 
 @pytest.mark.parametrize(
@@ -96,7 +98,8 @@ def _env_from(path: Path) -> dict[str, str]:
     return env
 
 
-def test_a_server_added_by_the_script_serves_and_the_load_test_drives_it(tmp_path, env_file):
+def test_a_server_added_by_the_script_serves_and_the_load_test_drives_it(tmp_path, backend, database_url):
+    env_file = _write_env_file(tmp_path, database_url)
     env = _env_from(env_file)
     load_directory(Store(env["GRIDMAP_DATABASE_URL"]), factory.write_dataset(tmp_path / "data"))
     port = free_port()
@@ -105,7 +108,8 @@ def test_a_server_added_by_the_script_serves_and_the_load_test_drives_it(tmp_pat
         "--user", "nobody", "--unit-dir", str(tmp_path),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "SQLite" in done.stderr  # a warning: several machines need PostgreSQL
+    # on SQLite, a warning that several machines need PostgreSQL; none on PostgreSQL
+    assert ("SQLite" in done.stderr) == (backend == "sqlite"), done.stderr
     unit = _unit(tmp_path / "gridmap-test1.service")
     assert unit["EnvironmentFile"] == str(env_file) and unit["User"] == "nobody"
     assert unit["WorkingDirectory"] == str(ROOT) and "GRIDMAP_SECRET_KEY" not in env
@@ -124,10 +128,22 @@ def test_a_server_added_by_the_script_serves_and_the_load_test_drives_it(tmp_pat
     assert set(result["kinds"]) == {"report", "whois", "page"}
     assert all(k["ok"] > 0 and k["per_s"] > 0 and k["p95_ms"] is not None for k in result["kinds"].values())
     assert result["tracking_numbers_acknowledged_twice"] == []
-    database = env["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(database) as conn:
-        stored = conn.execute("SELECT count(*) FROM problems").fetchone()[0]
+    stored = _stored_problems(env["GRIDMAP_DATABASE_URL"])
     assert stored == result["reports_acknowledged"] == result["kinds"]["report"]["ok"]
+
+
+def _stored_problems(url: str) -> int:
+    """How many problems the database holds, read through SQLAlchemy (either backend)."""
+    from sqlalchemy import func, select
+
+    from gridmap.problems.schema import problems
+
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(problems)).scalar_one())
+    finally:
+        store.drop_connections()
 
 
 def test_the_load_test_refuses_unclear_arguments():

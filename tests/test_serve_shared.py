@@ -1,12 +1,13 @@
 """Two `gridmap serve` processes on one database share nothing local: no inherited connection, one
 secret key and one session table, unique tracking numbers, a model built before the workers fork.
 
-Real servers on loopback over one SQLite file (the PostgreSQL multi-server run is in the
-PostgreSQL tests); every load here is bounded in count and time and goes to 127.0.0.1 only.
+Real servers on loopback over one database, on SQLite and on PostgreSQL (the larger multi-server
+run is tests/test_multiserver.py); every load here is bounded in count and time and goes to 127.0.0.1 only.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import json
 import os
@@ -16,9 +17,9 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from gridmap.auth import add_user
 from gridmap.reference import load_directory
@@ -30,11 +31,11 @@ REPORTS, CLIENTS = 120, 12
 
 
 @pytest.fixture(scope="module")
-def servers(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("shared")
-    env = gridmap_env(folder / "instance", GRIDMAP_REPORTS_PER_HOUR=0)
+def servers(module_database):
+    folder, url = module_database
+    env = gridmap_env(folder / "instance", database_url=url, GRIDMAP_REPORTS_PER_HOUR=0)
     del env["GRIDMAP_SECRET_KEY"]  # each server must find the one key in the database
-    (folder / "instance").mkdir(parents=True)
+    (folder / "instance").mkdir(parents=True, exist_ok=True)
     store = Store(env["GRIDMAP_DATABASE_URL"])
     load_directory(store, factory.write_dataset(folder / "data"))
     add_user(store, username="office1", role="office", password=factory.PASSWORD)
@@ -49,18 +50,32 @@ def servers(tmp_path_factory):
         yield first, second, env
 
 
-def _database_files_open(pid: int, database: str) -> list[str]:
+def _open_files(pid: int) -> list[str]:
     found = []
     try:
         for fd in os.listdir(f"/proc/{pid}/fd"):
-            try:
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-            except OSError:
-                continue
-            if target.startswith(database):
-                found.append(target)
+            with contextlib.suppress(OSError):
+                found.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
     except OSError:
         pass
+    return found
+
+
+def _database_connections(pid: int, url: str) -> list[str]:
+    """What process ``pid`` holds open of the database: the SQLite file, or TCP sockets to PostgreSQL."""
+    targets = _open_files(pid)
+    if url.startswith("sqlite"):
+        database = url.removeprefix("sqlite:///")
+        return [target for target in targets if target.startswith(database)]
+    port = make_url(url).port
+    inodes = {t.removeprefix("socket:[").removesuffix("]") for t in targets if t.startswith("socket:[")}
+    found = []
+    for table in ("tcp", "tcp6"):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/net/{table}", encoding="ascii") as rows:
+            for row in list(rows)[1:]:
+                fields = row.split()  # sl, local, remote, state, ..., inode (10th)
+                if int(fields[2].rsplit(":", 1)[1], 16) == port and fields[9] in inodes:
+                    found.append(f"{table} {fields[1]} -> {fields[2]}")
     return found
 
 
@@ -68,13 +83,12 @@ def test_no_process_of_a_started_server_holds_a_database_connection(servers):
     """Before any request touches the database, neither the master nor a worker has the database
     open: the master closed what it used at start-up, so no worker inherits a connection."""
     first, second, env = servers
-    database = env["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")
     for server in (first, second):
         deadline = time.monotonic() + 60
         while len(pids := server.pids()) < 3 and time.monotonic() < deadline:
             time.sleep(0.2)
         assert len(pids) >= 3, pids  # the master and two workers
-        held = {pid: _database_files_open(pid, database) for pid in pids}
+        held = {pid: _database_connections(pid, env["GRIDMAP_DATABASE_URL"]) for pid in pids}
         assert not any(held.values()), f"connections opened before the fork: {held}"
 
 
@@ -146,15 +160,22 @@ def test_reports_posted_to_both_servers_are_stored_once_with_unique_numbers(serv
         t.join(300)
     assert failed == []
     assert len(acknowledged) == REPORTS and len(set(acknowledged)) == REPORTS
-    stored = _stored_tracking_numbers(Path(env["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")))
+    stored = _stored_tracking_numbers(env["GRIDMAP_DATABASE_URL"])
     assert sorted(stored) == sorted(acknowledged)
 
 
-def _stored_tracking_numbers(database: Path) -> list[str]:
-    import sqlite3
+def _stored_tracking_numbers(url: str) -> list[str]:
+    """Every tracking number in the database, read through SQLAlchemy (either backend)."""
+    from sqlalchemy import select
 
-    with sqlite3.connect(database) as conn:
-        return [row[0] for row in conn.execute("SELECT tracking_no FROM problems")]
+    from gridmap.problems.schema import problems
+
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            return list(conn.execute(select(problems.c.tracking_no)).scalars())
+    finally:
+        store.drop_connections()
 
 
 def test_new_data_reaches_every_server_while_the_old_model_keeps_answering(servers, tmp_path):

@@ -61,10 +61,12 @@ def test_unknown_key_in_config_file(tmp_path):
         load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
 
 
-def test_generated_secret_is_kept_in_the_database_and_stable(tmp_path):
+def test_generated_secret_is_kept_in_the_database_and_stable(tmp_path, database_url):
     from gridmap.store import Store
 
-    settings = load_settings(environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path)})
+    settings = load_settings(
+        environ={"GRIDMAP_INSTANCE_DIR": str(tmp_path), "GRIDMAP_DATABASE_URL": database_url}
+    )
     first = secret_key(settings, Store(settings.database_url))
     assert len(first) == 64 and secret_key(settings, Store(settings.database_url)) == first
     assert not (tmp_path / "secret_key").exists()  # nothing private left in a server's own folder

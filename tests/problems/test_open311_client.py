@@ -20,15 +20,15 @@ FORMATS = ("json", "xml")
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    """A loaded instance, an api_key and an office token, and `gridmap serve` on it."""
+def served(module_database):
+    """A loaded instance, an api_key and an office token, and `gridmap serve` on it (each backend)."""
     from gridmap.auth import add_api_key, add_user, issue_token
     from gridmap.reference import load_directory
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("open311client")
-    env = gridmap_env(folder / "instance")
-    (folder / "instance").mkdir(parents=True)
+    folder, url = module_database
+    env = gridmap_env(folder / "instance", database_url=url)
+    (folder / "instance").mkdir(parents=True, exist_ok=True)
     store = Store(env["GRIDMAP_DATABASE_URL"])
     load_directory(store, factory.write_dataset(folder / "data"))
     key = add_api_key(store, name="FixMyStreet", source="citizen", days=30)
