@@ -204,6 +204,12 @@ def _check(layer: str, z: int, x: int, y: int, crs: str) -> LayerSpec:
     if spec is None:
         msg = f"没有名为“{layer}”的矢量瓦片图层：可用的图层有 {'、'.join(LAYERS)}"
         raise NotFound(msg)
+    check_tile(z, x, y, crs)
+    return spec
+
+
+def check_tile(z: int, x: int, y: int, crs: str) -> None:
+    """InvalidInput for a zoom, tile number or coordinate system a tile cannot have."""
     if not 0 <= z <= MAX_ZOOM:
         msg = f"缩放级别 {z} 超出范围：矢量瓦片的缩放级别应在 0 到 {MAX_ZOOM} 之间"
         raise InvalidInput(msg)
@@ -213,7 +219,6 @@ def _check(layer: str, z: int, x: int, y: int, crs: str) -> LayerSpec:
     if crs not in CRS_NAMES:
         msg = f"坐标系“{crs}”不受支持：crs 应为 wgs84 或 gcj02"
         raise InvalidInput(msg)
-    return spec
 
 
 def encode_tile(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int) -> bytes:
@@ -262,6 +267,42 @@ def encode_tile(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int)
         [{"name": spec.name, "features": features}],
         default_options={"y_coord_down": True, "extents": EXTENT, "check_winding_order": False},
     )
+
+
+def encode_points(
+    name: str, lonlat: np.ndarray, properties: list[dict], ids: list[int], *, z: int, x: int, y: int
+) -> bytes:
+    """A tile of one point layer (``lonlat``: an (n, 2) array in degrees): the points in the buffered
+    tile box, in tile units; ``properties[i]`` and ``ids[i]`` go with point i. Empty: ``b""``."""
+    if len(ids) == 0:
+        return b""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = BUFFER_PX * (maxx - minx) / TILE_PX
+    lat = np.clip(lonlat[:, 1], -85.05112878, 85.05112878)
+    mx, my = _TO_MERCATOR.transform(lonlat[:, 0], lat)
+    inside = np.flatnonzero((mx >= minx - pad) & (mx <= maxx + pad) & (my >= miny - pad) & (my <= maxy + pad))
+    if len(inside) == 0:
+        return b""
+    scale = EXTENT / (maxx - minx)
+    tx, ty = np.rint((mx[inside] - minx) * scale), np.rint((maxy - my[inside]) * scale)
+    features = [
+        {"geometry": shapely.Point(float(a), float(b)), "properties": properties[i], "id": int(ids[i])}
+        for a, b, i in zip(tx, ty, inside)
+    ]
+    return mapbox_vector_tile.encode(
+        [{"name": name, "features": features}],
+        default_options={"y_coord_down": True, "extents": EXTENT, "check_winding_order": False},
+    )
+
+
+def lonlat_bounds(z: int, x: int, y: int, *, pad_px: float = BUFFER_PX) -> tuple[float, float, float, float]:
+    """(west, south, east, north) in degrees of an XYZ tile widened by ``pad_px`` 256-px pixels."""
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pad = pad_px * (maxx - minx) / TILE_PX
+    lon, lat = _TO_MERCATOR.transform(
+        [minx - pad, maxx + pad], [max(miny - pad, -ORIGIN), min(maxy + pad, ORIGIN)], direction="INVERSE"
+    )
+    return float(lon[0]), float(lat[0]), float(lon[1]), float(lat[1])
 
 
 @dataclass(frozen=True)
@@ -332,14 +373,21 @@ class TileCache:
         if z < spec.min_zoom:
             return _EMPTY
         version_of = (self._token(model), version)
-        key = (version_of, crs, layer, z, x, y)
+        return self.remember(
+            (version_of, crs, layer, z, x, y),
+            lambda: encode_tile(self._layer(model, layer, version=version_of, crs=crs), spec, z=z, x=x, y=y),
+        )
+
+    def remember(self, key: tuple, make: Callable[[], bytes]) -> Tile:
+        """The tile kept under ``key`` (which must name its data version), else ``make()`` encoded
+        now, gzipped once and kept in the LRU."""
         with self._lock:
             data = self._tiles.get(key)
             if data is not None:
                 self._tiles.move_to_end(key)
                 self.hits += 1
                 return data
-        raw = encode_tile(self._layer(model, layer, version=version_of, crs=crs), spec, z=z, x=x, y=y)
+        raw = make()
         data = Tile(raw, gzip.compress(raw, compresslevel=6, mtime=0)) if raw else _EMPTY
         with self._lock:
             self.misses += 1
@@ -355,6 +403,12 @@ class TileCache:
 
 
 _CACHE = TileCache()
+
+
+def cached_tile(key: tuple, make: Callable[[], bytes]) -> Tile:
+    """A tile of another module's layer (problems, PostGIS) in the process's tile LRU: ``key`` names the
+    layer, its data version and the tile; ``make()`` encodes it when it is not kept."""
+    return _CACHE.remember(key, make)
 
 
 def vector_tile(

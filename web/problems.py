@@ -19,6 +19,7 @@ from gridmap import assets, clock
 from gridmap.errors import GridmapError, InvalidInput
 from gridmap.maps import BASEMAPS
 from gridmap.problems import duplicates, lists, maplayer, records, reportform, service, workflow
+from gridmap.problems import tiles as problem_tiles
 from gridmap.problems.context import ProblemContext, context_from_settings
 from web.auth import current_user, login_required
 from web.context import reference, settings, store
@@ -200,12 +201,16 @@ def map_overlay(*, grid: str | None = None, unit: str | None = None):
     if basemap == "amap":
         params["crs"] = "gcj02"
     url = url_for("problems.map_data")
+    tiles = url_for("vtiles.problems", z=0, x=0, y=0).replace("/0/0/0.pbf", "/{z}/{x}/{y}.pbf")
     if params:
         url += "?" + urlencode(params)
+        tiles += "?" + urlencode(params)
     cats = ctx().categories
+    embed_max = settings().embed_max_features
 
-    def extra(m):
-        maplayer.add_problem_layer(m, data_url=url, categories=cats)
+    def extra(m):  # run when the map is built (then cached per data version)
+        tiled = problem_tiles.use_tiles(ctx(), reference().model(), embed_max_features=embed_max)
+        maplayer.add_problem_layer(m, data_url=url, categories=cats, tile_url=tiles if tiled else None)
 
     return extra
 

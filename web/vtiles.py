@@ -5,7 +5,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request, url_for
 
 from gridmap import vectortiles
+from gridmap.problems import tiles as problem_tiles
 from web.context import reference
+from web.problems import ctx, now
 
 bp = Blueprint("vtiles", __name__)
 
@@ -19,18 +21,37 @@ def tile(layer: str, z: int, x: int, y: int):
     version = cache.version
     crs = request.args.get("crs", "wgs84")
     found = vectortiles.vector_tile(cache.model(), version=version, layer=layer, z=z, x=x, y=y, crs=crs)
+    return _send(found, etag=f"vt-{version}-{crs}", keep=request.args.get("v") == str(version))
+
+
+@bp.get("/vt/problems/<int:z>/<int:x>/<int:y>.pbf")
+def problems(z: int, x: int, y: int):
+    """The public problems of the map's JSON layer as a tile; revalidated by the problems' version."""
+    scope = problem_tiles.parse_scope(request.args, ctx=ctx())
+    crs = request.args.get("crs", "wgs84")
+    page_base = url_for("pages.index").rstrip("/")
+    version, found = problem_tiles.problem_tile(
+        ctx(), z=z, x=x, y=y, scope=scope, crs=crs, now=now(), page_base=page_base
+    )
+    return _send(found, etag=f"vt-{version}-{crs}", keep=False)
+
+
+def _send(found: vectortiles.Tile, *, etag: str, keep: bool) -> Response:
+    """A tile, gzipped when the client takes it; kept a day when ``keep`` (its URL names its version),
+    else revalidated by ``etag`` (the data version)."""
     gzipped = bool(found.data) and "gzip" in request.headers.get("Accept-Encoding", "")
     response = Response(found.gzipped if gzipped else found.data, mimetype=vectortiles.MEDIA_TYPE)
     if gzipped:
         response.headers["Content-Encoding"] = "gzip"
     response.vary.add("Accept-Encoding")
-    response.set_etag(f"vt-{version}-{crs}-{'gz' if gzipped else 'id'}")
+    response.set_etag(f"{etag}-{'gz' if gzipped else 'id'}")
     response.cache_control.public = True
-    if request.args.get("v") == str(version):
+    if keep:
         response.cache_control.max_age = VERSIONED_MAX_AGE_S
     else:
-        response.cache_control.no_cache = True  # revalidate by ETag (the data version)
-    return response.make_conditional(request)
+        response.cache_control.no_cache = True
+    response.make_conditional(request)  # 304 when the client holds this version
+    return response
 
 
 @bp.get("/api/vt.json")

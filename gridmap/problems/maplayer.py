@@ -17,6 +17,7 @@ from jinja2 import Template
 from gridmap import safe
 from gridmap.crs import convert_lonlat
 from gridmap.problems.states import SOURCES, STATUS_COLORS, STATUS_LABELS
+from gridmap.problems.tilelayer import ProblemTiles
 
 OVERDUE_COLOR = "#b71c1c"
 _STYLE = """<style>
@@ -112,8 +113,8 @@ class _ProblemOverlay(MacroElement):
         (function() {
           var map = {{ this._parent.get_name() }};
           var cluster = {{ this.cluster.get_name() }};
-          var heat = {{ this.heat.get_name() }};
-          var URL = {{ this.data_url|tojson }};
+          var heat = {{ this.heat.get_name() if this.heat else 'null' }};
+          var URL = {{ this.data_url|tojson }}, TILES = {{ this.tile_url|tojson }};
           var STATUS = {{ this.statuses|tojson }}, CATS = {{ this.categories|tojson }}, SOURCES = {{ this.sources|tojson }};
           var all = [];
           window.gridmapProblemLayer = cluster;
@@ -160,6 +161,15 @@ class _ProblemOverlay(MacroElement):
           }
           function apply() {
             var st = value('status'), cat = value('category'), src = value('source'), from = value('from'), to = value('to');
+            if (TILES) {  /* tiled (ProblemTiles): the server filters, by the tile URL */
+              var q = [['status', st], ['category', cat], ['source', src], ['from', from], ['to', to]]
+                .filter(function(p) { return p[1]; })
+                .map(function(p) { return p[0] + '=' + encodeURIComponent(p[1]); });
+              cluster.setUrl(TILES + (q.length ? (TILES.indexOf('?') >= 0 ? '&' : '?') + q.join('&') : ''));
+              var note = document.querySelector('.gm-problem-count');
+              if (note) note.textContent = '问题较多，按瓦片显示；放大后点击查看详情';
+              return;
+            }
             var shown = all.filter(function(f) {
               if (st === 'overdue' ? !f.overdue : (st && f.status !== st)) return false;
               if (cat && f.category !== cat) return false;
@@ -174,6 +184,7 @@ class _ProblemOverlay(MacroElement):
             var count = document.querySelector('.gm-problem-count');
             if (count) count.textContent = '显示 ' + shown.length + ' / ' + all.length + ' 个问题';
           }
+          if (TILES) { apply(); return; }
           fetch(URL, {credentials: 'same-origin'}).then(function(r) { return r.json(); }).then(function(d) {
             all = (d.features || []).map(function(f) {
               f.marker = L.circleMarker([f.lat, f.lon], {
@@ -191,12 +202,13 @@ class _ProblemOverlay(MacroElement):
         """
     )
 
-    def __init__(self, *, cluster, heat, data_url: str, categories) -> None:
+    def __init__(self, *, cluster, heat, data_url: str, categories, tile_url: str | None = None) -> None:
         super().__init__()
         self._name = "ProblemOverlay"
         self.cluster = cluster
         self.heat = heat
         self.data_url = data_url
+        self.tile_url = tile_url
         self.statuses = STATUS_LABELS
         self.colors = STATUS_COLORS
         self.sources = SOURCES
@@ -204,13 +216,27 @@ class _ProblemOverlay(MacroElement):
         self.overdue_color = OVERDUE_COLOR
 
 
-def add_problem_layer(m: folium.Map, *, data_url: str, categories) -> folium.Map:
+def add_problem_layer(
+    m: folium.Map, *, data_url: str, categories, tile_url: str | None = None, popup_zoom: int = 13
+) -> folium.Map:
     """Add the problem overlay to a map: a clustered layer, a heatmap (off at first), filters.
 
-    Call before the map's LayerControl is added so both layers appear in it.
+    With ``tile_url`` (/vt/problems/{z}/{x}/{y}.pbf and the page's scope) the problems come from
+    vector tiles instead (gridmap.problems.tilelayer), filtered on the server; no heatmap then.
+    Call before the map's LayerControl is added so the layers appear in it.
     """
     root = cast(Figure, m.get_root())
     root.header.add_child(Element(_STYLE), name="gm_problem_style")
+    if tile_url:
+        tiles = ProblemTiles(
+            url=tile_url, name="问题（按状态着色）", overdue_color=OVERDUE_COLOR, popup_zoom=popup_zoom
+        )
+        tiles.add_to(m)
+        overlay = _ProblemOverlay(
+            cluster=tiles, heat=None, data_url=data_url, categories=categories, tile_url=tile_url
+        )
+        m.add_child(overlay)
+        return m
     cluster = MarkerCluster(name="问题（按状态着色）", options={"maxClusterRadius": 35})
     cluster.add_to(m)
     heat = HeatMap([], name="问题热力图", show=False, radius=22, blur=18, min_opacity=0.4)
