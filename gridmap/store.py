@@ -116,6 +116,7 @@ SCHEMA_MODULES: tuple[str, ...] = (
     "gridmap.evaluation.schema",
     "gridmap.exposure.schema",
     "gridmap.assessment.schema",
+    "gridmap.atlasjobs.schema",
 )
 
 # Migrations: version -> function(connection). Version 1 is the initial schema.

@@ -15,7 +15,7 @@ from gridmap.printmap.atlas import ATLAS_FORMATS
 from gridmap.problems.exports import office_export
 from gridmap.serving import run_heavy
 from web.auth import current_user, login_required
-from web.context import reference, settings
+from web.context import reference, settings, store
 from web.problems import ctx as problems_context
 
 bp = Blueprint("downloads", __name__, url_prefix="/export")
@@ -126,7 +126,7 @@ ATLAS_ROLES = ("office", "leader")
 @bp.get("/atlas")
 @login_required(ATLAS_ROLES)
 def atlas_page():
-    jobs = jobs_module.recent_jobs(settings().instance_dir)
+    jobs = jobs_module.recent_jobs(store())
     return render_template("downloads/atlas.html", job=None, jobs=jobs, error=None)
 
 
@@ -136,8 +136,8 @@ def atlas_start():
     form = request.form
     try:
         job = jobs_module.start_atlas(
-            settings().instance_dir,
-            database_url=settings().database_url,
+            store(),
+            settings(),
             fmt=form.get("format", "pdf"),
             paper=form.get("paper", "A4"),
             landscape=form.get("landscape") == "1",
@@ -145,7 +145,7 @@ def atlas_start():
             requested_by=current_user().username,  # login_required: never None here
         )
     except GridmapError as error:
-        jobs = jobs_module.recent_jobs(settings().instance_dir)
+        jobs = jobs_module.recent_jobs(store())
         return render_template("downloads/atlas.html", job=None, jobs=jobs, error=error.message), error.status
     return redirect(url_for("downloads.atlas_job", job_id=job.id), code=303)
 
@@ -153,7 +153,7 @@ def atlas_start():
 @bp.get("/atlas/<job_id>")
 @login_required(ATLAS_ROLES)
 def atlas_job(job_id: str):
-    job = jobs_module.job_status(settings().instance_dir, job_id)
+    job = jobs_module.job_status(store(), job_id)
     if request.args.get("format") == "json":
         return jsonify(job.as_dict())
     return render_template("downloads/atlas.html", job=job, jobs=[], error=None)
@@ -162,5 +162,5 @@ def atlas_job(job_id: str):
 @bp.get("/atlas/<job_id>/download")
 @login_required(ATLAS_ROLES)
 def atlas_download(job_id: str):
-    path, job = jobs_module.job_file(settings().instance_dir, job_id)
-    return _send(path.read_bytes(), ATLAS_FORMATS[job.fmt], job.filename, job.ascii_filename)
+    data, job = jobs_module.job_file(store(), settings(), job_id)
+    return _send(data, ATLAS_FORMATS[job.fmt], job.filename, job.ascii_filename)

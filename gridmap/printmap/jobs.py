@@ -1,26 +1,46 @@
-"""Atlas jobs: the county atlas rendered by a background process, with progress any web worker can read."""
+"""Atlas jobs: the county atlas rendered by a background process; its state in the database, its file in
+the shared storage, so that any app server shows its progress and serves its download."""
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
 import datetime as dt
-import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from gridmap import clock
+from gridmap.atlasjobs import repository
 from gridmap.errors import Conflict, GridmapError, InvalidInput, NotFound
 from gridmap.printmap.page import page_options
+from gridmap.storage import Storage, storage_from_settings
+from gridmap.store import Store
 
-JOBS_FOLDER = "atlas-jobs"
+JOBS_FOLDER = "atlas-jobs"  # the files' keys in the shared storage; the logs' folder on each server
 KEEP_JOBS = 10  # finished jobs kept (with their files); older ones are deleted when a new one starts
+STALE_AFTER = dt.timedelta(minutes=15)  # a job with no sign of progress for this long has died
+PROGRESS_EVERY_S = 1.0  # progress is written at most this often
+# What the background process needs to find the database and the shared storage.
+_PASSED_SETTINGS = (
+    "GRIDMAP_DATABASE_URL",
+    "GRIDMAP_INSTANCE_DIR",
+    "GRIDMAP_STORAGE",
+    "GRIDMAP_S3_ENDPOINT",
+    "GRIDMAP_S3_ACCESS_KEY",
+    "GRIDMAP_S3_SECRET_KEY",
+    "GRIDMAP_S3_REGION",
+)
 _ID = re.compile(r"^[0-9a-f]{16}$")
 _FILENAMES = {"pdf": ("全县网格责任图集.pdf", "atlas.pdf"), "zip": ("全县网格责任图集_PNG.zip", "atlas.zip")}
+_DIED = "生成图集的进程意外中止，请重新生成"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,6 +61,7 @@ class AtlasJob:
     finished_at: str | None = None
     size: int = 0
     pid: int | None = None
+    host: str = ""
 
     @property
     def percent(self) -> int:
@@ -54,22 +75,17 @@ class AtlasJob:
     def ascii_filename(self) -> str:
         return _FILENAMES[self.fmt][1]
 
+    @property
+    def key(self) -> str:
+        """Where its file is kept in the shared storage."""
+        return f"{JOBS_FOLDER}/{self.id}/{self.ascii_filename}"
+
     def as_dict(self) -> dict:
         out = dataclasses.asdict(self)
         out.pop("pid")
+        out.pop("host")
         out["percent"] = self.percent
         return out
-
-
-def _folder(instance_dir: str | Path) -> Path:
-    return Path(instance_dir) / JOBS_FOLDER
-
-
-def _write(job_dir: Path, job: AtlasJob) -> None:
-    """Replace the job's status file atomically: readers never see half of it."""
-    tmp = job_dir / f".job.{os.getpid()}.json"
-    tmp.write_text(json.dumps(dataclasses.asdict(job), ensure_ascii=False), encoding="utf-8")
-    tmp.replace(job_dir / "job.json")
 
 
 def _alive(pid: int | None) -> bool:
@@ -89,48 +105,73 @@ def _alive(pid: int | None) -> bool:
     return True
 
 
-def _read(job_dir: Path) -> AtlasJob:
-    job = AtlasJob(**json.loads((job_dir / "job.json").read_text(encoding="utf-8")))
-    pid_file = job_dir / "pid"
-    if job.pid is None and pid_file.is_file():  # written by the starter, before the process writes its own
-        job = dataclasses.replace(job, pid=int(pid_file.read_text() or 0) or None)
-    if job.state == "running" and job.pid is not None and not _alive(job.pid):
-        job = dataclasses.replace(job, state="failed", message="生成图集的进程意外中止，请重新生成")
-    return job
+def _died(row: Mapping[str, Any], *, now: dt.datetime) -> bool:
+    """Whether a job marked running has in fact stopped: its process on this server is gone, or it has
+    shown no progress for STALE_AFTER (its server may be another one, or down)."""
+    if row["state"] != "running":
+        return False
+    if row["host"] == socket.gethostname() and row["pid"] and not _alive(row["pid"]):
+        return True
+    return clock.to_db(now) - row["heartbeat_at"] > STALE_AFTER
 
 
-def job_status(instance_dir: str | Path, job_id: object) -> AtlasJob:
+def _job(row: Mapping[str, Any], *, now: dt.datetime | None = None) -> AtlasJob:
+    state, message = row["state"], row["message"]
+    if _died(row, now=clock.utcnow() if now is None else now):
+        state, message = "failed", _DIED
+    finished = row["finished_at"]
+    return AtlasJob(
+        id=row["id"],
+        fmt=row["fmt"],
+        paper=row["paper"],
+        landscape=bool(row["landscape"]),
+        dpi=int(row["dpi"]),
+        requested_by=row["requested_by"],
+        started_at=clock.china(row["started_at"]).isoformat(timespec="seconds"),
+        state=state,
+        done=int(row["done"]),
+        total=int(row["total"]),
+        message=message,
+        finished_at=None if finished is None else clock.china(finished).isoformat(timespec="seconds"),
+        size=int(row["size"]),
+        pid=row["pid"],
+        host=row["host"],
+    )
+
+
+def job_status(store: Store, job_id: object) -> AtlasJob:
     """The job with this id; NotFound for an unknown or malformed id."""
     text = str(job_id or "")
-    job_dir = _folder(instance_dir) / text
-    if not _ID.match(text) or not (job_dir / "job.json").is_file():
+    row = repository.get_job(store, text) if _ID.match(text) else None
+    if row is None:
         msg = f"没有编号为“{text[:40]}”的图集任务（可能已被清理），请重新生成"
         raise NotFound(msg)
-    return _read(job_dir)
+    return _job(row)
 
 
-def recent_jobs(instance_dir: str | Path, *, limit: int = KEEP_JOBS) -> list[AtlasJob]:
+def recent_jobs(store: Store, *, limit: int = KEEP_JOBS) -> list[AtlasJob]:
     """The latest jobs, newest first."""
-    folder = _folder(instance_dir)
-    if not folder.is_dir():
-        return []
-    jobs = [_read(d) for d in folder.iterdir() if _ID.match(d.name) and (d / "job.json").is_file()]
-    return sorted(jobs, key=lambda j: j.started_at, reverse=True)[:limit]
+    return [_job(row) for row in repository.list_jobs(store, limit=limit)]
 
 
-def job_file(instance_dir: str | Path, job_id: object) -> tuple[Path, AtlasJob]:
-    """The finished atlas file of a job; Conflict while it is still being made or if it failed."""
-    job = job_status(instance_dir, job_id)
+def job_file(store: Store, settings: Mapping[str, Any], job_id: object) -> tuple[bytes, AtlasJob]:
+    """The finished atlas file of a job, from the shared storage; Conflict while it is being made or if it failed."""
+    job = job_status(store, job_id)
     if job.state != "done":
         msg = "图集还在生成中，请稍候" if job.state == "running" else f"这次图集没有生成成功：{job.message}"
         raise Conflict(msg)
-    return _folder(instance_dir) / job.id / job.ascii_filename, job
+    return storage_from_settings(settings).get(job.key), job
+
+
+def log_path(instance_dir: str | Path, job_id: str) -> Path:
+    """The background process's log, on the server that started it."""
+    return Path(instance_dir) / JOBS_FOLDER / job_id / "log.txt"
 
 
 def start_atlas(
-    instance_dir: str | Path,
+    store: Store,
+    settings: Mapping[str, Any],
     *,
-    database_url: str,
     fmt: object = "pdf",
     paper: object = "A4",
     landscape: object = False,
@@ -138,69 +179,101 @@ def start_atlas(
     requested_by: str,
     now: dt.datetime | None = None,
 ) -> AtlasJob:
-    """Start rendering the atlas in a background process; one at a time (Conflict otherwise)."""
+    """Start rendering the atlas in a background process; one at a time across every server (Conflict)."""
     fmt = str(fmt or "pdf").strip().lower()
     if fmt not in _FILENAMES:
         msg = f"图集格式“{fmt[:20]}”不支持：可选 pdf（多页 PDF）或 zip（PNG 压缩包）"
         raise InvalidInput(msg)
     options = page_options(fmt="pdf" if fmt == "pdf" else "png", paper=paper, landscape=landscape, dpi=dpi)
-    folder = _folder(instance_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    jobs = recent_jobs(instance_dir, limit=1000)
-    running = [j for j in jobs if j.state == "running"]
-    if running:
-        msg = f"已有一份图集正在生成（{running[0].requested_by} 于 {running[0].started_at[:16]} 发起，完成 {running[0].percent}%），请等它完成"
+    moment = clock.to_db(now)
+
+    def check_running(row: dict[str, Any]) -> dict[str, Any] | None:
+        if _died(row, now=clock.from_db(moment)):
+            return {"state": "failed", "message": _DIED, "finished_at": moment}
+        job = _job(row)
+        when = job.started_at[:16].replace("T", " ")
+        msg = f"已有一份图集正在生成（{job.requested_by} 于 {when} 发起，完成 {job.percent}%），请等它完成"
         raise Conflict(msg)
-    for old in jobs[KEEP_JOBS - 1 :]:
-        for path in (folder / old.id).iterdir():
-            path.unlink()
-        (folder / old.id).rmdir()
+
     job_id = secrets.token_hex(8)
-    job_dir = folder / job_id
-    job_dir.mkdir()
-    job = AtlasJob(
-        id=job_id,
-        fmt=fmt,
-        paper=options.paper,
-        landscape=options.landscape,
-        dpi=options.dpi,
-        requested_by=requested_by,
-        started_at=clock.china(now).isoformat(timespec="seconds"),
-    )
-    _write(job_dir, job)
-    env = {**os.environ, "GRIDMAP_DATABASE_URL": database_url, "GRIDMAP_INSTANCE_DIR": str(instance_dir)}
-    with (job_dir / "log.txt").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gridmap.printmap.jobs", str(job_dir)],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # outlives the request and the worker that started it
-        )
-    (job_dir / "pid").write_text(str(process.pid))
-    return dataclasses.replace(job, pid=process.pid)
+    host = socket.gethostname()
+    row = {
+        "id": job_id,
+        "fmt": fmt,
+        "paper": options.paper,
+        "landscape": options.landscape,
+        "dpi": options.dpi,
+        "requested_by": requested_by,
+        "started_at": moment,
+        "state": "running",
+        "done": 0,
+        "total": 0,
+        "message": "",
+        "size": 0,
+        "host": host,
+        "heartbeat_at": moment,
+    }
+    dropped = repository.insert_job(store, row, keep=KEEP_JOBS - 1, check_running=check_running)
+    storage = storage_from_settings(settings)
+    instance_dir = settings["GRIDMAP_INSTANCE_DIR"]
+    for old in dropped:
+        for name in _FILENAMES.values():
+            storage.delete(f"{JOBS_FOLDER}/{old}/{name[1]}")
+        with contextlib.suppress(OSError):
+            log_path(instance_dir, old).unlink()
+            log_path(instance_dir, old).parent.rmdir()
+    log = log_path(instance_dir, job_id)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    passed = {name: str(settings[name] or "") for name in _PASSED_SETTINGS}
+    env = {**os.environ, **passed}
+    try:
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "gridmap.printmap.jobs", job_id],
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives the request and the worker that started it
+            )
+    except OSError:
+        repository.update_job(store, job_id, state="failed", message=_DIED, finished_at=clock.to_db(None))
+        raise
+    # the starter's record of the process (the process writes its own when it claims the job)
+    repository.update_job(store, job_id, pid=process.pid)
+    return _job({**row, "pid": process.pid, "finished_at": None}, now=clock.from_db(moment))
 
 
-def _run(job_dir: Path) -> int:
-    """The background process: render, report progress, write the file, record the outcome."""
+def _run(job_id: str) -> int:
+    """The background process: claim the job once, render, report progress, keep the file, record the outcome."""
     from gridmap.cliopen import open_reference
     from gridmap.printmap import fonts, source_note
     from gridmap.printmap.atlas import render_atlas
+    from gridmap.settings import load_settings
 
-    job = _read(job_dir)
-    job = dataclasses.replace(job, pid=os.getpid())
+    settings = load_settings()
+    cache = open_reference(settings)
+    store = cache.store
+    row = repository.get_job(store, job_id)
+    if row is None or not repository.claim_job(
+        store, job_id, host=socket.gethostname(), pid=os.getpid(), now=clock.to_db(None)
+    ):
+        print(f"atlas job {job_id} is unknown or another process has it", file=sys.stderr)
+        return 1
+    job = _job(row)
     try:
-        cache = open_reference()
+        storage: Storage = storage_from_settings(settings)
         model = cache.model()
         fonts.register()
-        job = dataclasses.replace(job, total=len(model.grids) + 1)
-        _write(job_dir, job)
+        repository.update_job(store, job_id, total=len(model.grids) + 1, heartbeat_at=clock.to_db(None))
+        last = 0.0
 
         def progress(done: int, total: int) -> None:
-            nonlocal job
-            job = dataclasses.replace(job, done=done, total=total)
-            _write(job_dir, job)
+            nonlocal last
+            if done < total and time.monotonic() - last < PROGRESS_EVERY_S:
+                return
+            last = time.monotonic()
+            repository.update_job(store, job_id, done=done, total=total, heartbeat_at=clock.to_db(None))
 
         data = render_atlas(
             model,
@@ -209,23 +282,19 @@ def _run(job_dir: Path) -> int:
             landscape=job.landscape,
             dpi=job.dpi,
             progress=progress,
-            source=source_note(cache.store),
+            source=source_note(store),
         )
-        target = job_dir / job.ascii_filename
-        tmp = job_dir / f".{job.ascii_filename}.part"
-        tmp.write_bytes(data)
-        tmp.replace(target)
-        job = dataclasses.replace(
-            job, state="done", size=len(data), finished_at=clock.china().isoformat(timespec="seconds")
-        )
+        storage.put(job.key, data)
+        outcome: dict[str, Any] = {"state": "done", "size": len(data)}
     except GridmapError as error:
-        job = dataclasses.replace(job, state="failed", message=error.message)
+        outcome = {"state": "failed", "message": error.message}
     except Exception as error:  # recorded for the office; the log keeps the details
         print(repr(error), file=sys.stderr)
-        job = dataclasses.replace(job, state="failed", message="生成图集时出错，详情见服务器上的任务日志")
-    _write(job_dir, job)
-    return 0 if job.state == "done" else 1
+        outcome = {"state": "failed", "message": "生成图集时出错，详情见服务器上的任务日志"}
+    now = clock.to_db(None)
+    repository.update_job(store, job_id, **outcome, finished_at=now, heartbeat_at=now)
+    return 0 if outcome["state"] == "done" else 1
 
 
 if __name__ == "__main__":
-    sys.exit(_run(Path(sys.argv[1])))
+    sys.exit(_run(sys.argv[1]))

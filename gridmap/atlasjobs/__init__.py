@@ -1,0 +1,1 @@
+"""County atlas jobs in the database: one table every app server reads, claims and updates."""

@@ -1,0 +1,57 @@
+"""An atlas started through one app server is followed and downloaded through another: its state is in the
+shared database and its file in the shared storage (a folder as on NFS, or a real S3 server)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from tests import s3server
+from tests.printmap.test_jobs import _login, _wait
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    with s3server.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["folder", "s3"])
+def shared(request, tmp_path) -> dict[str, str]:
+    if request.param == "folder":
+        return {"GRIDMAP_STORAGE": str(tmp_path / "nfs")}
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return s3server.s3_settings(endpoint, s3server.new_bucket(endpoint))
+
+
+def test_an_atlas_made_through_one_server_downloads_from_another(settings, loaded_store, shared, tmp_path):
+    from gridmap.auth import add_user
+    from web import create_app
+
+    add_user(loaded_store, username="boss", role="office", password="secret-pass-1")
+    one, two = (
+        create_app({**settings, **shared, "GRIDMAP_INSTANCE_DIR": str(tmp_path / name)})
+        for name in ("server1", "server2")
+    )
+    first, second = one.test_client(), two.test_client()
+    token = _login(first, "boss")
+    started = first.post("/export/atlas", data={"format": "zip", "dpi": "72", "csrf_token": token})
+    assert started.status_code == 303
+    job_id = started.headers["Location"].rstrip("/").rsplit("/", 1)[-1]
+    _login(second, "boss")
+    listed = second.get("/export/atlas").get_data(as_text=True)  # the other server lists it …
+    assert job_id in listed
+    token_two = re.search(r'name="csrf_token" value="([^"]+)"', listed).group(1)
+    busy = second.post("/export/atlas", data={"format": "pdf", "csrf_token": token_two})
+    assert busy.status_code == 409 and "正在生成" in busy.get_data(as_text=True)  # … and starts no second one
+    done = _wait(loaded_store, job_id)
+    assert done.state == "done", done.message
+    status = second.get(f"/export/atlas/{job_id}?format=json").get_json()
+    assert status["state"] == "done" and status["percent"] == 100
+    download = second.get(f"/export/atlas/{job_id}/download")
+    assert download.status_code == 200 and download.data.startswith(b"PK")
+    assert len(download.data) == status["size"]
+    # the file is in the shared storage, not on either server's disk
+    for name in ("server1", "server2"):
+        assert not list((tmp_path / name).rglob("atlas.zip"))
