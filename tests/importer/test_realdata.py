@@ -1,6 +1,6 @@
 """Every real file in ../shared/realdata (Chinese pitfalls, admin boundaries) imports or says what to add.
 
-Skipped when the folder is absent. Nothing is copied from it; the store is a temporary file.
+Skipped when the folder is absent. Nothing is copied from it; the store is a temporary database.
 """
 
 from __future__ import annotations
@@ -61,8 +61,12 @@ def _metres(a, b) -> float:
 
 
 @pytest.fixture(scope="module")
-def empty_store(tmp_path_factory):
-    return Store(f"sqlite:///{tmp_path_factory.mktemp('real') / 'real.sqlite'}")
+def empty_store(module_database):
+    """An empty store shared by the module, on each backend (SQLite and PostgreSQL)."""
+    _folder, url = module_database
+    store = Store(url)
+    yield store
+    store.drop_connections()
 
 
 FILES = _files()
