@@ -55,3 +55,48 @@ def test_an_atlas_made_through_one_server_downloads_from_another(settings, loade
     # the file is in the shared storage, not on either server's disk
     for name in ("server1", "server2"):
         assert not list((tmp_path / name).rglob("atlas.zip"))
+
+
+def test_servers_starting_an_atlas_at_once_start_one(settings, loaded_store, tmp_path, monkeypatch):
+    """Four "servers" (a store each) press the button together: one job starts, the others are told it runs."""
+    import os
+    import signal
+    import threading
+
+    from gridmap.errors import Conflict
+    from gridmap.printmap import jobs
+    from gridmap.settings import load_settings
+    from gridmap.store import Store
+
+    renderer = tmp_path / "renderer.sh"  # stays alive like a long render, writes nothing
+    renderer.write_text("#!/bin/sh\nexec sleep 30\n")
+    renderer.chmod(0o755)
+    monkeypatch.setattr(jobs.sys, "executable", str(renderer))
+    frozen = load_settings(settings, environ={})
+    stores = [Store(settings["GRIDMAP_DATABASE_URL"]) for _ in range(4)]
+    barrier = threading.Barrier(len(stores))
+    outcomes: list = []
+
+    def press(store) -> None:
+        barrier.wait()
+        try:
+            outcomes.append(jobs.start_atlas(store, frozen, requested_by="boss"))
+        except Conflict as refused:
+            outcomes.append(refused)
+
+    threads = [threading.Thread(target=press, args=(s,)) for s in stores]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    started = [o for o in outcomes if isinstance(o, jobs.AtlasJob)]
+    try:
+        assert len(started) == 1 and len(outcomes) == len(stores)
+        assert all("正在生成" in o.message for o in outcomes if isinstance(o, Conflict))
+        assert [j.id for j in jobs.recent_jobs(loaded_store)] == [started[0].id]
+        assert jobs.job_status(loaded_store, started[0].id).state == "running"
+    finally:
+        for job in started:
+            os.kill(job.pid, signal.SIGTERM)
+        for store in stores:
+            store.engine.dispose()
