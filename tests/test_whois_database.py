@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -201,3 +202,29 @@ def test_code_positions_give_the_first_position_of_each_code():
     assert code_positions(text, ["g3", None, "gx", "g1"]).tolist() == [2, -1, -1, 0]
     repeated = pd.Index(["a", "b", "a"], dtype=object)
     assert code_positions(repeated, ["a", "b", None]).tolist() == [0, 1, -1]
+
+
+def test_the_whois_command_asks_the_database_too(demo_url, tmp_path, monkeypatch, apps):
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+
+    model = _reference(apps["memory"]).model()
+    spots = _spots(model)[300::40]
+    env = {"GRIDMAP_INSTANCE_DIR": str(tmp_path), "GRIDMAP_DATABASE_URL": demo_url}
+    runner = CliRunner()
+
+    def ask(source: str) -> list:
+        out = []
+        for lon, lat in spots:
+            done = runner.invoke(
+                main, ["whois", str(lon), str(lat)], env={**env, "GRIDMAP_WHOIS_SOURCE": source}
+            )
+            assert done.exit_code == 0, done.output
+            out.append(json.loads(done.output))
+        return out
+
+    expected = ask("memory")
+    monkeypatch.setattr(reference_module, "WhoisIndex", None)  # calling it would fail the command
+    assert ask("database") == expected
+    assert sum(answer["grid"] is not None for answer in expected) >= 5
