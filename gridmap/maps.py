@@ -63,6 +63,10 @@ CATEGORY_ICONS: dict[str, tuple[str, str]] = {
 }
 _DEFAULT_ICON = ("map-marker", "gray")
 
+# folium.Map's own scripts and styles that a page drawn from vector tiles keeps (by folium's names)
+TILED_PAGE_JS = frozenset({"leaflet"})
+TILED_PAGE_CSS = frozenset({"leaflet_css", "bootstrap_css", "awesome_markers_font_css"})
+
 
 @dataclass(frozen=True)
 class MapOptions:
@@ -330,6 +334,10 @@ def _tiled_map(
 ) -> folium.Map:
     """build_map for a county too big to embed: the layers come from vector tiles, the page holds
     only the view (the county's or the focus's bounds), the styles and the scripts."""
+    # only what a tiled page uses, so that its tiles are asked for sooner: no jQuery, Bootstrap's
+    # script, awesome markers or glyphicons (Bootstrap's and Font Awesome's styles stay: page, legend)
+    m.default_js = [pair for pair in m.default_js if pair[0] in TILED_PAGE_JS]
+    m.default_css = [pair for pair in m.default_css if pair[0] in TILED_PAGE_CSS]
     if extra is not None:
         extra(m)
     layer_control = folium.LayerControl(collapsed=False)

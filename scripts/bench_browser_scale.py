@@ -6,12 +6,15 @@ Writes a county with scripts/gencounty.py (kept in ``--folder`` and reused on a 
 it into a SQLite store, serves it as `gridmap serve` does (gunicorn, gevent workers) on 127.0.0.1 and opens ``/`` in Debian's chromium
 (Playwright), on a desktop (1280×800) and a phone (390×844), each in a fresh browser context:
 
-- open: seconds from navigation to the first vector tiles drawn and the network idle, and the bytes
-  transferred for that first view (encoded body + headers of every response);
+- open: seconds from navigation to the first vector tiles drawn, to the whole first view complete
+  (every request answered, every tiled layer loaded, the layer control in place; the browser's own
+  clock) and to Playwright's network idle (500 ms after the last answer); the bytes transferred for
+  that first view (encoded body + headers of every response), the requests, and their timeline;
 - whois: a click at ``--clicks`` random spots of the county (zoomed in to 16), seconds until the
   "此处由谁负责" popup shows, and whether it named the right grid.
 
-The first desktop open meets a cold tile cache on the server; the phone's comes after it. Prints a
+The server warms the first view's tiles before its workers fork (gridmap.tilewarm); server_start_s
+includes that. The phone's open comes after the desktop's. Prints a
 table; ``--json FILE`` writes every number. Needs /usr/bin/chromium (or GRIDMAP_CHROMIUM).
 """
 
@@ -126,9 +129,37 @@ def open_map(browser, base: str, viewport: dict) -> tuple[object, dict]:
     page.wait_for_load_state("networkidle")
     idle = time.perf_counter() - started
     page.remove_listener("requestfinished", on_finished)
+    # in the browser's own clock (ms from navigation start): every tiled layer of the view loaded and
+    # the layer control in place; the last response of the first view; the page's load event
+    page.wait_for_function(
+        "() => window.gridmapVectorLayers && document.querySelector('.leaflet-control-layers') &&"
+        " Object.values(window.gridmapVectorLayers).every(l => !l._map || !l.isLoading())"
+    )
+    clock = page.evaluate(
+        """() => {
+          const nav = performance.getEntriesByType('navigation')[0];
+          const res = performance.getEntriesByType('resource');
+          const tiles = res.filter(r => r.name.includes('/vt/'));
+          return {
+            load_event: nav.loadEventEnd, last_response: Math.max(nav.responseEnd, ...res.map(r => r.responseEnd)),
+            first_tile_start: tiles.length ? Math.min(...tiles.map(r => r.startTime)) : null,
+            last_tile_end: tiles.length ? Math.max(...tiles.map(r => r.responseEnd)) : null,
+            timeline: [nav, ...res].map(r => [r.name.replace(location.origin, ''), Math.round(r.startTime),
+                                              Math.round(r.responseEnd), r.transferSize]),
+          };
+        }"""
+    )
+    view_done = max(clock["load_event"], clock["last_response"])
     return page, {
         "first_tiles_drawn_s": round(drawn, 2),
+        # the whole first view: every request of it answered, tiles loaded, controls ready
+        "first_view_complete_s": round(view_done / 1000, 2),
+        "first_tile_request_s": round((clock["first_tile_start"] or 0) / 1000, 2),
+        "last_tile_answer_s": round((clock["last_tile_end"] or 0) / 1000, 2),
+        "load_event_s": round(clock["load_event"] / 1000, 2),
+        # Playwright's networkidle: no request for 500 ms, so 0.5 s after the last answer
         "network_idle_s": round(idle, 2),
+        "timeline": clock["timeline"],
         "transferred_bytes": sum(sizes),
         "requests": len(sizes),
         "tile_requests": len(tiles),
@@ -189,7 +220,9 @@ def main(argv: list[str] | None = None) -> int:
     result["grids"] = args.grids
     from playwright.sync_api import sync_playwright
 
+    started = time.perf_counter()
     process, port = serve(folder, url)
+    result["server_start_s"] = round(time.perf_counter() - started, 1)  # model build + tile warm-up
     base = f"http://127.0.0.1:{port}"
     try:
         started = time.perf_counter()
@@ -211,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
             browser = pw.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
             for name, viewport in VIEWPORTS.items():
                 page, opened = open_map(browser, base, viewport)
-                print(name, json.dumps(opened), flush=True)
+                print(name, json.dumps({k: v for k, v in opened.items() if k != "timeline"}), flush=True)
                 opened["whois"] = click_whois(page, spots, port)
                 print(name, json.dumps(opened["whois"]), flush=True)
                 if os.environ.get("GRIDMAP_SCREENSHOTS"):

@@ -12,6 +12,7 @@ from gridmap.passwords import secret_key
 from gridmap.reference import ReferenceCache
 from gridmap.settings import load_settings
 from gridmap.store import Store
+from gridmap.tilewarm import FirstViewWarmer
 
 # Modules with a blueprint `bp`, registered in this order. Add yours here.
 BLUEPRINT_MODULES: tuple[str, ...] = (
@@ -59,6 +60,14 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     # Under `gridmap serve` (gunicorn --preload): the master builds the model before forking and
     # closes its connections; each worker forgets any pooled connection it inherited.
     serving.on_ready(reference.warm)
+    # then the tiles of a big county's first view, into the tile cache the workers inherit
+    warmer = FirstViewWarmer(
+        reference,
+        embed_max_features=settings.embed_max_features,
+        crs="gcj02" if settings.basemap == "amap" else "wgs84",
+    )
+    app.extensions["gridmap.tilewarmer"] = warmer  # on_ready holds it weakly
+    serving.on_ready(warmer.warm)
     serving.on_ready(store.drop_connections)
     serving.after_fork(store.drop_connections, close=False)
     serving.after_fork(reference.forked)
