@@ -221,24 +221,63 @@ def check_tile(z: int, x: int, y: int, crs: str) -> None:
         raise InvalidInput(msg)
 
 
+def _candidates(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int) -> np.ndarray:
+    """Indices of the features a tile draws: in its buffered box, big enough to see, in layer order."""
+    if z < spec.min_zoom:
+        return np.empty(0, dtype=np.intp)
+    minx, miny, maxx, maxy = tile_bounds(z, x, y)
+    pixel = (maxx - minx) / TILE_PX
+    pad = BUFFER_PX * pixel
+    idx = np.sort(
+        prepared.tree.query(shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad), "intersects")
+    )
+    if spec.min_px > 0:
+        idx = idx[prepared.size_m[idx] >= spec.min_px * pixel]
+    return idx
+
+
+@dataclass(frozen=True)
+class TileSelection:
+    """What a tile of a layer holds before its geometry is clipped and encoded (by another encoder,
+    e.g. PostGIS ST_AsMVT): each feature's code, id and properties, as encode_tile gives them."""
+
+    codes: list[str]
+    ids: list[int]
+    properties: list[dict]
+    simplify_m: float  # the simplification tolerance in Web Mercator metres (half a pixel)
+
+
+# Encodes one layer's tile from its selection: (spec, selection, z, x, y) -> MVT bytes
+Encoder = Callable[[LayerSpec, TileSelection, int, int, int], bytes]
+
+
+def select_features(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int) -> TileSelection:
+    """The features of a tile with encode_tile's rules (box, smallest size, slim properties when small)."""
+    idx = _candidates(prepared, spec, z=z, x=x, y=y)
+    minx, _miny, maxx, _maxy = tile_bounds(z, x, y)
+    pixel = (maxx - minx) / TILE_PX
+    labelled = prepared.size_m[idx] >= LABEL_PX * pixel
+    names = list(prepared.props)
+    slim = [n for n in names if n in SLIM_KEYS]
+    columns = prepared.props
+    props = [
+        {n: columns[n][i] for n in (names if full else slim) if columns[n][i] is not None}
+        for i, full in zip(idx, labelled)
+    ]
+    codes = [str(columns["code"][i]) for i in idx]
+    return TileSelection(codes=codes, ids=[int(i) + 1 for i in idx], properties=props, simplify_m=pixel * 0.5)
+
+
 def encode_tile(prepared: _Prepared, spec: LayerSpec, *, z: int, x: int, y: int) -> bytes:
     """One layer's tile: features in the buffered tile box, big enough to see, clipped, simplified
     to about a pixel and snapped to the tile's grid. An empty tile is ``b""`` (a valid empty MVT)."""
-    if z < spec.min_zoom:
+    idx = _candidates(prepared, spec, z=z, x=x, y=y)
+    if len(idx) == 0:
         return b""
     minx, miny, maxx, maxy = tile_bounds(z, x, y)
     size = maxx - minx
     pixel = size / TILE_PX
     pad = BUFFER_PX * pixel
-    box = shapely.box(minx - pad, miny - pad, maxx + pad, maxy + pad)
-    idx = prepared.tree.query(box, predicate="intersects")
-    if len(idx) == 0:
-        return b""
-    idx = np.sort(idx)
-    if spec.min_px > 0:
-        idx = idx[prepared.size_m[idx] >= spec.min_px * pixel]
-        if len(idx) == 0:
-            return b""
     geoms = prepared.geoms[idx]
     geoms = shapely.simplify(geoms, pixel * 0.5, preserve_topology=True)
     geoms = shapely.clip_by_rect(geoms, minx - pad, miny - pad, maxx + pad, maxy + pad)
@@ -367,16 +406,24 @@ class TileCache:
         x: int,
         y: int,
         crs: str = "wgs84",
+        encoder: tuple[str, Encoder] | None = None,
     ) -> Tile:
-        """The encoded tile, from the cache when this version's tile was made before."""
+        """The encoded tile, from the cache when this version's tile was made before. ``encoder``:
+        (its name, the function) to encode the selected features in place of encode_tile."""
         spec = _check(layer, z, x, y, crs)
         if z < spec.min_zoom:
             return _EMPTY
         version_of = (self._token(model), version)
-        return self.remember(
-            (version_of, crs, layer, z, x, y),
-            lambda: encode_tile(self._layer(model, layer, version=version_of, crs=crs), spec, z=z, x=x, y=y),
-        )
+
+        def make() -> bytes:
+            prepared = self._layer(model, layer, version=version_of, crs=crs)
+            if encoder is None:
+                return encode_tile(prepared, spec, z=z, x=x, y=y)
+            chosen = select_features(prepared, spec, z=z, x=x, y=y)
+            return encoder[1](spec, chosen, z, x, y) if chosen.ids else b""
+
+        name = "python" if encoder is None else encoder[0]
+        return self.remember((version_of, crs, layer, name, z, x, y), make)
 
     def remember(self, key: tuple, make: Callable[[], bytes]) -> Tile:
         """The tile kept under ``key`` (which must name its data version), else ``make()`` encoded
@@ -412,13 +459,22 @@ def cached_tile(key: tuple, make: Callable[[], bytes]) -> Tile:
 
 
 def vector_tile(
-    model: ResponsibilityModel, *, version: int, layer: str, z: int, x: int, y: int, crs: str = "wgs84"
+    model: ResponsibilityModel,
+    *,
+    version: int,
+    layer: str,
+    z: int,
+    x: int,
+    y: int,
+    crs: str = "wgs84",
+    encoder: tuple[str, Encoder] | None = None,
 ) -> Tile:
-    """An MVT tile of one layer of the model (``crs`` gcj02: shifted for Amap), cached per data version.
+    """An MVT tile of one layer of the model (``crs`` gcj02: shifted for Amap), cached per data version;
+    ``encoder`` (name, function) encodes the selected features instead of this module (PostGIS).
 
     Raises NotFound for an unknown layer and InvalidInput for a zoom or tile number out of range.
     """
-    return _CACHE.tile(model, version=version, layer=layer, z=z, x=x, y=y, crs=crs)
+    return _CACHE.tile(model, version=version, layer=layer, z=z, x=x, y=y, crs=crs, encoder=encoder)
 
 
 def layer_index(*, tile_url: Callable[[str], str]) -> dict:

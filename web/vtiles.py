@@ -6,7 +6,8 @@ from flask import Blueprint, Response, request, url_for
 
 from gridmap import vectortiles
 from gridmap.problems import tiles as problem_tiles
-from web.context import reference
+from gridmap.spatial import tiles as spatial_tiles
+from web.context import reference, store
 from web.problems import ctx, now
 
 bp = Blueprint("vtiles", __name__)
@@ -20,7 +21,9 @@ def tile(layer: str, z: int, x: int, y: int):
     cache = reference()
     version = cache.version
     crs = request.args.get("crs", "wgs84")
-    found = vectortiles.vector_tile(cache.model(), version=version, layer=layer, z=z, x=x, y=y, crs=crs)
+    found = spatial_tiles.vector_tile(
+        store(), cache.model(), version=version, layer=layer, z=z, x=x, y=y, crs=crs
+    )
     return _send(found, etag=f"vt-{version}-{crs}", keep=request.args.get("v") == str(version))
 
 

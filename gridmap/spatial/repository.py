@@ -131,3 +131,58 @@ def grids_at(store: Store, lons: Sequence[float], lats: Sequence[float]) -> list
             r[0]
             for r in conn.execute(text(sql), {"lons": list(map(float, lons)), "lats": list(map(float, lats))})
         ]
+
+
+def has_postgis(store: Store) -> bool:
+    """Whether ``store`` is PostgreSQL (with PostGIS, which the store sets up)."""
+    return is_postgresql(store.engine)
+
+
+def _mvt_sql(layer: str) -> str:
+    """One tile of a layer by ST_AsMVT: the given features' stored geometry in Web Mercator, simplified,
+    clipped to the buffered tile and snapped to its grid by ST_AsMVTGeom; properties as given (jsonb)."""
+    return (
+        "SELECT ST_AsMVT(t, :layer, :extent, 'geom', 'fid') FROM ("
+        "  SELECT f.fid, f.props, ST_AsMVTGeom("
+        "    ST_SimplifyPreserveTopology(ST_Transform(r.geom, 3857), :tolerance),"
+        "    ST_TileEnvelope(:z, :x, :y), :extent, :buffer, true) AS geom"
+        "  FROM unnest(CAST(:codes AS text[]), CAST(:fids AS int[]), CAST(:props AS jsonb[]))"
+        "    WITH ORDINALITY AS f(code, fid, props, n)"
+        f"  JOIN LATERAL (SELECT geom FROM {_table(layer)} WHERE code = f.code ORDER BY id LIMIT 1) r ON true"
+        "  ORDER BY f.n"
+        ") t WHERE t.geom IS NOT NULL"
+    )
+
+
+def mvt_tile(
+    store: Store,
+    *,
+    layer: str,
+    codes: Sequence[str],
+    ids: Sequence[int],
+    properties: Sequence[str],
+    z: int,
+    x: int,
+    y: int,
+    extent: int,
+    buffer: int,
+    tolerance_m: float,
+) -> bytes:
+    """An MVT tile made by PostGIS (ST_AsMVT) of these features of a reference layer: ``codes`` name
+    them, ``ids`` are their feature ids, ``properties`` their properties as JSON objects."""
+    require_postgis(store)
+    params = {
+        "layer": layer,
+        "codes": list(codes),
+        "fids": [int(i) for i in ids],
+        "props": list(properties),
+        "z": z,
+        "x": x,
+        "y": y,
+        "extent": extent,
+        "buffer": buffer,
+        "tolerance": float(tolerance_m),
+    }
+    with store.reading() as conn:
+        found = conn.execute(text(_mvt_sql(layer)), params).scalar()
+    return bytes(found) if found else b""
