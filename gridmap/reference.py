@@ -127,8 +127,14 @@ class ReferenceCache:
         self._building = False
         self.background = True
 
-    def _build_in_background(self, version: int) -> None:
+    def _build_in_background(self, version: int | None) -> None:
+        """Build ``version``; None: read the data version here first and build only if it moved."""
         try:
+            if version is None:
+                version = self.store.data_version()
+                current = self._snapshot
+                if current is not None and current.version == version:
+                    return
             self._snapshot = self._build(version)
         except Exception:  # retried at the next version check
             log.exception("rebuilding the reference model of data version %s failed", version)
@@ -145,6 +151,14 @@ class ReferenceCache:
         ):
             return snapshot
         self._seen_bumps = Store.bumps_here
+        if self.background and snapshot is not None:
+            # A warm worker reads the version in the background too: no request waits on the database
+            # for it (on PostgreSQL that read yields the event loop to whatever else is running).
+            self._checked_at = now
+            if not self._building:
+                self._building = True
+                serving.start_thread(self._build_in_background, None)
+            return snapshot
         version = self.store.data_version()
         self._checked_at = now
         if snapshot is not None and snapshot.version == version:

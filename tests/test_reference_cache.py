@@ -200,3 +200,28 @@ def test_a_failing_start_up_hook_is_logged_and_the_next_still_runs(caplog):
     serving.ready()
     assert calls[-2:] == ["fail", "release close=True"]
     assert "the database is not reachable" in caplog.text
+
+
+def test_a_warm_worker_reads_the_version_in_the_background_never_in_a_request(
+    loaded_store, tmp_path, monkeypatch
+):
+    """On PostgreSQL a version read inside a request yields the worker's event loop to other requests
+    (a whois waited 1-2 s behind photo uploads): a warm worker reads it in the background instead."""
+    cache = ReferenceCache(loaded_store, tolerance_m=50, check_s=0)
+    cache.warm()
+    cache.forked()  # as in a gunicorn worker
+    _elsewhere(monkeypatch, lambda: load_directory(loaded_store, _renamed_dataset(tmp_path, "新名四")))
+    readers: list[int] = []
+    read = loaded_store.data_version
+
+    def counted() -> int:
+        readers.append(threading.get_ident())
+        return read()
+
+    loaded_store.data_version = counted  # type: ignore[method-assign]
+    deadline = time.monotonic() + 30
+    while _first_grid_name(cache) != "新名四" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _first_grid_name(cache) == "新名四"  # the new data still arrives
+    assert readers, "the data version was never read"
+    assert threading.get_ident() not in readers, "a request read the data version itself"

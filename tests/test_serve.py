@@ -39,12 +39,10 @@ def _loaded_env(folder: Path, database_url: str, **extra) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """One served instance over SQLite. Not yet on PostgreSQL: there a whois whose data-version check
-    falls due reads the database, yields to the event loop, and waited 1.1-2.1 s behind eight
-    photo uploads on this loaded 2-core machine (the bound is 1 s)."""
-    folder = tmp_path_factory.mktemp("serve")
-    env = _loaded_env(folder, f"sqlite:///{folder / 'instance' / 'gridmap.sqlite'}")
+def server(module_database):
+    """One served instance per module and backend (SQLite and PostgreSQL)."""
+    folder, url = module_database
+    env = _loaded_env(folder, url)
     stale = Path(env["GRIDMAP_INSTANCE_DIR"]) / "print-cache" / "drawn-by-older-code.page"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"old")
