@@ -285,3 +285,22 @@ class TiledLayers(JSCSSMixin):
         self._name = "TiledLayers"
         self.config_json = safe.script_json(config)
         self.layer_control = layer_control
+
+
+class FitView(MacroElement):
+    """The map's first view: ``fitBounds`` at once, without Leaflet's zoom animation, so that a layer
+    added right after it (the problems' tiles) asks for the tiles of this view, not of the default one."""
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {padding: {{ this.padding|tojson }}, animate: false});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, bounds: list[list[float]], *, padding: tuple[int, int] = (20, 20)) -> None:
+        super().__init__()
+        self._name = "FitView"
+        self.bounds = bounds
+        self.padding = list(padding)

@@ -19,7 +19,7 @@ from gridmap.basemaps import add_basemap as add_basemap
 from gridmap.basemaps import basemap_sources as basemap_sources
 from gridmap.crs import convert_geoseries
 from gridmap.mapcontrols import Drawer, Interactions
-from gridmap.mapelements import AWESOME_HEX, TiledLayers
+from gridmap.mapelements import AWESOME_HEX, FitView, TiledLayers
 from gridmap.mapelements import FeatureText as FeatureText  # re-exported: maps.FeatureText
 from gridmap.mapelements import JsonMarkers as JsonMarkers
 from gridmap.mapelements import map_parts as map_parts
@@ -338,6 +338,16 @@ def _tiled_map(
     # script, awesome markers or glyphicons (Bootstrap's and Font Awesome's styles stay: page, legend)
     m.default_js = [pair for pair in m.default_js if pair[0] in TILED_PAGE_JS]
     m.default_css = [pair for pair in m.default_css if pair[0] in TILED_PAGE_CSS]
+    # the view first: a tiled layer added before it (the problems') would fetch the default view's tiles
+    if focus is not None and len(focus):
+        box: tuple[float, float, float, float] | None = tuple(focus.total_bounds)
+    else:
+        box = county_bounds(model)
+    if box is not None:
+        minx, miny, maxx, maxy = _display(
+            gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs="EPSG:4326"), opts
+        ).total_bounds
+        m.add_child(FitView([[float(miny), float(minx)], [float(maxy), float(maxx)]], padding=(20, 20)))
     if extra is not None:
         extra(m)
     layer_control = folium.LayerControl(collapsed=False)
@@ -355,15 +365,6 @@ def _tiled_map(
         "point_colors": point_colors,
     }
     m.add_child(TiledLayers(config, layer_control=layer_control))
-    if focus is not None and len(focus):
-        box: tuple[float, float, float, float] | None = tuple(focus.total_bounds)
-    else:
-        box = county_bounds(model)
-    if box is not None:
-        minx, miny, maxx, maxy = _display(
-            gpd.GeoDataFrame(geometry=[shapely.box(*box)], crs="EPSG:4326"), opts
-        ).total_bounds
-        m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     m.add_child(_Legend(model, model.points if unit_code is None else model.points.iloc[:0]))
     m.add_child(Interactions(api_base=opts.api_base, page_base=opts.page_base, crs=opts.display_crs))
     county_view = grid_codes is None and unit_code is None

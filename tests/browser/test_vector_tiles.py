@@ -137,12 +137,13 @@ def test_tiled_county_opens_small_and_a_click_in_a_grid_answers_whois(
     # the server warms these tiles before its workers fork (gridmap.tilewarm): the same ones
     size = page.evaluate("() => { const s = window.gridmapMap.getSize(); return [s.x, s.y]; }")
     view = set(first_view(tuple(_grid_bounds(server)), tuple(size)))
-    asked = set()
-    for url in first["tiles"]:
+    asked, layers = set(), set()
+    for url in first["tiles"]:  # every tiled layer's, the problems' too: none of the default view
         layer, z, x, y = url.split("/vt/")[1].split("?")[0].removesuffix(".pbf").split("/")
-        if layer in TILE_LAYERS:  # the reference layers (problems change all day: not warmed)
-            asked.add((int(z), int(x), int(y)))
+        asked.add((int(z), int(x), int(y)))
+        layers.add(layer)
     assert asked and asked <= view, (sorted(asked - view), size)
+    assert {"towns", "grids"} <= layers <= {*TILE_LAYERS, "problems"}, layers
     assert page.locator(".leaflet-control-layers-overlays label", has_text="网格").count() == 1
     tag = f"{viewport['width']}x{viewport['height']}"
     assert_not_blank(_shot(page, f"tiled-county-{tag}.png"))
