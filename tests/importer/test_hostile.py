@@ -50,11 +50,12 @@ def _measured(*args: str, env: dict) -> dict:
     return json.loads(done.stdout)
 
 
-def _cli_env(tmp_path: Path, **extra: str) -> dict:
+def _cli_env(tmp_path: Path, database_url: str, **extra: str) -> dict:
+    """The CLI's environment over the test's database (SQLite or PostgreSQL)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDMAP_")}
     env.update(
         GRIDMAP_INSTANCE_DIR=str(tmp_path / "instance"),
-        GRIDMAP_DATABASE_URL=f"sqlite:///{tmp_path / 'cli.sqlite'}",
+        GRIDMAP_DATABASE_URL=database_url,
         **extra,
     )
     return env
@@ -69,10 +70,17 @@ def kmz_bomb(tmp_path_factory) -> Path:
 # --- decompression bombs ---------------------------------------------------------------------
 
 
-def test_kmz_bomb_is_refused_by_the_cli_fast_and_small(kmz_bomb, tmp_path):
+def test_kmz_bomb_is_refused_by_the_cli_fast_and_small(kmz_bomb, tmp_path, database_url):
     assert kmz_bomb.stat().st_size < 1_000_000
     result = _measured(
-        GRIDMAP, "import", str(kmz_bomb), "--as", "grids", "--dry-run", "--json", env=_cli_env(tmp_path)
+        GRIDMAP,
+        "import",
+        str(kmz_bomb),
+        "--as",
+        "grids",
+        "--dry-run",
+        "--json",
+        env=_cli_env(tmp_path, database_url),
     )
     out = result["out"]
     assert result["rc"] == 1, out
@@ -232,9 +240,9 @@ def _linked_geojson(folder: Path, url: str) -> Path:
     return path
 
 
-def test_cli_import_of_a_linked_geojson_makes_no_request(tmp_path, listener):
+def test_cli_import_of_a_linked_geojson_makes_no_request(tmp_path, listener, database_url):
     path = _linked_geojson(tmp_path, listener.url)
-    env = _cli_env(tmp_path, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
+    env = _cli_env(tmp_path, database_url, NO_PROXY="127.0.0.1,localhost", no_proxy="127.0.0.1,localhost")
     done = subprocess.run(
         [GRIDMAP, "import", str(path), "--as", "points", "--dry-run", "--json"],
         capture_output=True,
