@@ -200,12 +200,6 @@ def start_live_server(
 
 
 @pytest.fixture
-def backend() -> str:
-    """Browser tests stay on SQLite (they go through a served app); the store's tests cover PostgreSQL."""
-    return "sqlite"
-
-
-@pytest.fixture
 def live_server_factory(tmp_path) -> Iterator[Callable[..., LiveServer]]:
     """``factory(app="web:create_app()", env=None, timeout=30) -> LiveServer``; stopped at teardown."""
     servers: list[LiveServer] = []

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
 from PIL import Image
+from sqlalchemy import text
 
 from tests.browser.conftest import _is_local, assert_not_blank
 
@@ -58,10 +58,10 @@ def _tap(page, selector: str) -> None:
     page.locator(selector).tap()
 
 
-def _rows(settings, sql: str) -> list[tuple]:
-    path = settings["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return conn.execute(sql).fetchall()
+def _rows(store, sql: str) -> list[tuple]:
+    """Rows as the served app left them, read on either backend."""
+    with store.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(text(sql))]
 
 
 def _photo(path: Path, colour: tuple[int, int, int]) -> str:
@@ -117,8 +117,8 @@ def test_an_assessment_on_a_phone_files_two_fails_and_the_coverage_map_turns(
     insp.wait_for_timeout(500)
     assert "/points/P1" in insp.url
     assert insp.evaluate("() => document.querySelector('#gm-c-3 .gm-photo input').validity.valueMissing")
-    assert _rows(settings, "SELECT count(*) FROM assessments") == [(0,)]
-    assert _rows(settings, "SELECT count(*) FROM problems") == [(0,)]
+    assert _rows(loaded_store, "SELECT count(*) FROM assessments") == [(0,)]
+    assert _rows(loaded_store, "SELECT count(*) FROM problems") == [(0,)]
 
     insp.locator("#gm-c-3 .gm-photo input").set_input_files(_photo(tmp_path / "b.jpg", (40, 90, 200)))
     insp.fill("textarea[name=note]", "东门入口")
@@ -140,7 +140,7 @@ def test_an_assessment_on_a_phone_files_two_fails_and_the_coverage_map_turns(
 
     # in the store: two problems, dispatched to U1 on the spot, one photo each, linked from the items
     rows = _rows(
-        settings,
+        loaded_store,
         "SELECT tracking_no, category, status, unit_code, source, reported_by FROM problems ORDER BY id",
     )
     assert [(r[1], r[2], r[3], r[4], r[5]) for r in rows] == [
@@ -149,13 +149,13 @@ def test_an_assessment_on_a_phone_files_two_fails_and_the_coverage_map_turns(
     ]
     assert sorted(r[0] for r in rows) == sorted(filed)
     photos = _rows(
-        settings,
+        loaded_store,
         "SELECT p.tracking_no, count(f.id) FROM problems p JOIN problem_photos f ON f.problem_id = p.id GROUP BY p.id",
     )
     assert sorted(photos) == sorted((no, 1) for no in filed)
-    dispatches = _rows(settings, "SELECT unit_code FROM problem_events WHERE action = 'dispatch'")
+    dispatches = _rows(loaded_store, "SELECT unit_code FROM problem_events WHERE action = 'dispatch'")
     assert dispatches == [("U1",), ("U1",)]
-    linked = _rows(settings, "SELECT tracking_no FROM assessment_items WHERE result = 'fail' ORDER BY id")
+    linked = _rows(loaded_store, "SELECT tracking_no FROM assessment_items WHERE result = 'fail' ORDER BY id")
     assert sorted(r[0] for r in linked) == sorted(filed)
     # the photo is served on the problem's page
     with insp.expect_navigation():

@@ -133,8 +133,9 @@ def _gridmap(env: dict, *args: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def hostile_env(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("hostile")
+def hostile_env(module_database):
+    """The hostile county imported by the CLI, once per module and backend (SQLite and PostgreSQL)."""
+    folder, url = module_database
     categories = folder / "categories.csv"
     with open(categories, "w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
@@ -143,7 +144,7 @@ def hostile_env(tmp_path_factory):
         writer.writerow(["garbage", "垃圾暴露", "市容环境", 24])
     env = {
         "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'instance' / 'hostile.sqlite'}",
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_SECRET_KEY": "test-secret",
         "GRIDMAP_BASEMAP": "none",
         "GRIDMAP_PROBLEM_CATEGORIES": str(categories),

@@ -71,16 +71,19 @@ def make_county_mbtiles(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
+def demo_env(module_database):
+    """The demo county loaded once per module and backend (SQLite and PostgreSQL)."""
     from gridmap.reference import load_directory
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("offline-instance")
+    folder, url = module_database
     env = {
-        "GRIDMAP_INSTANCE_DIR": str(folder),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+        "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+        "GRIDMAP_DATABASE_URL": url,
     }
-    load_directory(Store(env["GRIDMAP_DATABASE_URL"]), DEMO)
+    store = Store(url)
+    load_directory(store, DEMO)
+    store.engine.dispose()
     return env
 
 

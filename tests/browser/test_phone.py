@@ -106,20 +106,22 @@ def _is_local(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def server(vendored_assets, tmp_path_factory):
+def server(vendored_assets, module_database):
+    """The demo county served once per module and backend (SQLite and PostgreSQL)."""
     from gridmap.auth import add_user
     from gridmap.reference import load_directory
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("phone-instance")
+    folder, url = module_database
     env = {
-        "GRIDMAP_INSTANCE_DIR": str(folder),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+        "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_BASEMAP": "none",
     }
-    store = Store(env["GRIDMAP_DATABASE_URL"])
+    store = Store(url)
     load_directory(store, DEMO)
     add_user(store, username="office", role="office", password=PASSWORD)
+    store.engine.dispose()
     live = start_live_server(env=env, log_dir=folder / "logs")
     live.env = env  # type: ignore[attr-defined]
     yield live

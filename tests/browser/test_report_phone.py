@@ -6,10 +6,10 @@ finds it; a retry after a lost answer files nothing twice. Screenshots: /tmp/rep
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from gridmap.reference import ReferenceCache
 from tests.browser.conftest import assert_clean, assert_not_blank
@@ -39,10 +39,10 @@ OVERFLOW = """
 """
 
 
-def _stored(settings) -> list[str]:
-    path = settings["GRIDMAP_DATABASE_URL"].removeprefix("sqlite:///")
-    with sqlite3.connect(path) as conn:
-        return [row[0] for row in conn.execute("SELECT tracking_no FROM problems ORDER BY id")]
+def _stored(store) -> list[str]:
+    """Tracking numbers stored by the served app, read on either backend."""
+    with store.engine.connect() as conn:
+        return [row[0] for row in conn.execute(text("SELECT tracking_no FROM problems ORDER BY id"))]
 
 
 def _open_report(page, server) -> None:
@@ -96,14 +96,14 @@ def test_report_page_on_a_phone(live_server_factory, settings, loaded_store, ven
     _check_layout(page, "filled form")
     page.evaluate("() => window.scrollTo(0, 0)")  # the map with its marker, the form below
     assert_not_blank(page.screenshot(path=str(SHOTS / "report-filled.png")))
-    assert _stored(settings) == []
+    assert _stored(loaded_store) == []
 
     # a double tap on 提交: one request, one problem
     page.locator("#gm-submit").dblclick()
     link = page.locator("#gm-tracking-no")
     link.wait_for()
     page.wait_for_timeout(2000)  # past the button's rest: a late second tap would have been sent by now
-    stored = _stored(settings)
+    stored = _stored(loaded_store)
     assert len(stored) == 1, stored
     assert len(posts) == 1, posts
     tracking_no = stored[0]
@@ -143,7 +143,7 @@ def test_report_page_on_a_phone(live_server_factory, settings, loaded_store, ven
     assert_not_blank(page.screenshot(path=str(SHOTS / "report-lookup-unknown.png")))
     assert [r for r in page.gridmap_bad_responses if "/report/lookup" not in r] == []
     assert page.gridmap_errors == [e for e in page.gridmap_errors if "404" in e]  # only the expected 404
-    assert len(_stored(settings)) == 1
+    assert len(_stored(loaded_store)) == 1
 
 
 @pytest.mark.browser
@@ -167,13 +167,13 @@ def test_retry_after_a_lost_answer_files_one_report(
     page.click("#gm-submit")
     message = page.locator("#gm-message")
     page.wait_for_function("() => document.getElementById('gm-message').textContent.indexOf('网络') >= 0")
-    assert lost == [201] and len(_stored(settings)) == 1
+    assert lost == [201] and len(_stored(loaded_store)) == 1
     assert "重试不会重复上报" in message.inner_text()
     assert page.input_value("#gm-description") != ""  # nothing lost on the phone either
     page.wait_for_function("() => !document.getElementById('gm-submit').disabled")
     page.click("#gm-submit")
     page.locator("#gm-tracking-no").wait_for()
-    stored = _stored(settings)
+    stored = _stored(loaded_store)
     assert len(stored) == 1, stored  # the same key: the first report is answered, not filed again
     assert page.locator("#gm-tracking-no").inner_text() == stored[0]
     assert page.input_value("#gm-description") == ""
