@@ -233,7 +233,9 @@ class TiledLayers(JSCSSMixin):
             },
             points: function(p) {
               if (!inScope(p)) return [];
-              return {radius: 7, color: '#fff', weight: 2, fill: true, fillOpacity: 0.95,
+              /* radius over 10: Leaflet takes a smaller circle for a marker and asks for its latlng,
+                 which a tiled point has not, and the click fails */
+              return {radius: 11, color: '#fff', weight: 2, fill: true, fillOpacity: 0.95,
                       fillColor: C.point_colors[p.category] || '#575757', bubblingMouseEvents: false};
             }
           };

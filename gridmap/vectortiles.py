@@ -186,6 +186,8 @@ def _prepare(model: ResponsibilityModel, name: str, *, crs: str) -> _Prepared:
     geoms = _mercator(np.asarray(geometry.values, dtype=object))
     bounds = shapely.bounds(geoms)
     size_m = np.maximum(bounds[:, 2] - bounds[:, 0], bounds[:, 3] - bounds[:, 1])
+    # a point has no size but is always drawn as a dot with its popup: never "too small to label"
+    size_m[np.isin(shapely.get_type_id(geoms), (0, 4))] = np.inf
     return _Prepared(
         geoms=geoms, size_m=size_m, tree=shapely.STRtree(geoms), props=_properties(model, name, frame)
     )

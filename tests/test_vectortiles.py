@@ -103,6 +103,16 @@ def test_features_too_small_to_see_are_left_out_and_layers_start_at_their_zoom(m
     assert decoded["points"]["features"]
 
 
+def test_point_properties_carry_the_popup_at_every_zoom_they_are_drawn(model):
+    # a point has no size: it used to count as "too small to label" and lost its name and category
+    for code, row in model.points.iterrows():
+        for z in (14, 17):
+            decoded, _ = _tile(model, "points", row.geometry.x, row.geometry.y, z)
+            props = {f["properties"]["code"]: f["properties"] for f in decoded["points"]["features"]}[code]
+            assert props["name"] == row["name"] and props["category"] == row["category"], (code, z)
+            assert props.get("address") == (None if row["address"] is None else str(row["address"]))
+
+
 def test_segment_properties_carry_the_popup_and_are_plain_text(model):
     seg = model.segments.iloc[0]
     mid = seg.geometry.interpolate(0.5, normalized=True)

@@ -107,3 +107,30 @@ def test_problem_tiles_on_a_phone(live_server_factory, tiled_env, vendored_asset
     assert any("status=overdue" in r for r in page.gridmap_requests)
     assert page.locator(".leaflet-gmProblems-pane svg path").count() == 0
     assert_clean(page)
+
+
+def test_a_tiled_inspection_point_opens_its_popup(live_server_factory, tiled_env, vendored_assets, page):
+    """A click on a point of the tiled reference layer opens its popup (a circle of radius 10 or less
+    was taken by Leaflet for a marker and the click failed in its handler)."""
+    server = live_server_factory(env=tiled_env)
+    points = json.loads(server.get("/api/layers/points.geojson")[1])["features"]
+    spot = shapely.geometry.shape(points[0]["geometry"])
+    page.set_viewport_size(PHONE)
+    page.goto(server.url + "/")
+    page.wait_for_selector(".leaflet-gmVector-pane svg path")
+    page.evaluate(
+        "([lat, lon]) => window.gridmapMap.setView([lat, lon], 17, {animate: false})", [spot.y, spot.x]
+    )
+    page.wait_for_load_state("networkidle")
+    page.wait_for_timeout(300)
+    x, y = page.evaluate(
+        "([lat, lon]) => { const p = window.gridmapMap.latLngToContainerPoint([lat, lon]); return [p.x, p.y]; }",
+        [spot.y, spot.x],
+    )
+    box = page.locator(".gm-map .leaflet-container").bounding_box()
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    popup = page.locator(".leaflet-popup-content .gm-popup")
+    popup.wait_for()
+    assert points[0]["properties"]["name"] in popup.inner_text()
+    page.screenshot(path="/tmp/problem-tiles-point.png")
+    assert_clean(page)
