@@ -9,30 +9,36 @@ import numpy as np
 import pytest
 import shapely
 
-from tests.browser.conftest import assert_clean, assert_not_blank, external_requests
+from tests.browser.conftest import assert_clean, assert_not_blank, external_requests, start_live_server
 
 DEMO = Path(__file__).resolve().parents[2] / "geodata" / "demo"
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
+def demo_env(module_database):
+    """The demo county loaded once per module and backend (SQLite and PostgreSQL)."""
     from gridmap.reference import load_directory
     from gridmap.store import Store
 
-    folder = tmp_path_factory.mktemp("demo-instance")
+    folder, url = module_database
     env = {
-        "GRIDMAP_INSTANCE_DIR": str(folder),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'demo.sqlite'}",
+        "GRIDMAP_INSTANCE_DIR": str(folder / "instance"),
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_BASEMAP": "none",
     }
-    load_directory(Store(env["GRIDMAP_DATABASE_URL"]), DEMO)
+    store = Store(url)
+    load_directory(store, DEMO)
+    store.engine.dispose()
     return env
 
 
-@pytest.fixture
-def server(live_server_factory, demo_env, vendored_assets):
-    return live_server_factory(env=demo_env)
+@pytest.fixture(scope="module")
+def server(demo_env, vendored_assets, tmp_path_factory):
+    """One server per module and backend: the tests only read."""
+    live = start_live_server(env=demo_env, log_dir=tmp_path_factory.mktemp("county-server"))
+    yield live
+    live.stop()
 
 
 def _quiet_spot(server, grid: dict) -> tuple[float, float]:

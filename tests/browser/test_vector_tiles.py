@@ -19,7 +19,7 @@ import shapely
 
 from gridmap.tilewarm import first_view
 from gridmap.vectortiles import LAYERS as TILE_LAYERS
-from tests import factory
+from tests import factory, pg
 from tests.browser.conftest import assert_clean, assert_not_blank
 
 DEMO = Path(__file__).resolve().parents[2] / "geodata" / "demo"
@@ -29,33 +29,41 @@ EMBED_ONLY_ASSETS = ("jquery", "bootstrap.bundle", "awesome-markers", "glyphicon
 pytestmark = pytest.mark.browser
 
 
-def _env(folder: Path, data: Path, *, embed_max: int = 10) -> dict:
+def _env(folder: Path, url: str, data: Path, *, embed_max: int = 10) -> dict:
     from gridmap.reference import load_directory
     from gridmap.store import Store
 
     env = {
         "GRIDMAP_INSTANCE_DIR": str(folder),
-        "GRIDMAP_DATABASE_URL": f"sqlite:///{folder / 'county.sqlite'}",
+        "GRIDMAP_DATABASE_URL": url,
         "GRIDMAP_BASEMAP": "none",
         "GRIDMAP_EMBED_MAX_FEATURES": str(embed_max),
     }
-    load_directory(Store(env["GRIDMAP_DATABASE_URL"]), data)
+    store = Store(url)
+    load_directory(store, data)
+    store.engine.dispose()
     return env
 
 
 @pytest.fixture(scope="module")
-def demo_env(tmp_path_factory):
-    return _env(tmp_path_factory.mktemp("tiled-demo"), DEMO)
+def demo_env(module_database):
+    """The demo county, once per module and backend (SQLite and PostgreSQL)."""
+    folder, url = module_database
+    return _env(folder / "instance", url, DEMO)
 
 
 @pytest.fixture(scope="module")
-def hostile_env(tmp_path_factory):
+def hostile_env(module_database, tmp_path_factory):
+    """A county of hostile names in a second database on the module's backend."""
     layers = factory.layers()
     for kind, gdf in layers.items():
         column = "road_name" if kind == "segments" else "name"
         gdf[column] = [f"{kind}{i}{EVIL}" for i in range(len(gdf))]
     folder = tmp_path_factory.mktemp("tiled-hostile")
-    return _env(folder, factory.write_dataset(folder / "data", layers_=layers), embed_max=0)
+    backend = "sqlite" if module_database[1].startswith("sqlite") else "postgresql"
+    url, database = pg.database_url(backend, folder / "instance", name="hostile")
+    yield _env(folder / "instance", url, factory.write_dataset(folder / "data", layers_=layers), embed_max=0)
+    pg.drop(database)
 
 
 def _grid_bounds(server) -> list[float]:
