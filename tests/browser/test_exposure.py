@@ -98,7 +98,9 @@ def test_the_exposure_page_on_a_phone_and_a_desktop(
     assert cards.nth(1).locator(".gm-exp-title").inner_text() == "县医院门口垃圾长期堆放"
     assert cards.nth(0).locator(".gm-exp-title").inner_text() == XSS  # shown as text, not run
     assert page.evaluate("window.pwned") is None
-    page.wait_for_function("Array.from(document.querySelectorAll('.gm-exp img')).every((i) => i.complete)")
+    page.wait_for_function(
+        "() => Array.from(document.querySelectorAll('.gm-exp img')).every((i) => i.complete)"
+    )
     images = page.evaluate(IMAGES_LOADED)
     assert len(images) == 3 and all(i["ok"] for i in images)  # two before photos, one after photo
     fixed = cards.nth(1)

@@ -108,7 +108,8 @@ def test_imported_mbtiles_are_served_and_drawn_with_nothing_leaving_127(
     page.goto(server.url + "/")
     page.wait_for_selector("path.leaflet-interactive")
     page.wait_for_function(
-        "document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded').length >= 4", timeout=15000
+        "() => document.querySelectorAll('.leaflet-tile-pane img.leaflet-tile-loaded').length >= 4",
+        timeout=15000,
     )
     page.wait_for_load_state("networkidle")
     drawn = page.evaluate(
@@ -148,7 +149,9 @@ def _assert_named_street_shown(page, name: str) -> None:
     assert box and box["width"] > 20 and box["height"] > 8
 
 
-STREETS_DRAWN = "document.querySelectorAll('.leaflet-gm-streets-pane path').length >= 2"
+# a function, not an expression: Playwright evaluates a plain expression again on every poll, with
+# eval, which the page's CSP (no 'unsafe-eval') refuses; a function is evaluated once, then called
+STREETS_DRAWN = "() => document.querySelectorAll('.leaflet-gm-streets-pane path').length >= 2"
 
 
 def test_county_map_shows_named_streets_offline_by_default(default_server, page):
