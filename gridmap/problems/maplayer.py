@@ -114,7 +114,7 @@ class _ProblemOverlay(MacroElement):
           var map = {{ this._parent.get_name() }};
           var cluster = {{ this.cluster.get_name() }};
           var heat = {{ this.heat.get_name() if this.heat else 'null' }};
-          var URL = {{ this.data_url|tojson }}, TILES = {{ this.tile_url|tojson }};
+          var URL = {{ this.data_url|tojson }}, TILES = {{ this.tile_url|tojson }}, shownUrl = TILES;
           var STATUS = {{ this.statuses|tojson }}, CATS = {{ this.categories|tojson }}, SOURCES = {{ this.sources|tojson }};
           var all = [];
           window.gridmapProblemLayer = cluster;
@@ -165,7 +165,9 @@ class _ProblemOverlay(MacroElement):
               var q = [['status', st], ['category', cat], ['source', src], ['from', from], ['to', to]]
                 .filter(function(p) { return p[1]; })
                 .map(function(p) { return p[0] + '=' + encodeURIComponent(p[1]); });
-              cluster.setUrl(TILES + (q.length ? (TILES.indexOf('?') >= 0 ? '&' : '?') + q.join('&') : ''));
+              var next = TILES + (q.length ? (TILES.indexOf('?') >= 0 ? '&' : '?') + q.join('&') : '');
+              /* setUrl redraws every tile: only when the filter changed the URL (not on the first call) */
+              if (next !== shownUrl) { shownUrl = next; cluster.setUrl(next); }
               var note = document.querySelector('.gm-problem-count');
               if (note) note.textContent = '问题较多，按瓦片显示；放大后点击查看详情';
               return;

@@ -80,6 +80,8 @@ def test_problem_tiles_on_a_phone(live_server_factory, tiled_env, vendored_asset
     assert page.locator(".leaflet-gmProblems-pane svg path").count() >= 2
     tiles = [r for r in page.gridmap_requests if "/vt/problems/" in r]
     assert tiles, page.gridmap_requests
+    # each tile once: the filter box's first call used to redraw the whole layer (every tile twice)
+    assert len(tiles) == len(set(tiles)), tiles
     assert_not_blank(page.screenshot(path="/tmp/problem-tiles-phone.png"))
 
     x, y = page.evaluate(
