@@ -14,6 +14,12 @@ page                 a fresh page in a fresh zh-CN context that records console 
                      HTTP error responses (``page.gridmap_bad_responses``). Requests that
                      would leave 127.0.0.1 are recorded, then blocked.
 
+Backends: tests on the ``settings``/``store``/``loaded_store`` fixtures (tests/conftest.py) run on
+[sqlite] and [postgresql], and the live server gets that test's database URL in its env; a
+module-scoped demo server loads its county into ``module_database`` (one per module and backend).
+Wait with functions (``"() => ..."``), not bare expressions: Playwright evaluates a bare one with
+eval on every poll, which the app's CSP refuses.
+
 Helpers: ``assert_clean(page)`` (no JS errors, no failed or 4xx/5xx requests, nothing
 outside 127.0.0.1), ``external_requests(page)``, ``assert_not_blank(png_bytes)``.
 
