@@ -12,6 +12,8 @@ from gridmap.errors import GridmapError
 from gridmap.maps import MapOptions
 from gridmap.reference import ReferenceCache
 from gridmap.responsibility import ResponsibilityModel
+from gridmap.spatial import tiles as spatial_tiles
+from gridmap.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -76,13 +78,23 @@ def warm_first_view(
     crs: str = "wgs84",
     sizes: Iterable[tuple[int, int]] = VIEW_SIZES,
     budget_s: float = 120.0,
+    store: Store | None = None,
 ) -> dict:
     """Encode (into the process's tile cache) every tile of the county's first view at each map size,
     for the layers drawn at that zoom, until ``budget_s`` seconds are spent; returns what was done.
 
     Called in the server's master before it forks: the workers inherit the cache, so the first browser
     to open a big county gets its tiles from memory instead of waiting for them to be encoded.
+    ``store``: the one requests are served from, so that the tiles are made by the same encoder (PostGIS
+    ST_AsMVT on PostgreSQL) and kept under the same keys as a request's.
     """
+
+    def make(layer: str, z: int, x: int, y: int) -> None:
+        if store is None:
+            vectortiles.vector_tile(model, version=version, layer=layer, z=z, x=x, y=y, crs=crs)
+        else:
+            spatial_tiles.vector_tile(store, model, version=version, layer=layer, z=z, x=x, y=y, crs=crs)
+
     started = time.perf_counter()
     box = vectortiles.bounds(model)
     done: set[tuple[int, int, int]] = set()
@@ -98,9 +110,7 @@ def warm_first_view(
                 done.add((z, x, y))
                 for spec in vectortiles.LAYERS.values():
                     if z >= spec.min_zoom:
-                        vectortiles.vector_tile(
-                            model, version=version, layer=spec.name, z=z, x=x, y=y, crs=crs
-                        )
+                        make(spec.name, z, x, y)
                         tiles += 1
         # the layers drawn only closer in (roads, points, communities): one tile each at the county's
         # centre, which indexes the whole layer, so that the first zoom-in or click does not wait for it
@@ -109,9 +119,7 @@ def warm_first_view(
             if spec.min_zoom > 0 and time.perf_counter() - started <= budget_s:
                 px, py = _mercator_px(lon, lat, spec.min_zoom)
                 x, y = int(px // vectortiles.TILE_PX), int(py // vectortiles.TILE_PX)
-                vectortiles.vector_tile(
-                    model, version=version, layer=spec.name, z=spec.min_zoom, x=x, y=y, crs=crs
-                )
+                make(spec.name, spec.min_zoom, x, y)
                 tiles += 1
     seconds = time.perf_counter() - started
     log.info("tile warm-up: %d tiles of %d first-view places in %.1f s", tiles, len(done), seconds)
@@ -145,4 +153,4 @@ class FirstViewWarmer:
         except GridmapError:  # no data loaded yet: nothing to draw
             return
         if self.tiled(model):
-            self.result = warm_first_view(model, version=version, crs=self.crs)
+            self.result = warm_first_view(model, version=version, crs=self.crs, store=self.reference.store)
