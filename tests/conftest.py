@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import factory, pg
+from tests import factory, pg, s3server
 
 
 @pytest.fixture
@@ -131,3 +131,19 @@ def vendored_assets() -> Path:
         pytest.skip(f"npm is not installed, cannot vendor front-end assets: {done.stderr.strip()}")
     assert done.returncode == 0, done.stderr
     return assets.VENDOR_DIR
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    """A real S3-compatible HTTP server (moto's) on 127.0.0.1 and a free port, for one test module."""
+    with s3server.moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=["folder", "s3"])
+def shared_storage(request, tmp_path) -> dict[str, str]:
+    """The shared-storage settings of a deployment: an NFS-like folder, or a bucket on a real S3 server."""
+    if request.param == "folder":
+        return {"GRIDMAP_STORAGE": str(tmp_path / "nfs")}
+    endpoint = request.getfixturevalue("s3_endpoint")
+    return s3server.s3_settings(endpoint, s3server.new_bucket(endpoint))

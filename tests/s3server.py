@@ -23,12 +23,12 @@ def moto_server() -> Iterator[str]:
         server.stop()
 
 
-def new_bucket(endpoint: str) -> str:
-    """Create a bucket of a new name on the server; return the name."""
+def client(endpoint: str):
+    """A boto3 S3 client of the test server (path-style addresses, the test keys)."""
     import boto3
     from botocore.config import Config
 
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=endpoint,
         aws_access_key_id=ACCESS,
@@ -36,8 +36,13 @@ def new_bucket(endpoint: str) -> str:
         region_name="us-east-1",
         config=Config(s3={"addressing_style": "path"}),
     )
+
+
+def new_bucket(endpoint: str) -> str:
+    """Create a bucket of a new name on the server; return the name."""
+    client_ = client(endpoint)
     name = f"gridmap-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name)
+    client_.create_bucket(Bucket=name)
     return name
 
 

@@ -6,47 +6,22 @@ import datetime as dt
 import multiprocessing
 import os
 import socket
-import uuid
 
 import pytest
 
 from gridmap.errors import ConfigError, NotFound, ServiceBusy
 from gridmap.settings import load_settings
 from gridmap.storage import FolderStorage, S3Storage, open_storage, parse_location, storage_from_settings
+from tests import s3server
+from tests.s3server import ACCESS, SECRET
 
-ACCESS, SECRET = "test-access-key", "test-secret-key"
 NOW = dt.datetime(2026, 11, 27, 1, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    """A real S3-compatible HTTP server (moto's) on 127.0.0.1 and a free port."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
 def bucket(s3_endpoint):
     """A new bucket on the test server; returns a raw boto3 client and the bucket's name."""
-    import boto3
-    from botocore.config import Config
-
-    client = boto3.client(
-        "s3",
-        endpoint_url=s3_endpoint,
-        aws_access_key_id=ACCESS,
-        aws_secret_access_key=SECRET,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}),
-    )
-    name = f"gridmap-{uuid.uuid4().hex[:12]}"
-    client.create_bucket(Bucket=name)
-    return client, name
+    return s3server.client(s3_endpoint), s3server.new_bucket(s3_endpoint)
 
 
 def _s3(endpoint: str, bucket: str, prefix: str = "") -> S3Storage:

@@ -2,39 +2,23 @@
 
 from __future__ import annotations
 
-import pytest
-
 from gridmap.importer.uploads import Uploads
 from gridmap.settings import load_settings
-from tests import s3server
 from tests.importer.test_web import _grids_gpkg, _login, _upload
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with s3server.moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(params=["folder", "s3"])
-def shared(request, tmp_path) -> dict[str, str]:
-    """The shared-storage settings of a deployment: an NFS-like folder, or a bucket on a real S3 server."""
-    if request.param == "folder":
-        return {"GRIDMAP_STORAGE": str(tmp_path / "nfs")}
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return s3server.s3_settings(endpoint, s3server.new_bucket(endpoint))
-
-
-def _server(settings, shared, tmp_path, name):
+def _server(settings, shared_storage, tmp_path, name):
     """One app server: the deployment's database and storage, an instance folder of its own."""
     from web import create_app
 
-    return create_app({**settings, **shared, "GRIDMAP_INSTANCE_DIR": str(tmp_path / name)})
+    return create_app({**settings, **shared_storage, "GRIDMAP_INSTANCE_DIR": str(tmp_path / name)})
 
 
-def test_a_preview_made_on_one_server_is_confirmed_on_another(settings, loaded_store, shared, tmp_path):
-    one = _server(settings, shared, tmp_path, "server1")
-    two = _server(settings, shared, tmp_path, "server2")
+def test_a_preview_made_on_one_server_is_confirmed_on_another(
+    settings, loaded_store, shared_storage, tmp_path
+):
+    one = _server(settings, shared_storage, tmp_path, "server1")
+    two = _server(settings, shared_storage, tmp_path, "server2")
     first, second = one.test_client(), two.test_client()
     token = _login(one, first)
     grids = _grids_gpkg(tmp_path, name="共享网格")
@@ -44,7 +28,7 @@ def test_a_preview_made_on_one_server_is_confirmed_on_another(settings, loaded_s
     # nothing of it on either server's own disk: it waits in the shared storage
     for name in ("server1", "server2"):
         assert not (tmp_path / name / "uploads" / "imports").exists()
-    kept = Uploads.from_settings(load_settings({**settings, **shared}, environ={}))
+    kept = Uploads.from_settings(load_settings({**settings, **shared_storage}, environ={}))
     assert [key.split("/")[0] for key, _ in kept.storage.listing()] == [commit_token]
     # the browser's next request goes to the other server, with the same session cookie
     second.set_cookie(

@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
-from tests import s3server
 from tests.printmap.test_jobs import _login, _wait
 
 
-@pytest.fixture(scope="module")
-def s3_endpoint():
-    with s3server.moto_server() as endpoint:
-        yield endpoint
-
-
-@pytest.fixture(params=["folder", "s3"])
-def shared(request, tmp_path) -> dict[str, str]:
-    if request.param == "folder":
-        return {"GRIDMAP_STORAGE": str(tmp_path / "nfs")}
-    endpoint = request.getfixturevalue("s3_endpoint")
-    return s3server.s3_settings(endpoint, s3server.new_bucket(endpoint))
-
-
-def test_an_atlas_made_through_one_server_downloads_from_another(settings, loaded_store, shared, tmp_path):
+def test_an_atlas_made_through_one_server_downloads_from_another(
+    settings, loaded_store, shared_storage, tmp_path
+):
     from gridmap.auth import add_user
     from web import create_app
 
     add_user(loaded_store, username="boss", role="office", password="secret-pass-1")
     one, two = (
-        create_app({**settings, **shared, "GRIDMAP_INSTANCE_DIR": str(tmp_path / name)})
+        create_app({**settings, **shared_storage, "GRIDMAP_INSTANCE_DIR": str(tmp_path / name)})
         for name in ("server1", "server2")
     )
     first, second = one.test_client(), two.test_client()
