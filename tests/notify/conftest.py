@@ -47,15 +47,19 @@ class Receiver:
                     receiver.first_arrived.set()
                     receiver.release.wait(60)
                     status = 500  # the sender died before it learned anything: not accepted
+                # Recorded before the answer is written, so a sender that has read its answer
+                # always finds it here; taken back if the answer could not be written.
+                answer = (body["id"], status)
+                with receiver.lock:
+                    receiver.answered.append(answer)
                 try:
                     self.send_response(status)
                     self.send_header("Content-Length", "2")
                     self.end_headers()
                     self.wfile.write(b"ok")
                 except OSError:
-                    return
-                with receiver.lock:
-                    receiver.answered.append((body["id"], status))
+                    with receiver.lock:
+                        receiver.answered.remove(answer)
 
             def log_message(self, *args):
                 pass
