@@ -116,6 +116,56 @@ LAYERS: tuple[LayerSpec, ...] = (
         (Column("name", "河流名称"),),
         required=False,
     ),
+    # Grids below the county town's grids and the towns (县镇村三级网格): a village grid's parent is
+    # a town, a group grid's a village grid, a sub-grid's a county-town grid (or another sub-grid).
+    LayerSpec(
+        "subgrids",
+        "下级网格",
+        POLYGON,
+        (
+            Column("code", "网格编码"),
+            Column("name", "网格名称"),
+            Column("parent_code", "上级编码", aliases=("上级网格编码", "上级代码", "所属上级")),
+            Column(
+                "level", "网格层级", required=False
+            ),  # 村 / 组 / 子网格; derived from the parent when empty
+        ),
+        required=False,
+    ),
+    # Shops (商户) and the pavement in front of their doors they answer for (门前五包).
+    LayerSpec(
+        "shops",
+        "商户",
+        POINT,
+        (
+            Column("code", "商户编号"),
+            Column("name", "商户名称"),
+            Column("category", "经营类别", required=False),
+            Column("address", "地址", required=False),
+            Column("owner", "负责人", required=False),
+            Column("owner_phone", "负责人电话", required=False),  # private: office only
+        ),
+        required=False,
+    ),
+    LayerSpec(
+        "frontages",
+        "门前五包范围",
+        POLYGON + LINE,
+        (Column("shop_code", "商户编号"),),
+        required=False,
+    ),
+    # Buildings (楼栋) in the communities; household heads (中心户长) are bound to them.
+    LayerSpec(
+        "buildings",
+        "楼栋",
+        POLYGON + POINT,
+        (
+            Column("code", "楼栋编号"),
+            Column("name", "楼栋名称"),
+            Column("community_code", "小区编号"),
+        ),
+        required=False,
+    ),
 )
 
 # Responsibility tables: sheets of the XLSX workbook (Chinese sheet names and headers).
@@ -173,8 +223,22 @@ TABLES: tuple[TableSpec, ...] = (
             Column("phone", "联系电话", required=False),
             Column("community_code", "小区编号"),
             Column("building", "楼栋", required=False),
+            Column("building_code", "楼栋编号", required=False),
         ),
         key="code",
+        required=False,
+    ),
+    # The people of every grid level (town cadres, village secretaries, grid members, volunteers):
+    # grid_code is a town code, a county-town grid code or a sub-grid code.
+    TableSpec(
+        "grid_people",
+        "网格人员",
+        (
+            Column("grid_code", "网格编码"),
+            Column("name", "姓名"),
+            Column("role", "职责"),
+            Column("phone", "联系电话", required=False),
+        ),
         required=False,
     ),
     TableSpec(
@@ -190,6 +254,12 @@ TABLES: tuple[TableSpec, ...] = (
         required=False,
     ),
 )
+
+# Grid levels below a town or a county-town grid (subgrids.level), each named after its parent's level.
+GRID_LEVELS: dict[str, str] = {"村": "村网格", "组": "组网格", "子网格": "子网格"}
+# Every level of a whois chain, smallest first (the county-town grid is 网格, the town 镇).
+CHAIN_LEVELS: tuple[str, ...] = ("组", "子网格", "村", "网格", "镇", "县")
+GRID_ROLES: tuple[str, ...] = ("镇干部", "村书记", "村主任", "网格长", "网格员", "志愿者")
 
 LAYER_BY_NAME = {spec.name: spec for spec in LAYERS}
 # The layers whose stored rows carry the code of the grid they lie in (LayerSpec.derived).

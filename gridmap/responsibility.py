@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
@@ -13,6 +13,7 @@ from gridmap.crs import local_crs_for
 from gridmap.errors import NotFound
 from gridmap.io.read import Dataset
 from gridmap.io.references import split_codes
+from gridmap.levels import LEVEL_LAYER_NAMES, derive_subgrids
 
 
 @dataclass
@@ -32,9 +33,17 @@ class ResponsibilityModel:
     grid_leaders: pd.DataFrame
     town_leaders: pd.DataFrame
     local_crs: str
+    # Grid levels (issue 15): village/group/sub-grids with derived level, town_code, grid_code and
+    # depth; shops (with the county-town grid they lie in), their 门前五包 frontages, buildings;
+    # the people of every level (grid_people: grid_code, name, role, phone).
+    subgrids: gpd.GeoDataFrame = field(default_factory=lambda: _empty_layer())
+    shops: gpd.GeoDataFrame = field(default_factory=lambda: _empty_layer())
+    frontages: gpd.GeoDataFrame = field(default_factory=lambda: _empty_layer())
+    buildings: gpd.GeoDataFrame = field(default_factory=lambda: _empty_layer())
+    grid_people: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
-        if name not in LAYER_NAMES:
+        if name not in LAYER_NAMES and name not in LEVEL_LAYER_NAMES:
             msg = f"没有名为“{name}”的图层；可用图层：{'、'.join(LAYER_NAMES)}"
             raise NotFound(msg)
         return getattr(self, name)
@@ -231,6 +240,19 @@ def _search_detail(kind: str, row: pd.Series, model: ResponsibilityModel) -> str
 LAYER_NAMES = ("towns", "grids", "segments", "points", "communities", "rivers")
 
 
+def _empty_layer() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+
+
+def _level_layer(name: str) -> gpd.GeoDataFrame:
+    """An empty layer with its spec's columns (a dataset without that optional layer)."""
+    from gridmap.model import LAYER_BY_NAME
+
+    spec = LAYER_BY_NAME.get(name)
+    columns = [c.name for c in spec.columns] if spec else ["name"]
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs="EPSG:4326")
+
+
 def _segment_record(code: str, r: pd.Series) -> dict:
     return {
         "code": code,
@@ -298,9 +320,9 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
     """Join layers and tables; derive each item's grid, lengths and areas in metres."""
     layers = {name: gdf.copy() for name, gdf in dataset.layers.items()}
     tables = {name: frame.copy() for name, frame in dataset.tables.items()}
-    for name in LAYER_NAMES:
+    for name in (*LAYER_NAMES, *LEVEL_LAYER_NAMES):
         if name not in layers:
-            layers[name] = gpd.GeoDataFrame({"name": []}, geometry=[], crs="EPSG:4326")
+            layers[name] = _level_layer(name)
     for gdf in layers.values():
         if "code" in gdf.columns:
             gdf.index = pd.Index(gdf["code"].astype(str), name="code")
@@ -384,6 +406,17 @@ def build_model(dataset: Dataset) -> ResponsibilityModel:
         grid_leaders=grid_leaders,
         town_leaders=town_leaders,
         local_crs=local,
+    )
+    model.subgrids = derive_subgrids(
+        layers["subgrids"], towns=towns.index, grids=grids["town_code"].astype(object)
+    )
+    model.subgrids["area_m2"] = metric["subgrids"].area.to_numpy()
+    model.shops = layers["shops"]
+    model.shops["grid_code"] = _assign_by_overlap(metric["shops"], metric["grids"], grid_codes, measure="any")
+    model.frontages = layers["frontages"]
+    model.buildings = layers["buildings"]
+    model.grid_people = tables.get(
+        "grid_people", pd.DataFrame(columns=["grid_code", "name", "role", "phone"])
     )
     model.__dict__["_metric_geometries"] = {name: np.asarray(geoms.values) for name, geoms in metric.items()}
     return model

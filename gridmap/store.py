@@ -36,9 +36,10 @@ from gridmap.errors import ConfigError, Conflict, InvalidInput, NotFound
 from gridmap.io.read import Dataset
 from gridmap.model import LAYERS, TABLES
 
-SCHEMA_VERSION = 5  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py);
+SCHEMA_VERSION = 7  # 2: token/api key expiry, api key source, sessions, rate_hits (accounts/schema.py);
 # 3: issue-12 problem columns (problems/schema.py); 4: users' email and phone (accounts/schema.py);
-# 5: reference geometry as PostGIS geometry with GiST indexes on PostgreSQL (SQLite unchanged)
+# 5: reference geometry as PostGIS geometry with GiST indexes on PostgreSQL (SQLite unchanged);
+# 6: household heads' building code (the new level layers are new tables); 7: a problem's shop (门前五包)
 metadata = MetaData()
 
 SRID = 4326
@@ -148,6 +149,17 @@ def _geometry_columns(conn: Connection) -> None:
 
 
 MIGRATIONS[5] = _geometry_columns
+
+
+def _household_building(conn: Connection) -> None:
+    """6: household heads are bound to a building (ref_household_heads.building_code)."""
+    from sqlalchemy import inspect
+
+    if "building_code" not in {c["name"] for c in inspect(conn).get_columns("ref_household_heads")}:
+        conn.execute(text("ALTER TABLE ref_household_heads ADD COLUMN building_code TEXT"))
+
+
+MIGRATIONS[6] = _household_building
 
 
 def _postgis(engine: Engine) -> None:

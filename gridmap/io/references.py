@@ -93,6 +93,25 @@ def check_references(
             label_of=fid,
             hint="请检查“所属镇代码”",
         )
+    subgrids = pd.Index(layers["subgrids"]["code"]) if "subgrids" in layers else empty
+    shops = pd.Index(layers["shops"]["code"]) if "shops" in layers else empty
+    buildings = pd.Index(layers["buildings"]["code"]) if "buildings" in layers else empty
+    any_grid = towns.append([grids, subgrids])
+    for layer, column, known, what, hint in (
+        (
+            "subgrids",
+            "parent_code",
+            any_grid,
+            "上级网格",
+            "上级编码应为镇代码、县城网格编码或另一下级网格的编码",
+        ),
+        ("frontages", "shop_code", shops, "商户", "请检查门前五包范围的商户编号是否与“商户”图层一致"),
+        ("buildings", "community_code", communities, "小区", "请检查楼栋所属的小区编号"),
+    ):
+        if layer in layers:
+            findings += _refs(
+                layers[layer], column, known, what=what, file=gpkg, layer=layer, label_of=fid, hint=hint
+            )
     sheet = {name: spec.label for name, spec in TABLE_BY_NAME.items()}
     checks = (
         ("grid_roles", "grid_code", grids, "网格", "请检查网格编码是否与图层一致"),
@@ -102,8 +121,12 @@ def check_references(
         ("town_leaders", "town_code", towns, "镇", "请检查镇代码是否与图层一致"),
         ("town_leaders", "leader_code", leaders, "领导", "请在“县级领导”表中添加该领导"),
         ("household_heads", "community_code", communities, "小区", "请检查小区编号"),
+        ("household_heads", "building_code", buildings, "楼栋", "请检查楼栋编号是否与“楼栋”图层一致"),
+        ("grid_people", "grid_code", any_grid, "网格", "网格编码应为镇代码、县城网格编码或下级网格编码"),
     )
     for table, column, known, what, hint in checks:
+        if table not in tables or column not in tables[table]:
+            continue
         findings += _refs(
             tables[table],
             column,

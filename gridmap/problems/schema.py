@@ -61,6 +61,9 @@ problems = Table(
     Column("satisfaction_note", Text, nullable=True),
     Column("satisfaction_at", DateTime, nullable=True),
     Column("reporter_key", String(64), nullable=True),  # secret in the reporter's tracking link
+    # schema 7 (issue 15): the shop a 门前五包 problem went to first (its segment's unit is informed)
+    Column("shop_code", String(64), nullable=True, index=True),
+    Column("shop_name", Text, nullable=True),
 )
 Index("ix_problems_lonlat", problems.c.lon, problems.c.lat)
 
@@ -162,3 +165,17 @@ def _migrate_3(conn) -> None:
 
 
 MIGRATIONS[3] = _migrate_3
+
+
+def _migrate_7(conn) -> None:
+    """Schema 7: the shop a 门前五包 problem is assigned to."""
+    from sqlalchemy import inspect, text
+
+    have = {c["name"] for c in inspect(conn).get_columns("problems")}
+    for name, kind in (("shop_code", "VARCHAR(64)"), ("shop_name", "TEXT")):
+        if name not in have:
+            conn.execute(text(f"ALTER TABLE problems ADD COLUMN {name} {kind}"))
+    conn.execute(text("CREATE INDEX IF NOT EXISTS ix_problems_shop_code ON problems (shop_code)"))
+
+
+MIGRATIONS[7] = _migrate_7
