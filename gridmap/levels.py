@@ -56,10 +56,14 @@ def derive_subgrids(subgrids: gpd.GeoDataFrame, *, towns: pd.Index, grids: pd.Se
         town[rows], grid[rows], depth[rows] = town[up], grid[up], depth[up] + 1
         level[rows] = np.where(level[up] == "村", "组", level[up])
     derived = np.where(given != None, given, level)  # noqa: E711  # elementwise on object arrays
-    out["level"] = derived
-    out["level_name"] = [GRID_LEVELS.get(v, v) if v else None for v in derived]
-    out["town_code"] = town
-    out["grid_code"] = grid
+    names = np.array([GRID_LEVELS.get(v, v) if v else None for v in derived], dtype=object)
+    for column, values in (
+        ("level", derived),
+        ("level_name", names),
+        ("town_code", town),
+        ("grid_code", grid),
+    ):
+        out[column] = pd.Series(values, index=out.index, dtype=object)  # None stays None, not NaN
     out["depth"] = depth
     return out
 
