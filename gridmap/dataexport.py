@@ -4,10 +4,12 @@ zipped Shapefile (UTF-8 with .cpg), CSV and XLSX.
 Layers carry their public columns (as `gridmap.publish.public_layer`, coordinates rounded to
 1e-7 degree, EPSG:4326) under the canonical English field names of the import format, so that a
 GeoPackage plus the XLSX workbook can be loaded again with `gridmap load`. The responsibility
-tables exported are the public ones (县级领导, 责任单位, 网格责任, 包片领导, 联系镇领导); household
-heads and inspectors hold personal data: they are exported only in the office's internal export,
-with problems and their history (`Sheet` extras, see gridmap.problems.exports). Empty layers are
-left out.
+tables exported are the public ones (县级领导, 责任单位, 网格责任, 包片领导, 联系镇领导, and 网格人员
+without phones); household heads and inspectors hold personal data: they are exported only in the
+office's internal export, with problems and their history (`Sheet` extras, see
+gridmap.problems.exports). The grid levels (下级网格, 商户, 门前五包范围, 楼栋: gridmap.levelexport)
+follow the same rule: shops' owner and owner_phone and grid people's phones are in the internal
+export only. Empty layers and tables are left out.
 
 Shapefile field names are cut to 10 characters by `SHAPEFILE_FIELDS` below (the other fields are
 10 characters or shorter and keep their names); each Shapefile ZIP carries the mapping as
@@ -40,6 +42,14 @@ import pyogrio
 import shapely
 
 from gridmap.errors import InvalidInput
+from gridmap.levelexport import (
+    KML_NAME_FIELDS,
+    LEVEL_LABELS,
+    LEVEL_LAYERS,
+    LEVEL_SHAPEFILE_FIELDS,
+    grid_people_table,
+    level_layer,
+)
 from gridmap.model import LAYER_BY_NAME, TABLE_BY_NAME
 from gridmap.publish import public_layer
 from gridmap.responsibility import LAYER_NAMES, ResponsibilityModel
@@ -72,6 +82,7 @@ SHAPEFILE_FIELDS: dict[str, str] = {
     "lead_unit_code": "lead_unit",
     "lead_department": "lead_dept",
     "property_company": "prop_co",
+    **LEVEL_SHAPEFILE_FIELDS,
 }
 # Chinese names of the derived (not imported) columns.
 DERIVED_LABELS: dict[str, str] = {
@@ -87,6 +98,7 @@ DERIVED_LABELS: dict[str, str] = {
     "grid_code": "所在网格编码",
     "length_m": "长度（米）",
     "wkt": "几何（WKT，EPSG:4326）",
+    **LEVEL_LABELS,
 }
 _KML_DRIVER = "LIBKML" if "LIBKML" in pyogrio.list_drivers(write=True) else "KML"
 _EXCEL_CELL_LIMIT = 32767
@@ -148,11 +160,12 @@ def field_label(layer: str, name: str) -> str:
     return DERIVED_LABELS.get(name, name)
 
 
-def export_layers(model: ResponsibilityModel) -> dict[str, gpd.GeoDataFrame]:
-    """The public reference layers (non-empty ones), attributes as plain Python values."""
+def export_layers(model: ResponsibilityModel, *, private: bool = False) -> dict[str, gpd.GeoDataFrame]:
+    """The reference layers and the grid levels' layers (non-empty ones), attributes as plain
+    Python values; shops' owner contact only when ``private`` (the office's internal export)."""
     out: dict[str, gpd.GeoDataFrame] = {}
-    for name in LAYER_NAMES:
-        gdf = public_layer(model, name)
+    for name in (*LAYER_NAMES, *LEVEL_LAYERS):
+        gdf = public_layer(model, name) if name in LAYER_NAMES else level_layer(model, name, private=private)
         if not len(gdf):
             continue
         gdf = gdf.reset_index(drop=True)
@@ -169,8 +182,9 @@ def export_layers(model: ResponsibilityModel) -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def export_tables(model: ResponsibilityModel) -> dict[str, pd.DataFrame]:
-    """The public responsibility tables with their canonical columns, in table order."""
+def export_tables(model: ResponsibilityModel, *, private: bool = False) -> dict[str, pd.DataFrame]:
+    """The public responsibility tables with their canonical columns, in table order, then the
+    people of the grid levels (网格人员; their phones only when ``private``) if there are any."""
     frames = {
         "leaders": model.leaders,
         "units": model.units,
@@ -184,6 +198,9 @@ def export_tables(model: ResponsibilityModel) -> dict[str, pd.DataFrame]:
         frame = frames[name].reset_index(drop=True)
         frame = frame[[c for c in columns if c in frame.columns]].astype(object)
         out[name] = frame.where(frame.notna(), None)
+    people = grid_people_table(model, private=private).astype(object)
+    if len(people):
+        out["grid_people"] = people.where(people.notna(), None)
     return out
 
 
@@ -204,11 +221,12 @@ def _write_gpkg(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] =
             pyogrio.write_dataframe(
                 sheet.frame, path, layer=sheet.name, driver="GPKG", layer_options={"IDENTIFIER": sheet.label}
             )
-    for name, gdf in export_layers(model).items():
+    private = bool(extra)  # the internal export: personal columns of the level layers too
+    for name, gdf in export_layers(model, private=private).items():
         pyogrio.write_dataframe(
             gdf, path, layer=name, driver="GPKG", layer_options={"IDENTIFIER": LAYER_BY_NAME[name].label}
         )
-    for name, frame in export_tables(model).items():
+    for name, frame in export_tables(model, private=private).items():
         pyogrio.write_dataframe(
             frame, path, layer=name, driver="GPKG", layer_options={"IDENTIFIER": TABLE_BY_NAME[name].label}
         )
@@ -217,7 +235,7 @@ def _write_gpkg(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] =
 def _write_kml(gdf: gpd.GeoDataFrame, path: Path, name: str) -> None:
     """KML (UTF-8) with each feature's name as the placemark's name, other fields as
     ExtendedData; the layer's Chinese name as the document's name."""
-    name_field = "road_name" if name == "segments" else "name"
+    name_field = "road_name" if name == "segments" else KML_NAME_FIELDS.get(name, "name")
     label = LAYER_BY_NAME[name].label
     if _KML_DRIVER == "LIBKML":
         previous = pyogrio.get_gdal_config_option("LIBKML_NAME_FIELD")
@@ -263,7 +281,8 @@ def _write_single_layer(
         path = folder / f"{sheet.name}.csv"  # every extra also as CSV (points with 经度/纬度)
         sheet.labelled().to_csv(path, index=False, encoding="utf-8-sig")
         written.append(path)
-    for name, gdf in export_layers(model).items():
+    private = bool(extra)
+    for name, gdf in export_layers(model, private=private).items():
         if fmt == "geojson":
             path = folder / f"{name}.geojson"
             pyogrio.write_dataframe(
@@ -284,23 +303,23 @@ def _write_single_layer(
                 path = folder / f"{part_name}.shp"
                 pyogrio.write_dataframe(part, path, driver="ESRI Shapefile", encoding="UTF-8")
                 written.extend(sorted(folder.glob(f"{part_name}.*")))
-    for name, frame in export_tables(model).items():
+    for name, frame in export_tables(model, private=private).items():
         path = folder / f"{name}.csv"
         frame.rename(columns={c.name: c.label for c in TABLE_BY_NAME[name].columns}).to_csv(
             path, index=False, encoding="utf-8-sig"
         )  # BOM: Excel opens UTF-8 CSV correctly
         written.append(path)
-    written.append(_write_readme(model, fmt, folder))
+    written.append(_write_readme(model, fmt, folder, private=private))
     return written
 
 
-def _write_readme(model: ResponsibilityModel, fmt: str, folder: Path) -> Path:
+def _write_readme(model: ResponsibilityModel, fmt: str, folder: Path, *, private: bool = False) -> Path:
     """字段对照.csv: every file's fields with their Chinese names (and Shapefile short names)."""
     path = folder / "字段对照.csv"
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
         writer.writerow(["文件", "字段", "中文名", "说明"])
-        for name, gdf in export_layers(model).items():
+        for name, gdf in export_layers(model, private=private).items():
             for column in gdf.columns:
                 if column == "geometry":
                     continue
@@ -311,9 +330,12 @@ def _write_readme(model: ResponsibilityModel, fmt: str, folder: Path) -> Path:
                 if fmt == "csv":
                     note = f"导入格式字段 {column}"
                 writer.writerow([name, field, field_label(name, column), note])
-        for name in PUBLIC_TABLES:
+        for name, frame in export_tables(model, private=private).items():
             for column in TABLE_BY_NAME[name].columns:
-                writer.writerow([f"{name}.csv", column.label, column.label, f"导入格式字段 {column.name}"])
+                if column.name in frame.columns:
+                    writer.writerow(
+                        [f"{name}.csv", column.label, column.label, f"导入格式字段 {column.name}"]
+                    )
     return path
 
 
@@ -340,11 +362,12 @@ def _write_xlsx(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] =
     one sheet per layer with its attributes and the geometry as WKT. A sheet over `XLSX_MAX_ROWS`
     is written beside the workbook as CSV instead; returns those files."""
     sheets: list[tuple[str, str, pd.DataFrame]] = []  # (sheet, CSV file name, frame)
-    for name, frame in export_tables(model).items():
+    private = bool(extra)
+    for name, frame in export_tables(model, private=private).items():
         spec = TABLE_BY_NAME[name]
         labelled = frame.rename(columns={c.name: c.label for c in spec.columns})
         sheets.append((spec.label, f"{spec.label}.csv", labelled))
-    for name, gdf in export_layers(model).items():
+    for name, gdf in export_layers(model, private=private).items():
         sheet = "图层-" + LAYER_BY_NAME[name].label.replace("/", "")
         sheets.append((sheet, f"{sheet}.csv", _layer_sheet(name, gdf, cell_limit=_EXCEL_CELL_LIMIT)))
     for extra_sheet in extra:
@@ -354,7 +377,7 @@ def _write_xlsx(model: ResponsibilityModel, path: Path, extra: Sequence[Sheet] =
         "前几个工作表为责任表，表名和表头与导入用的 responsibility.xlsx 相同，可直接再导入。",
         "“图层-”开头的工作表为各图层的属性，几何以 WKT 文本给出（EPSG:4326 经纬度，保留 7 位小数）；"
         "超过 Excel 单元格长度上限的几何留空，请使用 GeoPackage 导出。",
-        "中心户长和巡查员含个人信息，不在导出之列。"
+        "中心户长、巡查员、商户负责人及其电话和网格人员的电话含个人信息，不在导出之列。"
         if not extra
         else "本文件为内部导出，含个人信息（"
         + "、".join(s.label for s in extra)

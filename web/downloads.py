@@ -21,7 +21,7 @@ from web.problems import ctx as problems_context
 bp = Blueprint("downloads", __name__, url_prefix="/export")
 
 # URL segment -> printmap kind.
-_KINDS = {"grids": "grid", "towns": "town", "units": "unit", "leaders": "leader"}
+_KINDS = {"grids": "grid", "subgrids": "subgrid", "towns": "town", "units": "unit", "leaders": "leader"}
 
 
 def _send(data: bytes, mimetype: str, filename: str, ascii_filename: str):
@@ -65,9 +65,10 @@ def _map(kind: str, code: str | None, fmt: str):
 
 @bp.get("/<collection>/<code>.<fmt>")
 def subject_map(collection: str, code: str, fmt: str):
-    """/export/grids/<code>.png|pdf|svg?dpi=..&paper=A4|A3&landscape=1 (also towns, units, leaders)."""
+    """/export/grids/<code>.png|pdf|svg?dpi=..&paper=A4|A3&landscape=1 (also subgrids — village,
+    group and sub-grids, also reachable under grids/ — towns, units, leaders)."""
     if collection not in _KINDS:
-        msg = f"没有“{collection}”这类出图对象；可选 grids、towns、units、leaders"
+        msg = f"没有“{collection}”这类出图对象；可选 grids、subgrids、towns、units、leaders"
         raise NotFound(msg)
     return _map(_KINDS[collection], code, fmt)
 
@@ -76,7 +77,7 @@ def subject_map(collection: str, code: str, fmt: str):
 def subject_map_form(collection: str, code: str):
     """The same with the format as a query parameter (?format=pdf), for plain HTML forms."""
     if collection not in _KINDS:
-        msg = f"没有“{collection}”这类出图对象；可选 grids、towns、units、leaders"
+        msg = f"没有“{collection}”这类出图对象；可选 grids、subgrids、towns、units、leaders"
         raise NotFound(msg)
     return _map(_KINDS[collection], code, request.args.get("format", "pdf"))
 

@@ -10,7 +10,13 @@ import click
 from gridmap.cliopen import open_reference
 from gridmap.errors import InvalidInput
 
-_KIND_OPTIONS = (("grid", "--grid"), ("town", "--town"), ("unit", "--unit"), ("leader", "--leader"))
+_KIND_OPTIONS = (
+    ("grid", "--grid"),
+    ("subgrid", "--subgrid"),
+    ("town", "--town"),
+    ("unit", "--unit"),
+    ("leader", "--leader"),
+)
 
 
 def _write(path: Path, data: bytes) -> None:
@@ -46,6 +52,7 @@ def _format_from(output: Path | None, fmt: str | None, default: str) -> str:
 
 @click.command("export-map")
 @click.option("--grid", "grid", metavar="网格编码", help="网格责任图。")
+@click.option("--subgrid", "subgrid", metavar="网格编码", help="村网格、组网格或子网格责任图。")
 @click.option("--town", "town", metavar="镇代码", help="镇（街道）网格责任图。")
 @click.option("--unit", "unit", metavar="单位代码", help="责任单位“我的责任区”图。")
 @click.option("--leader", "leader", metavar="领导编号", help="包片县级领导“我的网格”图。")
@@ -57,17 +64,22 @@ def _format_from(output: Path | None, fmt: str | None, default: str) -> str:
 @click.option(
     "-o", "--output", type=click.Path(path_type=Path), help="输出文件（默认按图名命名，存到当前文件夹）。"
 )
-def export_map(grid, town, unit, leader, county, fmt, paper, landscape, dpi, output) -> None:
+def export_map(grid, subgrid, town, unit, leader, county, fmt, paper, landscape, dpi, output) -> None:
     """导出打印用的网格责任图（PNG、PDF、SVG；A4/A3，纵向/横向）。"""
     from gridmap.printmap import export_map as render
 
     chosen = [
-        (kind, code) for (kind, _), code in zip(_KIND_OPTIONS, (grid, town, unit, leader)) if code is not None
+        (kind, code)
+        for (kind, _), code in zip(_KIND_OPTIONS, (grid, subgrid, town, unit, leader))
+        if code is not None
     ]
     if county:
         chosen.append(("county", None))
     if len(chosen) != 1:
-        msg = "请且只请指定一个出图对象：--grid 网格编码、--town 镇代码、--unit 单位代码、--leader 领导编号 或 --county"
+        msg = (
+            "请且只请指定一个出图对象：--grid 网格编码、--subgrid 村/组网格或子网格编码、--town 镇代码、"
+            "--unit 单位代码、--leader 领导编号 或 --county"
+        )
         raise InvalidInput(msg)
     kind, code = chosen[0]
     fmt = _format_from(output, fmt, "png")

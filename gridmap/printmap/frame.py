@@ -11,10 +11,10 @@ from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
 from gridmap.printmap import furniture, style
+from gridmap.printmap.content import PageContent
 from gridmap.printmap.draw import in_view, to_local
 from gridmap.printmap.labels import Label
 from gridmap.printmap.page import MM_PER_INCH
-from gridmap.printmap.subjects import PageContent
 from gridmap.responsibility import ResponsibilityModel
 
 

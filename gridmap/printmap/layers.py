@@ -9,15 +9,15 @@ import shapely
 from matplotlib.axes import Axes
 from matplotlib.patches import Rectangle
 
-from gridmap.printmap import furniture, style
+from gridmap.printmap import furniture, levellayers, style
 from gridmap.printmap import text as tm
 from gridmap.printmap.annotate import draw_labels, draw_overlays
+from gridmap.printmap.content import PageContent
 from gridmap.printmap.draw import AREA_TYPES, PT_PER_MM, add_lines, add_polygons, put
 from gridmap.printmap.frame import Drawn, Frame, make_frame
 from gridmap.printmap.labels import POINT_OFFSETS, Label
 from gridmap.printmap.legend import Legend
 from gridmap.printmap.overlays import Overlay
-from gridmap.printmap.subjects import PageContent
 from gridmap.responsibility import ResponsibilityModel
 
 __all__ = ["draw_map", "palettes"]
@@ -33,6 +33,8 @@ def palettes(model: ResponsibilityModel, content: PageContent) -> tuple[dict[str
     else:
         segment = style.palette_for(list(model.grids.index), by="grid")
     table = segment if content.table.swatch_kind == content.colour_by else {}
+    if content.table.swatch_kind == "level":  # child sub-grids' rows carry their colour
+        table = {**segment, **levellayers.child_colours(content.child_subgrids)}
     return segment, table
 
 
@@ -79,7 +81,7 @@ def _draw_areas(f: Frame) -> Drawn:
         linestyles=(0, (6, 3, 1.5, 3)),
     )
     focus_town = towns[towns.index == content.focus_town] if content.focus_town else towns.iloc[:0]
-    if len(focus_town) and not content.focus_grids:
+    if len(focus_town) and not content.focus_grids and not content.subject_subgrids:
         add_polygons(ax, focus_town.geometry.values, zorder=1, facecolor=style.SUBJECT_FILL, edgecolor="none")
         add_lines(ax, focus_town.geometry.values, colors=style.SUBJECT_EDGE, zorder=11, linewidth=2.0 * s)
     return Drawn(towns, rivers, grids, focus, is_focus, grid_colours, focus_town)
@@ -255,7 +257,7 @@ def _legend_sections(f: Frame, drawn: Drawn, categories: list[tuple[str, str, st
             base.append(
                 ({"kind": "fill", "color": style.GRID_FILL, "edge": style.GRID_EDGE, "lw": 0.6}, "相邻网格")
             )
-    if len(drawn.focus_town) and not content.focus_grids:
+    if len(drawn.focus_town) and not content.focus_grids and not content.subject_subgrids:
         base.append(
             (
                 {"kind": "fill", "color": style.SUBJECT_FILL, "edge": style.SUBJECT_EDGE, "lw": 1.6},
@@ -325,6 +327,7 @@ def draw_map(
     # Overview pages (the county, big towns) name only grids and roads; the points' and
     # communities' names are on the grid pages.
     dense = content.kind == "county" or len(content.focus_grids) > 4
+    levels = levellayers.draw_levels(f, dense=dense)
     categories = _draw_points(f, dense=dense)
     draw_overlays(f, overlays, legend)
     f.obstacles.append(_draw_locator(ax, model, content, view=f.bounds, s=s, mpp=f.mpp))
@@ -344,6 +347,7 @@ def draw_map(
         )
     )
     _legend_sections(f, drawn, categories, legend)
+    levellayers.level_legend(f, levels, legend)
     return f.denominator
 
 
@@ -357,7 +361,8 @@ def _draw_locator(ax: Axes, model: ResponsibilityModel, content: PageContent, *,
     towns = model.towns.geometry.to_crs(crs) if len(model.towns) else gpd.GeoSeries([], crs=crs)
     view_box = shapely.box(*view)
     mode = "grids"
-    if content.kind in ("county", "town"):
+    focus_codes = content.focus_grids or content.locator_grids
+    if content.kind in ("county", "town") or (content.subject_subgrids and not focus_codes):
         mode = "towns"
     elif len(grids):
         gx0, gy0, gx1, gy1 = grids.total_bounds
@@ -404,7 +409,7 @@ def _draw_locator(ax: Axes, model: ResponsibilityModel, content: PageContent, *,
         if len(grids):
             add_polygons(inset, grids.values, zorder=2, facecolor="#f4b6b6", edgecolor="none")
     else:
-        focus = model.grids.index.isin(content.focus_grids)
+        focus = model.grids.index.isin(focus_codes)
         add_polygons(
             inset, grids[~focus].values, zorder=1, facecolor="#eeeeea", edgecolor="#9a9a9a", linewidth=0.35
         )
@@ -415,6 +420,11 @@ def _draw_locator(ax: Axes, model: ResponsibilityModel, content: PageContent, *,
             facecolor="#f08a8a",
             edgecolor=style.SUBJECT_EDGE,
             linewidth=0.5,
+        )
+    if content.subject_subgrids:  # the village, group or sub-grid itself
+        subject = model.subgrids.geometry[model.subgrids.index.isin(content.subject_subgrids)]
+        add_polygons(
+            inset, subject.to_crs(crs).values, zorder=2.5, facecolor=style.SUBJECT_EDGE, edgecolor="none"
         )
     inset.add_patch(
         Rectangle((x0, y0), x1 - x0, y1 - y0, facecolor="none", edgecolor="#111", linewidth=0.8, zorder=3)

@@ -14,8 +14,8 @@ from matplotlib.patches import Rectangle
 from gridmap import clock
 from gridmap.printmap import furniture
 from gridmap.printmap import text as tm
+from gridmap.printmap.content import PageContent, Table
 from gridmap.printmap.draw import PT_PER_MM, put
-from gridmap.printmap.subjects import PageContent, Table
 
 __all__ = ["Footer", "draw_footer", "draw_table", "draw_title"]
 

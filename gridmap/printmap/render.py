@@ -10,6 +10,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from gridmap.printmap import fonts
+from gridmap.printmap.content import PageContent
 from gridmap.printmap.draw import PT_PER_MM
 from gridmap.printmap.layers import draw_map, palettes
 from gridmap.printmap.legend import Legend, draw_legend
@@ -17,7 +18,6 @@ from gridmap.printmap.output import rc_params, save_figure
 from gridmap.printmap.overlays import Overlay
 from gridmap.printmap.page import PageOptions
 from gridmap.printmap.panels import Footer, draw_footer, draw_table, draw_title
-from gridmap.printmap.subjects import PageContent
 from gridmap.responsibility import ResponsibilityModel
 
 __all__ = ["draw_page", "render_page"]

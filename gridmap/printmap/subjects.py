@@ -3,13 +3,22 @@ features and the responsibility table."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from gridmap.errors import InvalidInput, NotFound
+from gridmap.printmap.content import PageContent, Table
+from gridmap.printmap.content import grid_title as _grid_title
+from gridmap.printmap.content import leaders_text as _leaders
+from gridmap.printmap.content import people_text as _people
+from gridmap.printmap.content import person as _person
+from gridmap.printmap.content import sections as _sections
+from gridmap.printmap.content import select as _select
+from gridmap.printmap.content import text_of as _text
+from gridmap.printmap.content import unit_line as _unit_line
+from gridmap.printmap.levelpage import children as _children
+from gridmap.printmap.levelpage import level_items as _level_items
+from gridmap.printmap.levelpage import subgrid_page
 from gridmap.responsibility import ResponsibilityModel
 
 KINDS: dict[str, str] = {
@@ -18,92 +27,10 @@ KINDS: dict[str, str] = {
     "unit": "责任单位",
     "leader": "包片县级领导",
     "county": "全县",
+    "subgrid": "下级网格（村、组网格或子网格）",
 }
 # Colour segments by unit while the legend stays readable; by grid beyond that.
 MAX_UNIT_COLOURS = 24
-
-
-@dataclass
-class Table:
-    """A responsibility table: headers with relative widths, rows of text, a swatch per row."""
-
-    title: str
-    columns: list[tuple[str, float]]
-    rows: list[list[str]]
-    swatches: list[str | None] = field(default_factory=list)  # unit or grid code per row
-    swatch_kind: str = "unit"  # what the swatch codes are: "unit" or "grid"
-
-
-@dataclass
-class PageContent:
-    """Everything a page says, independent of how it is drawn."""
-
-    kind: str
-    code: str | None
-    title: str
-    subtitle: str
-    stem: str  # file name stem, Chinese allowed
-    focus_grids: list[str]  # grids drawn as the subject (others are faded)
-    extent_geoms: gpd.GeoSeries  # what the map frame must show (EPSG:4326)
-    segments: gpd.GeoDataFrame  # drawn in colour
-    points: gpd.GeoDataFrame
-    communities: gpd.GeoDataFrame
-    colour_by: str  # "unit" | "grid"
-    facts: list[tuple[str, str]]
-    table: Table
-    focus_town: str | None = None
-
-
-def _text(value: object) -> str:
-    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-        return ""
-    return str(value).strip()
-
-
-def _person(name: object, title: object = None, phone: object = None) -> str:
-    out = _text(name) or "—"
-    if _text(title):
-        out += f"（{_text(title)}）"
-    if _text(phone):
-        out += f" {_text(phone)}"
-    return out
-
-
-def _people(records: list[dict]) -> str:
-    return "；".join(_person(r["name"], r["title"], r["phone"]) for r in records) or "—"
-
-
-def _leaders(model: ResponsibilityModel, codes: list[str]) -> str:
-    return _people(model.leader_records(codes))
-
-
-def _unit_line(rec: dict | None) -> str:
-    if rec is None:
-        return "—"
-    out = rec["name"]
-    contact = " ".join(v for v in (_text(rec["contact"]), _text(rec["phone"])) if v)
-    return f"{out}（{contact}）" if contact else out
-
-
-def _grid_title(name: str) -> str:
-    return f"{name}责任图" if name.endswith("网格") else f"{name}网格责任图"
-
-
-def _sections(segs: pd.DataFrame) -> str:
-    """Road sections of one unit, grouped by road: 滨江路（东桥—西桥、西桥—北街）."""
-    parts = []
-    for road, group in segs.groupby("road_name", sort=False):
-        spans = [
-            "—".join(v for v in (_text(a), _text(b)) if v)
-            for a, b in zip(group["from_name"], group["to_name"])
-        ]
-        spans = [s for s in spans if s]
-        parts.append(f"{road}（{'、'.join(spans)}）" if spans else str(road))
-    return "；".join(parts) or "—"
-
-
-def _select(frame: gpd.GeoDataFrame, mask) -> gpd.GeoDataFrame:
-    return frame[np.asarray(mask, dtype=bool)]
 
 
 def _grid_table(model: ResponsibilityModel, codes: list[str], *, town: bool = True) -> Table:
@@ -180,6 +107,8 @@ def _grid_page(model: ResponsibilityModel, code: str) -> PageContent:
         colour_by="unit",
         facts=facts,
         table=table,
+        **_level_items(model, shops=model.shops[model.shops["grid_code"] == code], communities=comms),
+        child_subgrids=_children(model, code),
     )
 
 
@@ -212,6 +141,7 @@ def _town_page(model: ResponsibilityModel, code: str) -> PageContent:
         facts=facts,
         table=_grid_table(model, grid_codes, town=False),
         focus_town=code,
+        child_subgrids=_children(model, code),
     )
 
 
@@ -379,5 +309,13 @@ def page_content(model: ResponsibilityModel, kind: str, code: str | None = None)
     if not code:
         msg = f"请给出{KINDS[kind]}的编码"
         raise InvalidInput(msg)
-    builders = {"grid": _grid_page, "town": _town_page, "unit": _unit_page, "leader": _leader_page}
+    if kind == "grid" and code not in model.grids.index and code in model.subgrids.index:
+        kind = "subgrid"  # a village, group or sub-grid's code under --grid or /export/grids/
+    builders = {
+        "grid": _grid_page,
+        "town": _town_page,
+        "unit": _unit_page,
+        "leader": _leader_page,
+        "subgrid": subgrid_page,
+    }
     return builders[kind](model, code)
