@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gridmap.auditlevels import audit_levels
 from gridmap.coverage import CoverageRule, find_gaps_and_overlaps
 from gridmap.errors import Finding
+from gridmap.settings import load_settings
 
 
 @dataclass
@@ -22,10 +24,24 @@ class AuditReport:
     unassigned: list[dict] = field(default_factory=list)
     references: list[Finding] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # Grid levels, shops and buildings (`gridmap.auditlevels`): findings with a severity, and the
+    # share of each town / grid / village its children cover.
+    levels: list[dict] = field(default_factory=list)
+    coverage: list[dict] = field(default_factory=list)
+
+    @property
+    def level_errors(self) -> list[dict]:
+        return [f for f in self.levels if f["severity"] == "error"]
 
     @property
     def error_count(self) -> int:
-        return len(self.gaps) + len(self.overlaps) + len(self.unassigned) + len(self.references)
+        return (
+            len(self.gaps)
+            + len(self.overlaps)
+            + len(self.unassigned)
+            + len(self.references)
+            + len(self.level_errors)
+        )
 
     @property
     def ok(self) -> bool:
@@ -40,12 +56,16 @@ class AuditReport:
                 "unassigned": len(self.unassigned),
                 "references": len(self.references),
                 "warnings": len(self.warnings),
+                "level_errors": len(self.level_errors),
+                "level_warnings": len(self.levels) - len(self.level_errors),
             },
             "gaps": self.gaps,
             "overlaps": self.overlaps,
             "unassigned": self.unassigned,
             "references": [f.as_dict() for f in self.references],
             "warnings": self.warnings,
+            "levels": self.levels,
+            "coverage": self.coverage,
         }
 
     def to_text(self) -> str:
@@ -68,6 +88,22 @@ class AuditReport:
             lines.append(f"  未落实：{u['layer_label']} {u['code']}（{u['name']}）{u['problem']}")
         lines += [f"  {f}" for f in self.references]
         lines += [f"  提示：{w}" for w in self.warnings]
+        if self.levels or self.coverage:
+            errors = len(self.level_errors)
+            lines.append(f"分级网格、商户与楼栋：错误 {errors} 处，提示 {len(self.levels) - errors} 条")
+            for f in sorted(self.levels, key=lambda f: f["severity"] != "error"):
+                head = "错误" if f["severity"] == "error" else "提示"
+                name = f"（{f['name']}）" if f.get("name") else ""
+                lines.append(
+                    f"  {head}：图层 {f['layer_label']}（{f['layer']}），编码/要素 {f['code']}{name}："
+                    f"{f['message']}。处理：{f['hint']}"
+                )
+            for c in self.coverage:
+                lines.append(
+                    f"  覆盖：{c['parent_label']} {c['parent_code']}（{c['parent_name']}）的"
+                    f" {c['children']} 个{c['child_label']}覆盖 {c['covered_share'] * 100:.1f}%，"
+                    f"未覆盖 {c['uncovered_m2']:.0f} m²（落到该{c['parent_label']}兜底）"
+                )
         return "\n".join(lines)
 
 
@@ -88,6 +124,8 @@ def audit_model(
     `load_settings()`); ``tolerance_m2`` overrides GRIDMAP_COVERAGE_TOLERANCE_M2.
     """
     report = AuditReport()
+    if settings is None:
+        settings = load_settings()
     rule = CoverageRule.from_settings(settings, tolerance_m2=tolerance_m2)
     codes = model.grids.index.to_numpy(dtype=object)
     gaps, overlaps = find_gaps_and_overlaps(
@@ -170,6 +208,12 @@ def audit_model(
                     "kind": "no_head",
                 }
             )
+    levels = audit_levels(
+        model,
+        rule=rule,
+        frontage_max_m=float(settings["GRIDMAP_AUDIT_FRONTAGE_MAX_M"]),
+    )
+    report.levels, report.coverage = levels.findings, levels.coverage
     idle = model.units[model.units["segment_count"] == 0]
     leads = set(grids["lead_unit_code"])
     for code, unit_name in zip(idle.index, idle["name"]):

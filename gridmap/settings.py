@@ -110,6 +110,7 @@ class Settings(Mapping[str, Any]):
     s3_access_key: str
     s3_secret_key: str
     s3_region: str
+    audit_frontage_max_m: float
 
     # --- the mapping view, by environment name ---------------------------------------
     def __getitem__(self, name: str) -> Any:

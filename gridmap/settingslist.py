@@ -431,4 +431,10 @@ SETTINGS: tuple[Setting, ...] = (
         "worker; needs GRIDMAP_DATABASE_URL=postgresql+psycopg://…).",
         parse.whois_source,
     ),
+    Setting(
+        "GRIDMAP_AUDIT_FRONTAGE_MAX_M",
+        30.0,
+        "`gridmap audit` warns about a shop's 门前五包 frontage farther than this many metres from the shop.",
+        parse.non_negative_float,
+    ),
 )
