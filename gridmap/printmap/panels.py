@@ -123,6 +123,10 @@ def draw_title(fig: Figure, content: PageContent, *, box_mm, size_mm, s: float) 
     x, y, w, h = box_mm
     W, H = size_mm
     cx = (x + w / 2) / W
+    size = 19 * s
+    room = w * PT_PER_MM * 0.98
+    if tm.width(content.title, size) > room:  # a long chain (镇 › 村 › 组…): smaller, never cut
+        size = max(9 * s, size * room / tm.width(content.title, size))
     put(
         fig,
         cx,
@@ -130,7 +134,7 @@ def draw_title(fig: Figure, content: PageContent, *, box_mm, size_mm, s: float) 
         content.title,
         ha="center",
         va="top",
-        fontsize=19 * s,
+        fontsize=size,
         color="#111",
         bold=0.7 * s,
     )

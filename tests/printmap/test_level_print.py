@@ -164,3 +164,14 @@ def test_web_serves_village_grid_prints(loaded):
     assert r.status_code == 200 and Image.open(io.BytesIO(r.data)).size == (595, 842)
     r = client.get("/export/subgrids/NOPE.pdf")
     assert r.status_code == 404 and "网格编码“NOPE”不存在" in r.get_data(as_text=True)
+
+
+def test_a_long_chain_title_shrinks_to_fit_the_page(model):
+    content = page_content(model, "subgrid", GROUPS[0])
+    content.title = "凤州镇 › 红花铺村第一村民小组网格 › 红花铺村第一村民小组东片网格 › 东片第三子网格责任图"
+    fig = printmap.draw_page(model, content, options=page_options(fmt="png", dpi=72))
+    fig.canvas.draw()
+    [title] = [t for t in fig.texts if t.get_text() == content.title and t.get_gid() != "stroke"]
+    box = title.get_window_extent()
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # on the page, not cut at its edges
+    assert title.get_fontsize() < 19
