@@ -25,5 +25,8 @@ def open_reference(settings: Settings | None = None) -> ReferenceCache:
 
     settings = load_settings() if settings is None else settings
     return ReferenceCache(
-        open_store(settings), tolerance_m=settings.whois_tolerance_m, whois_source=settings.whois_source
+        open_store(settings),
+        tolerance_m=settings.whois_tolerance_m,
+        whois_source=settings.whois_source,
+        frontage_tolerance_m=settings.frontage_tolerance_m,
     )

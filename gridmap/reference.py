@@ -73,12 +73,19 @@ class ReferenceCache:
     """
 
     def __init__(
-        self, store: Store, *, tolerance_m: float, check_s: float = 0.0, whois_source: str = "memory"
+        self,
+        store: Store,
+        *,
+        tolerance_m: float,
+        check_s: float = 0.0,
+        whois_source: str = "memory",
+        frontage_tolerance_m: float | None = None,
     ) -> None:
         """A cache over ``store``; ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, for whois;
         ``check_s`` is GRIDMAP_VERSION_CHECK_S (0: read the version at every use); ``whois_source``
         is GRIDMAP_WHOIS_SOURCE: ``memory`` builds a WhoisIndex per data version, ``database``
-        asks PostGIS (ConfigError here on SQLite) and builds no index."""
+        asks PostGIS (ConfigError here on SQLite) and builds no index; ``frontage_tolerance_m`` is
+        GRIDMAP_FRONTAGE_TOLERANCE_M (None: its registry default)."""
         if whois_source == "database":
             require_postgis(store)
         elif whois_source != "memory":
@@ -86,6 +93,7 @@ class ReferenceCache:
             raise ValueError(msg)
         self.store = store
         self.tolerance_m = tolerance_m
+        self.frontage_tolerance_m = frontage_tolerance_m
         self.whois_source = whois_source
         self.check_s = float(check_s)
         self.background = False
@@ -106,9 +114,16 @@ class ReferenceCache:
         whois: Whois
         if self.whois_source == "database":
             model.drop_metric_geometries()  # only the index uses them: memory saved per worker
-            whois = DatabaseWhois(self.store, model, tolerance_m=self.tolerance_m)
+            whois = DatabaseWhois(
+                self.store,
+                model,
+                tolerance_m=self.tolerance_m,
+                frontage_tolerance_m=self.frontage_tolerance_m,
+            )
         else:
-            whois = WhoisIndex(model, tolerance_m=self.tolerance_m)
+            whois = WhoisIndex(
+                model, tolerance_m=self.tolerance_m, frontage_tolerance_m=self.frontage_tolerance_m
+            )
         snapshot = Snapshot(version, model=model, whois=whois)
         for key, derive in list(self._derivers.items()):
             snapshot.derived[key] = derive(model)

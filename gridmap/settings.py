@@ -46,6 +46,7 @@ class Settings(Mapping[str, Any]):
     secure_cookies: bool
     whois_tolerance_m: float
     whois_source: str
+    frontage_tolerance_m: float
     body_timeout_s: float
     heavy_slots: int
     heavy_wait_s: float

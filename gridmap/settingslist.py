@@ -432,6 +432,13 @@ SETTINGS: tuple[Setting, ...] = (
         parse.whois_source,
     ),
     Setting(
+        "GRIDMAP_FRONTAGE_TOLERANCE_M",
+        5.0,
+        "How far (metres) a spot may be from a shop's 门前五包 frontage (line or polygon) for whois "
+        "to name that shop (the nearest frontage wins).",
+        parse.positive_float,
+    ),
+    Setting(
         "GRIDMAP_AUDIT_FRONTAGE_MAX_M",
         30.0,
         "`gridmap audit` warns about a shop's 门前五包 frontage farther than this many metres from the shop.",

@@ -13,6 +13,7 @@ from pyproj import Transformer
 
 from gridmap.crs import convert_lonlat
 from gridmap.errors import InvalidInput
+from gridmap.levelwhois import LevelIndex, default_frontage_tolerance_m
 from gridmap.responsibility import ResponsibilityModel
 
 POINT_RADIUS_M = 30.0  # a spot this close to an inspection point or point community is "at" it
@@ -103,9 +104,13 @@ def _first_hit(n: int, query_idx: np.ndarray, tree_idx: np.ndarray) -> np.ndarra
 class WhoisIndex:
     """Spatial indexes over one responsibility model, built once and queried many times."""
 
-    def __init__(self, model: ResponsibilityModel, *, tolerance_m: float) -> None:
+    def __init__(
+        self, model: ResponsibilityModel, *, tolerance_m: float, frontage_tolerance_m: float | None = None
+    ) -> None:
         """Index ``model``; a spot within ``tolerance_m`` metres (GRIDMAP_WHOIS_TOLERANCE_M) of a road
-        segment is answered for by that segment's unit."""
+        segment is answered for by that segment's unit; within ``frontage_tolerance_m``
+        (GRIDMAP_FRONTAGE_TOLERANCE_M, None: its registry default) of a 门前五包 frontage, the shop
+        is named too."""
         self.model = model
         self.tolerance_m = float(tolerance_m)
         self._to_local = Transformer.from_crs("EPSG:4326", model.local_crs, always_xy=True)
@@ -117,6 +122,9 @@ class WhoisIndex:
         self._points = shapely.STRtree(self._areas(metric("points")))
         self._communities = shapely.STRtree(self._areas(metric("communities")))
         self._records = Records(model)
+        if frontage_tolerance_m is None:
+            frontage_tolerance_m = default_frontage_tolerance_m()
+        self._levels = LevelIndex(model, frontage_tolerance_m=frontage_tolerance_m)
 
     @staticmethod
     def _areas(geoms: np.ndarray) -> np.ndarray:
@@ -173,16 +181,19 @@ class WhoisIndex:
             )
             if len(idx):
                 segment, distance = int(idx[0]), float(dist[0])
-        return self._records.answer(
+        town, grid = first(self._towns), first(self._grids)
+        answer = self._records.answer(
             lon_f,
             lat_f,
-            town=first(self._towns),
-            grid=first(self._grids),
+            town=town,
+            grid=grid,
             segment=segment,
             distance=distance,
             point=first(self._points),
             community=first(self._communities),
         )
+        answer.update(self._levels.answer(spot, town=town, grid=grid, records=self._records))
+        return answer
 
 
 class Records:

@@ -51,6 +51,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
         tolerance_m=settings.whois_tolerance_m,
         check_s=settings.version_check_s,
         whois_source=settings.whois_source,
+        frontage_tolerance_m=settings.frontage_tolerance_m,
     )
     for key, derive in publish.CACHED_LISTS.items():
         reference.cached_later(key, derive)

@@ -5,6 +5,10 @@
 frames, so the JSON is the same; only the question "what is at this spot" goes to the database
 (:func:`gridmap.spatial.repository.locate_many`, ``ST_Intersects``/``ST_DWithin`` on the GiST
 indexes). Chosen by ``GRIDMAP_WHOIS_SOURCE=database``.
+
+The grid levels (sub-grids, 门前五包 frontages, buildings: small layers) are answered by the same
+in-memory :class:`gridmap.levelwhois.LevelIndex` as in memory mode, over its own metric copies of
+those layers only; the county-town layers stay in PostGIS.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from gridmap.levelwhois import LevelIndex, default_frontage_tolerance_m
 from gridmap.responsibility import ResponsibilityModel
 from gridmap.spatial import repository
 from gridmap.store import Store
@@ -26,15 +31,26 @@ SEGMENT_MARGIN_M = 1.0
 class DatabaseWhois:
     """Whois over one model whose spatial questions PostGIS answers; no STRtree, no metric copies."""
 
-    def __init__(self, store: Store, model: ResponsibilityModel, *, tolerance_m: float) -> None:
+    def __init__(
+        self,
+        store: Store,
+        model: ResponsibilityModel,
+        *,
+        tolerance_m: float,
+        frontage_tolerance_m: float | None = None,
+    ) -> None:
         """Answer for ``model`` (the store's data) from ``store``, which must be PostgreSQL/PostGIS;
-        ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M."""
+        ``tolerance_m`` is GRIDMAP_WHOIS_TOLERANCE_M, ``frontage_tolerance_m``
+        GRIDMAP_FRONTAGE_TOLERANCE_M (None: its registry default)."""
         repository.require_postgis(store)
         self.store = store
         self.model = model
         self.tolerance_m = float(tolerance_m)
         self._to_local = Transformer.from_crs("EPSG:4326", model.local_crs, always_xy=True)
         self._records = Records(model)
+        if frontage_tolerance_m is None:
+            frontage_tolerance_m = default_frontage_tolerance_m()
+        self._levels = LevelIndex(model, frontage_tolerance_m=frontage_tolerance_m, own_projection=True)
 
     def _project(self, xy: np.ndarray) -> np.ndarray:
         """WGS84 coordinates to the local CRS, as ``GeoSeries.to_crs`` projects them for the index."""
@@ -77,13 +93,17 @@ class DatabaseWhois:
         """Everything about who answers for one spot, as `WhoisIndex.lookup` gives it."""
         lon_f, lat_f = parse_lonlat(lon, lat, crs=crs)
         found = self.locate(np.array([lon_f]), np.array([lat_f]))
-        return self._records.answer(
+        town, grid = int(found.town[0]), int(found.grid[0])
+        answer = self._records.answer(
             lon_f,
             lat_f,
-            town=int(found.town[0]),
-            grid=int(found.grid[0]),
+            town=town,
+            grid=grid,
             segment=int(found.segment[0]),
             distance=float(found.segment_distance[0]),
             point=int(found.point[0]),
             community=int(found.community[0]),
         )
+        spot = shapely.Point(*self._to_local.transform(lon_f, lat_f))
+        answer.update(self._levels.answer(spot, town=town, grid=grid, records=self._records))
+        return answer
