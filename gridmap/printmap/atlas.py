@@ -60,10 +60,15 @@ def _report() -> None:
         _queue.put(1)
 
 
-def atlas_pages(model: ResponsibilityModel) -> list[tuple[str, str | None, str]]:
-    """(kind, code, title) of every page: the county overview first, then each grid."""
+def atlas_pages(model: ResponsibilityModel, *, levels: bool = False) -> list[tuple[str, str | None, str]]:
+    """(kind, code, title) of every page: the county overview first, then each grid; with
+    ``levels``, then every village, group and sub-grid, by town and code (parents first)."""
     pages: list[tuple[str, str | None, str]] = [("county", None, "全县网格责任总图")]
     pages += [("grid", code, str(name)) for code, name in model.grids["name"].items()]
+    if levels and len(model.subgrids):
+        subs = model.subgrids.assign(_town=model.subgrids["town_code"].fillna(""), _code=model.subgrids.index)
+        subs = subs.sort_values(["_town", "depth", "_code"], kind="stable")
+        pages += [("subgrid", str(code), str(name)) for code, name in subs["name"].items()]
     return pages
 
 
@@ -86,6 +91,7 @@ def render_atlas(
     progress: Callable[[int, int], None] | None = None,
     today: dt.date | None = None,
     source: str = "",
+    levels: bool = False,
 ) -> bytes:
     """Render the atlas: one multi-page PDF, or a ZIP with one PNG per page.
 
@@ -102,6 +108,8 @@ def render_atlas(
         Called as progress(done, total) after each page.
     today, source
         Footer date and data source.
+    levels : bool
+        Also a page for every village, group and sub-grid (after the grids).
 
     Returns
     -------
@@ -118,7 +126,7 @@ def render_atlas(
     if not len(model.grids):
         msg = "没有网格数据，无法生成图集。请先导入网格责任数据"
         raise NotFound(msg)
-    pages = atlas_pages(model)
+    pages = atlas_pages(model, levels=levels)
     footer = Footer(today=today, source=source)
     jobs = [(kind, code) for kind, code, _ in pages]
     chunks = [list(c) for c in _split(jobs, workers)]

@@ -108,10 +108,11 @@ def export_map(grid, subgrid, town, unit, leader, county, fmt, paper, landscape,
 @click.option("--landscape", is_flag=True, help="横向（默认纵向）。")
 @click.option("--dpi", default="300", show_default=True, metavar="72–600", help="PNG 页面的分辨率。")
 @click.option("--workers", default="2", show_default=True, metavar="1–16", help="并行出图的进程数。")
-def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
-    """生成全县网格责任图集：全县总图加每个网格一页。"""
+@click.option("--levels", is_flag=True, help="另为每个村网格、组网格和子网格各出一页（排在网格之后）。")
+def atlas(output, fmt, paper, landscape, dpi, workers, levels) -> None:
+    """生成全县网格责任图集：全县总图加每个网格一页（--levels 另加各村、组网格和子网格）。"""
     from gridmap.printmap import page_options, source_note
-    from gridmap.printmap.atlas import render_atlas
+    from gridmap.printmap.atlas import atlas_pages, render_atlas
 
     fmt = _format_from(output, fmt, "pdf")
     if not str(workers).isdigit() or not 1 <= int(workers) <= 16:
@@ -128,7 +129,7 @@ def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
     from gridmap.printmap import fonts
 
     fonts.register()  # build the font once here, not in every worker
-    total = len(model.grids) + 1
+    total = len(atlas_pages(model, levels=levels))
     with click.progressbar(length=total, label="生成图集", show_pos=True, file=None) as bar:
         state = {"done": 0}
 
@@ -145,6 +146,7 @@ def atlas(output, fmt, paper, landscape, dpi, workers) -> None:
             workers=workers,
             progress=progress,
             source=source_note(cache.store),
+            levels=levels,
         )
     _write(output, data)
     click.echo(f"已生成图集（{total} 页）：{output}（{len(data) / 1024 / 1024:.1f} MB）")

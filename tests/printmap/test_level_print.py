@@ -150,6 +150,10 @@ def test_cli_exports_a_village_grid_print(loaded, tmp_path):
     assert "李书记" in _pdf_text(out.read_bytes())
     done = CliRunner().invoke(main, ["export-map", "--subgrid", "NOPE", "-o", str(out)], env=env)
     assert done.exit_code != 0 and "网格编码“NOPE”不存在" in done.output
+    atlas = tmp_path / "atlas.pdf"
+    done = CliRunner().invoke(main, ["atlas", "--levels", "--workers", "1", "-o", str(atlas)], env=env)
+    assert done.exit_code == 0, done.output
+    assert "7 页" in done.output and len(PdfReader(atlas).pages) == 7
 
 
 def test_web_serves_village_grid_prints(loaded):
@@ -175,3 +179,21 @@ def test_a_long_chain_title_shrinks_to_fit_the_page(model):
     box = title.get_window_extent()
     assert box.x0 >= 0 and box.x1 <= fig.bbox.width  # on the page, not cut at its edges
     assert title.get_fontsize() < 19
+
+
+def test_atlas_with_levels_has_a_page_per_sub_grid_after_the_grids(model):
+    from gridmap.printmap.atlas import render_atlas
+
+    data = render_atlas(model, fmt="pdf", dpi=72, workers=1, levels=True)
+    reader = PdfReader(io.BytesIO(data))
+    titles = [item.title for item in reader.outline]
+    assert titles == [
+        "全县网格责任总图",
+        "滨江网格",
+        "新建路网格",
+        "滨江一号子网格",
+        "红花铺村",
+        *["红花铺村一组", "红花铺村二组"],
+    ]
+    assert len(reader.pages) == 7
+    assert "凤州镇 › 红花铺村 › 红花铺村二组网格责任图" in reader.pages[6].extract_text()
