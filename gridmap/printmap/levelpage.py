@@ -197,3 +197,26 @@ def subgrid_page(model: ResponsibilityModel, code: str) -> PageContent:
         locator_grids=[grid_code] if grid_code in model.grids.index else [],
         **items,
     )
+
+
+def town_levels(
+    model: ResponsibilityModel, code: str
+) -> tuple[list[str], list[tuple[str, str]], Table | None]:
+    """A town page's village grids, the town's people (镇干部…) as facts, and a table of the
+    village grids with their people (None when the town has none)."""
+    kids = children(model, code)
+    people = people_of(model.grid_people)
+    facts = _people_facts(people.get(code, []))
+    if not kids:
+        return kids, facts, None
+    rows = [
+        [text_of(_row(model.subgrids, kid)["name"]), kid, _people_line(people.get(kid, []))] for kid in kids
+    ]
+    table = Table(
+        "村网格及网格人员",
+        [("村网格", 0.24), ("网格编码", 0.20), ("村书记、网格员等（电话）", 0.56)],
+        rows,
+        list(kids),
+        swatch_kind="level",
+    )
+    return kids, facts, table

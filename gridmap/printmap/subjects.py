@@ -18,7 +18,7 @@ from gridmap.printmap.content import text_of as _text
 from gridmap.printmap.content import unit_line as _unit_line
 from gridmap.printmap.levelpage import children as _children
 from gridmap.printmap.levelpage import level_items as _level_items
-from gridmap.printmap.levelpage import subgrid_page
+from gridmap.printmap.levelpage import subgrid_page, town_levels
 from gridmap.responsibility import ResponsibilityModel
 
 KINDS: dict[str, str] = {
@@ -121,16 +121,20 @@ def _town_page(model: ResponsibilityModel, code: str) -> PageContent:
     segs = _select(model.segments, model.segments["grid_code"].isin(grid_codes))
     pts = _select(model.points, model.points["grid_code"].isin(grid_codes))
     comms = _select(model.communities, model.communities["grid_code"].isin(grid_codes))
-    facts = [("联系镇县级领导", _leaders(model, t["liaison_codes"]))]
-    if not grid_codes:
+    villages, town_people, village_table = town_levels(model, code)
+    facts = [("联系镇县级领导", _leaders(model, t["liaison_codes"])), *town_people]
+    if not grid_codes and villages:
+        facts.append(("网格", f"村网格 {len(villages)} 个；村网格以外由镇（街道）属地兜底负责"))
+    elif not grid_codes:
         facts.append(("网格", "本镇（街道）尚未划分网格，由镇（街道）属地兜底负责"))
     extent = model.grids.geometry.loc[grid_codes] if grid_codes else model.towns.geometry.loc[[code]]
     return PageContent(
         kind="town",
         code=code,
         title=f"{_text(t['name'])}网格责任图",
-        subtitle=f"镇（街道）代码 {code} · 网格 {len(grid_codes)} 个 · 路段 {len(segs)} 条 · "
-        f"考察点位 {len(pts)} 个 · 小区 {len(comms)} 个",
+        subtitle=f"镇（街道）代码 {code} · 网格 {len(grid_codes)} 个 · "
+        + (f"村网格 {len(villages)} 个 · " if villages else "")
+        + f"路段 {len(segs)} 条 · 考察点位 {len(pts)} 个 · 小区 {len(comms)} 个",
         stem=f"{_text(t['name'])}网格责任图",
         focus_grids=grid_codes,
         extent_geoms=extent,
@@ -139,9 +143,11 @@ def _town_page(model: ResponsibilityModel, code: str) -> PageContent:
         communities=comms,
         colour_by="unit" if segs["unit_code"].nunique() <= MAX_UNIT_COLOURS else "grid",
         facts=facts,
-        table=_grid_table(model, grid_codes, town=False),
+        table=village_table
+        if village_table is not None and not grid_codes
+        else _grid_table(model, grid_codes, town=False),
         focus_town=code,
-        child_subgrids=_children(model, code),
+        child_subgrids=villages,
     )
 
 

@@ -197,3 +197,13 @@ def test_atlas_with_levels_has_a_page_per_sub_grid_after_the_grids(model):
     ]
     assert len(reader.pages) == 7
     assert "凤州镇 › 红花铺村 › 红花铺村二组网格责任图" in reader.pages[6].extract_text()
+
+
+def test_town_page_lists_its_village_grids_and_their_people(model):
+    content = page_content(model, "town", levelfactory.TOWN)
+    assert content.child_subgrids == [VILLAGE]  # drawn and named in the village's colour
+    rendered = printmap.render_map(model, kind="town", code=levelfactory.TOWN, fmt="pdf")
+    text = _flat(_pdf_text(rendered.data))
+    assert "村网格及网格人员" in text and "村网格1个" in text
+    assert "李书记（村书记）" + SECRETARY_PHONE in text
+    assert "镇干部：马镇长13900000020" in text
