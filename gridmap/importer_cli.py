@@ -49,7 +49,8 @@ class _ProgressBars:
     type=click.Choice(KINDS),
     help="文件内容：towns 镇/街道、grids 网格、segments 路段、points 考察点位、"
     "communities 小区、rivers 河流、units 责任单位、leaders 县级领导，"
-    "以及 grid_roles、grid_leaders、town_leaders、household_heads、inspectors 责任表。",
+    "subgrids 下级网格（村/组/子网格）、shops 商户、frontages 门前五包范围、buildings 楼栋，"
+    "以及 grid_roles、grid_leaders、town_leaders、household_heads、grid_people、inspectors 责任表。",
 )
 @click.option("--layer", default=None, help="GeoPackage/KML 图层、ZIP 中的 Shapefile 或 XLSX 工作表名。")
 @click.option(

@@ -563,6 +563,8 @@ _MERGE_KEYS = {
     "town_leaders": "town_code",
     "rivers": "name",
     "grid_roles": "grid_code",
+    "frontages": "shop_code",  # a shop's frontages replaced together
+    "grid_people": "grid_code",  # a grid's people replaced together
 }
 _IMPORT_CHUNK = 5000
 

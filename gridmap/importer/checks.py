@@ -12,7 +12,7 @@ import shapely
 from gridmap.coverage import CoverageRule, find_gaps_and_overlaps
 from gridmap.crs import local_crs_for
 from gridmap.errors import Finding, InvalidInput
-from gridmap.io.columns import kind_label
+from gridmap.io.columns import columns_of, kind_label
 from gridmap.io.coordinates import parse_coordinates
 from gridmap.io.read import Dataset
 from gridmap.io.source import Source
@@ -32,10 +32,18 @@ REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "grid_roles": (("grid_code", "grids", "code"), ("lead_unit_code", "units", "code")),
     "grid_leaders": (("grid_code", "grids", "code"), ("leader_code", "leaders", "code")),
     "town_leaders": (("town_code", "towns", "code"), ("leader_code", "leaders", "code")),
-    "household_heads": (("community_code", "communities", "code"),),
+    "household_heads": (("community_code", "communities", "code"), ("building_code", "buildings", "code")),
     "inspectors": (("grid_codes", "grids", "code"),),
+    # Grid levels: a sub-grid's parent is a town, a county-town grid or another sub-grid (of the
+    # same file, or already stored when merging); the people of a level name any of them.
+    "subgrids": (("parent_code", ("towns", "grids", "subgrids"), "code"),),
+    "frontages": (("shop_code", "shops", "code"),),
+    "buildings": (("community_code", "communities", "code"),),
+    "grid_people": (("grid_code", ("towns", "grids", "subgrids"), "code"),),
 }
 NAME_COLUMN = {"segments": "road_name"}
+# What a reference to several kinds is called in messages.
+_ANY_GRID = "镇、县城网格或下级网格"
 
 
 def relabel(findings: list[Finding], labels: pd.Index) -> list[Finding]:
@@ -257,30 +265,72 @@ def outside_findings(
     ]
 
 
+def _targets(
+    target: str | tuple[str, ...],
+    kind: str,
+    frame: pd.DataFrame,
+    combined: Dataset,
+    *,
+    mode: str,
+    column: str = "code",
+) -> tuple[pd.DataFrame, str]:
+    """The rows a reference may point to (code and name columns) and what they are called.
+
+    A reference to the imported kind itself (a sub-grid's parent) may point to a row of the file,
+    and, when merging, to a stored row.
+    """
+    kinds = (target,) if isinstance(target, str) else target
+    frames = []
+    for t in kinds:
+        container = combined.layers if t in LAYER_BY_NAME else combined.tables
+        name_column = NAME_COLUMN.get(t, "name")
+        sources = [container[t]] if t != kind or mode == "merge" else []
+        if t == kind:
+            sources.append(frame)
+        for source in sources:
+            part = pd.DataFrame(
+                {
+                    "code": source[column].to_numpy(dtype=object),
+                    "name": source[name_column].to_numpy(dtype=object) if name_column in source else None,
+                }
+            )
+            frames.append(part)
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame({"code": [], "name": []})
+    what = kind_label(target) if isinstance(target, str) else _ANY_GRID
+    return rows, what
+
+
 def reference_findings(
-    frame: pd.DataFrame, kind: str, labels: pd.Index, combined: Dataset, *, where: dict
+    frame: pd.DataFrame,
+    kind: str,
+    labels: pd.Index,
+    combined: Dataset,
+    *,
+    where: dict,
+    mode: str = "replace",
 ) -> tuple[pd.DataFrame, list[Finding]]:
     """Dangling references are errors; a name given instead of a code is resolved (warned)."""
     from gridmap.io.references import split_codes
 
     findings: list[Finding] = []
     for column, target, target_column in REFERENCES.get(kind, ()):
-        container = combined.layers if target in LAYER_BY_NAME else combined.tables
-        target_frame = container[target]
-        known = set(target_frame[target_column].dropna().astype(str))
-        name_column = NAME_COLUMN.get(target, "name")
-        names = target_frame.dropna(subset=[name_column]) if name_column in target_frame else None
+        if column not in frame:
+            continue
+        target_frame, what = _targets(target, kind, frame, combined, mode=mode, column=target_column)
+        known = set(target_frame["code"].dropna().astype(str))
+        names = target_frame.dropna(subset=["name"])
         by_name: dict[str, str] = {}
-        if names is not None:
-            counts = names[name_column].value_counts()
-            for name, code in zip(names[name_column], names[target_column]):
-                if counts[name] == 1:
-                    by_name[str(name)] = str(code)
+        counts = names["name"].value_counts()
+        for name, code in zip(names["name"], names["code"]):
+            if counts[name] == 1 and str(name) not in known:
+                by_name[str(name)] = str(code)
+        field_label = next((c.label for c in columns_of(kind) if c.name == column), column)
+        kinds = (target,) if isinstance(target, str) else target
         values = frame[column]
         resolved: dict[str, str] = {}
         new_values: list[object] = []
         for label, value in zip(labels, values):
-            if value is None or (isinstance(value, float) and np.isnan(value)):
+            if value is None or (isinstance(value, float) and np.isnan(value)) or value == "":
                 new_values.append(value)
                 continue
             parts = split_codes(value) if column == "grid_codes" else [str(value)]
@@ -293,14 +343,21 @@ def reference_findings(
                     out_parts.append(by_name[part])
                 else:
                     out_parts.append(part)
-                    hint = (
-                        f"请先导入{kind_label(target)}（--as {target}），或改正为已有的编码"
-                        if not known
-                        else f"请改为已有的{kind_label(target)}编码，或先导入该{kind_label(target)}"
-                    )
+                    if isinstance(target, str) and target != kind:
+                        hint = (
+                            f"请先导入{what}（--as {target}），或改正为已有的编码"
+                            if not known
+                            else f"请改为已有的{what}编码，或先导入该{what}"
+                        )
+                    else:
+                        first = "、".join(f"--as {t}" for t in kinds if t != kind)
+                        hint = (
+                            f"请把“{field_label}”改为已有的{what}编码（本文件中的也可以），"
+                            f"或先导入该上级（{first}）"
+                        )
                     findings.append(
                         Finding(
-                            f"{label} 引用了不存在的{kind_label(target)}“{part}”",
+                            f"{label} 的“{field_label}”引用了不存在的{what}“{part}”",
                             feature=label,
                             field=column,
                             hint=hint,
@@ -312,7 +369,7 @@ def reference_findings(
         for name, code in resolved.items():
             findings.append(
                 Finding(
-                    f"“{column}”列填的是名称“{name}”，已按名称对应到{kind_label(target)}编码 {code}",
+                    f"“{column}”列填的是名称“{name}”，已按名称对应到{what}编码 {code}",
                     field=column,
                     severity="warning",
                     hint="建议在表中直接填写编码",
@@ -320,3 +377,66 @@ def reference_findings(
                 )
             )
     return frame, findings
+
+
+def level_findings(
+    subgrids: pd.DataFrame, own: dict[int, str], combined: Dataset, *, where: dict
+) -> list[Finding]:
+    """Sub-grids of the file whose parent chain never reaches a town or a county-town grid (a
+    cycle), or whose level is unknown or does not fit the parent (组 directly under a town).
+
+    ``subgrids`` are all sub-grids after the import (positional); ``own`` maps the positions of
+    the file's rows to their labels.
+    """
+    from gridmap.levels import derive_subgrids
+    from gridmap.model import GRID_LEVELS
+
+    if not own:
+        return []
+    towns = pd.Index(combined.layers["towns"]["code"].astype(str))
+    grids = combined.layers["grids"]
+    by_grid = pd.Series(grids["town_code"].to_numpy(dtype=object), index=grids["code"].astype(str))
+    frame = pd.DataFrame(
+        {"parent_code": subgrids["parent_code"].to_numpy(dtype=object), "level": None},
+        index=pd.Index(subgrids["code"].astype(str)),
+    )
+    derived = derive_subgrids(frame, towns=towns, grids=by_grid)
+    stranded = derived["town_code"].isna().to_numpy() & (derived["depth"].to_numpy() == 0)
+    expected = derived["level"].to_numpy(dtype=object)
+    given = subgrids["level"].to_numpy(dtype=object) if "level" in subgrids else [None] * len(frame)
+    parent = frame["parent_code"].to_numpy(dtype=object)
+    known = set(towns) | set(by_grid.index) | set(frame.index)
+    findings: list[Finding] = []
+    for i, label in own.items():
+        level = given[i] if isinstance(given[i], str) and given[i].strip() else None
+        if stranded[i] and parent[i] in known:
+            findings.append(
+                Finding(
+                    f"{label} 的上级链（经“{parent[i]}”）成环或过深，到不了任何镇或县城网格",
+                    feature=label,
+                    field="parent_code",
+                    hint="请检查这一串网格的“上级编码”，使每条上级链最终指向镇代码或县城网格编码",
+                    **where,
+                )
+            )
+        elif level is not None and level not in GRID_LEVELS:
+            findings.append(
+                Finding(
+                    f"{label} 的“网格层级”为“{level}”，不是 {'、'.join(GRID_LEVELS)} 之一",
+                    feature=label,
+                    field="level",
+                    hint="请改正“网格层级”，或留空由上级自动推出",
+                    **where,
+                )
+            )
+        elif level is not None and expected[i] is not None and level != expected[i]:
+            findings.append(
+                Finding(
+                    f"{label} 的“网格层级”为“{level}”，但其上级“{parent[i]}”之下应为“{expected[i]}”",
+                    feature=label,
+                    field="level",
+                    hint="请改正“网格层级”（或留空自动推出），或改正“上级编码”",
+                    **where,
+                )
+            )
+    return findings

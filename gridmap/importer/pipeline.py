@@ -18,6 +18,7 @@ from gridmap.importer.checks import (
     column_mismatch,
     coverage_findings,
     duplicate_and_multipart,
+    level_findings,
     outside_findings,
     prepare_geometries,
     reference_findings,
@@ -349,7 +350,7 @@ def _run(
             report.findings += outside_findings(
                 out.geometry.to_numpy(), labels, current.layers["towns"], where=where, what=spec.label
             )
-    out, found = reference_findings(out, kind, labels, current, where=where)
+    out, found = reference_findings(out, kind, labels, current, where=where, mode=mode)
     report.findings += found
     report.counts["imported"] = len(out)
     report.data = out
@@ -358,9 +359,12 @@ def _run(
     if report.errors:
         return
     combined = _combine(current, kind, out, mode=mode)
+    stored = combined.layers.get(kind, combined.tables.get(kind))
+    first = len(stored) - len(out) if mode == "merge" and stored is not None else 0
+    own = dict(zip(range(first, first + len(out)), labels.tolist()))
+    if kind == "subgrids":
+        report.findings += level_findings(combined.layers[kind], own, combined, where=where)
     if kind in ("grids", "towns"):
-        first = len(combined.layers[kind]) - len(out) if mode == "merge" else 0
-        own = dict(zip(range(first, first + len(out)), labels.tolist()))
         report.findings += coverage_findings(
             combined.layers[kind], own, rule=rule, what=LAYER_BY_NAME[kind].label, where=where
         )

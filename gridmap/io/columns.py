@@ -135,12 +135,40 @@ _SYNONYMS: dict[str, dict[str, tuple[str, ...]]] = {
         "phone": _PHONE,
         "community_code": ("小区编码", "小区", "小区名称"),
         "building": ("楼号", "楼栋号", "单元", "building"),
+        "building_code": ("楼栋编码", "楼栋代码"),
     },
     "inspectors": {
         "code": ("巡查员编号", *_CODE),
         "name": ("巡查员", "巡查员姓名", "名字", "name"),
         "phone": _PHONE,
         "grid_codes": ("负责网格编码", "网格", "网格编码", "巡查网格"),
+    },
+    # Grid levels, shops and buildings (issue 15).
+    "subgrids": {
+        "code": ("网格编号", "网格代码", "网格号", *_CODE),
+        "name": ("网格名", "网格", *_NAME),
+        "parent_code": ("上级网格", "上级编号", "上级", "所属网格", "所属村", "parent"),
+        "level": ("层级", "级别", "网格级别", "level"),
+    },
+    "shops": {
+        "code": ("商户编码", "商户代码", "店铺编号", *_CODE),
+        "name": ("商户", "店名", "店铺名称", "门店名称", *_NAME),
+        "category": ("类别", "业态", "行业", "经营范围", "category"),
+        "address": ("详细地址", "门牌", "位置", "address"),
+        "owner": ("店主", "经营者", "经营者姓名", "联系人"),
+        "owner_phone": ("店主电话", "经营者电话", *_PHONE),
+    },
+    "frontages": {"shop_code": ("商户编码", "商户代码", "店铺编号", "商户")},
+    "buildings": {
+        "code": ("楼栋编码", "楼栋代码", *_CODE),
+        "name": ("楼栋", "楼号", "楼名", *_NAME),
+        "community_code": ("小区编码", "所属小区", "小区"),
+    },
+    "grid_people": {
+        "grid_code": ("网格编号", "网格代码", "所属网格", "网格"),
+        "name": ("人员姓名", "名字", "name"),
+        "role": ("职务", "岗位", "角色", "身份", "role"),
+        "phone": _PHONE,
     },
 }
 
