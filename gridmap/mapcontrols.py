@@ -164,6 +164,8 @@ class Interactions(MacroElement):
             h += '<b>镇（街道）</b>：' + esc(d.town && d.town.name) + '<br>';
             if (d.grid) {
               h += '<b>网格</b>：<a href="' + PAGES + '/grids/' + encodeURIComponent(d.grid.code) + '">' + esc(d.grid.name) + '</a><br>';
+            } else if (d.answered_at && d.answered_at !== '镇') {  /* a village or group grid answers (below) */
+              h += '<b>网格</b>：不在县城网格内，由下列村（组）网格负责<br>';
             } else {
               h += '<b>网格</b>：不在任何网格内，由所在镇（街道）兜底负责<span class="gm-flag">属地兜底</span><br>';
             }
@@ -176,6 +178,46 @@ class Interactions(MacroElement):
             if (d.responsible_unit) h += '<b>责任单位</b>：' + unit(d.responsible_unit);
             return h + '</div>';
           }
+          var LEVEL_NAMES = {'组': '组网格', '村': '村网格', '子网格': '子网格', '网格': '网格', '镇': '镇（街道）', '县': '县级领导'};
+          function el(tag, text, cls) {  /* server text only ever as textContent */
+            var e = document.createElement(tag);
+            if (text !== undefined && text !== null) e.textContent = String(text);
+            if (cls) e.className = cls;
+            return e;
+          }
+          function levelsNode(d) {  /* the chain from the smallest grid to the county, the shop, the building */
+            var box = el('div', null, 'gm-levels');
+            if (d.chain && d.chain.length) {
+              box.appendChild(el('b', '各级网格（由' + (LEVEL_NAMES[d.answered_at] || d.answered_at) + '应答）'));
+              var list = el('ol', null, 'gm-list');
+              d.chain.forEach(function(c) {
+                var li = el('li', null, 'gm-level');
+                li.appendChild(el('b', (LEVEL_NAMES[c.level] || c.level) + (c.level === '县' ? '' : '：')));
+                if (c.level !== '县') li.appendChild(document.createTextNode(c.name || '—'));
+                var who = (c.people || []).map(function(p) {
+                  return p.name + (p.role ? '（' + p.role + '）' : '') + (p.phone ? ' ' + p.phone : '');
+                }).join('、');
+                if (who) li.appendChild(el('div', who, 'gm-sub'));
+                list.appendChild(li);
+              });
+              box.appendChild(list);
+            }
+            if (d.shop) {
+              var shop = el('div', null, 'gm-level-shop');
+              shop.appendChild(el('b', '门前五包商户：'));
+              shop.appendChild(document.createTextNode(d.shop.name + (d.shop.category ? '（' + d.shop.category + '）' : '') +
+                                                       (d.shop.address ? ' · ' + d.shop.address : '')));
+              box.appendChild(shop);
+            }
+            if (d.building) {
+              var b = el('div', null, 'gm-level-building');
+              var heads = (d.building.household_heads || []).map(function(h) { return h.name; }).join('、');
+              b.appendChild(el('b', '楼栋：'));
+              b.appendChild(document.createTextNode(d.building.name + ' · 中心户长 ' + (heads || '—')));
+              box.appendChild(b);
+            }
+            return box;
+          }
           function hitHtml(h) {  /* what a search hit is, above who answers for its spot */
             var more = [h.detail, h.where].filter(function(v) { return v; }).map(esc).join(' · ');
             return '<div class="gm-popup gm-hit-popup"><b>' + esc(h.kind_label) + '：' + esc(h.name) + '</b>' +
@@ -184,8 +226,11 @@ class Interactions(MacroElement):
           function whoisAt(latlng, hit) {
             var url = API + '/whois?lon=' + latlng.lng.toFixed(7) + '&lat=' + latlng.lat.toFixed(7) + '&crs=' + CRS;
             fetch(url).then(function(r) { return r.json(); }).then(function(d) {
-              var html = (hit ? hitHtml(hit) : '') + (d.message && !d.lon ? esc(d.message) : whoisHtml(d));
-              L.popup({maxWidth: 380}).setLatLng(latlng).setContent(html).openOn(map);
+              var content = document.createElement('div');
+              content.innerHTML = (hit ? hitHtml(hit) : '') + (d.message && !d.lon ? esc(d.message) : whoisHtml(d));
+              var answer = content.querySelector('.gm-whois');
+              if (answer && d.in_county && d.chain) answer.appendChild(levelsNode(d));
+              L.popup({maxWidth: 380}).setLatLng(latlng).setContent(content).openOn(map);
             });
           }
           map.on('click', function(e) {

@@ -43,7 +43,7 @@ BUILDING = box(106.567, 33.853, 106.568, 33.854)  # in group G2
 POINT_BUILDING = Point(106.605, 33.875)  # in V2
 
 
-def _layers() -> dict[str, gpd.GeoDataFrame]:
+def level_layers() -> dict[str, gpd.GeoDataFrame]:
     def gdf(rows, geoms):
         return gpd.GeoDataFrame(rows, geometry=geoms, crs="EPSG:4326")
 
@@ -85,7 +85,7 @@ def _layers() -> dict[str, gpd.GeoDataFrame]:
     return out
 
 
-def _tables() -> dict[str, list[list]]:
+def level_tables() -> dict[str, list[list]]:
     out = factory.tables()
     out["household_heads"] = [
         ["H1", "郑大姐", "13900000009", "C1", "3号楼", None],
@@ -164,7 +164,7 @@ def whois_by_source(module_database, tmp_path_factory):
     loaded into the module's database (SQLite or PostgreSQL) through GDAL and the store."""
     _folder, url = module_database
     data = factory.write_dataset(
-        tmp_path_factory.mktemp("levels") / "d", layers_=_layers(), tables_=_tables()
+        tmp_path_factory.mktemp("levels") / "d", layers_=level_layers(), tables_=level_tables()
     )
     store = Store(url)
     load_directory(store, data)
