@@ -24,7 +24,7 @@ OUTSIDE_BUFFER_DEG = 0.001
 COLUMN_MISMATCH_M = 5.0
 
 # (column, target kind, target column) references checked for each imported kind.
-REFERENCES: dict[str, tuple[tuple[str, str, str], ...]] = {
+REFERENCES: dict[str, tuple[tuple[str, str | tuple[str, ...], str], ...]] = {
     "grids": (("town_code", "towns", "code"),),
     "segments": (("unit_code", "units", "code"),),
     "points": (("unit_code", "units", "code"),),
@@ -403,12 +403,17 @@ def level_findings(
     derived = derive_subgrids(frame, towns=towns, grids=by_grid)
     stranded = derived["town_code"].isna().to_numpy() & (derived["depth"].to_numpy() == 0)
     expected = derived["level"].to_numpy(dtype=object)
-    given = subgrids["level"].to_numpy(dtype=object) if "level" in subgrids else [None] * len(frame)
+    given = (
+        subgrids["level"].to_numpy(dtype=object)
+        if "level" in subgrids
+        else np.full(len(frame), None, dtype=object)
+    )
     parent = frame["parent_code"].to_numpy(dtype=object)
     known = set(towns) | set(by_grid.index) | set(frame.index)
     findings: list[Finding] = []
     for i, label in own.items():
-        level = given[i] if isinstance(given[i], str) and given[i].strip() else None
+        value = given[i]
+        level = value.strip() if isinstance(value, str) and value.strip() else None
         if stranded[i] and parent[i] in known:
             findings.append(
                 Finding(
@@ -439,4 +444,47 @@ def level_findings(
                     **where,
                 )
             )
+    return findings
+
+
+def level_geometry_findings(
+    combined: Dataset, codes: set[str], labels: dict[str, str], *, rule: CoverageRule, where: dict
+) -> list[Finding]:
+    """The audit's per-level geometry checks for the imported sub-grids, as warnings: a child
+    reaching outside its parent, overlapping siblings, and what the children leave uncovered.
+
+    ``codes`` are the imported sub-grids; ``labels`` their "FID n" / "第 n 行" by code.
+    """
+    from gridmap.auditlevels import audit_levels
+    from gridmap.model import TABLE_BY_NAME
+    from gridmap.responsibility import build_model
+
+    tables = {
+        name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns})
+        for name, spec in TABLE_BY_NAME.items()
+    }
+    layers = {n: g for n, g in combined.layers.items() if n not in ("shops", "frontages", "buildings")}
+    model = build_model(Dataset(layers=layers, tables=tables))
+    audit = audit_levels(model, rule=rule, frontage_max_m=float("inf"))
+    sub = model.subgrids
+    parents = set(sub.loc[sub.index.isin(list(codes)), "parent_code"].dropna().astype(str))
+    findings = []
+    for f in audit.findings:
+        kind, code = f["kind"], str(f["code"])
+        if kind == "gap":
+            keep = code in parents
+        elif kind == "outside_parent":
+            keep = code in codes
+        elif kind == "overlap":
+            keep = code in codes or str(f.get("other")) in codes
+            code = code if code in codes else str(f.get("other"))
+        else:
+            keep = False
+        if not keep:
+            continue
+        label = None if kind == "gap" else labels.get(code)
+        name = f"{f['layer_label']} {f['code']}" if label is None else f"{label}（{f['code']}）"
+        findings.append(
+            Finding(f"{name}：{f['message']}", feature=label, severity="warning", hint=f["hint"], **where)
+        )
     return findings

@@ -19,6 +19,7 @@ from gridmap.importer.checks import (
     coverage_findings,
     duplicate_and_multipart,
     level_findings,
+    level_geometry_findings,
     outside_findings,
     prepare_geometries,
     reference_findings,
@@ -364,6 +365,11 @@ def _run(
     own = dict(zip(range(first, first + len(out)), labels.tolist()))
     if kind == "subgrids":
         report.findings += level_findings(combined.layers[kind], own, combined, where=where)
+        if not report.errors:
+            codes = [str(c) for c in out["code"]]
+            report.findings += level_geometry_findings(
+                combined, set(codes), dict(zip(codes, labels.tolist())), rule=rule, where=where
+            )
     if kind in ("grids", "towns"):
         report.findings += coverage_findings(
             combined.layers[kind], own, rule=rule, what=LAYER_BY_NAME[kind].label, where=where

@@ -215,3 +215,17 @@ def test_import_page_refuses_an_unknown_parent_with_the_row_number(tmp_path, log
     assert 'name="token"' not in html  # no commit button for a refused file
     assert loaded_store.data_version() == version
     assert not len(loaded_store.read_current().layers["subgrids"])
+
+
+def test_children_outside_their_parent_and_overlaps_are_warned_at_import(tmp_path, fresh_county_store):
+    store = _with_grids(fresh_county_store)
+    rows = [
+        (V1, "红花铺村", TOWN, None, (106.40, 33.80, 106.50, 33.90)),
+        (V2, "草店村", TOWN, None, (106.49, 33.80, 106.61, 33.90)),  # overlaps V1, reaches past the town
+    ]
+    report = run_import(store, _shapefile(tmp_path, rows, cpg=True), kind="subgrids", dry_run=True)
+    assert report.ok, report.to_text()
+    text = "\n".join(f.message for f in report.warnings)
+    assert f"FID 1（{V2}）：村网格有" in text and "在其上级镇/街道“610330100”之外" in text
+    assert f"与同属“{TOWN}”的 {V2} 重叠" in text
+    assert f"镇/街道 {TOWN}：其下的村网格之间或边缘有未覆盖区域" in text  # the north half of the town
