@@ -197,3 +197,29 @@ def test_shops_frontages_buildings_and_household_heads(base):
         ("no_frontage", "SH3", "warning")
     ]
     assert "门前五包" in alone.to_text()
+
+
+def test_gridmap_audit_prints_level_findings_in_chinese(tmp_path, base):
+    """`gridmap audit <directory>` shows a planted overlap of two village grids with what to do."""
+    import json
+
+    from click.testing import CliRunner
+
+    from gridmap.cli import main
+
+    layers = factory.layers()
+    boxes = _moved(V2, x0=106.599)
+    layers["subgrids"] = gpd.GeoDataFrame(
+        {"code": list(boxes), "name": list(boxes), "parent_code": [p for p, _ in boxes.values()]},
+        geometry=[box(*b) for _, b in boxes.values()],
+        crs="EPSG:4326",
+    )
+    directory = factory.write_dataset(tmp_path / "data", layers_=layers)
+    env = {"GRIDMAP_INSTANCE_DIR": str(tmp_path)}
+    result = CliRunner().invoke(main, ["audit", str(directory)], env=env)
+    assert result.exit_code == 1, result.output
+    assert f"错误：图层 下级网格（subgrids），编码/要素 {V1}" in result.output
+    assert f"与同属“{TOWN}”的 {V2} 重叠" in result.output and "处理：" in result.output
+    result = CliRunner().invoke(main, ["audit", str(directory), "--json"], env=env)
+    data = json.loads(result.output[result.output.index("{") :])
+    assert data["counts"]["level_errors"] == 1 and data["levels"][0]["kind"] == "overlap"
