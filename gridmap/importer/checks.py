@@ -463,7 +463,7 @@ def level_geometry_findings(
         name: pd.DataFrame({c.name: pd.Series(dtype=object) for c in spec.columns})
         for name, spec in TABLE_BY_NAME.items()
     }
-    layers = {n: g for n, g in combined.layers.items() if n not in ("shops", "frontages", "buildings")}
+    layers = {n: combined.layers[n] for n in ("towns", "grids", "subgrids")}  # no roads to assign
     model = build_model(Dataset(layers=layers, tables=tables))
     audit = audit_levels(model, rule=rule, frontage_max_m=float("inf"))
     sub = model.subgrids
