@@ -139,3 +139,15 @@ def url(*schemes: str) -> Callable[[str], str | None]:
         return text
 
     return parse
+
+
+def names(value: str) -> tuple[str, ...]:
+    """A list of names (codes or Chinese names) separated by commas, 、 or spaces; empty: none."""
+    text = str(value)
+    for mark in ("，", "、", ";", "；"):
+        text = text.replace(mark, ",")
+    out: list[str] = []
+    for part in text.replace(",", " ").split():
+        if part not in out:
+            out.append(part)
+    return tuple(out)

@@ -112,6 +112,7 @@ class Settings(Mapping[str, Any]):
     s3_secret_key: str
     s3_region: str
     audit_frontage_max_m: float
+    frontage_categories: tuple[str, ...]
 
     # --- the mapping view, by environment name ---------------------------------------
     def __getitem__(self, name: str) -> Any:

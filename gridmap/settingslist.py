@@ -26,6 +26,9 @@ class Setting:
     blank_is_value: bool = False  # an empty value given is a choice (e.g. off), not "use the default"
 
 
+# 门前五包 (the duties of a shop for the pavement in front of it): 占道经营, 店外经营, 垃圾暴露,
+# 道路不洁, 乱搭乱挂, 非机动车乱停, in the built-in categories' codes
+FRONTAGE_CATEGORIES = "stall,out_of_store,garbage,road_dirty,laundry,bike_parking"
 BASEMAP_MBTILES = "basemap.mbtiles"  # `gridmap basemap import` copies the file here (instance folder)
 
 
@@ -443,5 +446,13 @@ SETTINGS: tuple[Setting, ...] = (
         30.0,
         "`gridmap audit` warns about a shop's 门前五包 frontage farther than this many metres from the shop.",
         parse.non_negative_float,
+    ),
+    Setting(
+        "GRIDMAP_FRONTAGE_CATEGORIES",
+        parse.names(FRONTAGE_CATEGORIES),
+        "Problem categories (codes or Chinese names, separated by commas) that go to the shop first "
+        "when reported on its 门前五包 frontage, the segment's unit informed to supervise; empty: none.",
+        parse.names,
+        blank_is_value=True,
     ),
 )

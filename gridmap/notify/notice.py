@@ -49,6 +49,8 @@ EVENT_LABELS: dict[str, str] = {
     "followup_due": "待回访",
     "digest": "每日汇总",
     "reported": "新上报",
+    "shop_assigned": "交办商户（门前五包）",
+    "shop_supervise": "督促商户（门前五包）",
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from gridmap.errors import ConfigError, Finding, InvalidInput
+from gridmap.settings import SETTINGS
 
 
 @dataclass(frozen=True)
@@ -197,3 +198,34 @@ def _urgent_hours(value: object, hours: float, *, where: str) -> float | None:
         msg = f"{where}：紧急处置时限 {urgent:g} 小时长于处置时限 {hours:g} 小时，紧急时限应不超过处置时限"
         raise ConfigError(msg)
     return urgent
+
+
+# GRIDMAP_FRONTAGE_CATEGORIES as the registry declares it (its names need not all be categories)
+FRONTAGE_DEFAULT: tuple[str, ...] = next(
+    s.default for s in SETTINGS if s.name == "GRIDMAP_FRONTAGE_CATEGORIES"
+)
+
+
+def frontage_codes(
+    categories: Categories, names: tuple[str, ...] | list[str], *, default: tuple[str, ...] = FRONTAGE_DEFAULT
+) -> frozenset[str]:
+    """The codes of the 门前五包 categories named by GRIDMAP_FRONTAGE_CATEGORIES (codes or Chinese names).
+
+    A name that is no category stops start-up with a ConfigError, unless the setting is its
+    ``default``: a county's own category file need not have every built-in 门前五包 category.
+    """
+    codes: set[str] = set()
+    unknown: list[str] = []
+    for name in names:
+        try:
+            codes.add(categories.get(name).code)
+        except InvalidInput:
+            unknown.append(name)
+    if unknown and tuple(names) != tuple(default):
+        msg = (
+            f"GRIDMAP_FRONTAGE_CATEGORIES 中的问题类别 {'、'.join(unknown)} 不存在；"
+            f"请写现有类别的编码或名称（如 {'、'.join(c.code for c in list(categories)[:4])}），逗号分隔，"
+            "或留空表示不交办商户"
+        )
+        raise ConfigError(msg)
+    return frozenset(codes)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gridmap.problems.categories import Categories, load_categories
+from gridmap.problems.categories import Categories, frontage_codes, load_categories
 from gridmap.problems.photos import PhotoStorage
 from gridmap.reference import ReferenceCache
 from gridmap.settings import Settings, load_settings
@@ -56,10 +56,12 @@ def context_from_settings(
     photo_dir = settings["GRIDMAP_PHOTO_DIR"]
     # photos under uploads/ of the deployment's storage (the instance folder by default), or a folder of their own
     storage = FolderStorage(photo_dir) if photo_dir else storage_from_settings(settings).within(PHOTO_PREFIX)
+    categories = load_categories(settings["GRIDMAP_PROBLEM_CATEGORIES"] or None)
+    frontage_codes(categories, frozen.frontage_categories)  # a misspelt 门前五包 category stops start-up
     return ProblemContext(
         store=store,
         reference=reference,
-        categories=load_categories(settings["GRIDMAP_PROBLEM_CATEGORIES"] or None),
+        categories=categories,
         storage=storage,
         duplicate_radius_m=float(settings["GRIDMAP_DUPLICATE_RADIUS_M"]),
         photo_max_bytes=int(float(settings["GRIDMAP_PHOTO_MAX_MB"]) * 1_000_000),

@@ -113,9 +113,13 @@ def for_action(
             )
 
     if action == "dispatch":
-        tell(
-            "dispatched", f"{what}已交办给{unit_name}，请在 {when(deadline)} 前办理。", _unit(ctx, unit_code)
+        shop = getattr(row, "shop_name", None)
+        task = (
+            f"已交办商户“{shop}”（门前五包），请包段单位{unit_name}督促商户"
+            if shop
+            else f"已交办给{unit_name}，请"
         )
+        tell("dispatched", f"{what}{task}在 {when(deadline)} 前办理。", _unit(ctx, unit_code))
     elif action == "return":
         tell("returned", f"{unit_name}回退了{what}{because}。请核对后重新派遣。", _office(ctx))
     elif action == "request_extension":

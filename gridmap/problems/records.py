@@ -13,6 +13,7 @@ from gridmap.clock import human, iso, to_db
 from gridmap.errors import GridmapError, InvalidInput, NotFound
 from gridmap.problems import repository, requests
 from gridmap.problems.context import ProblemContext
+from gridmap.problems.frontage import shop_view
 from gridmap.problems.states import ACTION_LABELS, SOURCES, STATUS_LABELS, URGENCY_LABELS, is_overdue
 
 _TRACKING = re.compile(r"^[A-Z]{2}\d{8}-\d{4,}$")
@@ -168,6 +169,8 @@ def build_record(
         "grid": {"code": r.grid_code, "name": r.grid_name} if r.grid_code else None,
         "unit": {"code": r.unit_code, "name": r.unit_name} if r.unit_code else None,
         "fallback": bool(r.fallback),
+        # 门前五包: the shop told first; its owner's contact for the office only
+        "shop": shop_view(ctx, r, personal=personal),
         "deadline": iso(r.deadline),
         "deadline_text": human(r.deadline),
         "created_at": iso(r.created_at),
@@ -276,6 +279,8 @@ def _loop_facts(r: Any, *, staff: bool, request: Any) -> dict:
 def public_view(rec: dict) -> dict:
     """A record without anything personal (for citizens, Open311 and public pages)."""
     out = {k: v for k, v in rec.items() if k not in ("reporter", "verifier", "pending_request")}
+    if out.get("shop"):  # the shop's name is public (its 门前五包 sign); its owner's contact is not
+        out["shop"] = {"code": out["shop"]["code"], "name": out["shop"]["name"]}
     if "history" in out:
         out["history"] = [
             # a follow-up's note (the reporter's words, the office's call) is for staff, as the satisfaction

@@ -49,6 +49,9 @@ def for_report(
     unit = getattr(row, "unit_name", None)
     named = describe(ctx, row)
     owner = f"按位置应由{unit}办理" if unit else "未能按位置确定责任单位"
+    shop = getattr(row, "shop_name", None)
+    if shop:  # 门前五包: the shop was told first, its segment's unit supervises
+        owner = f"在商户“{shop}”门前五包范围内，已交办商户，由包段单位{unit or ''}督促"
     if urgent:
         message = (
             f"紧急上报：{who}上报了{named}{quote}。{owner}，"

@@ -15,7 +15,7 @@ from gridmap.auth import User, may_see_personal_data
 from gridmap.clock import china, to_db, utcnow
 from gridmap.errors import Conflict, Finding, Forbidden, InvalidInput, ServiceBusy, TooManyRequests
 from gridmap.notify.notice import Notice
-from gridmap.problems import deadlines, repository
+from gridmap.problems import deadlines, frontage, repository
 from gridmap.problems.categories import URGENCY_WORDS, Category, category_finding
 from gridmap.problems.context import ProblemContext, context_from_settings
 from gridmap.problems.photos import PhotoWriter, prepare_photos
@@ -209,7 +209,9 @@ def report_problem(
     The Idempotency-Key covers everything sent, contacts and photos included: the same key
     with anything different is a Conflict, never a silent replay. The office is told of the
     new report in the same transaction (reportnotices.for_report; a replay tells nobody again);
-    ``notify=False`` leaves the outbox out.
+    ``notify=False`` leaves the outbox out. A 门前五包 category (GRIDMAP_FRONTAGE_CATEGORIES)
+    reported on a shop's frontage goes to the shop first (frontage.assign: shop_code/shop_name,
+    the owner's SMS); unit_code stays the segment's unit, which is told to supervise the shop.
     """
     now = now or utcnow()
     # validate
@@ -272,6 +274,7 @@ def report_problem(
         msg = f"所选位置（经度 {lon_f:.6f}，纬度 {lat_f:.6f}）不在本县范围内，请在地图上重新点选本县内的位置"
         raise InvalidInput(msg, findings=[Finding("位置 lon,lat 不在本县范围内", field="lon,lat")])
     unit = who["responsible_unit"]
+    shop = frontage.assign(ctx, who, cat.code, notify=notify)  # 门前五包: the shop first, the unit supervises
     address = None
     if who["segment"]:
         seg = who["segment"]
@@ -302,6 +305,8 @@ def report_problem(
         "unit_name": unit["name"] if unit else None,
         "leader_codes": ",".join(leader["code"] for leader in who["leaders"]),
         "fallback": bool(who["fallback"]),
+        "shop_code": shop.code if shop else None,
+        "shop_name": shop.name if shop else None,
         "deadline": to_db(deadline),
         "urgency": urgency_code,
         "reporter_key": reporter_key,
@@ -318,7 +323,7 @@ def report_problem(
         "action": "report",
         "from_status": None,
         "to_status": "reported",
-        "note": None,
+        "note": shop.note(unit["name"] if unit else None) if shop else None,
     }
     # assemble: one short transaction; photos written inside it and removed if it fails
     hits = [(report_limit(ctx), client)] if limited else []
@@ -326,7 +331,8 @@ def report_problem(
 
     def notices(problem_id: int, tracking_no: str) -> list[Notice]:
         row = SimpleNamespace(id=problem_id, tracking_no=tracking_no, **values)
-        return for_report(ctx, row, event=event, office=office)
+        told = for_report(ctx, row, event=event, office=office)
+        return told + (frontage.notices(ctx, row, shop, event=event) if shop else [])
 
     for attempt in range(WRITE_ATTEMPTS):
         writer = PhotoWriter(ctx.storage)
