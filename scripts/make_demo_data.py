@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,6 +22,9 @@ from scipy.sparse.csgraph import connected_components
 from shapely import LineString, Point, Polygon
 
 from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import demo_levels
 
 SEED = 610330
 SEAT_LONLAT = (106.52, 33.91)  # 双石铺镇, the county seat: origin of the local metre frame
@@ -825,6 +829,46 @@ def make_tables(rng: np.random.Generator, units: list[Unit], communities: list[d
     }
 
 
+def make_levels(towns, grids, segs, roads, water, communities, tables) -> demo_levels.Levels:
+    """Village, group and sub-grids, their people, shops with frontages, buildings (own seeds).
+
+    Sets each household head's building_code and adds the grid_people table to ``tables``.
+    """
+    rng = [np.random.default_rng([SEED, stage]) for stage in range(6, 11)]
+    people = _People(rng[0])
+    keys = ("name", "phone", "contact", "grid_head", "grid_head_phone")
+    people.used = {r[k] for rows in tables.values() for r in rows for k in keys if k in r}
+    grid_codes = [TOWN_CODE + seq for seq, _, _ in GRIDS]
+    town_codes = [code for code, _, _ in TOWNS]
+    out = demo_levels.Levels()
+    out.subgrids = demo_levels.make_subgrids(
+        rng[1],
+        towns=towns,
+        town_codes=town_codes,
+        county_town=Polygon(TOWN_OUTLINE),
+        grids=grids,
+        grid_codes=grid_codes,
+        grid_names=[name for _, name, _ in GRIDS],
+    )
+    out.grid_people = demo_levels.make_grid_people(
+        rng[2], people, town_codes=town_codes, grid_codes=grid_codes, subgrids=out.subgrids
+    )
+    out.shops, out.frontages = demo_levels.make_shops(
+        rng[3],
+        people,
+        segs=segs,
+        roads=roads,
+        grids=grids,
+        water=water,
+        communities=communities,
+        streets=COMMERCIAL_STREETS,
+        surnames=SURNAMES,
+    )
+    out.buildings = demo_levels.make_buildings(rng[4], communities, tables["household_heads"])
+    tables["grid_people"] = out.grid_people
+    return out
+
+
 # ---------------------------------------------------------------- assembling and writing
 
 
@@ -846,6 +890,7 @@ def build() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[dict]]]:
     free = Polygon(TOWN_OUTLINE).difference(taken)
     points = make_points(rng[4], grids, free, units, segs, roads, communities)
     tables = make_tables(rng[5], units, communities)
+    levels = make_levels(towns, grids, segs, roads, water, communities, tables)
 
     rows = {
         "towns": [{"code": code, "name": name, "geometry": t} for (code, name, _), t in zip(TOWNS, towns)],
@@ -867,6 +912,10 @@ def build() -> tuple[dict[str, gpd.GeoDataFrame], dict[str, list[dict]]]:
         "points": points,
         "communities": communities,
         "rivers": [{"name": name, "geometry": shape} for name, shape in rivers.items()],
+        "subgrids": levels.subgrids,
+        "shops": levels.shops,
+        "frontages": levels.frontages,
+        "buildings": levels.buildings,
     }
     origin = Transformer.from_crs(STORE_CRS, METRIC_CRS, always_xy=True).transform(*SEAT_LONLAT)
     layers = {}
@@ -931,6 +980,7 @@ def readme(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, list[dict]]) -
     n = {name: len(rows) for name, rows in (layers | tables).items()}
     km = layers["segments"].to_crs(METRIC_CRS).length.sum() / 1000
     categories = layers["points"]["category"].nunique()
+    level = layers["subgrids"]["level"].value_counts().to_dict()
     west, south, east, north = layers["grids"].total_bounds
     layer_rows = "\n".join(
         f"| `{s.name}` | {s.label} | {'、'.join(c.name for c in s.columns)} | {n[s.name]} |" for s in LAYERS
@@ -969,6 +1019,13 @@ def readme(layers: dict[str, gpd.GeoDataFrame], tables: dict[str, list[dict]]) -
 - 路段共 {n["segments"]} 段、总长约 {km:.1f} km，在交叉口和网格边界处打断、端点完全重合，可直接构建连通路网；
   每段只在一个网格内，由该网格的一个责任单位包抓；每个网格 11 个单位（含牵头部门），每个单位至少包抓一段。
 - 考察点位 {n["points"]} 个，分 {categories} 类，距网格边界不少于 20 米；小区 {n["communities"]} 个，不压道路和河道，互不重叠。
+- 下级网格（县镇村三级网格，演示数据）：{level.get("村", 0)} 个村网格（上级编码为镇代码，编码 = 镇代码 + 201 起的三位序号，
+  县城所在的双石铺镇的村网格避开县城），{level.get("组", 0)} 个组网格（上级为村网格，编码 = 村网格编码 + 两位序号），
+  {level.get("子网格", 0)} 个子网格（在部分县城网格内，编码 = 网格编码 + 两位序号）。下级网格都在上级之内、互不重叠，
+  且有意不铺满上级：村网格之间、组网格之间留有空隙，落在空隙里的位置由上一级兜底。
+- 商户 {n["shops"]} 个，沿商业街（{"、".join(COMMERCIAL_STREETS)}）两侧，每个商户有一块门前五包范围（门口到路缘石之间的人行道，面）；
+  商户负责人电话仅办公室可见。楼栋 {n["buildings"]} 栋，成排位于各小区内；中心户长按“楼栋编号”绑定楼栋，
+  楼栋名称 = 小区名称 + 中心户长表中的“楼栋”。“网格人员”表列出镇干部、县城网格的网格员、村书记和网格员、组和子网格的网格员和志愿者。
 
 ## 责任表（`{TABLES_FILE}`）
 
@@ -994,7 +1051,10 @@ town names are real; every shape, street, community, point and assignment is inv
 personal name and phone number is fictitious and belongs to no real person. Layers are in EPSG:4326
 (CGCS2000 treated as equal); measure in EPSG:4545. The twelve grids tile the county town exactly;
 street segments are noded into one connected network, each lies in one grid and belongs to one unit
-of that grid.
+of that grid. Grid levels (demo data): village grids in every town, group grids in every village and
+sub-grids in some county-town grids, each inside its parent, apart from its siblings, and leaving part
+of the parent uncovered so that the parent's fallback is reachable; shops along the commercial streets,
+each with its 门前五包 frontage; numbered buildings in every community, household heads bound to them.
 """
 
 
