@@ -160,9 +160,20 @@ def test_a_frontage_category_off_every_frontage_goes_as_today(ctx, people, hook)
     assert deliver_all(ctx, hook.url) == 0
 
 
-def _ctx(store, settings, **more):
+def _ctx(store, settings, *, source="memory", **more):
     frozen = load_settings({**settings, **more}, environ={})
-    return context_from_settings(store, ReferenceCache(store, tolerance_m=50.0), frozen)
+    reference = ReferenceCache(store, tolerance_m=50.0, whois_source=source)
+    return context_from_settings(store, reference, frozen)
+
+
+def test_both_whois_sources_assign_the_same_shop(loaded_store, settings, backend):
+    """In memory and, on PostgreSQL, by PostGIS queries (GRIDMAP_WHOIS_SOURCE=database)."""
+    sources = ["memory", "database"] if backend == "postgresql" else ["memory"]
+    for source in sources:
+        ctx = _ctx(loaded_store, settings, source=source)
+        assert report(ctx)["shop"] == {"code": "SH1", "name": "张记面馆"}, source
+        assert report(ctx, AT_GROCER, category="laundry")["shop"]["code"] == "SH2", source
+        assert report(ctx, AWAY)["shop"] is None, source
 
 
 def test_frontage_categories_setting_as_documented(loaded_store, settings, tmp_path):
