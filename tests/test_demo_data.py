@@ -18,6 +18,8 @@ from geopandas.testing import assert_geodataframe_equal
 from scipy.sparse import coo_array
 from scipy.sparse.csgraph import connected_components
 
+from gridmap.io.references import check_references
+from gridmap.levels import derive_subgrids
 from gridmap.model import LAYERS, LAYERS_FILE, TABLES, TABLES_FILE
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -144,6 +146,15 @@ def test_counts(layers, tables):
     assert len(tables["inspectors"]) == 46
     assert len(layers["segments"]) >= 132
     assert set(layers["rivers"]["name"]) >= {"嘉陵江"}
+    levels = layers["subgrids"]["level"].value_counts()
+    assert set(levels.index) == {"村", "组", "子网格"}
+    assert 27 <= levels["村"] <= 45  # 3-5 village grids in each of the 9 towns
+    assert 2 * levels["村"] <= levels["组"] <= 4 * levels["村"]  # 2-4 group grids a village
+    assert 8 <= levels["子网格"] <= 15  # in 5 of the 12 county-town grids
+    assert 200 <= len(layers["shops"]) <= 500
+    assert len(layers["frontages"]) == len(layers["shops"])
+    assert 4 * 112 <= len(layers["buildings"]) <= 12 * 112
+    assert 300 <= len(tables["grid_people"]) <= 800
 
 
 def test_codes(layers, tables):
@@ -158,6 +169,18 @@ def test_codes(layers, tables):
     heads = tables["household_heads"]["code"]
     assert list(heads) == [f"H{i:04d}" for i in range(1, len(heads) + 1)]
     assert layers["segments"]["code"].is_unique
+    sub = layers["subgrids"].set_index("code")
+    assert sub.index.is_unique
+    parent = sub["parent_code"]
+    assert (sub.index.str[:-3][sub["level"] == "村"] == parent[sub["level"] == "村"]).all()
+    assert sub.index[sub["level"] == "村"].str.fullmatch(r"610330\d{3}2\d{2}").all()
+    for level in ("组", "子网格"):  # the parent's code and a 2-digit sequence
+        mine = sub[sub["level"] == level]
+        assert (mine.index.str[:-2] == mine["parent_code"]).all() and mine.index.str.fullmatch(
+            r"\d{14}"
+        ).all()
+    assert layers["shops"]["code"].is_unique and layers["shops"]["name"].is_unique
+    assert layers["buildings"]["code"].is_unique
     assert layers["segments"]["code"].str.fullmatch(r"S\d{4}").all()
     for spec in TABLES:
         if spec.key:
@@ -278,6 +301,130 @@ def test_every_reference_exists(layers, tables):
     patrolled = tables["inspectors"]["grid_codes"].str.split("、")
     assert patrolled.map(len).between(1, 2).all()
     assert set(itertools.chain.from_iterable(patrolled)) == grids
+
+
+# ---------------------------------------------------------------- grid levels, shops, buildings
+
+
+def _no_two_intersect(frame: gpd.GeoDataFrame) -> bool:
+    left, right = frame.sindex.query(frame.geometry, predicate="intersects")
+    return bool((left == right).all())
+
+
+def _children_of(metric, level: str, parents: gpd.GeoDataFrame):
+    """(parent geometry, its children) for every parent, children of ``level`` from the sub-grids."""
+    sub = metric["subgrids"]
+    mine = sub[sub["level"] == level]
+    for code, shape in parents.geometry.items():
+        yield code, shape, mine[mine["parent_code"] == code]
+
+
+@pytest.mark.parametrize(
+    ("level", "parent_layer", "per_parent"),
+    [("村", "towns", (3, 5)), ("组", "villages", (2, 4)), ("子网格", "grids", (0, 3))],
+)
+def test_children_lie_inside_their_parent_apart_and_leave_a_gap(metric, level, parent_layer, per_parent):
+    sub = metric["subgrids"]
+    if parent_layer == "villages":
+        parents = sub[sub["level"] == "村"].set_index("code")
+    else:
+        parents = metric[parent_layer].set_index("code")
+    children = sub[sub["level"] == level]
+    assert set(children["parent_code"]) <= set(parents.index)
+    assert children.geom_type.eq("Polygon").all() and children.is_valid.all()
+    assert _no_two_intersect(children)  # siblings (and cousins) apart
+    counts = []
+    for code, shape, mine in _children_of(metric, level, parents):
+        counts.append(len(mine))
+        assert mine.within(shape).all(), code
+        if len(mine):  # the parent's fallback is reachable: a gap wider than 20 m is left
+            left = shape.difference(shapely.union_all(mine.geometry.values))
+            assert not left.buffer(-10.0).is_empty, code
+            assert left.area > 0.02 * shape.area, code
+    assert per_parent[0] <= min(counts) and max(counts) <= per_parent[1]
+    if level == "子网格":
+        assert sum(c > 0 for c in counts) == 5
+
+
+def test_village_grids_keep_clear_of_the_county_town(metric):
+    sub = metric["subgrids"]
+    villages = sub[sub["level"] == "村"]
+    county_town = shapely.union_all(metric["grids"].geometry.values)
+    assert (villages.distance(county_town) > 100.0).all()
+    assert set(villages["parent_code"]) == set(metric["towns"]["code"])  # every town has villages
+
+
+def test_levels_derive_as_labelled(layers):
+    grids = layers["grids"].set_index("code")["town_code"]
+    towns = pd.Index(layers["towns"]["code"])
+    sub = derive_subgrids(
+        layers["subgrids"].set_index("code").drop(columns="level"), towns=towns, grids=grids
+    )
+    labelled = layers["subgrids"].set_index("code")
+    assert (sub["level"] == labelled["level"]).all()
+    assert sub["town_code"].notna().all()
+    assert (sub.loc[labelled["level"] == "子网格", "grid_code"].notna()).all()
+    assert sub["depth"].max() == 2
+
+
+def test_every_level_has_its_people(layers, tables):
+    people = tables["grid_people"]
+    roles = people.groupby("grid_code")["role"].agg(set)
+    sub = layers["subgrids"].set_index("code")
+    assert all(roles[t] == {"镇干部"} for t in layers["towns"]["code"])
+    assert all(roles[g] == {"网格员"} for g in layers["grids"]["code"])
+    for code, level in sub["level"].items():
+        assert roles[code] == ({"村书记", "网格员"} if level == "村" else {"网格员", "志愿者"}), code
+    assert set(roles.index) == set(layers["towns"]["code"]) | set(layers["grids"]["code"]) | set(sub.index)
+    assert people["phone"].str.fullmatch(r"1\d{10}").all()
+    everyone = pd.concat([tables["leaders"]["name"], tables["household_heads"]["name"], people["name"]])
+    assert everyone.is_unique  # fictitious names, none repeated within the demo
+
+
+def test_every_shop_has_a_frontage_between_its_door_and_a_road(layers, metric):
+    shops, fronts = metric["shops"].set_index("code"), metric["frontages"]
+    assert (
+        layers["shops"]["category"]
+        .isin(["餐饮", "零售", "理发美容", "维修", "服装鞋帽", "药店", "通讯", "文印"])
+        .all()
+    )
+    assert layers["shops"]["category"].nunique() >= 6
+    assert layers["shops"][["name", "address", "owner", "owner_phone"]].notna().all().all()
+    assert layers["shops"]["owner_phone"].str.fullmatch(r"1\d{10}").all()
+    assert sorted(fronts["shop_code"]) == sorted(shops.index)  # one frontage for each shop
+    assert fronts.geom_type.eq("Polygon").all()
+    own = shops.geometry[fronts["shop_code"]].to_numpy()
+    assert (shapely.distance(fronts.geometry.values, own) < 3.0).all()  # its door
+    segments = metric["segments"]
+    assert (fronts.geometry.apply(lambda f: segments.distance(f).min()) < 7.0).all()  # the kerb
+    assert not shops.intersects(shapely.union_all(segments.buffer(3.0).geometry.values)).any()
+    assert _no_two_intersect(fronts)
+    water = shapely.union_all(metric["rivers"].geometry.values)
+    assert not fronts.intersects(water).any() and not shops.intersects(water).any()
+    on_streets = segments.iloc[segments.sindex.nearest(shops.geometry, return_all=False)[1]]["road_name"]
+    assert set(on_streets) == {"老街", "凤州路", "汉中路"}
+    grids = metric["grids"]
+    inside = np.array([shapely.contains(g, fronts.geometry.values) for g in grids.geometry])
+    assert (inside.sum(axis=0) == 1).all()  # every frontage inside one county-town grid
+
+
+def test_household_heads_live_in_numbered_buildings_of_their_community(layers, metric, tables):
+    buildings = metric["buildings"].set_index("code")
+    communities = metric["communities"].set_index("code")
+    home = communities.geometry[buildings["community_code"]].to_numpy()
+    assert shapely.within(buildings.geometry.values, home).all()
+    assert _no_two_intersect(metric["buildings"])
+    assert buildings.groupby("community_code").size().between(4, 12).all()
+    heads = tables["household_heads"]
+    assert heads["building_code"].notna().all() and heads["building_code"].isin(buildings.index).all()
+    theirs = buildings.loc[heads["building_code"]]
+    assert (theirs["community_code"].to_numpy() == heads["community_code"].to_numpy()).all()
+    names = communities["name"][heads["community_code"]].to_numpy() + heads["building"].to_numpy()
+    assert (theirs["name"].to_numpy() == names).all()  # 楼栋 text and building name agree
+
+
+def test_check_references_finds_nothing(layers, tables):
+    assert check_references(layers, tables) == []
 
 
 # ---------------------------------------------------------------- determinism
