@@ -13,7 +13,7 @@ from gridmap.coverage import CoverageRule
 from gridmap.levels import derive_subgrids
 from gridmap.model import GRID_LEVELS
 
-__all__ = ["LevelAudit", "audit_levels"]
+__all__ = ["ChainProblem", "LevelAudit", "audit_levels", "chain_problems"]
 
 # How the parent of each level is called in messages.
 _PARENT_LABEL = {"towns": "镇/街道", "grids": "县城网格", "subgrids": "下级网格"}
@@ -121,80 +121,107 @@ def audit_levels(model, *, rule: CoverageRule, frontage_max_m: float) -> LevelAu
     return LevelAudit(findings=findings, coverage=coverage)
 
 
-def _chains(model) -> list[dict]:
-    """Unknown parents, chains that never reach a town or grid, levels that do not fit the parent."""
-    sub = model.subgrids
-    out: list[dict] = []
-    codes = sub.index.to_numpy(dtype=object)
-    names = sub["name"].to_numpy(dtype=object)
-    parent = sub["parent_code"].to_numpy(dtype=object)
-    known = pd.Index(model.towns.index).append([pd.Index(model.grids.index), pd.Index(sub.index)])
-    exists = np.asarray(pd.Index(parent, dtype=object).isin(known), dtype=bool)
-    stranded = sub["town_code"].isna().to_numpy() & (sub["depth"].to_numpy() == 0)
+@dataclass(frozen=True)
+class ChainProblem:
+    """A sub-grid (by position) whose parent or level is wrong, said so it reads after "<row> 的"."""
+
+    position: int
+    kind: str  # unknown_parent | broken_chain | unknown_level | level_mismatch
+    field: str  # parent_code | level
+    message: str
+    hint: str
+
+
+def chain_problems(
+    codes: np.ndarray, parents: np.ndarray, levels: np.ndarray, *, towns: pd.Index, grids: pd.Series
+) -> list[ChainProblem]:
+    """Unknown parents, parent chains that never reach a town or a county-town grid (cycles, too
+    deep), levels that are unknown or do not fit the parent (组 directly under a town).
+
+    ``levels`` are the given levels (None or blank: derived, never wrong); ``towns`` the town
+    codes; ``grids`` maps a county-town grid's code to its town (as `derive_subgrids`).
+    """
+    frame = pd.DataFrame(
+        {"parent_code": parents, "level": None}, index=pd.Index(np.asarray(codes, dtype=object))
+    )
+    derived = derive_subgrids(frame, towns=towns, grids=grids)
+    expected = derived["level"].to_numpy(dtype=object)
+    stranded = derived["town_code"].isna().to_numpy() & (derived["depth"].to_numpy() == 0)
+    known = pd.Index(towns).append([pd.Index(grids.index), frame.index])
+    exists = np.asarray(pd.Index(parents, dtype=object).isin(known), dtype=bool)
+    given = pd.Series(levels, dtype=object).str.strip()
+    given = given.where(given.notna() & (given != ""), None).to_numpy(dtype=object)
+    unknown = (given != None) & ~np.isin(given, list(GRID_LEVELS))  # noqa: E711  # elementwise
+    wrong = (given != None) & ~unknown & (expected != None) & (given != expected)  # noqa: E711
+    out: list[ChainProblem] = []
     for i in np.flatnonzero(~exists):
         out.append(
-            _finding(
-                "subgrids",
-                "下级网格",
-                codes[i],
-                names[i],
-                kind="unknown_parent",
-                severity="error",
-                message=f"上级编码“{parent[i]}”不是任何镇、县城网格或下级网格的编码",
-                hint="请改正“上级编码”，或先导入该上级网格",
+            ChainProblem(
+                int(i),
+                "unknown_parent",
+                "parent_code",
+                f"上级编码“{parents[i]}”不是任何镇、县城网格或下级网格的编码",
+                "请改正“上级编码”，或先导入该上级网格",
             )
         )
     for i in np.flatnonzero(stranded & exists):
         out.append(
-            _finding(
-                "subgrids",
-                "下级网格",
-                codes[i],
-                names[i],
-                kind="broken_chain",
-                severity="error",
-                message=f"上级链（经“{parent[i]}”）成环或过深，到不了任何镇或县城网格",
-                hint="请检查这一串网格的“上级编码”，使每条上级链最终指向镇代码或县城网格编码",
+            ChainProblem(
+                int(i),
+                "broken_chain",
+                "parent_code",
+                f"上级链（经“{parents[i]}”）成环或过深，到不了任何镇或县城网格",
+                "请检查这一串网格的“上级编码”，使每条上级链最终指向镇代码或县城网格编码",
             )
         )
-    # The level each sub-grid should have, derived from its parent alone (given levels ignored).
-    blank = sub[["parent_code"]].copy()
-    blank["level"] = None
-    expected = derive_subgrids(blank, towns=model.towns.index, grids=model.grids["town_code"].astype(object))[
-        "level"
-    ].to_numpy(dtype=object)
-    level = sub["level"].to_numpy(dtype=object)
-    unknown = np.array([v is not None and v not in GRID_LEVELS for v in level], dtype=bool)
-    wrong = ~unknown & np.array(
-        [e is not None and v is not None and v != e for v, e in zip(level, expected)], dtype=bool
-    )
     for i in np.flatnonzero(unknown):
         out.append(
-            _finding(
-                "subgrids",
-                "下级网格",
-                codes[i],
-                names[i],
-                kind="unknown_level",
-                severity="error",
-                message=f"网格层级“{level[i]}”不是 {'、'.join(GRID_LEVELS)} 之一",
-                hint="请改正“网格层级”，或留空由上级自动推出",
+            ChainProblem(
+                int(i),
+                "unknown_level",
+                "level",
+                f"网格层级“{given[i]}”不是 {'、'.join(GRID_LEVELS)} 之一",
+                "请改正“网格层级”，或留空由上级自动推出",
             )
         )
     for i in np.flatnonzero(wrong):
         out.append(
-            _finding(
-                "subgrids",
-                "下级网格",
-                codes[i],
-                names[i],
-                kind="level_mismatch",
-                severity="error",
-                message=f"网格层级为“{level[i]}”，但其上级“{parent[i]}”之下应为“{expected[i]}”",
-                hint="请改正“网格层级”（或留空自动推出），或改正“上级编码”",
+            ChainProblem(
+                int(i),
+                "level_mismatch",
+                "level",
+                f"网格层级为“{given[i]}”，但其上级“{parents[i]}”之下应为“{expected[i]}”",
+                "请改正“网格层级”（或留空自动推出），或改正“上级编码”",
             )
         )
     return out
+
+
+def _chains(model) -> list[dict]:
+    """The model's sub-grids' chain problems (`chain_problems`) as audit findings."""
+    sub = model.subgrids
+    codes = sub.index.to_numpy(dtype=object)
+    names = sub["name"].to_numpy(dtype=object)
+    problems = chain_problems(
+        codes,
+        sub["parent_code"].to_numpy(dtype=object),
+        sub["level"].to_numpy(dtype=object),
+        towns=model.towns.index,
+        grids=model.grids["town_code"].astype(object),
+    )
+    return [
+        _finding(
+            "subgrids",
+            "下级网格",
+            codes[p.position],
+            names[p.position],
+            kind=p.kind,
+            severity="error",
+            message=p.message,
+            hint=p.hint,
+        )
+        for p in problems
+    ]
 
 
 def _geometry_checks(model, *, rule: CoverageRule) -> tuple[list[dict], list[dict], tuple[list, list]]:

@@ -383,68 +383,38 @@ def level_findings(
     subgrids: pd.DataFrame, own: dict[int, str], combined: Dataset, *, where: dict
 ) -> list[Finding]:
     """Sub-grids of the file whose parent chain never reaches a town or a county-town grid (a
-    cycle), or whose level is unknown or does not fit the parent (组 directly under a town).
+    cycle), or whose level is unknown or does not fit the parent (组 directly under a town);
+    `gridmap.auditlevels.chain_problems`, as the audit finds them. Unknown parents are left to
+    `reference_findings`.
 
     ``subgrids`` are all sub-grids after the import (positional); ``own`` maps the positions of
     the file's rows to their labels.
     """
-    from gridmap.levels import derive_subgrids
-    from gridmap.model import GRID_LEVELS
+    from gridmap.auditlevels import chain_problems
 
     if not own:
         return []
-    towns = pd.Index(combined.layers["towns"]["code"].astype(str))
     grids = combined.layers["grids"]
-    by_grid = pd.Series(grids["town_code"].to_numpy(dtype=object), index=grids["code"].astype(str))
-    frame = pd.DataFrame(
-        {"parent_code": subgrids["parent_code"].to_numpy(dtype=object), "level": None},
-        index=pd.Index(subgrids["code"].astype(str)),
-    )
-    derived = derive_subgrids(frame, towns=towns, grids=by_grid)
-    stranded = derived["town_code"].isna().to_numpy() & (derived["depth"].to_numpy() == 0)
-    expected = derived["level"].to_numpy(dtype=object)
-    given = (
+    problems = chain_problems(
+        subgrids["code"].astype(str).to_numpy(dtype=object),
+        subgrids["parent_code"].to_numpy(dtype=object),
         subgrids["level"].to_numpy(dtype=object)
         if "level" in subgrids
-        else np.full(len(frame), None, dtype=object)
+        else np.full(len(subgrids), None, dtype=object),
+        towns=pd.Index(combined.layers["towns"]["code"].astype(str)),
+        grids=pd.Series(grids["town_code"].to_numpy(dtype=object), index=grids["code"].astype(str)),
     )
-    parent = frame["parent_code"].to_numpy(dtype=object)
-    known = set(towns) | set(by_grid.index) | set(frame.index)
-    findings: list[Finding] = []
-    for i, label in own.items():
-        value = given[i]
-        level = value.strip() if isinstance(value, str) and value.strip() else None
-        if stranded[i] and parent[i] in known:
-            findings.append(
-                Finding(
-                    f"{label} 的上级链（经“{parent[i]}”）成环或过深，到不了任何镇或县城网格",
-                    feature=label,
-                    field="parent_code",
-                    hint="请检查这一串网格的“上级编码”，使每条上级链最终指向镇代码或县城网格编码",
-                    **where,
-                )
-            )
-        elif level is not None and level not in GRID_LEVELS:
-            findings.append(
-                Finding(
-                    f"{label} 的“网格层级”为“{level}”，不是 {'、'.join(GRID_LEVELS)} 之一",
-                    feature=label,
-                    field="level",
-                    hint="请改正“网格层级”，或留空由上级自动推出",
-                    **where,
-                )
-            )
-        elif level is not None and expected[i] is not None and level != expected[i]:
-            findings.append(
-                Finding(
-                    f"{label} 的“网格层级”为“{level}”，但其上级“{parent[i]}”之下应为“{expected[i]}”",
-                    feature=label,
-                    field="level",
-                    hint="请改正“网格层级”（或留空自动推出），或改正“上级编码”",
-                    **where,
-                )
-            )
-    return findings
+    return [
+        Finding(
+            f"{own[p.position]} 的{p.message}",
+            feature=own[p.position],
+            field=p.field,
+            hint=p.hint,
+            **where,
+        )
+        for p in problems
+        if p.position in own and p.kind != "unknown_parent"
+    ]
 
 
 def level_geometry_findings(
