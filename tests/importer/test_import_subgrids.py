@@ -188,6 +188,18 @@ def test_shops_frontages_buildings_and_grid_people(tmp_path, fresh_county_store)
     model = build_model(store.read_current())
     assert model.shops.loc["SH1", "grid_code"] == GRID
     assert model.buildings.loc["B1", "community_code"] == "C1"
+    heads = tmp_path / "heads.csv"
+    pd.DataFrame(
+        {
+            "编号": ["H1", "H2"],
+            "姓名": ["郑大姐", "钱大哥"],
+            "小区编号": ["C1", "C1"],
+            "楼栋编号": ["B1", "B9"],
+        }
+    ).to_csv(heads, index=False, encoding="gbk")
+    refused = run_import(store, heads, kind="household_heads")
+    assert [(f.feature, f.field) for f in refused.errors] == [("第 3 行", "building_code")]
+    assert "楼栋“B9”" in refused.errors[0].message and "--as buildings" not in refused.errors[0].hint
 
 
 def test_import_page_refuses_an_unknown_parent_with_the_row_number(tmp_path, login, loaded_store):
