@@ -15,6 +15,7 @@ import shapely
 
 from gridmap import dataexport
 from gridmap.errors import InvalidInput
+from gridmap.levelexport import KML_NAME_FIELDS
 from gridmap.model import TABLE_BY_NAME
 
 TOLERANCE = 1e-7  # degrees
@@ -88,8 +89,8 @@ def test_kml_zip_reads_back_with_chinese_names(demo_model, layers, tmp_path):
         assert text.startswith('<?xml version="1.0" encoding="UTF-8"?>')
         actual = gpd.read_file(folder / f"{name}.kml")
         assert len(actual) == len(expected)
-        label = "road_name" if name == "segments" else "name"
-        name_column = "Name" if "Name" in actual.columns else "name"
+        label = "road_name" if name == "segments" else KML_NAME_FIELDS.get(name, "name")
+        name_column = "Name" if "Name" in actual.columns else label if label in actual.columns else "name"
         # Placemark names are the features' Chinese names, in the file and as read back.
         assert actual[name_column].tolist() == expected[label].tolist()
         assert f"<name>{expected[label].iloc[0]}</name>" in text
