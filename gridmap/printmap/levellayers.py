@@ -18,11 +18,13 @@ from gridmap.printmap.legend import Legend
 __all__ = ["LevelDrawn", "child_colours", "draw_levels", "level_legend"]
 
 SHOP_COLOUR = "#d9480f"
-FRONTAGE_COLOUR = "#f59f00"
+FRONTAGE_COLOUR = SHOP_COLOUR  # dashed: the shop's own pavement
+FRONTAGE_STYLE = (0, (2.0, 1.2))
 BUILDING_FILL = "#e6dccb"
 BUILDING_EDGE = "#8c7b62"
 SUBGRID_EDGE = "#8a8a8a"
-MAX_NAMED = 60  # shops or buildings named on one map; beyond that the table names them
+MAX_NAMED = 60  # shops named on one map; beyond that the table names them
+MAX_NAMED_BUILDINGS = 16  # buildings named on one map (their communities are named anyway)
 
 
 @dataclass
@@ -105,7 +107,14 @@ def _draw_shops(f: Frame, shops: gpd.GeoDataFrame, frontages: gpd.GeoDataFrame) 
         linewidth=0.6,
     )
     lines = frontages[~frontages.geom_type.isin(AREA_TYPES)]
-    add_lines(ax, lines.geometry.values, colors=FRONTAGE_COLOUR, zorder=8.6, linewidth=2.2 * s)
+    add_lines(
+        ax,
+        lines.geometry.values,
+        colors=FRONTAGE_COLOUR,
+        zorder=8.6,
+        linewidth=2.0 * s,
+        linestyles=FRONTAGE_STYLE,
+    )
     if not len(shops):
         return
     size = 4.2 * s
@@ -149,8 +158,11 @@ def _labels(f: Frame, drawn: LevelDrawn, *, dense: bool) -> None:
                     required=required,
                 )
             )
-    for frame, tint, priority in ((drawn.shops, SHOP_COLOUR, 6), (drawn.buildings, BUILDING_EDGE, 7)):
-        if dense or not len(frame) or len(frame) > MAX_NAMED:
+    for frame, tint, priority, most in (
+        (drawn.shops, SHOP_COLOUR, 6, MAX_NAMED),
+        (drawn.buildings, BUILDING_EDGE, 7, MAX_NAMED_BUILDINGS),
+    ):
+        if dense or not len(frame) or len(frame) > most:
             continue
         for name, geom in zip(frame["name"], frame.geometry):
             p = geom.representative_point()
@@ -199,7 +211,12 @@ def level_legend(f: Frame, drawn: LevelDrawn, legend: Legend) -> None:
     if len(drawn.buildings):
         base.append(({"kind": "fill", "color": BUILDING_FILL, "edge": BUILDING_EDGE, "lw": 0.5}, "楼栋"))
     if len(drawn.frontages):
-        base.append(({"kind": "line", "color": FRONTAGE_COLOUR, "width": 2.2}, "门前五包范围"))
+        base.append(
+            (
+                {"kind": "line", "color": FRONTAGE_COLOUR, "width": 2.0, "style": FRONTAGE_STYLE},
+                "门前五包范围",
+            )
+        )
     if len(drawn.shops):
         base.append(({"kind": "marker", "marker": "o", "color": SHOP_COLOUR}, "商户"))
     sections = legend.sections

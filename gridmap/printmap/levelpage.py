@@ -61,6 +61,50 @@ def _row(frame: pd.DataFrame, code: str) -> pd.Series:
     return found.iloc[0] if isinstance(found, pd.DataFrame) else found
 
 
+def _item_rows(
+    model: ResponsibilityModel,
+    pts: gpd.GeoDataFrame,
+    shops: gpd.GeoDataFrame,
+    comms: gpd.GeoDataFrame,
+    buildings: gpd.GeoDataFrame,
+) -> list[list[str]]:
+    """Table rows of a level page's points (one each, or one row when many), shops (one row,
+    names by category) and communities with their buildings (one row per community), so that a
+    busy street's hundred shops and buildings stay a readable table."""
+    rows: list[list[str]] = []
+    if len(pts) > 3:  # many points: one row, names by category
+        kinds = pts.groupby(pts["category"].map(text_of), sort=True)["name"]
+        counts = " · ".join(f"{k or '其他'} {len(v)}" for k, v in kinds)
+        names = "；".join(f"{k or '其他'}：{'、'.join(map(text_of, v))}" for k, v in kinds)
+        rows.append([f"考察点位（{len(pts)} 个）", counts, names])
+    else:
+        for _, p in pts.iterrows():
+            rows.append(
+                [f"考察点位：{p['name']}", text_of(p["category"]) or "—", text_of(p["address"]) or "—"]
+            )
+    if len(shops):  # one row: names by category
+        categories = shops["category"] if "category" in shops.columns else pd.Series("", index=shops.index)
+        kinds = shops.groupby(categories.map(text_of).replace("", "其他"), sort=True)["name"]
+        counts = " · ".join(f"{k} {len(v)}" for k, v in kinds)
+        names = "；".join(f"{k}：{'、'.join(map(text_of, v))}" for k, v in kinds)
+        rows.append([f"门前五包商户（{len(shops)} 户）", counts, names])
+    community_names = dict(model.communities["name"].items())
+    listed = set(comms.index)
+    by_community: dict[str, list[str]] = {}
+    for community, name in zip(buildings["community_code"], buildings["name"]) if len(buildings) else ():
+        prefix = text_of(community_names.get(community))  # 文化路10号院1号楼 -> 1号楼
+        short = text_of(name).removeprefix(prefix) if prefix else text_of(name)
+        by_community.setdefault(text_of(community), []).append(short or text_of(name))
+    for code, c in comms.iterrows():
+        held_names = by_community.pop(str(code), [])
+        held = f"楼栋 {len(held_names)} 栋：{'、'.join(held_names)}" if held_names else ""
+        rows.append([f"小区：{c['name']}", text_of(c["property_company"]) or "—", held])
+    for community, outside in by_community.items():  # buildings of communities outside the page
+        label = text_of(community_names.get(community)) or community
+        rows.append([f"楼栋：{label}", "—" if community in listed else "小区在本网格外", "、".join(outside)])
+    return rows
+
+
 def level_chain(model: ResponsibilityModel, code: str) -> list[tuple[str, str, str]]:
     """(level, code, name) from the town down to the sub-grid ``code``: 镇, 网格, 村, 组, 子网格."""
     chain: list[tuple[str, str, str]] = []
@@ -121,22 +165,8 @@ def subgrid_page(model: ResponsibilityModel, code: str) -> PageContent:
         contact = " ".join(v for v in (text_of(unit["contact"]), text_of(unit["phone"])) if v) if unit else ""
         rows.append([f"责任单位：{unit['name'] if unit else unit_code}", contact or "—", sections(group)])
         swatches.append(None)
-    for _, p in pts.iterrows():
-        rows.append([f"考察点位：{p['name']}", text_of(p["category"]) or "—", text_of(p["address"]) or "—"])
-        swatches.append(None)
-    for _, shop in shops.iterrows():
-        category = text_of(shop.get("category")) or "—"
-        rows.append([f"商户：{text_of(shop['name'])}", category, text_of(shop.get("address")) or "—"])
-        swatches.append(None)
-    for _, c in comms.iterrows():
-        rows.append([f"小区：{c['name']}", text_of(c["property_company"]) or "—", ""])
-        swatches.append(None)
-    community_names = dict(model.communities["name"].items())
-    for _, b in buildings.iterrows():
-        rows.append(
-            [f"楼栋：{text_of(b['name'])}", text_of(community_names.get(b["community_code"])) or "—", ""]
-        )
-        swatches.append(None)
+    rows += _item_rows(model, pts, shops, comms, buildings)
+    swatches += [None] * (len(rows) - len(swatches))
     facts = _people_facts(people.get(code, [])) or [("网格人员", "尚未登记（请在“网格人员”表中补充）")]
     if len(chain) > 1:
         _, parent_code, parent_name = chain[-2]

@@ -123,7 +123,10 @@ def _town_page(model: ResponsibilityModel, code: str) -> PageContent:
     comms = _select(model.communities, model.communities["grid_code"].isin(grid_codes))
     villages, town_people, village_table = town_levels(model, code)
     facts = [("联系镇县级领导", _leaders(model, t["liaison_codes"])), *town_people]
-    if not grid_codes and villages:
+    if grid_codes and villages:  # the county town: its villages have pages of their own
+        names = "、".join(str(model.subgrids.loc[v, "name"]) for v in villages)
+        facts.append((f"村网格（{len(villages)} 个）", names))
+    elif not grid_codes and villages:
         facts.append(("网格", f"村网格 {len(villages)} 个；村网格以外由镇（街道）属地兜底负责"))
     elif not grid_codes:
         facts.append(("网格", "本镇（街道）尚未划分网格，由镇（街道）属地兜底负责"))

@@ -52,7 +52,7 @@ def test_village_grid_pdf_names_its_chain_people_children_and_shops(model):
     assert "马镇长（镇干部）13900000020" in text  # the town's cadre, one level up
     for child in ("红花铺村一组", "红花铺村二组", GROUPS[0], "赵组长（网格员）13900000023"):
         assert child in text
-    assert "商户：红花铺小卖部" in text and "楼栋：红花新村1号楼" in text
+    assert "门前五包商户（1户）零售1零售：红花铺小卖部" in text and "小区：红花新村—楼栋1栋：1号楼" in text
     for legend in ("本网格", "下级网格（组网格）", "门前五包范围", "商户", "楼栋"):
         assert legend in text
     # The shop owner's name and phone are office-only: never on a print map.
@@ -207,3 +207,19 @@ def test_town_page_lists_its_village_grids_and_their_people(model):
     assert "村网格及网格人员" in text and "村网格1个" in text
     assert "李书记（村书记）" + SECRETARY_PHONE in text
     assert "镇干部：马镇长13900000020" in text
+
+
+def test_every_demo_level_prints_with_its_chain_and_children(demo_model):
+    subs = demo_model.subgrids
+    if not len(subs):
+        pytest.skip("演示数据尚无村、组网格")
+    village = subs[(subs["level"] == "村") & subs.index.isin(subs["parent_code"])].index[0]
+    town = demo_model.towns.loc[subs.loc[village, "town_code"], "name"]
+    kids = subs.index[subs["parent_code"] == village].tolist()
+    content = page_content(demo_model, "subgrid", village)
+    assert content.title == f"{town} › {subs.loc[village, 'name']}网格责任图"
+    assert content.child_subgrids == kids and content.table.swatches[: len(kids)] == kids
+    text = _flat(_pdf_text(printmap.render_map(demo_model, kind="subgrid", code=village, fmt="pdf").data))
+    assert all(str(subs.loc[k, "name"]) in text for k in kids)
+    for person in demo_model.grid_people[demo_model.grid_people["grid_code"] == village].itertuples():
+        assert f"{person.role}：" in text and person.name in text
