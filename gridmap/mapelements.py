@@ -209,6 +209,9 @@ class TiledLayers(JSCSSMixin):
                 '：' + esc(p.from_name) + ' 至 ' + esc(p.to_name) + '，长 ' + esc(p.length_m) + ' 米</div>' +
                 '<b>包段单位</b>：' + unitHtml(p) + '<br><b>所在网格</b>：' + esc(p.grid_name) + '</div>';
             },
+            shops: function(p) {  /* public fields only: the tiles carry no owner contact */
+              return "<div class='gm-popup gm-shop-popup'><h4>" + esc(p.name) + "</h4><div class='gm-sub'>" + esc(p.category) + ' · ' + esc(p.address) + '</div></div>';
+            },
             points: function(p) {
               return "<div class='gm-popup'><h4>" + esc(p.name) + "</h4><div class='gm-sub'>" + esc(p.category) + ' · ' + esc(p.address) +
                 '</div><b>责任单位</b>：' + unitHtml(p) + '<br><b>所在网格</b>：' + esc(p.grid_name) + '</div>';
@@ -231,6 +234,13 @@ class TiledLayers(JSCSSMixin):
               if (!inScope(p)) return [];
               return {color: p.color || '#c0392b', weight: 5, opacity: 0.9, bubblingMouseEvents: false};
             },
+            subgrids: function(p) {  /* the level switch and drill-down decide (levelmap.LevelControl) */
+              var f = window.gridmapLevelStyle;
+              return (f ? f(p.code) : {color: '#1b9e77', weight: 2, fill: true, fillOpacity: 0.1}) || [];
+            },
+            frontages: function() { return {color: '#c2185b', weight: 4, opacity: 0.8, fill: true, fillColor: '#f48fb1', fillOpacity: 0.35}; },
+            buildings: function() { return {color: '#5d4037', weight: 1, fill: true, fillColor: '#bcaaa4', fillOpacity: 0.6, radius: 5}; },
+            shops: function() { return {radius: 11, color: '#fff', weight: 2, fill: true, fillOpacity: 0.95, fillColor: '#c2185b', bubblingMouseEvents: false}; },
             points: function(p) {
               if (!inScope(p)) return [];
               /* radius over 10: Leaflet takes a smaller circle for a marker and asks for its latlng,
@@ -239,7 +249,8 @@ class TiledLayers(JSCSSMixin):
                       fillColor: C.point_colors[p.category] || '#575757', bubblingMouseEvents: false};
             }
           };
-          var labels = {towns: 'name', rivers: 'name', grids: 'name', communities: 'name', segments: 'road_name', points: 'name'};
+          var labels = {towns: 'name', rivers: 'name', grids: 'name', communities: 'name', segments: 'road_name', points: 'name',
+                        subgrids: 'name', shops: 'name', buildings: 'name', frontages: 'name'};
           var tip = L.tooltip({sticky: true, direction: 'top', offset: [0, -6]});
           function tipDiv(text) {
             var div = document.createElement('div');

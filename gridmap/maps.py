@@ -18,6 +18,7 @@ from gridmap.basemaps import TIANDITU_LABELS as TIANDITU_LABELS
 from gridmap.basemaps import add_basemap as add_basemap
 from gridmap.basemaps import basemap_sources as basemap_sources
 from gridmap.crs import convert_geoseries
+from gridmap.levelmap import add_levels
 from gridmap.mapcontrols import Drawer, Interactions
 from gridmap.mapelements import AWESOME_HEX, FitView, TiledLayers
 from gridmap.mapelements import FeatureText as FeatureText  # re-exported: maps.FeatureText
@@ -318,6 +319,8 @@ def build_map(
         m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(20, 20))
     m.add_child(_Legend(model, points))
     m.add_child(Interactions(api_base=opts.api_base, page_base=opts.page_base, crs=opts.display_crs))
+    if county_view:  # village, group and sub-grids, the level switch and drill-down
+        add_levels(m, model, display=lambda g: _display(g, opts), page_base=opts.page_base, tiled=False)
     m.add_child(Drawer(layer_control=layer_control, open_wide=county_view))  # last: sees every control
     return m
 
@@ -368,6 +371,8 @@ def _tiled_map(
     m.add_child(_Legend(model, model.points if unit_code is None else model.points.iloc[:0]))
     m.add_child(Interactions(api_base=opts.api_base, page_base=opts.page_base, crs=opts.display_crs))
     county_view = grid_codes is None and unit_code is None
+    if county_view:
+        add_levels(m, model, display=lambda g: _display(g, opts), page_base=opts.page_base, tiled=True)
     m.add_child(Drawer(layer_control=layer_control, open_wide=county_view))
     return m
 

@@ -31,7 +31,7 @@ EXTENT = 4096  # tile units per tile side (the MVT default)
 BUFFER_PX = 8  # geometry kept beyond the tile's edge, in 256-px tile pixels (no seams at the edges)
 TILE_PX = 256
 LABEL_PX = 24.0  # features smaller than this on screen carry no text but their code
-SLIM_KEYS = frozenset({"code", "color", "grid_code", "unit_code"})
+SLIM_KEYS = frozenset({"code", "color", "grid_code", "unit_code", "level", "parent_code"})
 MAX_ZOOM = 20
 ORIGIN = 20037508.342789244  # half the Web Mercator world, metres
 CRS_NAMES = ("wgs84", "gcj02")
@@ -84,6 +84,10 @@ LAYERS: dict[str, LayerSpec] = {
         LayerSpec("communities", "小区", 14, 2.0),
         LayerSpec("segments", "责任路段（按单位着色）", 14, 2.0),
         LayerSpec("points", "实地考察点位", 14, 0.0),
+        LayerSpec("subgrids", "村、组网格及子网格", 0, 3.0),
+        LayerSpec("frontages", "门前五包范围", 15, 1.0),
+        LayerSpec("buildings", "楼栋", 16, 1.0),
+        LayerSpec("shops", "商户", 15, 0.0),
     )
 }
 
@@ -155,6 +159,21 @@ def _properties(model: ResponsibilityModel, name: str, frame: gpd.GeoDataFrame) 
             color=[unit_color(str(u)) if not safe.is_missing(u) else None for u in frame["unit_code"]],
         )
         props.update(_unit_columns(model, frame["unit_code"]))
+    if name == "subgrids":  # the level switch and drill-down filter on level and parent
+        props.update(
+            name=col("name"), level=col("level"), parent_code=col("parent_code"), town_code=col("town_code")
+        )
+    if name == "shops":  # public fields only: the owner's contact is for the office
+        props.update(name=col("name"), category=col("category"), address=col("address"))
+    if name == "buildings":
+        props.update(name=col("name"), community_code=col("community_code"))
+    if name == "frontages":
+        props.update(
+            shop_code=col("shop_code"),
+            name=_lookup(model.shops, "name", frame["shop_code"])
+            if "shop_code" in frame.columns
+            else [None] * len(frame),
+        )
     if name == "points":
         props.update(
             name=col("name"),

@@ -56,6 +56,9 @@ def _tiles(model) -> list[tuple[str, int, int, int]]:
         "segments": (14, 16),
         "points": (15,),
         "communities": (15, 17),
+        "subgrids": (11, 14),
+        "buildings": (17,),
+        "shops": (16,),
     }.items():
         for z in zooms:
             for lon, lat in spots:

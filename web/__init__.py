@@ -33,6 +33,7 @@ BLUEPRINT_MODULES: tuple[str, ...] = (
     "web.dashboard",
     "web.exposure",
     "web.vtiles",
+    "web.levels",
 )
 
 

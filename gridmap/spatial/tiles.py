@@ -10,9 +10,11 @@ from gridmap.spatial import repository
 from gridmap.store import Store
 
 BUFFER_UNITS = vectortiles.BUFFER_PX * vectortiles.EXTENT // vectortiles.TILE_PX  # the same margin
-# Layers whose features the model keys by their stored code (rivers have none: the model numbers
-# them, so their few big polygons stay with the Python encoder).
-CODED_LAYERS = frozenset({"towns", "grids", "segments", "points", "communities"})
+# Layers whose features the model keys by their stored code (rivers and 门前五包 frontages have none:
+# the model numbers them, so they stay with the Python encoder).
+CODED_LAYERS = frozenset(
+    {"towns", "grids", "segments", "points", "communities", "subgrids", "shops", "buildings"}
+)
 
 
 def postgis_encoder(store: Store) -> tuple[str, vectortiles.Encoder]:

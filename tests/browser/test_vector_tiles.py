@@ -152,7 +152,7 @@ def test_tiled_county_opens_small_and_a_click_in_a_grid_answers_whois(
         layers.add(layer)
     assert asked and asked <= view, (sorted(asked - view), size)
     assert {"towns", "grids"} <= layers <= {*TILE_LAYERS, "problems"}, layers
-    assert page.locator(".leaflet-control-layers-overlays label", has_text="网格").count() == 1
+    assert page.locator(".leaflet-control-layers-overlays label").get_by_text("网格", exact=True).count() == 1
     tag = f"{viewport['width']}x{viewport['height']}"
     assert_not_blank(_shot(page, f"tiled-county-{tag}.png"))
 

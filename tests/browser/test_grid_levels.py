@@ -1,0 +1,120 @@
+"""The county map's level switch and drill-down (全县 › 镇 › 村 › 组) on a desktop and a phone."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests import factory
+from tests.browser.conftest import assert_clean, assert_not_blank
+from tests.test_whois_levels import OWNER_PHONE, TOWN_B, V1, V2, level_layers, level_tables
+
+pytestmark = pytest.mark.browser
+HOSTILE = '<img src=x id="gm-injected">白石村'
+SHOTS = "/tmp/gm-grid-levels"
+
+
+@pytest.fixture
+def server(live_server_factory, settings, store, vendored_assets, tmp_path):
+    from gridmap.reference import load_directory
+
+    layers = level_layers()
+    layers["subgrids"].loc[1, "name"] = HOSTILE  # 白石村: names are text, never markup
+    load_directory(store, factory.write_dataset(tmp_path / "d", layers_=layers, tables_=level_tables()))
+    return live_server_factory(env={**settings, "GRIDMAP_BASEMAP": "none"})
+
+
+def _labels(page) -> list[str]:
+    return page.eval_on_selector_all(".gm-level-label", "els => els.map(e => e.textContent)")
+
+
+def _crumbs(page) -> str:
+    return " ".join(page.locator(".gm-levels-ctl .gm-crumbs").inner_text().split())
+
+
+def _state(page) -> tuple[str, str]:
+    ctl = page.locator(".gm-levels-ctl")
+    return ctl.get_attribute("data-level"), ctl.get_attribute("data-focus")
+
+
+def _shot(page, name: str) -> None:
+    png = page.screenshot(path=f"{SHOTS}-{name}.png")
+    assert_not_blank(png)
+
+
+def _pick(page, code: str) -> None:
+    page.select_option(".gm-level-pick", code)
+    page.wait_for_function("c => document.querySelector('.gm-levels-ctl').dataset.focus === c", arg=code)
+
+
+def _drill_down_and_back(page, tag: str) -> None:
+    page.goto(page.url.split("#")[0])
+    page.wait_for_selector(".gm-levels-ctl .gm-level-btn")
+    assert _state(page) == ("村", "")
+    page.evaluate("() => window.gridmapMap.fitBounds([[33.84, 106.54], [33.89, 106.64]], {animate: false})")
+    assert {"红花铺村", HOSTILE} <= set(_labels(page))  # village grids by default, across the county
+    _shot(page, f"{tag}-1-county-villages")
+
+    page.get_by_role("button", name="组网格").click()
+    assert _state(page) == ("组", "")
+    page.evaluate("() => window.gridmapMap.fitBounds([[33.85, 106.55], [33.88, 106.58]], {animate: false})")
+    assert set(_labels(page)) == {"红花铺村一组", "红花铺村二组"}
+    assert page.get_by_role("button", name="组网格").get_attribute("aria-pressed") == "true"
+    _shot(page, f"{tag}-2-county-groups")
+    page.get_by_role("button", name="县城网格").click()
+    page.evaluate("() => window.gridmapMap.fitBounds([[33.905, 106.51], [33.915, 106.53]], {animate: false})")
+    assert _labels(page) == ["滨江一号子网格"]  # the sub-grids of the county-town grids
+
+    _pick(page, TOWN_B)  # a town: its village grids
+    assert _state(page) == ("村", TOWN_B)
+    assert _crumbs(page).startswith("全县 › 凤州镇")
+    _shot(page, f"{tag}-3-town")
+    assert sorted(_labels(page)) == sorted(["红花铺村", HOSTILE])
+    assert page.locator("#gm-injected").count() == 0
+
+    _pick(page, V1)  # a village: its group grids
+    assert _state(page) == ("组", V1)
+    assert _crumbs(page).startswith("全县 › 凤州镇 › 红花铺村")
+    assert sorted(_labels(page)) == ["红花铺村一组", "红花铺村二组"]
+    assert "level=" + V1 in page.url
+    _shot(page, f"{tag}-4-village")
+
+    page.locator(".gm-levels-ctl .gm-crumbs a", has_text="凤州镇").click()  # breadcrumb back up
+    page.wait_for_function("c => document.querySelector('.gm-levels-ctl').dataset.focus === c", arg=TOWN_B)
+    assert _state(page) == ("村", TOWN_B)
+
+    _pick(page, V2)  # 白石村 has no groups; its shop appears when zoomed in, with public fields only
+    page.evaluate("() => window.gridmapMap.setView([33.86005, 106.611], 17, {animate: false})")
+    shop = page.locator(".gm-map path.leaflet-interactive[fill='#c2185b']").first
+    shop.wait_for()
+    shop.click()
+    popup = page.locator(".leaflet-popup .gm-shop-popup")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert "白石村小卖部" in text and "零售" in text and "白石村 3 号" in text and OWNER_PHONE not in text
+    _shot(page, f"{tag}-5-shop")
+
+    page.locator(".gm-levels-ctl .gm-crumbs a", has_text="全县").click()
+    page.wait_for_function("() => document.querySelector('.gm-levels-ctl').dataset.focus === ''")
+    assert _state(page) == ("村", "")
+    assert_clean(page)
+
+
+def test_level_switch_and_drill_down_on_desktop_and_phone(server, page):
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(server.url + "/")
+    _drill_down_and_back(page, "desktop")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    _drill_down_and_back(page, "phone")
+    box = page.locator(".gm-levels-ctl").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box  # the control fits the phone
+    for name in ("县城网格", "村网格", "组网格"):
+        button = page.get_by_role("button", name=name).bounding_box()
+        assert button["height"] >= 30 and button["x"] + button["width"] <= 390, (name, button)
+
+
+def test_a_link_with_a_level_opens_the_map_drilled_down(server, page):
+    page.goto(f"{server.url}/#level={V1}")
+    page.wait_for_function("c => document.querySelector('.gm-levels-ctl').dataset.focus === c", arg=V1)
+    assert sorted(_labels(page)) == ["红花铺村一组", "红花铺村二组"]
+    assert page.locator(".gm-levels-ctl .gm-level-more").get_attribute("href") == f"/levels/{V1}"
