@@ -58,7 +58,7 @@ def level_index(model: ResponsibilityModel, *, display) -> list[list]:
 
 
 def _features(frame: gpd.GeoDataFrame, shown: gpd.GeoDataFrame, columns: tuple[str, ...]) -> dict:
-    geoms = shapely.set_precision(shown.geometry.values, 1e-7, mode="pointwise")
+    geoms = shapely.set_precision(shown.geometry.values, 1e-6, mode="pointwise")  # about 0.1 m
     features = []
     for i, (code, geom) in enumerate(zip(frame.index, geoms)):
         if geom is None or geom.is_empty:
@@ -118,6 +118,7 @@ class LevelControl(MacroElement):
           }
           function visible(code) {
             var n = N[code];
+            if (n && code === S.focus) return true;  /* the chosen grid's own outline stays */
             if (!n || !shownLevel(n.level)) return false;
             return S.focus === null || under(code, S.focus);
           }
@@ -129,8 +130,9 @@ class LevelControl(MacroElement):
           }
           function styleOf(code) {
             var n = N[code] || {}, col = colorOf(code), group = n.level === '组';
+            if (code === S.focus) return {stroke: true, color: '#0b5394', weight: 4, dashArray: null, fill: true, fillColor: '#0b5394', fillOpacity: 0.03, opacity: 1};
             return {stroke: true, color: col, weight: group ? 1.5 : 2.5, dashArray: group ? '5 3' : null, fill: true,
-                    fillColor: col, fillOpacity: code === S.focus ? 0.04 : 0.16, opacity: 1};
+                    fillColor: col, fillOpacity: 0.16, opacity: 1};
           }
           var HIDDEN = {stroke: false, fill: false};  /* no stroke, no fill: no tooltip, clicks pass */
           window.gridmapLevelStyle = function(code) { return visible(code) ? styleOf(code) : null; };  /* tiled */
@@ -198,8 +200,8 @@ class LevelControl(MacroElement):
             var b = map.getBounds(), shown = 0;
             Object.keys(N).forEach(function(code) {
               var n = N[code];
-              if (shown >= 150 || !n.at || !visible(code) || !b.contains(n.at)) return;
-              if (n.box && code !== S.focus) {  /* no label wider than its grid on screen */
+              if (shown >= 150 || code === S.focus || !n.at || !visible(code) || !b.contains(n.at)) return;
+              if (n.box) {  /* no label wider than its grid on screen */
                 var w = map.latLngToContainerPoint([n.box[1], n.box[2]]).x - map.latLngToContainerPoint([n.box[1], n.box[0]]).x;
                 if (w < 30) return;
               }

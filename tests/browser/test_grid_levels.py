@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests import factory
@@ -11,6 +14,7 @@ from tests.test_whois_levels import OWNER_PHONE, TOWN_B, V1, V2, level_layers, l
 pytestmark = pytest.mark.browser
 HOSTILE = '<img src=x id="gm-injected">白石村'
 SHOTS = "/tmp/gm-grid-levels"
+DEMO = Path(__file__).resolve().parents[2] / "geodata" / "demo"
 
 
 @pytest.fixture
@@ -113,8 +117,46 @@ def test_level_switch_and_drill_down_on_desktop_and_phone(server, page):
         assert button["height"] >= 30 and button["x"] + button["width"] <= 390, (name, button)
 
 
-def test_a_link_with_a_level_opens_the_map_drilled_down(server, page):
-    page.goto(f"{server.url}/#level={V1}")
-    page.wait_for_function("c => document.querySelector('.gm-levels-ctl').dataset.focus === c", arg=V1)
-    assert sorted(_labels(page)) == ["红花铺村一组", "红花铺村二组"]
-    assert page.locator(".gm-levels-ctl .gm-level-more").get_attribute("href") == f"/levels/{V1}"
+@pytest.fixture
+def demo_tiled(live_server_factory, settings, store, vendored_assets):
+    """The demo county served as a big county: every layer from vector tiles."""
+    from gridmap.reference import load_directory
+
+    load_directory(store, DEMO)
+    return live_server_factory(env={**settings, "GRIDMAP_BASEMAP": "none", "GRIDMAP_EMBED_MAX_FEATURES": 100})
+
+
+def test_a_link_drills_the_tiled_demo_map_down_town_village_group(demo_tiled, page):
+    """The big-county path: a #level link opens a town; its villages and then a village's groups are
+    drawn from the subgrids tiles and labelled; the breadcrumb leads back to the county."""
+    detail = json.loads(demo_tiled.get("/api/levels/610330100")[1])  # 双石铺镇
+    town = {"code": detail["code"], "name": detail["name"]}
+    villages = [c for c in detail["children"] if c["level"] == "村"]
+    assert villages, detail["children"]
+    tiles: list[str] = []
+    page.on("request", lambda r: tiles.append(r.url) if "/vt/subgrids/" in r.url else None)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(f"{demo_tiled.url}/#level={town['code']}")
+    page.wait_for_function(
+        "c => document.querySelector('.gm-levels-ctl').dataset.focus === c", arg=town["code"]
+    )
+    assert page.locator(".gm-levels-ctl .gm-level-more").get_attribute("href") == f"/levels/{town['code']}"
+    page.wait_for_function("() => document.querySelectorAll('.gm-level-label').length > 0")
+    assert set(_labels(page)) <= {v["name"] for v in villages}
+    _shot(page, "demo-tiled-town")
+
+    village = villages[0]
+    _pick(page, village["code"])
+    groups = json.loads(demo_tiled.get(f"/api/levels/{village['code']}")[1])["children"]
+    assert sorted(_labels(page)) == sorted(g["name"] for g in groups if g["level"] == "组")
+    assert _state(page) == ("组", village["code"])
+    # the group grids' outlines (dashed 5 3) come in the subgrids tiles, restyled for the village
+    page.wait_for_selector(".gm-map svg path[stroke-dasharray='5 3']")
+    page.wait_for_load_state("networkidle")
+    _shot(page, "demo-tiled-village")
+    _pick(page, groups[0]["code"])
+    assert _crumbs(page).startswith(f"全县 › {town['name']} › {village['name']} › {groups[0]['name']}")
+    assert tiles, "no subgrids tiles asked"
+    page.locator(".gm-levels-ctl .gm-crumbs a", has_text="全县").click()
+    page.wait_for_function("() => document.querySelector('.gm-levels-ctl').dataset.focus === ''")
+    assert_clean(page)
