@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -425,6 +426,19 @@ def test_household_heads_live_in_numbered_buildings_of_their_community(layers, m
 
 def test_check_references_finds_nothing(layers, tables):
     assert check_references(layers, tables) == []
+
+
+@pytest.mark.slow
+def test_audit_finds_only_the_planned_gaps(layers):
+    gridmap = Path(sys.executable).with_name("gridmap")
+    done = subprocess.run([str(gridmap), "audit", str(DEMO), "--json"], capture_output=True, check=False)
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads(done.stdout)
+    assert report["ok"] and report["counts"]["level_errors"] == 0
+    assert {(f["kind"], f["severity"]) for f in report["levels"]} == {("gap", "warning")}
+    sub = layers["subgrids"]
+    assert {f["code"] for f in report["levels"]} == set(sub["parent_code"])  # each parent leaves a gap
+    assert all(0.3 < c["covered_share"] < 0.98 for c in report["coverage"])
 
 
 # ---------------------------------------------------------------- determinism
