@@ -292,10 +292,10 @@ class LevelControl(MacroElement):
             root.setAttribute('data-focus', S.focus || '');
             root.setAttribute('data-level', S.level);
           }
-          function restyle() {
+          function restyle(fresh) {  /* fresh: the view moved to another zoom, every tile comes new */
             if (subLayer) subLayer.setStyle(function(f) { return visible(f.properties.code) ? styleOf(f.properties.code) : HIDDEN; });
             var t = tiled();
-            if (t) t.redraw();
+            if (t && !fresh) t.redraw();
             drawLabels();
             render();
           }
@@ -312,10 +312,12 @@ class LevelControl(MacroElement):
             } else {
               S.level = '村';
             }
+            map.invalidateSize({animate: false});  /* a phone's layout may have moved since the map was made */
+            var zoom = map.getZoom();
             if (n && n.box) map.fitBounds([[n.box[1], n.box[0]], [n.box[3], n.box[2]]], {padding: [20, 20], animate: false});
             else if (C.home) map.fitBounds(C.home, {padding: [20, 20], animate: false});
             if (history.replaceState) history.replaceState(null, '', S.focus ? '#level=' + encodeURIComponent(S.focus) : location.pathname + location.search);
-            restyle();
+            restyle(map.getZoom() !== zoom);
           }
           window.gridmapLevels = {drill: drill, setLevel: setLevel, state: S};
           var m = /[#&]level=([^&]+)/.exec(location.hash);
