@@ -33,6 +33,8 @@ PROBLEM_COLUMNS: dict[str, str] = {
     "grid_name": "网格名称",
     "unit_code": "责任单位代码",
     "unit_name": "责任单位",
+    "shop_code": "责任商户编号",  # 门前五包: the shop it went to first (the owner's contact never)
+    "shop_name": "责任商户",
     "supporters": "附议人数",
     "extensions": "延期次数",
     "reworks": "返工次数",
@@ -96,6 +98,8 @@ def problem_data(
                 "grid_name": row.grid_name,
                 "unit_code": row.unit_code,
                 "unit_name": row.unit_name,
+                "shop_code": row.shop_code,
+                "shop_name": row.shop_name,
                 "supporters": int(row.supporters or 0),
                 "extensions": int(row.extensions or 0),
                 "reworks": int(row.reworks or 0),
