@@ -273,8 +273,10 @@ def build_county(grids: int, *, seed: int = 0, heads_per_community: int = 2) -> 
                 "phone": _mobiles(rng, n_heads),
                 "community_code": comm_codes[head_comm],
                 "building": np.char.mod("%d号楼", np.arange(n_heads) % 12 + 1).astype(object),
+                "building_code": np.full(n_heads, None, dtype=object),  # no building layer at scale
             }
         ),
+        "grid_people": pd.DataFrame({"grid_code": [], "name": [], "role": [], "phone": []}, dtype=object),
         "inspectors": pd.DataFrame(
             {
                 "code": _seq("I", n_insp, 6),
