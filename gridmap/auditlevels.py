@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from gridmap.coverage import CoverageRule
+from gridmap.coverage import CoverageRule, measure
 from gridmap.levels import derive_subgrids
 from gridmap.model import GRID_LEVELS
 
@@ -50,17 +50,6 @@ def _finding(
         "hint": hint,
         **extra,
     }
-
-
-def _measure(pieces: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray]:
-    """Area (m²) and mean width 2·area/perimeter (m) of lon/lat pieces, measured in ``crs``."""
-    if not len(pieces):
-        return np.zeros(0), np.zeros(0)
-    metric = gpd.GeoSeries(pieces, crs="EPSG:4326").to_crs(crs).to_numpy()
-    area = shapely.area(metric)
-    perimeter = shapely.length(metric)
-    width = np.divide(2 * area, perimeter, out=np.zeros_like(area), where=perimeter > 0)
-    return area, width
 
 
 def _polygonal(geoms: np.ndarray) -> np.ndarray:
@@ -244,7 +233,7 @@ def _geometry_checks(model, *, rule: CoverageRule) -> tuple[list[dict], list[dic
     idx = idx[~shapely.covers(parent_geoms[idx], geoms[idx])]
     if len(idx):
         pieces = _polygonal(shapely.difference(geoms[idx], parent_geoms[idx]))
-        area, width = _measure(pieces, crs)
+        area, width, _ = measure(pieces, crs)
         big = (area > rule.tolerance_m2) & (width > rule.min_width_m)
         spots = shapely.point_on_surface(pieces[big])
         layer_of = p_layer.reindex(parent[idx[big]]).to_numpy(dtype=object)
@@ -276,7 +265,7 @@ def _geometry_checks(model, *, rule: CoverageRule) -> tuple[list[dict], list[dic
     a, b = a[keep], b[keep]
     if len(a):
         inter = _polygonal(shapely.intersection(geoms[a], geoms[b]))
-        area, width = _measure(inter, crs)
+        area, width, _ = measure(inter, crs)
         big = (area > rule.tolerance_m2) & (width > rule.min_width_m)
         spots = shapely.point_on_surface(inter[big])
         for i, j, ar, w, spot in zip(a[big], b[big], area[big], width[big], spots):
@@ -315,8 +304,8 @@ def _uncovered(model, *, has: np.ndarray, rule: CoverageRule, parents) -> tuple[
     pcodes = union.index.to_numpy(dtype=object)
     pgeoms = p_geom.reindex(pcodes).to_numpy(dtype=object)
     left = _polygonal(shapely.difference(pgeoms, union.to_numpy(dtype=object)))
-    parent_area, _ = _measure(pgeoms, crs)
-    left_area, _ = _measure(left, crs)
+    parent_area, _, _ = measure(pgeoms, crs)
+    left_area, _, _ = measure(left, crs)
     counts = sub["parent_code"].value_counts()
     child_level = sub.groupby("parent_code")["level"].first()
     players = p_layer.reindex(pcodes).to_numpy(dtype=object)
@@ -338,7 +327,7 @@ def _uncovered(model, *, has: np.ndarray, rule: CoverageRule, parents) -> tuple[
             }
         )
     pieces, which = shapely.get_parts(left, return_index=True)
-    area, width = _measure(pieces, crs)
+    area, width, _ = measure(pieces, crs)
     big = (area > rule.tolerance_m2) & (width > rule.min_width_m)
     spots = shapely.point_on_surface(pieces[big])
     gaps = []
@@ -450,7 +439,7 @@ def _buildings(model, *, rule: CoverageRule) -> list[dict]:
         if len(idx):
             diff = shapely.difference(geoms[idx], target[idx])
             polygon = np.isin(shapely.get_type_id(geoms[idx]), (3, 6))
-            area, width = _measure(_polygonal(diff), model.local_crs)
+            area, width, _ = measure(_polygonal(diff), model.local_crs)
             metric = gpd.GeoSeries(geoms[idx], crs="EPSG:4326").to_crs(model.local_crs).to_numpy()
             metric_c = gpd.GeoSeries(target[idx], crs="EPSG:4326").to_crs(model.local_crs).to_numpy()
             dist = shapely.distance(metric, metric_c)

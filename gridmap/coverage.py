@@ -116,8 +116,8 @@ def find_gaps_and_overlaps(
     return _gaps(np.array(holes, dtype=object), geoms, tree, rule=rule, crs=crs), overlaps
 
 
-def _measure(pieces: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Area (m²), mean width (m) and the pieces themselves in ``crs``."""
+def measure(pieces: np.ndarray, crs: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Area (m²), mean width 2·area/perimeter (m) and the pieces themselves, lon/lat pieces measured in ``crs``."""
     metric = gpd.GeoSeries(pieces, crs="EPSG:4326").to_crs(crs).to_numpy()
     area = shapely.area(metric)
     perimeter = shapely.length(metric)
@@ -136,7 +136,7 @@ def _overlaps(geoms: np.ndarray, tree: shapely.STRtree, *, rule: CoverageRule, c
     a, b, inter = a[polygonal], b[polygonal], inter[polygonal]
     if not len(a):
         return []
-    area, width, _ = _measure(inter, crs)
+    area, width, _ = measure(inter, crs)
     big = (area > rule.tolerance_m2) & (width > rule.min_width_m)
     at = shapely.point_on_surface(inter[big])
     return [
@@ -158,7 +158,7 @@ def _gaps(
 ) -> list[Gap]:
     if not len(holes):
         return []
-    area, width, metric = _measure(holes, crs)
+    area, width, metric = measure(holes, crs)
     big = (area > rule.tolerance_m2) & (width > rule.min_width_m)
     holes, area, width, metric = holes[big], area[big], width[big], metric[big]
     if not len(holes):
