@@ -10,7 +10,7 @@ import shapely
 
 from gridmap import safe
 from gridmap.errors import NotFound
-from gridmap.levels import people_of
+from gridmap.levels import lineage, people_of, row_of
 from gridmap.model import GRID_LEVELS
 from gridmap.responsibility import ResponsibilityModel
 
@@ -20,11 +20,6 @@ LEVEL_LABELS: dict[str, str] = {"县": "县", "镇": "镇（街道）", "网格"
 
 def _text(value: object) -> str | None:
     return None if safe.is_missing(value) else str(value)
-
-
-def _row(frame: pd.DataFrame, code: str) -> pd.Series:
-    found = frame.loc[code]
-    return found.iloc[0] if isinstance(found, pd.DataFrame) else found
 
 
 def _bbox(geom) -> list[float] | None:
@@ -38,44 +33,30 @@ def _bbox(geom) -> list[float] | None:
 def _node(model: ResponsibilityModel, code: str) -> tuple[str, pd.Series] | None:
     """(level, row) of a town, county-town grid or sub-grid code; None for an unknown code."""
     if code in model.subgrids.index:
-        row = _row(model.subgrids, code)
+        row = row_of(model.subgrids, code)
         return (_text(row.get("level")) or "子网格"), row
     if code in model.grids.index:
-        return "网格", _row(model.grids, code)
+        return "网格", row_of(model.grids, code)
     if code in model.towns.index:
-        return "镇", _row(model.towns, code)
+        return "镇", row_of(model.towns, code)
     return None
-
-
-def _parent_of(model: ResponsibilityModel, level: str, row: pd.Series) -> str | None:
-    if level == "网格":
-        return _text(row.get("town_code"))
-    if level == "镇":
-        return None
-    return _text(row.get("parent_code"))
 
 
 def parent_chain(model: ResponsibilityModel, code: str) -> list[dict]:
     """The levels above ``code``, from the county down to its parent: [{level, level_label, code, name}]."""
-    out: list[dict] = []
-    seen = {code}
-    node = _node(model, code)
-    current = _parent_of(model, *node) if node else None
-    while current is not None and current not in seen:
-        seen.add(current)
-        found = _node(model, current)
-        if found is None:
-            break
-        level, row = found
+    out = []
+    for level, current, row in lineage(code, towns=model.towns, grids=model.grids, subgrids=model.subgrids)[
+        1:
+    ]:
+        lv = _text(level) or "子网格"
         out.append(
             {
-                "level": level,
-                "level_label": LEVEL_LABELS.get(level, level),
+                "level": lv,
+                "level_label": LEVEL_LABELS.get(lv, lv),
                 "code": current,
                 "name": _text(row.get("name")),
             }
         )
-        current = _parent_of(model, level, row)
     out.append({"level": "县", "level_label": "县", "code": None, "name": "全县"})
     return out[::-1]
 

@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from gridmap import safe
 from gridmap.model import GRID_LEVELS
 
 # How deep sub-grids may nest below a town or a county-town grid (village → group is 2).
@@ -84,4 +85,40 @@ def people_of(grid_people: pd.DataFrame) -> dict[object, list[dict]]:
         out.setdefault(code, []).append(
             {"name": name, "role": role, "phone": None if pd.isna(phone) else phone}
         )
+    return out
+
+
+def row_of(frame: pd.DataFrame, code: object) -> pd.Series:
+    """The row of ``code`` in a code-indexed frame (the first one when a code is repeated)."""
+    found = frame.loc[code]
+    return found.iloc[0] if isinstance(found, pd.DataFrame) else found
+
+
+def lineage(
+    code: str, *, towns: pd.DataFrame, grids: pd.DataFrame, subgrids: pd.DataFrame
+) -> list[tuple[object, str, pd.Series]]:
+    """(level, code, row) of ``code`` and every level above it, smallest first, up to its town.
+
+    A sub-grid's level is its row's ``level`` as stored; a county-town grid is 网格, a town 镇.
+    The walk follows parent codes (a grid's ``town_code``) and stops at an unknown code or a cycle.
+    """
+    out: list[tuple[object, str, pd.Series]] = []
+    seen: set[str] = set()
+    current: str | None = code
+    while current is not None and current not in seen:
+        seen.add(current)
+        if current in subgrids.index:
+            row = row_of(subgrids, current)
+            out.append((row.get("level"), current, row))
+            parent = row.get("parent_code")
+        elif current in grids.index:
+            row = row_of(grids, current)
+            out.append(("网格", current, row))
+            parent = row.get("town_code")
+        elif current in towns.index:
+            out.append(("镇", current, row_of(towns, current)))
+            break
+        else:
+            break
+        current = None if safe.is_missing(parent) else str(parent)
     return out

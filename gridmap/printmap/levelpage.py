@@ -8,7 +8,7 @@ import pandas as pd
 import shapely
 
 from gridmap.errors import NotFound
-from gridmap.levels import people_of
+from gridmap.levels import lineage, people_of, row_of
 from gridmap.model import GRID_LEVELS as GRID_LEVEL_NAMES
 from gridmap.model import GRID_ROLES
 from gridmap.printmap.content import (
@@ -54,11 +54,6 @@ def _inside(frame: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
     anchors = shapely.point_on_surface(frame.geometry.values)
     shapely.prepare(area)
     return select(frame, shapely.covers(area, anchors))
-
-
-def _row(frame: pd.DataFrame, code: str) -> pd.Series:
-    found = frame.loc[code]
-    return found.iloc[0] if isinstance(found, pd.DataFrame) else found
 
 
 def _item_rows(
@@ -107,19 +102,8 @@ def _item_rows(
 
 def level_chain(model: ResponsibilityModel, code: str) -> list[tuple[str, str, str]]:
     """(level, code, name) from the town down to the sub-grid ``code``: 镇, 网格, 村, 组, 子网格."""
-    chain: list[tuple[str, str, str]] = []
-    current, seen = code, set()
-    while current in model.subgrids.index and current not in seen:
-        seen.add(current)
-        row = _row(model.subgrids, current)
-        chain.append((text_of(row["level"]), current, text_of(row["name"])))
-        current = text_of(row["parent_code"])
-    if current in model.grids.index:
-        chain.append(("网格", current, text_of(model.grids.loc[current, "name"])))
-        current = text_of(model.grids.loc[current, "town_code"])
-    if current in model.towns.index:
-        chain.append(("镇", current, text_of(model.towns.loc[current, "name"])))
-    return chain[::-1]
+    found = lineage(code, towns=model.towns, grids=model.grids, subgrids=model.subgrids)
+    return [(text_of(level), current, text_of(row["name"])) for level, current, row in found[::-1]]
 
 
 def _people_facts(people: list[dict]) -> list[tuple[str, str]]:
@@ -140,7 +124,7 @@ def subgrid_page(model: ResponsibilityModel, code: str) -> PageContent:
     if code not in model.subgrids.index:
         msg = f"网格编码“{code}”不存在（既不是县城网格，也不是村、组网格或子网格）；可在“网格”列表页查看网格编码"
         raise NotFound(msg)
-    row = _row(model.subgrids, code)
+    row = row_of(model.subgrids, code)
     name = text_of(row["name"])
     area = model.subgrids.geometry.loc[[code]].iloc[0]
     chain = level_chain(model, code)
@@ -155,7 +139,7 @@ def subgrid_page(model: ResponsibilityModel, code: str) -> PageContent:
     rows: list[list[str]] = []
     swatches: list[str | None] = []
     for child in kids:
-        c = _row(subs, child)
+        c = row_of(subs, child)
         rows.append(
             [f"{text_of(c['level_name'])}：{text_of(c['name'])}", child, _people_line(people.get(child, []))]
         )
@@ -179,7 +163,7 @@ def subgrid_page(model: ResponsibilityModel, code: str) -> PageContent:
             facts.append(("联系镇县级领导", leaders_text(model, liaison)))
     names = [n for _, _, n in chain] or [name]
     counts = (
-        [f"{GRID_LEVEL_NAMES.get(text_of(_row(subs, kids[0])['level']), '下级网格')} {len(kids)} 个"]
+        [f"{GRID_LEVEL_NAMES.get(text_of(row_of(subs, kids[0])['level']), '下级网格')} {len(kids)} 个"]
         if kids
         else []
     )
@@ -240,7 +224,7 @@ def town_levels(
     if not kids:
         return kids, facts, None
     rows = [
-        [text_of(_row(model.subgrids, kid)["name"]), kid, _people_line(people.get(kid, []))] for kid in kids
+        [text_of(row_of(model.subgrids, kid)["name"]), kid, _people_line(people.get(kid, []))] for kid in kids
     ]
     table = Table(
         "村网格及网格人员",
